@@ -1,0 +1,3 @@
+"""Mercator: a serverless sync engine driven by declarative connector definitions."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,92 @@
+"""The connector definition: one provider described in YAML or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from mercator.connector.auth import Auth
+from mercator.connector.base import DefinitionModel, located_error
+from mercator.connector.placeholders import placeholders
+from mercator.connector.sync import Resource, Sync, WebhookHandler
+from mercator.connector.webhook import WebhookConfig
+
+EntityType = Literal["Order", "Customer", "Product", "Cart", "Shipment"]
+
+LEGACY_MESSAGE = (
+    "webhook.ecommerce is deprecated and is not accepted on its own: describe the resources under "
+    "sync.resources and the realtime events under sync.webhooks.handlers"
+)
+
+
+class Trigger(DefinitionModel):
+    """An automation-visible event; every webhook handler event must have one, and vice versa."""
+
+    event: str = Field(min_length=1)
+    displayName: str | None = None
+    description: str = ""
+    entityType: EntityType
+
+
+class ConnectorDefinition(DefinitionModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="connector id, e.g. salla")
+    displayName: str
+    description: str = ""
+    version: str = "1"
+    auth: Auth | None = None
+    webhook: WebhookConfig | None = None
+    sync: Sync
+    triggers: list[Trigger] = Field(default_factory=list)
+
+    _source: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sync" not in data:
+            webhook = data.get("webhook")
+            if isinstance(webhook, dict) and "ecommerce" in webhook:
+                raise located_error("webhook.ecommerce", LEGACY_MESSAGE)
+            raise located_error("sync", "a connector needs a sync block (baseUrl, resources, webhooks.handlers)")
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ConnectorDefinition:
+        self.sync.attach_context(self.name)
+        provided = self.auth.provides() if self.auth else set()
+        for where, text in self.sync.placeholder_sources().items():
+            for name in placeholders(text):
+                if name not in provided:
+                    choices = ", ".join(sorted(provided)) or "none (declare auth)"
+                    raise located_error(
+                        where, f"[[{name}]] is not a credential of this connector's auth; available: {choices}"
+                    )
+        if self.webhook and self.webhook.customerExtraction:
+            self.webhook.customerExtraction.compiled.connector = self.name
+            events = self.webhook.customerExtraction.events or []
+            for index, event in enumerate(events):
+                if event not in self.sync.webhooks.handlers:
+                    raise located_error(
+                        ("webhook", "customerExtraction", "events", index),
+                        f"no handler for {event!r}; handled events: {', '.join(self.sync.webhooks.handlers)}",
+                    )
+        return self
+
+    @property
+    def resources(self) -> dict[str, Resource]:
+        return self.sync.resources
+
+    @property
+    def handlers(self) -> dict[str, WebhookHandler]:
+        return self.sync.webhooks.handlers
+
+    @property
+    def source(self) -> Path | None:
+        """The file this definition was loaded from (samples are relative to its folder)."""
+        return self._source
+
+    def resolve(self, relative: str) -> Path:
+        base = self._source.parent if self._source else Path.cwd()
+        return (base / relative).resolve()

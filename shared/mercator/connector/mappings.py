@@ -1,0 +1,49 @@
+"""The mapping type inside definitions, with a JSON Schema that lets editors complete rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import WithJsonSchema
+
+from mercator.mapping import FUNCTIONS, TRANSFORMS
+
+RULE_REF = {"$ref": "#/$defs/MappingRule"}
+
+MAPPING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "destination field → rule (a path, a literal, a rule object or a nested mapping)",
+    "additionalProperties": RULE_REF,
+}
+
+
+def rule_schema() -> dict[str, Any]:
+    """JSON Schema of one mapping rule; transform and fn names come from the live registries."""
+    transform_name = {"type": "string", "enum": TRANSFORMS.names()}
+    return {
+        "description": "a path (dot or JSONPath), a literal, a rule object, or a nested mapping",
+        "anyOf": [
+            {"type": "string", "description": "path: price.amount, items[0].sku, $.data.id"},
+            {"type": ["number", "boolean", "null"], "description": "a literal"},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "path": {"type": "string"},
+                    "paths": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "value": {"description": "a literal of any type"},
+                    "transform": {"anyOf": [transform_name, {"type": "array", "items": transform_name}]},
+                    "fn": {"type": "string", "enum": FUNCTIONS.names()},
+                    "args": {"type": "object"},
+                    "mapping": {"$ref": "#/$defs/Mapping"},
+                    "default": {"description": "used when the value is null or empty"},
+                },
+                "minProperties": 1,
+            },
+            {"$ref": "#/$defs/Mapping"},
+        ],
+    }
+
+
+MappingSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/$defs/Mapping"})]
+"""A mapping as written in a definition; compiled by the model that holds it."""

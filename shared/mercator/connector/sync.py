@@ -1,0 +1,204 @@
+"""The ``sync`` block: base URL and headers, batch settings, resources and webhook handlers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
+
+from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
+from mercator.connector.mappings import MappingSpec
+from mercator.connector.pagination import Incremental, PageNumberPagination, Pagination
+from mercator.mapping.engine import Location
+from mercator.mapping import CompiledMapping, MappingDefinitionError, compile_mapping
+from mercator.records import CONTENT_TYPES, RECORD_TYPES
+
+QueryValue = str | int | float | bool
+
+
+class SyncConfiguration(DefinitionModel):
+    enabled: bool = True
+    batchSize: int = Field(100, ge=1, le=10_000, description="records handed on per batch")
+    rateLimitPerSecond: float = Field(5, gt=0, le=1_000, description="requests per second across all workers")
+    timeout: int = Field(30_000, ge=100, le=900_000, description="per-request timeout in milliseconds")
+
+
+class Endpoint(DefinitionModel):
+    url: str = Field(min_length=1, description="path under baseUrl, or an absolute URL")
+    method: Literal["GET", "POST"] = "GET"
+    params: dict[str, QueryValue] = Field(default_factory=dict, description="query parameters sent every time")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("/", "http://", "https://")):
+            raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
+        return value
+
+
+class DetailsEndpoint(Endpoint):
+    dataProperty: RecordPath | None = Field(None, description="where the record sits in the detail response")
+
+    @field_validator("url")
+    @classmethod
+    def _has_id(cls, value: str) -> str:
+        if "{id}" not in value:
+            raise ValueError("a details url needs the {id} placeholder, e.g. /orders/{id}")
+        return value
+
+
+class Endpoints(DefinitionModel):
+    list: Endpoint
+    details: DetailsEndpoint | None = None
+
+
+class ResponseMapping(DefinitionModel):
+    dataProperty: RecordPath | None = Field(None, description="path of the record list; absent: the body is the list")
+    totalProperty: RecordPath | None = Field(None, description="path of the total record count")
+
+
+class ResourceSamples(DefinitionModel):
+    list: str | None = Field(None, description="file with a list response (relative to the definition)")
+    details: str | None = Field(None, description="file with a details response")
+
+
+def _content_type(value: str) -> str:
+    if value not in CONTENT_TYPES:
+        raise ValueError(f"unknown content type {value!r}; valid: {', '.join(CONTENT_TYPES)}")
+    return value
+
+
+ContentType = Annotated[
+    str,
+    AfterValidator(_content_type),
+    Field(description="content type the records map into", json_schema_extra={"enum": list(CONTENT_TYPES)}),
+]
+
+
+class Resource(DefinitionModel):
+    name: str
+    displayName: str
+    description: str = ""
+    contentType: ContentType
+    enabled: bool = True
+    expandDetails: bool = False
+    idPath: RecordPath = Field("id", description="path of the record id in a list item (fills {id})")
+    endpoints: Endpoints
+    pagination: Pagination = Field(default_factory=lambda: PageNumberPagination(type="page_number"))
+    responseMapping: ResponseMapping = Field(default_factory=ResponseMapping)
+    incremental: Incremental | None = None
+    apiMapping: MappingSpec
+    icon: str | None = None
+    samples: ResourceSamples = Field(default_factory=ResourceSamples)
+
+    _compiled: CompiledMapping | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile(self) -> Resource:
+        if self.expandDetails and self.endpoints.details is None:
+            raise located_error("endpoints.details", "expandDetails: true needs endpoints.details")
+        try:
+            self._compiled = compile_mapping(self.apiMapping, scope=f"resource {self.name}")
+        except MappingDefinitionError as exc:
+            raise mapping_error("apiMapping", exc) from None
+        return self
+
+    @property
+    def mapping(self) -> CompiledMapping:
+        assert self._compiled is not None
+        return self._compiled
+
+
+class EnrichRef(DefinitionModel):
+    """A thin delivery (an id and no record): fetch the record through a resource's details endpoint."""
+
+    resource: str = Field(description="key of the resource whose details endpoint fetches the record")
+    idPath: RecordPath = Field(description="path of the record id in the delivery")
+
+
+class WebhookHandler(DefinitionModel):
+    recordType: Literal["order", "customer", "product", "cart"]
+    operation: Literal["create", "update", "upsert", "delete"]
+    mapping: MappingSpec
+    description: str = ""
+    enrich: EnrichRef | None = None
+    samples: list[str] = Field(default_factory=list, description="files with sample deliveries")
+
+    _compiled: CompiledMapping | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile(self) -> WebhookHandler:
+        try:
+            self._compiled = compile_mapping(self.mapping)
+        except MappingDefinitionError as exc:
+            raise mapping_error("mapping", exc) from None
+        return self
+
+    @property
+    def contentType(self) -> str:  # noqa: N802 - reads like the resource field it mirrors
+        return RECORD_TYPES[self.recordType]
+
+    @property
+    def compiled(self) -> CompiledMapping:
+        assert self._compiled is not None
+        return self._compiled
+
+
+class Webhooks(DefinitionModel):
+    handlers: dict[str, WebhookHandler] = Field(default_factory=dict)
+
+
+class Sync(DefinitionModel):
+    baseUrl: str = Field(description="prefix of every sync call; may hold [[placeholders]]")
+    headers: dict[str, str] = Field(default_factory=dict, description="sent on every call; [[name]] from credentials")
+    syncConfiguration: SyncConfiguration = Field(default_factory=SyncConfiguration)
+    resources: dict[str, Resource] = Field(default_factory=dict)
+    webhooks: Webhooks = Field(default_factory=Webhooks)
+
+    @field_validator("baseUrl")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://", "[[")):
+            raise ValueError("baseUrl must be an absolute http(s) URL (it may start with a [[placeholder]])")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Sync:
+        for key, resource in self.resources.items():
+            if resource.name != key:
+                raise located_error(("resources", key, "name"), f"name {resource.name!r} must equal its key {key!r}")
+        for event, handler in self.webhooks.handlers.items():
+            if handler.enrich and handler.enrich.resource not in self.resources:
+                raise located_error(
+                    ("webhooks", "handlers", event, "enrich", "resource"),
+                    f"unknown resource {handler.enrich.resource!r}; valid: {', '.join(self.resources) or 'none'}",
+                )
+            if handler.enrich and self.resources[handler.enrich.resource].endpoints.details is None:
+                raise located_error(
+                    ("webhooks", "handlers", event, "enrich", "resource"),
+                    f"resource {handler.enrich.resource!r} has no endpoints.details to fetch the record with",
+                )
+        return self
+
+    def attach_context(self, connector: str) -> None:
+        """Name the connector and scope in every compiled mapping's errors."""
+        for resource in self.resources.values():
+            resource.mapping.connector = connector
+        for event, handler in self.webhooks.handlers.items():
+            handler.compiled.connector = connector
+            handler.compiled.scope = f"event {event}"
+
+    def placeholder_sources(self) -> dict[Location, Any]:
+        """Every text that may hold [[placeholders]], keyed by its location."""
+        texts: dict[Location, Any] = {("sync", "baseUrl"): self.baseUrl}
+        texts.update({("sync", "headers", name): value for name, value in self.headers.items()})
+        for key, resource in self.resources.items():
+            for kind in ("list", "details"):
+                endpoint = getattr(resource.endpoints, kind)
+                if endpoint is None:
+                    continue
+                where = ("sync", "resources", key, "endpoints", kind)
+                texts[(*where, "url")] = endpoint.url
+                for param, value in endpoint.params.items():
+                    texts[(*where, "params", param)] = value
+        return texts

@@ -1,0 +1,29 @@
+"""The shared mapping layer: resources and webhook handlers map records with the same engine."""
+
+from mercator.mapping.engine import (
+    BatchResult,
+    CompiledMapping,
+    MappingDefinitionError,
+    MappingError,
+    RecordFailure,
+    compile_mapping,
+)
+from mercator.mapping.functions import FUNCTIONS
+from mercator.mapping.paths import CompiledPath, PathSyntaxError, compile_path
+from mercator.mapping.registry import TransformError
+from mercator.mapping.transforms import TRANSFORMS
+
+__all__ = [
+    "FUNCTIONS",
+    "TRANSFORMS",
+    "BatchResult",
+    "CompiledMapping",
+    "CompiledPath",
+    "MappingDefinitionError",
+    "MappingError",
+    "PathSyntaxError",
+    "RecordFailure",
+    "TransformError",
+    "compile_mapping",
+    "compile_path",
+]
