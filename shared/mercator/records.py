@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 Code = Annotated[str, Field(min_length=1, description="the record's id on the source platform, as text")]
 Money = Annotated[float, Field(description="an amount in the record's currency")]
@@ -172,11 +172,34 @@ class RecordValidationError(ValueError):
         super().__init__(f"not a valid {content_type}: {detail}")
 
 
-def validate_record(content_type: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Validate a mapped record; return it normalised (JSON-ready), or raise RecordValidationError."""
-    model = CONTENT_TYPES[content_type]
+def _patch_model(model: type[_ContentModel]) -> type[_ContentModel]:
+    """The same fields, all optional but ``code``: the shape of a partial update."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info if name == "code" else Field(None, description=info.description))
+        for name, info in model.model_fields.items()
+    }
+    patch: type[_ContentModel] = create_model(f"{model.__name__}Patch", __base__=_ContentModel, **fields)
+    return patch
+
+
+_PATCH_MODELS: dict[str, type[_ContentModel]] = {}
+
+
+def validate_record(content_type: str, record: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate a mapped record; return it normalised (JSON-ready), or raise RecordValidationError.
+
+    ``partial`` validates an update that carries only some fields (``code`` is still required):
+    the fields it has must be valid, the ones it lacks are left out of the result.
+    """
+    if partial:
+        model = _PATCH_MODELS.get(content_type) or _PATCH_MODELS.setdefault(
+            content_type, _patch_model(CONTENT_TYPES[content_type])
+        )
+    else:
+        model = CONTENT_TYPES[content_type]
     try:
-        return model.model_validate(record).model_dump(mode="json", exclude_none=True)
+        validated = model.model_validate(record)
+        return validated.model_dump(mode="json", exclude_none=True, exclude_unset=partial)
     except ValidationError as exc:
         problems = [
             (".".join(str(part) for part in error["loc"]), error["msg"].removeprefix("Value error, "))

@@ -10,7 +10,7 @@ from mercator.connector.base import DefinitionModel, RecordPath, located_error, 
 from mercator.connector.mappings import MappingSpec
 from mercator.connector.pagination import Incremental, PageNumberPagination, Pagination
 from mercator.mapping.engine import Location
-from mercator.mapping import CompiledMapping, MappingDefinitionError, compile_mapping
+from mercator.mapping import CompiledMapping, CompiledPath, MappingDefinitionError, compile_mapping, compile_path
 from mercator.records import CONTENT_TYPES, RECORD_TYPES
 
 QueryValue = str | int | float | bool
@@ -39,6 +39,10 @@ class Endpoint(DefinitionModel):
 class DetailsEndpoint(Endpoint):
     dataProperty: RecordPath | None = Field(None, description="where the record sits in the detail response")
 
+    def record_in(self, body: Any) -> Any:
+        """The record inside a details response."""
+        return compile_path(self.dataProperty).get(body) if self.dataProperty else body
+
     @field_validator("url")
     @classmethod
     def _has_id(cls, value: str) -> str:
@@ -55,6 +59,26 @@ class Endpoints(DefinitionModel):
 class ResponseMapping(DefinitionModel):
     dataProperty: RecordPath | None = Field(None, description="path of the record list; absent: the body is the list")
     totalProperty: RecordPath | None = Field(None, description="path of the total record count")
+
+    _data: CompiledPath | None = PrivateAttr(None)
+    _total: CompiledPath | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile(self) -> ResponseMapping:
+        self._data = compile_path(self.dataProperty) if self.dataProperty else None
+        self._total = compile_path(self.totalProperty) if self.totalProperty else None
+        return self
+
+    def records_in(self, body: Any) -> list[Any] | None:
+        """The records of one list response, or None when the body has no list where expected."""
+        found = self._data.get(body) if self._data else body
+        return found if isinstance(found, list) else None
+
+    def total_in(self, body: Any) -> int | None:
+        if self._total is None:
+            return None
+        total = self._total.get(body)
+        return int(total) if isinstance(total, int | float) and not isinstance(total, bool) else None
 
 
 class ResourceSamples(DefinitionModel):

@@ -100,10 +100,17 @@ class BodyValue(DefinitionModel):
     path: RecordPath = Field(description="path in the JSON body")
 
 
+class QueryValue(DefinitionModel):
+    """A query parameter of the webhook URL, for platforms that register one URL per event."""
+
+    source: Literal["query"] = Field(alias="from")
+    name: str = Field(description="query parameter name")
+
+
 ValueSource = Annotated[
-    HeaderValue | BodyValue,
+    HeaderValue | BodyValue | QueryValue,
     Field(discriminator="source"),
-    tag_check("from", ("header", "body")),
+    tag_check("from", ("header", "body", "query")),
 ]
 
 
@@ -131,7 +138,7 @@ class CustomerExtraction(DefinitionModel):
 
 class WebhookConfig(DefinitionModel):
     verification: Verification | None = None
-    eventName: ValueSource | None = Field(None, description="where the event name is: a header or a body path")
+    eventName: ValueSource | None = Field(None, description="where the event name is: a header, a body path or a query parameter")
     deliveryId: ValueSource | None = Field(
         None, description="where the provider's delivery id is (for deduplication); absent: hash of the body"
     )

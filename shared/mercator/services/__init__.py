@@ -1,0 +1,1 @@
+"""Orchestration over definitions, mapping and state; free of AWS and HTTP clients."""
