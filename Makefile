@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml shared/requirements.txt
 
 ## demo: validate every shipped connector and preview each with its samples
 demo: $(STAMP)
-	$(BIN)/python -m mercator.demo
+	$(BIN)/python local/demo.py
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit

@@ -36,13 +36,9 @@ class DefinitionModel(BaseModel):
 
 def unknown_key_error(key: str, allowed: Iterable[str]) -> PydanticCustomError:
     choices = sorted(allowed)
-    close = difflib.get_close_matches(key, choices, n=1)
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return PydanticCustomError(
-        "unknown_key",
-        "unknown key {key!r}{hint}; valid keys: {valid}",
-        {"key": key, "hint": hint, "valid": ", ".join(choices), "location": (key,)},
-    )
+    return located_error((key,), f"unknown key {key!r}{hint}; valid keys: {', '.join(choices)}")
 
 
 def tag_check(key: str, choices: Iterable[str], default: str | None = None) -> BeforeValidator:
@@ -55,17 +51,9 @@ def tag_check(key: str, choices: Iterable[str], default: str | None = None) -> B
         if key not in data:
             if default is not None:
                 return {key: default, **data}
-            raise PydanticCustomError(
-                "missing_tag",
-                "needs {key!r}: one of {valid}",
-                {"key": key, "valid": ", ".join(valid), "location": (key,)},
-            )
+            raise located_error((key,), f"needs {key!r}: one of {', '.join(valid)}")
         if data[key] not in valid:
-            raise PydanticCustomError(
-                "invalid_tag",
-                "{key} {tag!r} is not supported; valid: {valid}",
-                {"key": key, "tag": str(data[key]), "valid": ", ".join(valid), "location": (key,)},
-            )
+            raise located_error((key,), f"{key} {data[key]!r} is not supported; valid: {', '.join(valid)}")
         return data
 
     return BeforeValidator(check)

@@ -100,7 +100,7 @@ def _parse_document(text: str, file: str, json_only: bool) -> Any:
 
 
 def _problem(error: ErrorDetails, data: Any) -> Problem:
-    location = _document_location(error["loc"], data)
+    location = _document_location(error["loc"], data, missing=error["type"] == "missing")
     ctx = error.get("ctx") or {}
     location.extend(ctx.get("location", ()))
     message = error["msg"]
@@ -120,7 +120,7 @@ def _problem(error: ErrorDetails, data: Any) -> Problem:
     return Problem(format_location(location), message)
 
 
-def _document_location(loc: tuple[int | str, ...], data: Any) -> list[str | int]:
+def _document_location(loc: tuple[int | str, ...], data: Any, *, missing: bool) -> list[str | int]:
     """The error's location in the document, without the union-member tags pydantic inserts."""
     path: list[str | int] = []
     node = data
@@ -130,7 +130,7 @@ def _document_location(loc: tuple[int | str, ...], data: Any) -> list[str | int]
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
-        elif last and isinstance(node, dict):
+        elif last and missing:
             pass  # a missing key: it belongs in the path though it is not in the document
         else:
             continue  # a tag or validator name pydantic added; not part of the document

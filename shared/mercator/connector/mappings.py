@@ -45,5 +45,9 @@ def rule_schema() -> dict[str, Any]:
     }
 
 
-MappingSpec = Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/$defs/Mapping"})]
+# pydantic cannot point at a $def it does not own, so the field carries a marker that
+# schema.py swaps for a reference to the Mapping definition it adds.
+MAPPING_MARKER: dict[str, Any] = {"x-mercator": "mapping"}
+
+MappingSpec = Annotated[dict[str, Any], WithJsonSchema(MAPPING_MARKER)]
 """A mapping as written in a definition; compiled by the model that holds it."""

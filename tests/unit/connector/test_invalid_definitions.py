@@ -1,0 +1,335 @@
+"""Invalid definitions are rejected with the document path of the mistake and the valid choices."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mercator.connector import DefinitionError, parse_definition, validate_definition
+
+Doc = dict[str, Any]
+
+
+def valid_definition() -> Doc:
+    return {
+        "name": "demo",
+        "displayName": "Demo store",
+        "auth": {"type": "api_key", "credentials": ["accessToken"]},
+        "webhook": {
+            "verification": {"strategy": "hmac", "header": "X-Sig", "encoding": "hex"},
+            "eventName": {"from": "body", "path": "event"},
+            "customerExtraction": {"mapping": {"code": "data.customer.id", "email": "data.customer.email"}},
+        },
+        "sync": {
+            "baseUrl": "https://api.example.com/v2",
+            "headers": {"Authorization": "Bearer [[accessToken]]"},
+            "syncConfiguration": {"enabled": True, "batchSize": 200, "rateLimitPerSecond": 10, "timeout": 30000},
+            "resources": {
+                "products": {
+                    "name": "products",
+                    "displayName": "Products",
+                    "contentType": "core:product",
+                    "expandDetails": True,
+                    "endpoints": {
+                        "list": {"url": "/products", "method": "GET"},
+                        "details": {"url": "/products/{id}", "method": "GET"},
+                    },
+                    "pagination": {"paramName": "per_page", "defaultLimit": 60, "maxLimit": 1000},
+                    "responseMapping": {"dataProperty": "data", "totalProperty": "pagination.total"},
+                    "incremental": {"param": "updated_since", "recordUpdatedAt": "updated_at"},
+                    "apiMapping": {
+                        "name": "name",
+                        "code": {"path": "id", "transform": "toString"},
+                        "unitPrice": {"paths": ["price.amount", "regular_price.amount"], "transform": "coalesce"},
+                    },
+                },
+                "orders": {
+                    "name": "orders",
+                    "displayName": "Orders",
+                    "contentType": "ecommerce:orders",
+                    "endpoints": {"list": {"url": "/orders"}},
+                    "apiMapping": {
+                        "code": {"path": "id", "transform": "toString"},
+                        "items": {
+                            "path": "items",
+                            "transform": "mapItems",
+                            "mapping": {"name": "name", "quantity": {"path": "qty", "transform": "toInteger"}},
+                        },
+                    },
+                },
+            },
+            "webhooks": {
+                "handlers": {
+                    "order.created": {
+                        "recordType": "order",
+                        "operation": "create",
+                        "mapping": {"code": "$.data.id", "status": "$.data.status"},
+                    }
+                }
+            },
+        },
+        "triggers": [{"event": "order.created", "entityType": "Order"}],
+    }
+
+
+def at(doc: Doc, path: str) -> Any:
+    node: Any = doc
+    for part in filter(None, path.split("/")):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def set_(path: str, value: Any) -> Callable[[Doc], None]:
+    parent, _, key = path.rpartition("/")
+
+    def apply(doc: Doc) -> None:
+        at(doc, parent)[key] = value
+
+    return apply
+
+
+def drop(path: str) -> Callable[[Doc], None]:
+    parent, _, key = path.rpartition("/")
+
+    def apply(doc: Doc) -> None:
+        del at(doc, parent)[key]
+
+    return apply
+
+
+def legacy_only(doc: Doc) -> None:
+    del doc["sync"]
+    doc["webhook"]["ecommerce"] = {"orders": {"create": {}}}
+
+
+P = "sync/resources/products"
+PD = "sync.resources.products"
+H = "sync/webhooks/handlers/order.created"
+HD = 'sync.webhooks.handlers["order.created"]'
+
+CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
+    ("unknown top-level key", set_("sink", {}), "sink", ["unknown key 'sink'", "did you mean 'sync'", "valid keys:"]),
+    ("legacy block only", legacy_only, "webhook.ecommerce", ["deprecated", "sync.resources", "sync.webhooks.handlers"]),
+    ("no sync block", drop("sync"), "sync", ["needs a sync block"]),
+    ("name not a slug", set_("name", "Demo Store"), "name", ["pattern"]),
+    ("batch size zero", set_("sync/syncConfiguration/batchSize", 0), "sync.syncConfiguration.batchSize", ["greater than or equal to 1"]),
+    ("timeout not a number", set_("sync/syncConfiguration/timeout", "30s"), "sync.syncConfiguration.timeout", ["integer"]),
+    (
+        "misspelt syncConfiguration key",
+        set_("sync/syncConfiguration/batchsize", 5),
+        "sync.syncConfiguration.batchsize",
+        ["did you mean 'batchSize'", "rateLimitPerSecond"],
+    ),
+    ("relative baseUrl", set_("sync/baseUrl", "api.example.com"), "sync.baseUrl", ["absolute"]),
+    (
+        "header placeholder without credential",
+        set_("sync/headers/Authorization", "Bearer [[apiToken]]"),
+        "sync.headers.Authorization",
+        ["[[apiToken]]", "available: accessToken"],
+    ),
+    (
+        "unknown content type",
+        set_(f"{P}/contentType", "core:order"),
+        f"{PD}.contentType",
+        ["'core:order'", "core:product, core:customer, ecommerce:orders, ecommerce:carts"],
+    ),
+    ("resource name differs from key", set_(f"{P}/name", "items"), f"{PD}.name", ["must equal its key 'products'"]),
+    ("list endpoint missing", drop(f"{P}/endpoints/list"), f"{PD}.endpoints.list", ["missing required key"]),
+    ("details url without id", set_(f"{P}/endpoints/details/url", "/products/x"), f"{PD}.endpoints.details.url", ["{id}"]),
+    ("unsupported method", set_(f"{P}/endpoints/list/method", "PATCH"), f"{PD}.endpoints.list.method", ["'GET' or 'POST'"]),
+    ("expandDetails without details", drop(f"{P}/endpoints/details"), f"{PD}.endpoints.details", ["expandDetails"]),
+    (
+        "unknown pagination type",
+        set_(f"{P}/pagination/type", "pages"),
+        f"{PD}.pagination.type",
+        ["'pages'", "page_number, offset, link_header, next_url, cursor, none"],
+    ),
+    (
+        "page size above maxLimit",
+        set_(f"{P}/pagination/defaultLimit", 5000),
+        f"{PD}.pagination.defaultLimit",
+        ["5000 is larger than maxLimit 1000"],
+    ),
+    (
+        "key of another pagination type",
+        set_(f"{P}/pagination", {"type": "link_header", "pageParam": "page"}),
+        f"{PD}.pagination.pageParam",
+        ["unknown key 'pageParam'", "rel"],
+    ),
+    (
+        "next_url without its path",
+        set_(f"{P}/pagination", {"type": "next_url"}),
+        f"{PD}.pagination.nextUrlPath",
+        ["missing required key"],
+    ),
+    (
+        "broken dataProperty path",
+        set_(f"{P}/responseMapping/dataProperty", "data..items"),
+        f"{PD}.responseMapping.dataProperty",
+        ["JSONPath"],
+    ),
+    (
+        "incremental with no way to filter",
+        drop(f"{P}/incremental/param"),
+        f"{PD}.incremental.param",
+        ["param", "stopWhenOlder"],
+    ),
+    (
+        "unknown cursor format",
+        set_(f"{P}/incremental/format", "rfc2822"),
+        f"{PD}.incremental.format",
+        ["'iso8601'", "'epoch_ms'"],
+    ),
+    ("unknown time zone", set_(f"{P}/incremental/timezone", "Mars/Base"), f"{PD}.incremental.timezone", ["Mars/Base"]),
+    (
+        "unknown transform",
+        set_(f"{P}/apiMapping/code/transform", "toStrin"),
+        f"{PD}.apiMapping.code.transform",
+        ["unknown transform 'toStrin'", "toString", "coalesce"],
+    ),
+    (
+        "unknown transform in an item mapping",
+        set_("sync/resources/orders/apiMapping/items/transform", "mapItem"),
+        "sync.resources.orders.apiMapping.items.transform",
+        ["unknown transform 'mapItem'", "mapItems"],
+    ),
+    (
+        "unknown transform deep in items",
+        set_("sync/resources/orders/apiMapping/items/mapping/quantity/transform", "toInt"),
+        "sync.resources.orders.apiMapping.items.mapping.quantity.transform",
+        ["unknown transform 'toInt'", "toInteger"],
+    ),
+    (
+        "unknown compute function",
+        set_(f"{P}/apiMapping/name", {"path": "name", "transform": "compute", "fn": "shout"}),
+        f"{PD}.apiMapping.name.fn",
+        ["unknown compute function 'shout'", "concat", "lookup"],
+    ),
+    (
+        "paths without coalesce",
+        set_(f"{P}/apiMapping/unitPrice/transform", "toNumberOrNull"),
+        f"{PD}.apiMapping.unitPrice.transform",
+        ["coalesce", "compute"],
+    ),
+    (
+        "unknown rule key",
+        set_(f"{P}/apiMapping/code/pth", "id"),
+        f"{PD}.apiMapping.code.pth",
+        ["unknown rule key 'pth'", "path, paths"],
+    ),
+    (
+        "unknown handler operation",
+        set_(f"{H}/operation", "insert"),
+        f"{HD}.operation",
+        ["'create', 'update', 'upsert' or 'delete'"],
+    ),
+    (
+        "unknown record type",
+        set_(f"{H}/recordType", "invoice"),
+        f"{HD}.recordType",
+        ["'order', 'customer', 'product' or 'cart'"],
+    ),
+    (
+        "handler enriching from an unknown resource",
+        set_(f"{H}/enrich", {"resource": "invoices", "idPath": "data.id"}),
+        f"{HD}.enrich.resource",
+        ["unknown resource 'invoices'", "products, orders"],
+    ),
+    (
+        "unknown verification strategy",
+        set_("webhook/verification/strategy", "rsa"),
+        "webhook.verification.strategy",
+        ["'rsa'", "hmac, token, bearer, basic, standard_webhooks, none"],
+    ),
+    (
+        "verification without strategy",
+        drop("webhook/verification/strategy"),
+        "webhook.verification.strategy",
+        ["needs 'strategy'", "standard_webhooks"],
+    ),
+    ("hmac digest encoding", set_("webhook/verification/encoding", "base32"), "webhook.verification.encoding", ["'hex' or 'base64'"]),
+    (
+        "signed timestamp without header",
+        set_("webhook/verification/signedContent", "timestamp.body"),
+        "webhook.verification.timestampHeader",
+        ["needs timestampHeader"],
+    ),
+    ("event name source", set_("webhook/eventName/from", "cookie"), "webhook.eventName.from", ["header, body, query"]),
+    (
+        "customer extraction for an unhandled event",
+        set_("webhook/customerExtraction/events", ["cart.created"]),
+        "webhook.customerExtraction.events[0]",
+        ["no handler for 'cart.created'", "order.created"],
+    ),
+    ("unknown auth type", set_("auth/type", "jwt"), "auth.type", ["oauth2, api_key, basic"]),
+    (
+        "oauth2 token url",
+        set_("auth", {"type": "oauth2", "authorizeUrl": "https://a.example/auth", "tokenUrl": "token"}),
+        "auth.tokenUrl",
+        ["URL"],
+    ),
+    (
+        "trigger entity type",
+        set_("triggers/0/entityType", "Invoice"),
+        "triggers[0].entityType",
+        ["'Order', 'Customer', 'Product', 'Cart' or 'Shipment'"],
+    ),
+    ("resources not an object", set_("sync/resources", ["products"]), "sync.resources", ["must be an object"]),
+]
+
+
+def test_the_base_definition_is_valid() -> None:
+    definition = validate_definition(valid_definition(), "demo.yaml")
+    assert set(definition.resources) == {"products", "orders"}
+
+
+@pytest.mark.parametrize(("mutate", "path", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_invalid_definition_names_path_and_choices(
+    mutate: Callable[[Doc], None], path: str, fragments: list[str]
+) -> None:
+    # Given a valid definition with one mistake
+    doc = copy.deepcopy(valid_definition())
+    mutate(doc)
+    # When it is validated
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(doc, "demo.yaml")
+    # Then the first problem names the file, the document path and what would be valid
+    problem = caught.value.problems[0]
+    assert caught.value.file == "demo.yaml"
+    assert problem.path == path, caught.value.render()
+    for fragment in fragments:
+        assert fragment in problem.message, problem.message
+    assert caught.value.render().startswith(f"demo.yaml: {path}: ")
+
+
+def test_yaml_syntax_error_gives_line_and_column() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition("name: demo\nsync:\n  baseUrl: [unclosed\n", "broken.yaml")
+    (problem,) = caught.value.problems
+    assert problem.path.startswith("line 4") or problem.path.startswith("line 3")
+    assert "column" in problem.path
+
+
+def test_json_definition_syntax_error_names_line() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition('{"name": "demo",\n "sync": }', "broken.json", json_only=True)
+    assert caught.value.problems[0].path == "line 2, column 10"
+
+
+def test_top_level_must_be_an_object() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition("- name: demo\n", "list.yaml")
+    assert "must be an object" in caught.value.problems[0].message
+
+
+def test_every_problem_is_reported_not_only_the_first() -> None:
+    doc = valid_definition()
+    doc["sync"]["syncConfiguration"]["batchSize"] = 0
+    doc["triggers"][0]["entityType"] = "Invoice"
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(doc, "demo.yaml")
+    paths = {problem.path for problem in caught.value.problems}
+    assert paths == {"sync.syncConfiguration.batchSize", "triggers[0].entityType"}
