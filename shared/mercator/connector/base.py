@@ -36,7 +36,7 @@ class DefinitionModel(BaseModel):
 
 def unknown_key_error(key: str, allowed: Iterable[str]) -> PydanticCustomError:
     choices = sorted(allowed)
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(key, choices, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return located_error((key,), f"unknown key {key!r}{hint}; valid keys: {', '.join(choices)}")
 

@@ -111,7 +111,7 @@ H = "sync/webhooks/handlers/order.created"
 HD = 'sync.webhooks.handlers["order.created"]'
 
 CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
-    ("unknown top-level key", set_("sink", {}), "sink", ["unknown key 'sink'", "did you mean 'sync'", "valid keys:"]),
+    ("unknown top-level key", set_("snyc", {}), "snyc", ["unknown key 'snyc'", "did you mean 'sync'", "valid keys:"]),
     ("legacy block only", legacy_only, "webhook.ecommerce", ["deprecated", "sync.resources", "sync.webhooks.handlers"]),
     ("no sync block", drop("sync"), "sync", ["needs a sync block"]),
     ("name not a slug", set_("name", "Demo Store"), "name", ["pattern"]),
