@@ -34,27 +34,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mercator", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="mercator", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check definitions against the submission checklist")
     validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
-    validate.add_argument("--shipped", action="store_true", help="validate every connector shipped with Mercator")
+    validate.add_argument(
+        "--shipped", action="store_true", help="validate every connector shipped with Mercator"
+    )
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.set_defaults(handler=_validate)
 
     preview = commands.add_parser("preview", help="map a payload with a definition and print the records")
     preview.add_argument("file", type=Path, metavar="FILE")
     target = preview.add_mutually_exclusive_group(required=True)
-    target.add_argument("--resource", metavar="NAME", help="a resource key: the input is a list or details response")
-    target.add_argument("--event", metavar="NAME", help="a webhook handler event: the input is a delivery body")
+    target.add_argument(
+        "--resource", metavar="NAME", help="a resource key: the input is a list or details response"
+    )
+    target.add_argument(
+        "--event", metavar="NAME", help="a webhook handler event: the input is a delivery body"
+    )
     preview.add_argument("--input", type=Path, required=True, metavar="PAYLOAD.json")
     preview.set_defaults(handler=_preview)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of connector definitions")
     schema.set_defaults(handler=_schema)
 
-    functions = commands.add_parser("functions", help="list the transforms and compute functions with their docs")
+    functions = commands.add_parser(
+        "functions", help="list the transforms and compute functions with their docs"
+    )
     functions.set_defaults(handler=_functions)
     return parser
 

@@ -43,7 +43,9 @@ class BasicAuth(DefinitionModel):
     type: Literal["basic"]
     username: CredentialName = Field(description="credential used as the user name")
     password: CredentialName = Field(description="credential used as the password")
-    credentials: list[CredentialName] = Field(default_factory=list, description="other credentials (storeUrl)")
+    credentials: list[CredentialName] = Field(
+        default_factory=list, description="other credentials (storeUrl)"
+    )
 
     def provides(self) -> set[str]:
         return {self.username, self.password, *self.credentials}

@@ -76,7 +76,8 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
             findings.append(
                 _finding(
                     ("triggers", index, "event"),
-                    f"no webhook handler for {event!r}{_near(event, handled)}; handled: {', '.join(handled) or 'none'}",
+                    f"no webhook handler for {event!r}{_near(event, handled)}; "
+                    f"handled: {', '.join(handled) or 'none'}",
                 )
             )
         if triggered.index(event) != index:
@@ -123,7 +124,9 @@ def _coverage(where: Location, mapping: dict[str, Any], content_type: str, *, fu
     known = known_fields(content_type)
     for name in sorted(fields - set(known)):
         findings.append(
-            _finding((*where, name), f"{content_type} has no field {name!r}{_near(name, known)}; use attributes")
+            _finding(
+                (*where, name), f"{content_type} has no field {name!r}{_near(name, known)}; use attributes"
+            )
         )
     return findings
 
@@ -177,7 +180,9 @@ def _samples(definition: ConnectorDefinition) -> list[Finding]:
                 findings += _mapped((*where, index), partial(map_delivery, definition, event, body))
             customer = extract_customer(definition, event, body)
             if customer is not None and customer.failures:
-                findings.append(_finding((*where, index), f"customer extraction: {customer.failures[0].reason}"))
+                findings.append(
+                    _finding((*where, index), f"customer extraction: {customer.failures[0].reason}")
+                )
     return findings
 
 
@@ -199,7 +204,9 @@ def _response_paths(definition: ConnectorDefinition, key: str, body: Any) -> lis
     where: Location = ("sync", "resources", key, "responseMapping")
     findings = []
     if mapping.records_in(body) is None:
-        found = "the body is not a list" if not mapping.dataProperty else f"no list at {mapping.dataProperty!r}"
+        found = (
+            "the body is not a list" if not mapping.dataProperty else f"no list at {mapping.dataProperty!r}"
+        )
         findings.append(_finding((*where, "dataProperty"), f"in the list sample, {found}"))
     if mapping.totalProperty and mapping.total_in(body) is None:
         findings.append(
@@ -214,4 +221,3 @@ def _mapped(where: Location, run: Callable[[], MapOutcome]) -> list[Finding]:
     except PayloadShapeError as exc:
         return [_finding(where, str(exc))]
     return [_finding(where, f"record {f.index}: {f.reason}") for f in outcome.failures]
-

@@ -49,7 +49,9 @@ class ConnectorDefinition(DefinitionModel):
             webhook = data.get("webhook")
             if isinstance(webhook, dict) and "ecommerce" in webhook:
                 raise located_error("webhook.ecommerce", LEGACY_MESSAGE)
-            raise located_error("sync", "a connector needs a sync block (baseUrl, resources, webhooks.handlers)")
+            raise located_error(
+                "sync", "a connector needs a sync block (baseUrl, resources, webhooks.handlers)"
+            )
         return data
 
     @model_validator(mode="after")
@@ -61,7 +63,8 @@ class ConnectorDefinition(DefinitionModel):
                 if name not in provided:
                     choices = ", ".join(sorted(provided)) or "none (declare auth)"
                     raise located_error(
-                        where, f"[[{name}]] is not a credential of this connector's auth; available: {choices}"
+                        where,
+                        f"[[{name}]] is not a credential of this connector's auth; available: {choices}",
                     )
         if self.webhook and self.webhook.customerExtraction:
             self.webhook.customerExtraction.compiled.connector = self.name

@@ -50,24 +50,32 @@ def load_definition(path: str | Path) -> ConnectorDefinition:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DefinitionError(str(file), [Problem("", f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise DefinitionError(
+            str(file), [Problem("", f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
     definition = parse_definition(text, str(file), json_only=file.suffix.lower() == ".json")
     definition._source = file.resolve()
     return definition
 
 
-def parse_definition(text: str, file: str = "<definition>", *, json_only: bool = False) -> ConnectorDefinition:
+def parse_definition(
+    text: str, file: str = "<definition>", *, json_only: bool = False
+) -> ConnectorDefinition:
     data = _parse_document(text, file, json_only)
     return validate_definition(data, file)
 
 
 def validate_definition(data: Any, file: str = "<definition>") -> ConnectorDefinition:
     if not isinstance(data, dict):
-        raise DefinitionError(file, [Problem("", "a definition must be an object (mapping) at the top level")])
+        raise DefinitionError(
+            file, [Problem("", "a definition must be an object (mapping) at the top level")]
+        )
     try:
         return ConnectorDefinition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionError(file, [_problem(error, data) for error in exc.errors(include_url=False)]) from None
+        raise DefinitionError(
+            file, [_problem(error, data) for error in exc.errors(include_url=False)]
+        ) from None
 
 
 def shipped_definitions() -> list[Path]:
@@ -88,7 +96,9 @@ def _parse_document(text: str, file: str, json_only: bool) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DefinitionError(file, [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)]) from None
+            raise DefinitionError(
+                file, [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)]
+            ) from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -125,20 +135,31 @@ def _document_location(loc: tuple[int | str, ...], data: Any, *, missing: bool) 
     path: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
-        last = index == len(loc) - 1
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif last and missing:
-            pass  # a missing key: it belongs in the path though it is not in the document
-        else:
+        child = _child(node, part)
+        if child is not _ABSENT:
+            node = child
+        elif not (missing and index == len(loc) - 1):
             continue  # a tag or validator name pydantic added; not part of the document
-        path.append(part)
+        path.append(part)  # a missing key belongs in the path though it is not in the document
     return path
 
 
+_ABSENT = object()
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, dict):
+        return node.get(part, _ABSENT)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _ABSENT
+
+
 def _kind(value: Any) -> str:
-    return "null" if value is None else {"str": "text", "int": "a number", "float": "a number"}.get(
-        type(value).__name__, type(value).__name__
+    return (
+        "null"
+        if value is None
+        else {"str": "text", "int": "a number", "float": "a number"}.get(
+            type(value).__name__, type(value).__name__
+        )
     )

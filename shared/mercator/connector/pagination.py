@@ -33,7 +33,9 @@ from mercator.mapping.dates import zone
 
 
 class _PagedBase(DefinitionModel):
-    paramName: str | None = Field(None, description="query parameter carrying the page size (per_page, limit)")
+    paramName: str | None = Field(
+        None, description="query parameter carrying the page size (per_page, limit)"
+    )
     defaultLimit: int = Field(50, ge=1, description="page size asked for unless the run asks otherwise")
     maxLimit: int | None = Field(None, ge=1, description="largest page size the provider accepts")
     stopOnEmptyPage: bool = Field(True, description="an empty page ends the listing")
@@ -75,12 +77,16 @@ class LinkHeaderPagination(_PagedBase):
 
 class NextUrlPagination(_PagedBase):
     type: Literal["next_url"]
-    nextUrlPath: RecordPath = Field(description="body path of the next page's URL (null or absent on the last page)")
+    nextUrlPath: RecordPath = Field(
+        description="body path of the next page's URL (null or absent on the last page)"
+    )
 
 
 class CursorPagination(_PagedBase):
     type: Literal["cursor"]
-    cursorPath: RecordPath = Field(description="body path of the next cursor (null or absent on the last page)")
+    cursorPath: RecordPath = Field(
+        description="body path of the next cursor (null or absent on the last page)"
+    )
     cursorParam: str = Field(description="query parameter that carries the cursor")
 
 
@@ -123,7 +129,9 @@ class Incremental(DefinitionModel):
     params: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="extra query parameters sent only on incremental runs"
     )
-    stopWhenOlder: bool = Field(False, description="list is sorted newest-updated first; stop at older records")
+    stopWhenOlder: bool = Field(
+        False, description="list is sorted newest-updated first; stop at older records"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -134,7 +142,9 @@ class Incremental(DefinitionModel):
     @model_validator(mode="after")
     def _one_way(self) -> Incremental:
         if self.param is None and not self.stopWhenOlder:
-            raise located_error("param", "incremental needs param (an updated-since filter) or stopWhenOlder: true")
+            raise located_error(
+                "param", "incremental needs param (an updated-since filter) or stopWhenOlder: true"
+            )
         return self
 
     def window_start(self, cursor: datetime) -> datetime:

@@ -9,8 +9,14 @@ from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
 from mercator.connector.mappings import MappingSpec
 from mercator.connector.pagination import Incremental, PageNumberPagination, Pagination
+from mercator.mapping import (
+    CompiledMapping,
+    CompiledPath,
+    MappingDefinitionError,
+    compile_mapping,
+    compile_path,
+)
 from mercator.mapping.engine import Location
-from mercator.mapping import CompiledMapping, CompiledPath, MappingDefinitionError, compile_mapping, compile_path
 from mercator.records import CONTENT_TYPES, RECORD_TYPES
 
 QueryValue = str | int | float | bool
@@ -26,7 +32,9 @@ class SyncConfiguration(DefinitionModel):
 class Endpoint(DefinitionModel):
     url: str = Field(min_length=1, description="path under baseUrl, or an absolute URL")
     method: Literal["GET", "POST"] = "GET"
-    params: dict[str, QueryValue] = Field(default_factory=dict, description="query parameters sent every time")
+    params: dict[str, QueryValue] = Field(
+        default_factory=dict, description="query parameters sent every time"
+    )
 
     @field_validator("url")
     @classmethod
@@ -57,7 +65,9 @@ class Endpoints(DefinitionModel):
 
 
 class ResponseMapping(DefinitionModel):
-    dataProperty: RecordPath | None = Field(None, description="path of the record list; absent: the body is the list")
+    dataProperty: RecordPath | None = Field(
+        None, description="path of the record list; absent: the body is the list"
+    )
     totalProperty: RecordPath | None = Field(None, description="path of the total record count")
 
     _data: CompiledPath | None = PrivateAttr(None)
@@ -174,7 +184,9 @@ class Webhooks(DefinitionModel):
 
 class Sync(DefinitionModel):
     baseUrl: str = Field(description="prefix of every sync call; may hold [[placeholders]]")
-    headers: dict[str, str] = Field(default_factory=dict, description="sent on every call; [[name]] from credentials")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="sent on every call; [[name]] from credentials"
+    )
     syncConfiguration: SyncConfiguration = Field(default_factory=SyncConfiguration)
     resources: dict[str, Resource] = Field(default_factory=dict)
     webhooks: Webhooks = Field(default_factory=Webhooks)
@@ -190,12 +202,15 @@ class Sync(DefinitionModel):
     def _cross_checks(self) -> Sync:
         for key, resource in self.resources.items():
             if resource.name != key:
-                raise located_error(("resources", key, "name"), f"name {resource.name!r} must equal its key {key!r}")
+                raise located_error(
+                    ("resources", key, "name"), f"name {resource.name!r} must equal its key {key!r}"
+                )
         for event, handler in self.webhooks.handlers.items():
             if handler.enrich and handler.enrich.resource not in self.resources:
                 raise located_error(
                     ("webhooks", "handlers", event, "enrich", "resource"),
-                    f"unknown resource {handler.enrich.resource!r}; valid: {', '.join(self.resources) or 'none'}",
+                    f"unknown resource {handler.enrich.resource!r}; "
+                    f"valid: {', '.join(self.resources) or 'none'}",
                 )
             if handler.enrich and self.resources[handler.enrich.resource].endpoints.details is None:
                 raise located_error(

@@ -67,7 +67,9 @@ class StandardWebhooksVerification(DefinitionModel):
     timestampHeader: str = "webhook-timestamp"
     signatureHeader: str = "webhook-signature"
     toleranceSeconds: int = Field(300, ge=1, description="reject timestamps further off than this")
-    secret: Credential = Field("webhookSecret", description="credential holding the base64 key (whsec_ optional)")
+    secret: Credential = Field(
+        "webhookSecret", description="credential holding the base64 key (whsec_ optional)"
+    )
 
 
 class NoVerification(DefinitionModel):
@@ -118,7 +120,9 @@ class CustomerExtraction(DefinitionModel):
     """Map the buyer found in a delivery into core:customer."""
 
     mapping: MappingSpec
-    events: list[str] | None = Field(None, description="events to extract from (default: every handled event)")
+    events: list[str] | None = Field(
+        None, description="events to extract from (default: every handled event)"
+    )
 
     _compiled: CompiledMapping | None = PrivateAttr(None)
 
@@ -138,7 +142,9 @@ class CustomerExtraction(DefinitionModel):
 
 class WebhookConfig(DefinitionModel):
     verification: Verification | None = None
-    eventName: ValueSource | None = Field(None, description="where the event name is: a header, a body path or a query parameter")
+    eventName: ValueSource | None = Field(
+        None, description="where the event name is: a header, a body path or a query parameter"
+    )
     deliveryId: ValueSource | None = Field(
         None, description="where the provider's delivery id is (for deduplication); absent: hash of the body"
     )

@@ -27,7 +27,7 @@ _JS_DATE = re.compile(
     r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*(?:GMT|UTC)?\s*(?P<offset>[+-]\d{2}:?\d{2})?"
     r"(?:\s*\([^)]*\))?$"
 )
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _OFFSET = re.compile(r"^(?:GMT|UTC)?\s*(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?$")
 
 

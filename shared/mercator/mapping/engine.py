@@ -66,8 +66,14 @@ class MappingError(Exception):
 
     def within(self, prefix: str) -> MappingError:
         """The same error seen from the enclosing field (``items`` + ``[2].qty`` → ``items[2].qty``)."""
-        joined = prefix if not self.field else (f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}")
-        return MappingError(self.reason, field=joined, path=self.path, connector=self.connector, scope=self.scope)
+        joined = (
+            prefix
+            if not self.field
+            else (f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}")
+        )
+        return MappingError(
+            self.reason, field=joined, path=self.path, connector=self.connector, scope=self.scope
+        )
 
     def __str__(self) -> str:
         where = ", ".join(
@@ -162,7 +168,9 @@ class CompiledMapping:
         return error
 
 
-def compile_mapping(spec: Any, *, connector: str = "", scope: str = "", location: Location = ()) -> CompiledMapping:
+def compile_mapping(
+    spec: Any, *, connector: str = "", scope: str = "", location: Location = ()
+) -> CompiledMapping:
     """Compile a mapping definition; MappingDefinitionError names the offending location."""
     if not isinstance(spec, dict):
         raise MappingDefinitionError(location, f"a mapping must be an object of fields, got {_kind(spec)}")
@@ -183,18 +191,24 @@ def _compile_rule(rule: Any, location: Location, connector: str, scope: str) -> 
     if rule is None or isinstance(rule, bool | int | float):
         return _literal(rule), ""
     if isinstance(rule, list):
-        raise MappingDefinitionError(location, "a list is not a rule; write {value: [...]} for a literal list")
+        raise MappingDefinitionError(
+            location, "a list is not a rule; write {value: [...]} for a literal list"
+        )
     if not isinstance(rule, dict):
         raise MappingDefinitionError(location, f"unsupported rule of type {_kind(rule)}")
     if set(rule) == {"object"}:
-        nested = compile_mapping(rule["object"], connector=connector, scope=scope, location=(*location, "object"))
+        nested = compile_mapping(
+            rule["object"], connector=connector, scope=scope, location=(*location, "object")
+        )
         return nested, ""
     if not RULE_KEYS & set(rule):
         return compile_mapping(rule, connector=connector, scope=scope, location=location), ""
     return _compile_field_rule(rule, location, connector, scope)
 
 
-def _compile_field_rule(rule: dict[str, Any], location: Location, connector: str, scope: str) -> tuple[Fn, str]:
+def _compile_field_rule(
+    rule: dict[str, Any], location: Location, connector: str, scope: str
+) -> tuple[Fn, str]:
     unknown = sorted(set(rule) - RULE_KEYS)
     if unknown:
         raise MappingDefinitionError(
@@ -203,7 +217,9 @@ def _compile_field_rule(rule: dict[str, Any], location: Location, connector: str
         )
     sources = [key for key in _SOURCE_KEYS if key in rule]
     if len(sources) > 1:
-        raise MappingDefinitionError(location, f"use one of path, paths or value, not {' and '.join(sources)}")
+        raise MappingDefinitionError(
+            location, f"use one of path, paths or value, not {' and '.join(sources)}"
+        )
     transforms = _transform_names(rule.get("transform"), location)
     source_text = ""
 
@@ -223,25 +239,35 @@ def _compile_field_rule(rule: dict[str, Any], location: Location, connector: str
     elif "compute" in transforms:
         getter = _identity  # compute over the whole record
     else:
-        raise MappingDefinitionError(location, "a rule needs path, paths or value (or transform: compute with fn)")
+        raise MappingDefinitionError(
+            location, "a rule needs path, paths or value (or transform: compute with fn)"
+        )
 
     if "coalesce" in transforms and (transforms[0] != "coalesce" or "paths" not in rule):
-        raise MappingDefinitionError((*location, "transform"), "coalesce must come first and needs paths: [...]")
+        raise MappingDefinitionError(
+            (*location, "transform"), "coalesce must come first and needs paths: [...]"
+        )
     if "fn" in rule and "compute" not in transforms:
         raise MappingDefinitionError((*location, "fn"), "fn is only used with transform: compute")
     if "mapping" in rule and "mapItems" not in transforms:
-        raise MappingDefinitionError((*location, "mapping"), "mapping (an item mapping) is only used with transform: mapItems")
+        raise MappingDefinitionError(
+            (*location, "mapping"), "mapping (an item mapping) is only used with transform: mapItems"
+        )
 
     args = rule.get("args", {})
     if not isinstance(args, dict):
         raise MappingDefinitionError((*location, "args"), f"args must be an object, got {_kind(args)}")
 
     steps = [
-        _compile_step(name, rule, args, transforms, (*location, "transform"), connector, scope)
+        _compile_step(
+            name, rule, args, transforms, location=(*location, "transform"), connector=connector, scope=scope
+        )
         for name in transforms
     ]
     if args and not any(name == "compute" or TRANSFORMS[name].params for name in transforms):
-        raise MappingDefinitionError((*location, "args"), "args given but no transform or fn of this rule takes any")
+        raise MappingDefinitionError(
+            (*location, "args"), "args given but no transform or fn of this rule takes any"
+        )
     fn = _chain(getter, steps)
     if "default" in rule:
         fn = _with_default(fn, rule["default"])
@@ -253,6 +279,7 @@ def _compile_step(
     rule: dict[str, Any],
     args: dict[str, Any],
     transforms: list[str],
+    *,
     location: Location,
     connector: str,
     scope: str,
@@ -262,7 +289,9 @@ def _compile_step(
     if name == "mapItems":
         if "mapping" not in rule:
             raise MappingDefinitionError(location, "mapItems needs mapping: {...} to map each item")
-        item = compile_mapping(rule["mapping"], connector=connector, scope=scope, location=(*location[:-1], "mapping"))
+        item = compile_mapping(
+            rule["mapping"], connector=connector, scope=scope, location=(*location[:-1], "mapping")
+        )
         return partial(_map_items, item)
     if name == "compute":
         fn_name = rule.get("fn")
@@ -282,7 +311,9 @@ def _compile_step(
         return entry.func  # args belong to the compute function; this transform keeps its defaults
     takes_args = [t for t in transforms if t not in SPECIAL_TRANSFORMS and TRANSFORMS[t].params]
     if len(takes_args) > 1 and args:
-        raise MappingDefinitionError(location, f"args is ambiguous: {', '.join(takes_args)} all take arguments")
+        raise MappingDefinitionError(
+            location, f"args is ambiguous: {', '.join(takes_args)} all take arguments"
+        )
     problem = TRANSFORMS.check_args(name, args)
     if problem:
         raise MappingDefinitionError((*location[:-1], "args"), problem)
@@ -298,7 +329,9 @@ def _transform_names(value: Any, location: Location) -> list[str]:
     for index, name in enumerate(names):
         if not isinstance(name, str) or name not in TRANSFORMS:
             at = (*location, "transform") if isinstance(value, str) else (*location, "transform", index)
-            raise MappingDefinitionError(at, f"unknown transform {name!r}; valid: {', '.join(TRANSFORMS.names())}")
+            raise MappingDefinitionError(
+                at, f"unknown transform {name!r}; valid: {', '.join(TRANSFORMS.names())}"
+            )
     return names
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 Getter = Callable[[Any], Any]
 Step = str | int

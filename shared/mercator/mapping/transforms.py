@@ -131,7 +131,7 @@ def to_boolean(value: Any) -> bool | None:
     "toIsoDatetime",
     params={"assumeTimezone": "zone for values without one (IANA name or +03:00); default UTC"},
 )
-def to_iso_datetime(value: Any, *, assumeTimezone: str = "UTC") -> str | None:  # noqa: N803
+def to_iso_datetime(value: Any, *, assumeTimezone: str = "UTC") -> str | None:
     """A UTC ISO 8601 timestamp (``2022-06-26T09:21:45Z``) from any platform date form.
 
     Accepts ISO 8601 with or without zone, ``YYYY-MM-DD``, Salla's ``{date, timezone}`` objects and its

@@ -52,7 +52,9 @@ def map_details_response(definition: ConnectorDefinition, resource_key: str, bod
     details = resource.endpoints.details
     record = details.record_in(body) if details else body
     if not isinstance(record, dict):
-        raise PayloadShapeError(f"{definition.name} resource {resource_key}: no record in the details response")
+        raise PayloadShapeError(
+            f"{definition.name} resource {resource_key}: no record in the details response"
+        )
     return map_records(resource.mapping, resource.contentType, [record])
 
 

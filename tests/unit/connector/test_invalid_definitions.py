@@ -26,7 +26,12 @@ def valid_definition() -> Doc:
         "sync": {
             "baseUrl": "https://api.example.com/v2",
             "headers": {"Authorization": "Bearer [[accessToken]]"},
-            "syncConfiguration": {"enabled": True, "batchSize": 200, "rateLimitPerSecond": 10, "timeout": 30000},
+            "syncConfiguration": {
+                "enabled": True,
+                "batchSize": 200,
+                "rateLimitPerSecond": 10,
+                "timeout": 30000,
+            },
             "resources": {
                 "products": {
                     "name": "products",
@@ -43,7 +48,10 @@ def valid_definition() -> Doc:
                     "apiMapping": {
                         "name": "name",
                         "code": {"path": "id", "transform": "toString"},
-                        "unitPrice": {"paths": ["price.amount", "regular_price.amount"], "transform": "coalesce"},
+                        "unitPrice": {
+                            "paths": ["price.amount", "regular_price.amount"],
+                            "transform": "coalesce",
+                        },
                     },
                 },
                 "orders": {
@@ -56,7 +64,10 @@ def valid_definition() -> Doc:
                         "items": {
                             "path": "items",
                             "transform": "mapItems",
-                            "mapping": {"name": "name", "quantity": {"path": "qty", "transform": "toInteger"}},
+                            "mapping": {
+                                "name": "name",
+                                "quantity": {"path": "qty", "transform": "toInteger"},
+                            },
                         },
                     },
                 },
@@ -111,12 +122,32 @@ H = "sync/webhooks/handlers/order.created"
 HD = 'sync.webhooks.handlers["order.created"]'
 
 CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
-    ("unknown top-level key", set_("snyc", {}), "snyc", ["unknown key 'snyc'", "did you mean 'sync'", "valid keys:"]),
-    ("legacy block only", legacy_only, "webhook.ecommerce", ["deprecated", "sync.resources", "sync.webhooks.handlers"]),
+    (
+        "unknown top-level key",
+        set_("snyc", {}),
+        "snyc",
+        ["unknown key 'snyc'", "did you mean 'sync'", "valid keys:"],
+    ),
+    (
+        "legacy block only",
+        legacy_only,
+        "webhook.ecommerce",
+        ["deprecated", "sync.resources", "sync.webhooks.handlers"],
+    ),
     ("no sync block", drop("sync"), "sync", ["needs a sync block"]),
     ("name not a slug", set_("name", "Demo Store"), "name", ["pattern"]),
-    ("batch size zero", set_("sync/syncConfiguration/batchSize", 0), "sync.syncConfiguration.batchSize", ["greater than or equal to 1"]),
-    ("timeout not a number", set_("sync/syncConfiguration/timeout", "30s"), "sync.syncConfiguration.timeout", ["integer"]),
+    (
+        "batch size zero",
+        set_("sync/syncConfiguration/batchSize", 0),
+        "sync.syncConfiguration.batchSize",
+        ["greater than or equal to 1"],
+    ),
+    (
+        "timeout not a number",
+        set_("sync/syncConfiguration/timeout", "30s"),
+        "sync.syncConfiguration.timeout",
+        ["integer"],
+    ),
     (
         "misspelt syncConfiguration key",
         set_("sync/syncConfiguration/batchsize", 5),
@@ -136,11 +167,31 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         f"{PD}.contentType",
         ["'core:order'", "core:product, core:customer, ecommerce:orders, ecommerce:carts"],
     ),
-    ("resource name differs from key", set_(f"{P}/name", "items"), f"{PD}.name", ["must equal its key 'products'"]),
+    (
+        "resource name differs from key",
+        set_(f"{P}/name", "items"),
+        f"{PD}.name",
+        ["must equal its key 'products'"],
+    ),
     ("list endpoint missing", drop(f"{P}/endpoints/list"), f"{PD}.endpoints.list", ["missing required key"]),
-    ("details url without id", set_(f"{P}/endpoints/details/url", "/products/x"), f"{PD}.endpoints.details.url", ["{id}"]),
-    ("unsupported method", set_(f"{P}/endpoints/list/method", "PATCH"), f"{PD}.endpoints.list.method", ["'GET' or 'POST'"]),
-    ("expandDetails without details", drop(f"{P}/endpoints/details"), f"{PD}.endpoints.details", ["expandDetails"]),
+    (
+        "details url without id",
+        set_(f"{P}/endpoints/details/url", "/products/x"),
+        f"{PD}.endpoints.details.url",
+        ["{id}"],
+    ),
+    (
+        "unsupported method",
+        set_(f"{P}/endpoints/list/method", "PATCH"),
+        f"{PD}.endpoints.list.method",
+        ["'GET' or 'POST'"],
+    ),
+    (
+        "expandDetails without details",
+        drop(f"{P}/endpoints/details"),
+        f"{PD}.endpoints.details",
+        ["expandDetails"],
+    ),
     (
         "unknown pagination type",
         set_(f"{P}/pagination/type", "pages"),
@@ -183,7 +234,12 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         f"{PD}.incremental.format",
         ["'iso8601'", "'epoch_ms'"],
     ),
-    ("unknown time zone", set_(f"{P}/incremental/timezone", "Mars/Base"), f"{PD}.incremental.timezone", ["Mars/Base"]),
+    (
+        "unknown time zone",
+        set_(f"{P}/incremental/timezone", "Mars/Base"),
+        f"{PD}.incremental.timezone",
+        ["Mars/Base"],
+    ),
     (
         "unknown transform",
         set_(f"{P}/apiMapping/code/transform", "toStrin"),
@@ -250,14 +306,24 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         "webhook.verification.strategy",
         ["needs 'strategy'", "standard_webhooks"],
     ),
-    ("hmac digest encoding", set_("webhook/verification/encoding", "base32"), "webhook.verification.encoding", ["'hex' or 'base64'"]),
+    (
+        "hmac digest encoding",
+        set_("webhook/verification/encoding", "base32"),
+        "webhook.verification.encoding",
+        ["'hex' or 'base64'"],
+    ),
     (
         "signed timestamp without header",
         set_("webhook/verification/signedContent", "timestamp.body"),
         "webhook.verification.timestampHeader",
         ["needs timestampHeader"],
     ),
-    ("event name source", set_("webhook/eventName/from", "cookie"), "webhook.eventName.from", ["header, body, query"]),
+    (
+        "event name source",
+        set_("webhook/eventName/from", "cookie"),
+        "webhook.eventName.from",
+        ["header, body, query"],
+    ),
     (
         "customer extraction for an unhandled event",
         set_("webhook/customerExtraction/events", ["cart.created"]),
@@ -277,7 +343,12 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         "triggers[0].entityType",
         ["'Order', 'Customer', 'Product', 'Cart' or 'Shipment'"],
     ),
-    ("resources not an object", set_("sync/resources", ["products"]), "sync.resources", ["must be an object"]),
+    (
+        "resources not an object",
+        set_("sync/resources", ["products"]),
+        "sync.resources",
+        ["must be an object"],
+    ),
 ]
 
 
