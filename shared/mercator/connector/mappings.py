@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import WithJsonSchema
 
 from mercator.mapping import FUNCTIONS, TRANSFORMS
+from mercator.mapping.engine import RULE_KEYS
 
 RULE_REF = {"$ref": "#/$defs/MappingRule"}
 
@@ -40,7 +41,13 @@ def rule_schema() -> dict[str, Any]:
                 },
                 "minProperties": 1,
             },
-            {"$ref": "#/$defs/Mapping"},
+            {
+                "description": "a nested object (an object with none of the rule keys)",
+                "allOf": [
+                    {"$ref": "#/$defs/Mapping"},
+                    {"not": {"anyOf": [{"required": [key]} for key in sorted(RULE_KEYS)]}},
+                ],
+            },
         ],
     }
 
