@@ -58,6 +58,26 @@ class LineItem(_ContentModel):
     attributes: dict[str, Any] | None = None
 
 
+class CartItem(_ContentModel):
+    """One line of an abandoned cart; platforms often send only product and quantity here."""
+
+    quantity: float = Field(ge=0)
+    name: str | None = None
+    code: str | None = None
+    productCode: str | None = None
+    sku: str | None = None
+    unitPrice: Money | None = None
+    totalAmount: Money | None = None
+    imageUrl: str | None = None
+    attributes: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> CartItem:
+        if not (self.name or self.productCode or self.sku or self.code):
+            raise ValueError("a cart line needs a name, productCode, sku or code")
+        return self
+
+
 class Product(_ContentModel):
     """core:product: an item the store sells."""
 
@@ -137,7 +157,7 @@ class Cart(_ContentModel):
     totalAmount: Money | None = None
     currency: Currency | None = None
     customer: Party | None = None
-    items: list[LineItem] = Field(default_factory=list)
+    items: list[CartItem] = Field(default_factory=list)
     checkoutUrl: str | None = None
     couponCodes: str | None = None
     status: str | None = None
