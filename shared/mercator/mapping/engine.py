@@ -12,7 +12,8 @@ A mapping is an object whose keys are destination fields and whose values are *r
 ``{path, transform: mapItems, mapping}`` each element of a list mapped with an item mapping
 ``{value: ...}``                         a literal of any type
 an object with none of the rule keys     a nested object, itself a mapping (``{object: {...}}``
-                                         spells one out when a field is named like a rule key)
+                                         spells one out when a field is named like a rule key);
+                                         null when none of its fields is found
 =======================================  ======================================================
 
 Compilation checks every name against the registries and raises MappingDefinitionError with the
@@ -200,9 +201,10 @@ def _compile_rule(rule: Any, location: Location, connector: str, scope: str) -> 
         nested = compile_mapping(
             rule["object"], connector=connector, scope=scope, location=(*location, "object")
         )
-        return nested, ""
+        return _null_when_empty(nested), ""
     if not RULE_KEYS & set(rule):
-        return compile_mapping(rule, connector=connector, scope=scope, location=location), ""
+        nested = compile_mapping(rule, connector=connector, scope=scope, location=location)
+        return _null_when_empty(nested), ""
     return _compile_field_rule(rule, location, connector, scope)
 
 
@@ -379,6 +381,15 @@ def _with_default(fn: Fn, default: Any) -> Fn:
     def apply(record: Any) -> Any:
         value = fn(record)
         return _fresh(default) if value is None or value == "" else value
+
+    return apply
+
+
+def _null_when_empty(nested: CompiledMapping) -> Fn:
+    # A nested object none of whose fields were found (a guest order's customer) is absent, not {}.
+    def apply(record: Any) -> dict[str, Any] | None:
+        value = nested(record)
+        return value if any(field is not None for field in value.values()) else None
 
     return apply
 

@@ -445,12 +445,11 @@ def test_abandoned_cart_maps_total_buyer_coupon_and_dates():
     assert "status" not in cart
 
 
-def test_abandoned_cart_lines_without_names_are_kept_in_attributes():
+def test_abandoned_cart_lines_are_identified_by_product():
     # Given two cart items with id, product_id and quantity only (no name)
     cart = map_event(SALLA, "abandoned.cart")
-    # Then they are not line items but attributes.lines
-    assert cart["items"] == []
-    assert cart["attributes"]["lines"] == [
+    # Then they are cart lines keyed by their product
+    assert cart["items"] == [
         {"code": "1793843311", "productCode": "401511871", "quantity": 2},
         {"code": "239847784", "productCode": "64738276", "quantity": 1},
     ]
