@@ -4,19 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AfterValidator, AnyHttpUrl, Field, TypeAdapter, ValidationError
 
 from mercator.connector.base import DefinitionModel, tag_check
+from mercator.connector.placeholders import PLACEHOLDER
 
 CredentialName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
+
+
+def _templated_url(value: str) -> str:
+    # Per-store URLs (https://[[shopDomain]]/admin/oauth/authorize) are checked with a stand-in host.
+    try:
+        _HTTP_URL.validate_python(PLACEHOLDER.sub("store.example", value))
+    except ValidationError:
+        raise ValueError(f"{value!r} is not an http(s) URL (it may hold [[placeholders]])") from None
+    return value
+
+
+TemplatedUrl = Annotated[str, AfterValidator(_templated_url)]
 
 
 class OAuth2Auth(DefinitionModel):
     """OAuth 2.0 authorization code; with ``auto_refresh`` the token is renewed before it expires."""
 
     type: Literal["oauth2"]
-    authorizeUrl: AnyHttpUrl
-    tokenUrl: AnyHttpUrl
+    authorizeUrl: TemplatedUrl
+    tokenUrl: TemplatedUrl
     scopes: list[str] = Field(default_factory=list)
     auto_refresh: bool = Field(False, description="refresh the access token before it expires or on a 401")
     credentials: list[CredentialName] = Field(

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from mercator.connector.auth import Auth
+from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
 from mercator.connector.placeholders import placeholders
 from mercator.connector.sync import Resource, Sync, WebhookHandler
@@ -58,7 +58,11 @@ class ConnectorDefinition(DefinitionModel):
     def _consistent(self) -> ConnectorDefinition:
         self.sync.attach_context(self.name)
         provided = self.auth.provides() if self.auth else set()
-        for where, text in self.sync.placeholder_sources().items():
+        sources = self.sync.placeholder_sources()
+        if isinstance(self.auth, OAuth2Auth):
+            sources[("auth", "authorizeUrl")] = self.auth.authorizeUrl
+            sources[("auth", "tokenUrl")] = self.auth.tokenUrl
+        for where, text in sources.items():
             for name in placeholders(text):
                 if name not in provided:
                     choices = ", ".join(sorted(provided)) or "none (declare auth)"

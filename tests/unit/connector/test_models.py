@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mercator.connector import validate_definition
+from mercator.connector import DefinitionError, validate_definition
 from mercator.connector.pagination import Incremental, LinkHeaderPagination, PageNumberPagination
 from mercator.connector.placeholders import MissingCredentialError, fill, placeholders
 from mercator.connector.sync import ResponseMapping
@@ -139,3 +139,29 @@ def test_timezone_helper_for_fixed_offsets() -> None:
         spec.format_cursor(CURSOR)
         == datetime(2024, 5, 1, 7, tzinfo=timezone(timedelta(hours=-5))).isoformat()
     )
+
+
+def oauth_doc(**auth: Any) -> dict[str, Any]:
+    doc = definition_doc()
+    doc["auth"] = {
+        "type": "oauth2",
+        "authorizeUrl": "https://[[shopDomain]]/admin/oauth/authorize",
+        "tokenUrl": "https://[[shopDomain]]/admin/oauth/access_token",
+        "credentials": ["shopDomain"],
+        **auth,
+    }
+    return doc
+
+
+def test_oauth_urls_may_be_per_store() -> None:
+    auth = validate_definition(oauth_doc()).auth
+    assert auth is not None
+    assert auth.provides() == {"accessToken", "refreshToken", "shopDomain"}
+
+
+def test_oauth_url_placeholders_must_be_credentials() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(oauth_doc(credentials=[]))
+    problem = caught.value.problems[0]
+    assert problem.path == "auth.authorizeUrl"
+    assert "[[shopDomain]] is not a credential" in problem.message
