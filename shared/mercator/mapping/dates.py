@@ -5,7 +5,8 @@ Forms seen in real payloads:
 * ISO 8601 with offset or ``Z``: ``2008-01-10T11:00:00-05:00``, ``2021-01-19T12:24:26.000000Z``;
 * ISO-like without a zone: ``2017-03-22T16:28:02`` (WooCommerce), ``2026-01-20 10:27:53`` (Zid);
 * a date alone: ``1986-04-22``;
-* Salla's date object: ``{"date": "2022-06-26 12:21:45.000000", "timezone_type": 3, "timezone": "Asia/Riyadh"}``;
+* Salla's date object:
+  ``{"date": "2022-06-26 12:21:45.000000", "timezone_type": 3, "timezone": "Asia/Riyadh"}``;
 * Salla's envelope ``created_at``, a JavaScript ``Date.toString()``: ``Sun Jun 26 2022 12:21:48 GMT+0300``
   (sometimes followed by ``(Arabia Standard Time)``);
 * Unix epoch seconds or milliseconds, as numbers or digit strings.
@@ -24,10 +25,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 _MILLIS_THRESHOLD = 10_000_000_000
 _JS_DATE = re.compile(
     r"^(?:[A-Za-z]{3},?\s+)?(?P<mon>[A-Za-z]{3})\s+(?P<day>\d{1,2})\s+(?P<year>\d{4})\s+"
-    r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*(?:GMT|UTC)?\s*(?P<offset>[+-]\d{2}:?\d{2})?"
+    r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*(?P<gmt>GMT|UTC)?\s*(?P<offset>[+-]\d{2}:?\d{2})?"
     r"(?:\s*\([^)]*\))?$"
 )
-_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
 _OFFSET = re.compile(r"^(?:GMT|UTC)?\s*(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?$")
 
 
@@ -41,7 +47,7 @@ def zone(name: str) -> tzinfo:
         return timezone(-delta if match["sign"] == "-" else delta)
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("Asia"), a too-long name
         raise ValueError(f"unknown time zone {name!r}") from None
 
 
@@ -50,7 +56,7 @@ def parse_datetime(value: Any, assume_timezone: tzinfo = UTC) -> datetime:
     if isinstance(value, bool):
         raise ValueError(f"expected a date, got a boolean {value!r}")
     if isinstance(value, int | float):
-        return _from_epoch(float(value))
+        return _from_epoch(value)
     if isinstance(value, dict):
         return _from_date_object(value, assume_timezone)
     if not isinstance(value, str):
@@ -65,7 +71,7 @@ def parse_datetime(value: Any, assume_timezone: tzinfo = UTC) -> datetime:
         raise ValueError(f"{text!r} is not a date form Mercator knows (ISO 8601, JS Date string, epoch)")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=assume_timezone)
-    return parsed.astimezone(UTC)
+    return _to_utc(parsed)
 
 
 def to_iso(moment: datetime) -> str:
@@ -73,13 +79,21 @@ def to_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _from_epoch(seconds: float) -> datetime:
-    if seconds > _MILLIS_THRESHOLD:
-        seconds /= 1000
+def _to_utc(moment: datetime) -> datetime:
     try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise ValueError(f"{moment.isoformat()} is out of range in UTC") from None
+
+
+def _from_epoch(value: float) -> datetime:
+    try:
+        seconds = float(value)  # an int too large for a float raises OverflowError
+        if seconds > _MILLIS_THRESHOLD:
+            seconds /= 1000
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise ValueError(f"epoch value {seconds!r} is out of range") from None
+        raise ValueError("epoch value is out of range") from None
 
 
 def _from_iso(text: str) -> datetime | None:
@@ -111,7 +125,9 @@ def _from_js_date(text: str) -> datetime | None:
     except ValueError:
         return None
     offset = match["offset"]
-    return moment.replace(tzinfo=zone(offset)) if offset else moment
+    if offset:
+        return moment.replace(tzinfo=zone(offset))
+    return moment.replace(tzinfo=UTC) if match["gmt"] else moment  # a bare GMT/UTC is a zone too
 
 
 def _from_date_object(value: dict[str, Any], assume_timezone: tzinfo) -> datetime:
@@ -125,4 +141,4 @@ def _from_date_object(value: dict[str, Any], assume_timezone: tzinfo) -> datetim
         name = value.get("timezone")
         tz = zone(name) if isinstance(name, str) and name else assume_timezone
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    return _to_utc(parsed)

@@ -7,6 +7,7 @@ docstring: ``mercator functions`` lists it and definitions are checked against i
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from mercator.mapping.registry import Registry, TransformError
@@ -42,11 +43,13 @@ def phone_number(values: Any) -> str | None:
     as it is; a missing code gives the number alone; a missing number gives None.
     """
     items = _as_list(values)
-    code, number = (items + [None, None])[:2] if len(items) != 1 else (None, items[0])
+    code, number = (None, items[0]) if len(items) == 1 else [*items, None, None][:2]
     number_text = to_string(number) if not isinstance(number, dict | list) else None
     if number_text is None or not number_text.strip():
         return None
     digits = "".join(ch for ch in number_text if ch.isdigit() or ch == "+")
+    if not any(ch.isdigit() for ch in digits):
+        return None  # "N/A", "-": no number at all
     if digits.startswith("+"):
         return digits
     if digits.startswith("00"):
@@ -124,8 +127,13 @@ def lookup(value: Any, *, table: dict[str, Any], default: Any = ...) -> Any:
         raise TransformError(f"lookup expects a scalar, got {type(value).__name__}")
     key = to_string(value)
     if key in table:
-        return table[key]
-    return value if default is ... else default
+        return _fresh(table[key])
+    return value if default is ... else _fresh(default)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of an object or list from the definition, so one record's output never aliases another's."""
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 @FUNCTIONS.register("splitName", params={"part": "'first' or 'last'"})

@@ -93,7 +93,10 @@ def to_number_or_null(value: Any) -> int | float | None:
             return None
         if not number.is_finite():
             return None
-        return int(number) if number == number.to_integral_value() and "." not in text else float(number)
+        if number == number.to_integral_value() and "." not in text:
+            return int(number)
+        as_float = float(number)
+        return as_float if math.isfinite(as_float) else None  # "1.5e400" overflows a float
     return None
 
 

@@ -202,7 +202,7 @@ def test_shipped_connectors_validate_through_the_cli(capsys: pytest.CaptureFixtu
 
 
 def test_example_in_docs_is_schema_valid(capsys: pytest.CaptureFixture[str]) -> None:
-    run_code, out, _ = run(capsys, "schema")
+    _, out, _ = run(capsys, "schema")
     schema = json.loads(out)
     example = yaml.safe_load((Path(__file__).parents[3] / "docs/example-connector.yaml").read_text())
     jsonschema.validate(example, schema)
