@@ -21,8 +21,8 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared tests benchmarks
-	$(BIN)/ruff format --check shared tests benchmarks
+	$(BIN)/ruff check shared local tests benchmarks
+	$(BIN)/ruff format --check shared local tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

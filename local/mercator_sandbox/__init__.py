@@ -1,0 +1,1 @@
+"""The sandbox store: a provider emulator for developing and testing connectors offline."""

@@ -1,0 +1,1 @@
+"""Provider I/O: the HTTP client, pagination, rate limiting and retries."""
