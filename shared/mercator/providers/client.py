@@ -1,0 +1,477 @@
+"""The provider client: lists and fetches one integration's records the way its connector describes.
+
+One ProviderClient serves one integration: its definition, its credentials, its rate limiter and one
+httpx.AsyncClient reused for every call (injected, or created here and closed on exit). Nothing is
+global, so a Lambda can hold one client per integration for the length of an invocation.
+
+Page-number and offset listings know how many pages follow as soon as the first page reports a total;
+the client then keeps up to ``page_prefetch`` pages in flight while handing them out strictly in
+order, because a one-page-at-a-time walk with 100 ms of latency can never use a 20 requests/s budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import quote
+
+import httpx
+
+from mercator.connector.auth import BasicAuth
+from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.placeholders import MissingCredentialError, fill
+from mercator.connector.sync import DetailsEndpoint, Endpoint, Resource
+from mercator.mapping import CompiledPath, compile_path
+from mercator.mapping.dates import parse_datetime, zone
+from mercator.providers.errors import ProviderError, ProviderResponseError
+from mercator.providers.limits import RateLimiter
+from mercator.providers.pagination import (
+    Page,
+    PageCheckpoint,
+    PageResponse,
+    PaginationStuckError,
+    Strategy,
+    query_value,
+    strategy_for,
+)
+from mercator.providers.redaction import Redactor
+from mercator.providers.retries import RetryPolicy
+from mercator.providers.sender import ClientStats, RequestSender
+
+logger = logging.getLogger(__name__)
+
+EndpointKind = Literal["list", "details"]
+
+
+@dataclass(frozen=True)
+class DetailResult:
+    """The details of one id: the record, or the error that stopped this id (and only this id)."""
+
+    id: str
+    record: dict[str, Any] | None
+    error: ProviderError | None
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    response: PageResponse
+    method: str
+
+
+class ProviderClient:
+    """Lists and fetches records of one integration; use ``async with`` (or ``aclose``)."""
+
+    def __init__(
+        self,
+        definition: ConnectorDefinition,
+        credentials: Mapping[str, str],
+        *,
+        limiter: RateLimiter,
+        http: httpx.AsyncClient | None = None,
+        base_url: str | None = None,
+        retry: RetryPolicy | None = None,
+        details_concurrency: int = 8,
+        page_prefetch: int = 4,
+    ) -> None:
+        if details_concurrency < 1:
+            raise ValueError(f"details_concurrency must be at least 1, not {details_concurrency}")
+        if page_prefetch < 1:
+            raise ValueError(f"page_prefetch must be at least 1, not {page_prefetch}")
+        self.definition = definition
+        self._credentials = dict(credentials)
+        self._details_concurrency = details_concurrency
+        self._page_prefetch = page_prefetch
+        sync = definition.sync
+
+        auth, secrets = self._auth()
+        self.redactor = Redactor(self._credentials, extra=secrets)
+        base = fill(base_url or sync.baseUrl, self._credentials, "sync.baseUrl")
+        scheme, separator, rest = base.partition("://")
+        scheme = scheme.lower()
+        if scheme not in ("http", "https") or not separator or not rest.strip("/"):
+            raise ValueError(
+                f"the base URL {self.redactor.url(base)!r} is not an absolute http(s) URL; "
+                "check the credentials it is built from"
+            )
+        # A store URL typed with a trailing slash must not turn "[[storeUrl]]/wp-json" into "//wp-json".
+        self.base_url = f"{scheme}://{re.sub('/{2,}', '/', rest).rstrip('/')}"
+        self._base = httpx.URL(self.base_url)
+        self._headers = {
+            name: fill(value, self._credentials, f"sync.headers.{name}")
+            for name, value in sync.headers.items()
+        }
+        timeout = sync.syncConfiguration.timeout / 1000
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=details_concurrency + page_prefetch,
+                max_keepalive_connections=details_concurrency + page_prefetch,
+            ),
+            headers={"User-Agent": "Mercator"},
+        )
+        self.stats = ClientStats()
+        self._sender = RequestSender(
+            self._http,
+            limiter=limiter,
+            retry=retry or RetryPolicy(),
+            redactor=self.redactor,
+            timeout=timeout,
+            auth=auth,
+            stats=self.stats,
+        )
+        self._strategies: dict[str, Strategy] = {}
+        self._params: dict[tuple[str, EndpointKind], dict[str, str]] = {}
+        self._updated_paths: dict[str, CompiledPath] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it; an injected one stays open."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # Listing
+
+    async def pages(
+        self,
+        resource_key: str,
+        *,
+        since: datetime | None = None,
+        resume: PageCheckpoint | None = None,
+        page_size: int | None = None,
+    ) -> AsyncGenerator[Page, None]:
+        """The pages of a resource's list endpoint, in order, from the start or from ``resume``.
+
+        Close the iterator (``contextlib.aclosing``) when stopping early, so prefetched requests end.
+        """
+        resource = self.resource(resource_key)
+        strategy = self._strategy(resource)
+        start = self._start(resource, strategy, since, resume, page_size)
+        if strategy.positional and self._page_prefetch > 1:
+            walk = self._prefetched(resource, strategy, start)
+        else:
+            walk = self._sequential(resource, strategy, start)
+        async with aclosing(walk):
+            async for page in walk:
+                yield page
+
+    async def _sequential(
+        self, resource: Resource, strategy: Strategy, at: PageCheckpoint
+    ) -> AsyncGenerator[Page, None]:
+        while True:
+            fetched = await self._fetch_page(resource, strategy, at)
+            page = self._page(resource, strategy, at, fetched)
+            yield page
+            if page.next is None:
+                return
+            at = page.next
+
+    async def _prefetched(
+        self, resource: Resource, strategy: Strategy, start: PageCheckpoint
+    ) -> AsyncGenerator[Page, None]:
+        ahead: deque[tuple[PageCheckpoint, asyncio.Task[_Fetched]]] = deque()
+
+        def schedule(at: PageCheckpoint) -> None:
+            ahead.append((at, asyncio.create_task(self._fetch_page(resource, strategy, at))))
+
+        try:
+            schedule(start)
+            while ahead:
+                at, task = ahead.popleft()
+                fetched = await task
+                page = self._page(resource, strategy, at, fetched)
+                if page.next is None or (ahead and ahead[0][0] != page.next):
+                    await _cancel(task for _, task in ahead)
+                    ahead.clear()
+                if page.next is not None:
+                    if not ahead:
+                        schedule(page.next)
+                    known = strategy.pages_after(at, fetched.response)
+                    if known is not None:
+                        while len(ahead) < self._page_prefetch and ahead[-1][0].number < at.number + known:
+                            schedule(strategy.after(ahead[-1][0]))
+                yield page
+        finally:
+            await _cancel(task for _, task in ahead)
+
+    def _start(
+        self,
+        resource: Resource,
+        strategy: Strategy,
+        since: datetime | None,
+        resume: PageCheckpoint | None,
+        page_size: int | None,
+    ) -> PageCheckpoint:
+        if resume is not None:
+            if since is not None or page_size is not None:
+                raise ValueError(
+                    "a resumed listing keeps the since and page size it started with; pass resume alone"
+                )
+            if resume.resource != resource.name:
+                raise ValueError(
+                    f"the checkpoint belongs to resource {resume.resource!r}, not {resource.name!r}"
+                )
+            if resume.pagination != strategy.kind:
+                raise ValueError(
+                    f"the checkpoint was made for {resume.pagination} pagination, but resource "
+                    f"{resource.name!r} now uses {strategy.kind}; start the listing again"
+                )
+            return resume
+        if page_size is not None and page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size}")
+        query: dict[str, str] = {}
+        if since is not None:
+            if resource.incremental is None:
+                raise ValueError(
+                    f"resource {resource.name!r} has no incremental block, so it cannot list records since "
+                    "a time; list it without since"
+                )
+            query = {name: query_value(value) for name, value in resource.incremental.query(since).items()}
+        return strategy.first(query, page_size, since)
+
+    async def _fetch_page(self, resource: Resource, strategy: Strategy, at: PageCheckpoint) -> _Fetched:
+        request = strategy.request(at)
+        endpoint = resource.endpoints.list
+        if request.url is None:
+            url = self._endpoint_url(resource, "list")
+            params: dict[str, str] | None = {**self._endpoint_params(resource, "list"), **request.params}
+        else:
+            url = self._stored_to_url(request.url, resource)
+            params = None
+        reply = await self._sender.send(endpoint.method, url, params=params, headers=self._headers)
+        records = resource.responseMapping.records_in(reply.body)
+        if records is None:
+            path = resource.responseMapping.dataProperty
+            found = compile_path(path).get(reply.body) if path else reply.body
+            raise ProviderResponseError(
+                endpoint.method,
+                self.redactor.url(reply.url),
+                f"expected a list of records at {path or 'the top level'!r}, found {_describe(found)}",
+                status=reply.status,
+            )
+        return _Fetched(PageResponse(reply.body, reply.headers, records, reply.url), endpoint.method)
+
+    def _page(self, resource: Resource, strategy: Strategy, at: PageCheckpoint, fetched: _Fetched) -> Page:
+        response = fetched.response
+        records = response.records
+        try:
+            following = strategy.next(at, response)
+        except PaginationStuckError as exc:
+            raise ProviderResponseError(fetched.method, self.redactor.url(response.url), str(exc)) from None
+        if at.since is not None and resource.incremental is not None and resource.incremental.stopWhenOlder:
+            window = resource.incremental.window_start(at.since)
+            kept = [record for record in records if not self._older(resource, record, window)]
+            if len(kept) < len(records):
+                records, following = kept, None
+        if following is not None and following.url is not None:
+            following = following.model_copy(
+                update={"url": self._url_to_stored(following.url, response.url, fetched.method)}
+            )
+        return Page(records, at.number, strategy.total(response), following)
+
+    # Details
+
+    async def details(self, resource_key: str, record_id: str | int) -> dict[str, Any]:
+        """One record from the resource's details endpoint, unwrapped from its ``dataProperty``."""
+        resource = self.resource(resource_key)
+        endpoint = self._details_endpoint(resource)
+        text = str(record_id)
+        if not text:
+            raise ValueError("a record id must not be empty")
+        url = self._endpoint_url(resource, "details").replace("{id}", quote(text, safe=""))
+        reply = await self._sender.send(
+            endpoint.method, url, params=self._endpoint_params(resource, "details"), headers=self._headers
+        )
+        record = endpoint.record_in(reply.body)
+        if not isinstance(record, dict):
+            where = endpoint.dataProperty or "the top level"
+            raise ProviderResponseError(
+                endpoint.method,
+                self.redactor.url(reply.url),
+                f"expected a record object at {where!r}, found {_describe(record)}",
+                status=reply.status,
+            )
+        return record
+
+    async def details_many(
+        self, resource_key: str, ids: Iterable[str | int], *, concurrency: int | None = None
+    ) -> AsyncIterator[DetailResult]:
+        """Details of many ids, at most ``concurrency`` at a time, yielded as they complete.
+
+        A ProviderError for one id is reported in its DetailResult and the others go on. Close the
+        iterator (``contextlib.aclosing``) when stopping early, so the remaining calls are cancelled.
+        """
+        limit = self._details_concurrency if concurrency is None else concurrency
+        if limit < 1:
+            raise ValueError(f"concurrency must be at least 1, not {limit}")
+        self._details_endpoint(self.resource(resource_key))
+        pending = iter(ids)
+        # Bounded, so a slow consumer holds the workers back instead of piling up records.
+        results: asyncio.Queue[DetailResult | BaseException | None] = asyncio.Queue(maxsize=limit)
+
+        async def worker() -> None:
+            try:
+                for record_id in pending:  # shared: each worker takes the next id
+                    try:
+                        record = await self.details(resource_key, record_id)
+                    except ProviderError as exc:
+                        await results.put(DetailResult(str(record_id), None, exc))
+                    else:
+                        await results.put(DetailResult(str(record_id), record, None))
+            except Exception as exc:  # not a provider's answer (a missing credential): stop everything
+                await results.put(exc)
+                return
+            # Only on completion: a cancelled worker must not wait on a full queue nobody reads.
+            await results.put(None)
+
+        workers = [asyncio.create_task(worker()) for _ in range(limit)]
+        try:
+            finished = 0
+            while finished < limit:
+                item = await results.get()
+                if item is None:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            await _cancel(workers)
+
+    # Definition lookups
+
+    def resource(self, resource_key: str) -> Resource:
+        """A resource of the definition; ValueError naming the valid keys when it has no such one."""
+        found = self.definition.resources.get(resource_key)
+        if found is None:
+            valid = ", ".join(self.definition.resources) or "none"
+            raise ValueError(
+                f"connector {self.definition.name!r} has no resource {resource_key!r}; resources: {valid}"
+            )
+        return found
+
+    def _details_endpoint(self, resource: Resource) -> DetailsEndpoint:
+        endpoint = resource.endpoints.details
+        if endpoint is None:
+            raise ValueError(f"resource {resource.name!r} has no endpoints.details to fetch records with")
+        return endpoint
+
+    def _strategy(self, resource: Resource) -> Strategy:
+        strategy = self._strategies.get(resource.name)
+        if strategy is None:
+            strategy = self._strategies[resource.name] = strategy_for(resource)
+        return strategy
+
+    def _endpoint(self, resource: Resource, kind: EndpointKind) -> Endpoint:
+        endpoint = resource.endpoints.list if kind == "list" else self._details_endpoint(resource)
+        assert isinstance(endpoint, Endpoint)
+        return endpoint
+
+    def _endpoint_url(self, resource: Resource, kind: EndpointKind) -> str:
+        where = f"sync.resources.{resource.name}.endpoints.{kind}.url"
+        url = fill(self._endpoint(resource, kind).url, self._credentials, where)
+        return self.base_url + url if url.startswith("/") else url
+
+    def _endpoint_params(self, resource: Resource, kind: EndpointKind) -> dict[str, str]:
+        key = (resource.name, kind)
+        params = self._params.get(key)
+        if params is None:
+            where = f"sync.resources.{resource.name}.endpoints.{kind}.params"
+            params = self._params[key] = {
+                name: query_value(fill(value, self._credentials, f"{where}.{name}"))
+                if isinstance(value, str)
+                else query_value(value)
+                for name, value in self._endpoint(resource, kind).params.items()
+            }
+        return params
+
+    def _auth(self) -> tuple[httpx.Auth | None, list[str]]:
+        auth = self.definition.auth
+        if not isinstance(auth, BasicAuth):
+            return None, []
+        user = self._credential(auth.username, "auth.username")
+        password = self._credential(auth.password, "auth.password")
+        # The encoded pair, as it travels in the Authorization header, must never show up either.
+        encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return httpx.BasicAuth(user, password), [encoded]
+
+    def _credential(self, name: str, where: str) -> str:
+        value = self._credentials.get(name)
+        if value is None or value == "":
+            raise MissingCredentialError(name, where)
+        return str(value)
+
+    # Next-page URLs: stored without credentials, resolved with them
+
+    def _url_to_stored(self, target: str, answered: str, method: str) -> str:
+        url = httpx.URL(target)
+        if url.host == self._base.host:
+            # Zid links its next pages over http://; never downgrade a call that carries credentials.
+            url = url.copy_with(scheme=self._base.scheme, port=self._base.port)
+        elif url.host != httpx.URL(answered).host:
+            raise ProviderResponseError(
+                method,
+                self.redactor.url(answered),
+                f"the next-page link leads to another host ({self.redactor.text(url.host)}); "
+                "Mercator does not send the integration's credentials there",
+            )
+        text = str(url)
+        if text.startswith(self.base_url + "/"):
+            text = text[len(self.base_url) :]
+        return self.redactor.templatize(text)
+
+    def _older(self, resource: Resource, record: Any, window: datetime) -> bool:
+        incremental = resource.incremental
+        assert incremental is not None
+        path = self._updated_paths.get(resource.name)
+        if path is None:
+            path = self._updated_paths[resource.name] = compile_path(incremental.recordUpdatedAt)
+        try:
+            updated = parse_datetime(path.get(record), zone(incremental.timezone))
+        except ValueError:
+            return False  # an unreadable date does not end the listing
+        return updated < window
+
+    def _stored_to_url(self, stored: str, resource: Resource) -> str:
+        url = fill(stored, self._credentials, "a stored next-page URL")
+        if url.startswith("/"):
+            return self.base_url + url
+        # A checkpoint travels through queues: it must not be able to send credentials anywhere else.
+        allowed = {self._base.host, httpx.URL(self._endpoint_url(resource, "list")).host}
+        if httpx.URL(url).host not in allowed:
+            raise ValueError(
+                f"the checkpoint's next-page URL {self.redactor.url(url)!r} leads away from the "
+                "connector's hosts; start the listing again"
+            )
+        return url
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    names: dict[type, str] = {dict: "an object", list: "a list", str: "text"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,215 @@
+"""One provider call as Mercator makes it: paced, retried, counted, and redacted wherever it is told.
+
+Every attempt first takes a token from the integration's RateLimiter; every answer's rate signal goes
+back to the limiter, so what one caller learns (a 429, a spent budget) holds back all the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+
+from mercator.providers.errors import (
+    ProviderConnectionError,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderResponseError,
+    ProviderTimeoutError,
+)
+from mercator.providers.limits import RateLimiter, RateSignal
+from mercator.providers.redaction import Redactor, install_http_log_redaction, redacting
+from mercator.providers.retries import RetryPolicy, retryable_status
+from mercator.providers.signals import rate_signal
+
+logger = logging.getLogger(__name__)
+install_http_log_redaction()
+
+_EXCERPT = 300
+_TOO_MANY_REQUESTS = 429
+
+
+@dataclass
+class ClientStats:
+    """Counters of one client's traffic (retries count every attempt after the first)."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    server_errors: int = 0
+    timeouts: int = 0
+    bytes_received: int = 0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer: its JSON body, headers and the URL that answered."""
+
+    body: Any
+    headers: httpx.Headers
+    url: str
+    status: int
+
+
+class RequestSender:
+    """Sends requests of one integration through its limiter and retry policy."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        limiter: RateLimiter,
+        retry: RetryPolicy,
+        redactor: Redactor,
+        timeout: float,
+        auth: httpx.Auth | None = None,
+        stats: ClientStats | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self._limiter = limiter
+        self._retry = retry
+        self._redactor = redactor
+        self._timeout = timeout
+        self._auth = auth
+        self.stats = stats if stats is not None else ClientStats()
+        self._wall_clock = wall_clock
+
+    @property
+    def redactor(self) -> Redactor:
+        return self._redactor
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """The JSON answer to ``method url``; a ProviderError once retries cannot help."""
+        request = self._http.build_request(method, url, params=params, headers=headers, timeout=self._timeout)
+        shown = self._redactor.url(request.url)
+        attempt = 0
+        while True:
+            with redacting(self._redactor):
+                outcome, wait = await self._attempt(request, shown, attempt)
+            if isinstance(outcome, Reply):
+                return outcome
+            if self._retry.gives_up(attempt):
+                raise outcome
+            self.stats.retries += 1
+            logger.warning(
+                "retrying %s %s in %.2f s (attempt %d of %d failed: %s)",
+                method,
+                shown,
+                wait,
+                attempt + 1,
+                self._retry.max_attempts,
+                self._redactor.text(str(outcome)),
+            )
+            await self._retry.sleep(wait)
+            attempt += 1
+
+    async def _attempt(
+        self, request: httpx.Request, shown: str, attempt: int
+    ) -> tuple[Reply | ProviderError, float]:
+        """One try: the reply, or the failure to retry with how long to wait first."""
+        method = request.method
+        attempts = attempt + 1
+        await self._limiter.acquire()
+        self.stats.requests += 1
+        logger.debug("%s %s (attempt %d)", method, shown, attempts)
+        try:
+            response = await self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+        except httpx.TimeoutException:
+            self.stats.timeouts += 1
+            return ProviderTimeoutError(method, shown, self._timeout, attempts=attempts), self._retry.backoff(
+                attempt
+            )
+        except httpx.TransportError as exc:
+            detail = self._redactor.text(f"{type(exc).__name__}: {exc}")
+            return ProviderConnectionError(method, shown, detail, attempts=attempts), self._retry.backoff(
+                attempt
+            )
+
+        status = response.status_code
+        self.stats.bytes_received += len(response.content)
+        signal = rate_signal(response.headers, now=self._wall_clock())
+        if status == _TOO_MANY_REQUESTS:
+            self.stats.throttled += 1
+        if status >= 500:
+            self.stats.server_errors += 1
+
+        if retryable_status(status):
+            return await self._refused(response, shown, signal, attempt)
+        if not signal.empty:
+            await self._limiter.observe(signal)
+        if not 200 <= status < 300:
+            raise ProviderHTTPError(
+                status,
+                method,
+                shown,
+                self._excerpt(response),
+                reason=_reason(response, self._redactor),
+                attempts=attempts,
+            )
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            problem = f"the body is not complete JSON ({exc.__class__.__name__}: {exc})"
+            return ProviderResponseError(
+                method, shown, problem, status=status, attempts=attempts
+            ), self._retry.backoff(attempt)
+        return Reply(body, response.headers, str(response.url), status), 0.0
+
+    async def _refused(
+        self, response: httpx.Response, shown: str, signal: RateSignal, attempt: int
+    ) -> tuple[ProviderError, float]:
+        status = response.status_code
+        method = response.request.method
+        hint = signal.retry_after
+        if hint is None and status == _TOO_MANY_REQUESTS and signal.remaining == 0:
+            hint = signal.reset_after
+        if self._retry.too_long(hint):
+            if not signal.empty:
+                await self._limiter.observe(signal)
+            raise ProviderHTTPError(
+                status,
+                method,
+                shown,
+                self._excerpt(response),
+                reason=(
+                    f"the provider asks to wait {hint:g} s before trying again, longer than the "
+                    f"{self._retry.max_retry_after:g} s Mercator waits within one call"
+                ),
+                attempts=attempt + 1,
+            )
+        wait = self._retry.delay(attempt, hint)
+        if status == _TOO_MANY_REQUESTS:
+            # Every caller sharing the limiter pauses, not only the one that was refused.
+            signal = replace(signal, retry_after=wait)
+        if not signal.empty:
+            await self._limiter.observe(signal)
+        failure = ProviderHTTPError(status, method, shown, self._excerpt(response), attempts=attempt + 1)
+        return failure, wait
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        text = response.content[: _EXCERPT * 4].decode("utf-8", errors="replace")
+        text = " ".join(text.split())
+        if len(text) > _EXCERPT:
+            text = text[:_EXCERPT] + "..."
+        return self._redactor.text(text)
+
+
+def _reason(response: httpx.Response, redactor: Redactor) -> str | None:
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("Location")
+        target = redactor.url(location) if location else "nowhere"
+        return f"redirected to {target}; point the connector's baseUrl at the final address"
+    return None
