@@ -1,1 +1,57 @@
-"""The sandbox store: a provider emulator for developing and testing connectors offline."""
+"""The sandbox store: a provider emulator for developing and testing connectors offline.
+
+A generated, deterministic storefront served as an ASGI app in the shape of a real platform
+(``salla``, ``shopify`` or ``woocommerce``): the platform's URL prefix, endpoints, credentials,
+list envelopes, pagination, filters, errors, rate-limit headers, record shapes (taken from the
+samples shipped with Mercator's connectors) and signed webhooks. Fault knobs make it misbehave the
+ways real stores do. Development only: it is not part of the Lambda layer.
+
+Public API::
+
+    sandbox = Sandbox(
+        "salla", seed=7, sizes={"orders": 20_000, "products": 2_000},
+        faults=Faults(error_rate=0.01), rate_limit=RateLimitConfig(rate=20, burst=20),
+        webhooks=WebhookConfig(url="http://receiver/webhooks", secret="s"),
+        clock=fake_clock, sleep=fake_sleep, webhook_client=httpx.AsyncClient(...),
+    )
+    sandbox.app                   # the ASGI app (Starlette); also create_app(flavor, config)
+    sandbox.base_url(origin)      # e.g. "http://127.0.0.1:8900/admin/v2", for a connector's baseUrl
+    sandbox.credentials           # request headers the store accepts
+    sandbox.client()              # an authenticated httpx.AsyncClient over ASGITransport
+    sandbox.store.ids(resource)   # live ids now; .touch/.insert/.delete(resource, ...) change records
+    sandbox.set_faults(**knobs)   # change faults at run time, e.g. in the middle of a listing
+    sandbox.counters.snapshot()   # requests per endpoint, 429s, 5xx, faults, mutations, webhooks
+    sandbox.emitter.emit(resource, record_id, event); await sandbox.emitter.flush()
+
+Resources are named ``orders``, ``products``, ``customers`` and ``carts`` on every flavor (carts
+are Salla's abandoned carts and Shopify's abandoned checkouts; WooCommerce has none). Served from
+the command line with ``mercator sandbox`` (:mod:`mercator_sandbox.serve`).
+"""
+
+from mercator_sandbox.app import Sandbox, SandboxConfig, Sizes, create_app
+from mercator_sandbox.counters import Counters
+from mercator_sandbox.dataset import Query, RecordState, Store, UnknownRecordError, Window
+from mercator_sandbox.faults import Faults, MutationKind, Mutations
+from mercator_sandbox.ratelimit import RateLimitConfig
+from mercator_sandbox.webhooks import Delivery, DeliveryResult, WebhookConfig, WebhookEmitter
+
+__all__ = [
+    "Counters",
+    "Delivery",
+    "DeliveryResult",
+    "Faults",
+    "MutationKind",
+    "Mutations",
+    "Query",
+    "RateLimitConfig",
+    "RecordState",
+    "Sandbox",
+    "SandboxConfig",
+    "Sizes",
+    "Store",
+    "UnknownRecordError",
+    "WebhookConfig",
+    "WebhookEmitter",
+    "Window",
+    "create_app",
+]

@@ -66,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
         "functions", help="list the transforms and compute functions with their docs"
     )
     functions.set_defaults(handler=_functions)
+
+    # The sandbox parses its own options (mercator_sandbox.serve), imported only when the command runs;
+    # "+" as the only prefix keeps this parser from claiming them.
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve a generated store (Salla, Shopify, WooCommerce) to develop connectors offline",
+        add_help=False,
+        prefix_chars="+",
+    )
+    sandbox.add_argument("args", nargs=argparse.REMAINDER)
+    sandbox.set_defaults(handler=_sandbox)
     return parser
 
 
@@ -153,6 +164,15 @@ def _functions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write(f"      args.{param}: {description}\n")
             out.write("\n")
     return 0
+
+
+def _sandbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        from mercator_sandbox.serve import run  # noqa: PLC0415 - a development tool, absent from the layer
+    except ImportError:
+        err.write("the sandbox store is a development tool: install Mercator with pip install -e '.[dev]'\n")
+        return 2
+    return run(args.args)
 
 
 if __name__ == "__main__":  # pragma: no cover

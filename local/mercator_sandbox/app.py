@@ -1,0 +1,297 @@
+"""The sandbox store as an ASGI app: a flavor's routes behind one request pipeline.
+
+Every request goes through the same steps, in the order a real platform and the network between
+would apply them: latency (and hangs), credentials, the store's rate budget, the burst-429 fault,
+the 5xx fault, the flavor's answer, then body corruption; a list page served may then change the
+store (the mutation faults), which in turn queues webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mercator_sandbox.counters import UNROUTED, Counters
+from mercator_sandbox.dataset import Store
+from mercator_sandbox.faults import FaultInjector, Faults
+from mercator_sandbox.flavors import Answer, ApiError, Endpoint, Flavor, flavor_class
+from mercator_sandbox.mutations import apply_mutations
+from mercator_sandbox.ratelimit import LeakyBucket, RateLimitConfig
+from mercator_sandbox.timebase import DEFAULT_ANCHOR, Clock, Sleep, StoreTime
+from mercator_sandbox.webhooks import WebhookConfig, WebhookEmitter
+
+FlavorName = Literal["salla", "shopify", "woocommerce"]
+
+# A proxy or bot-check page answered with 200: what a client sees when a host intercepts the API.
+MALFORMED_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+    b"<body><h1>Checking your browser before accessing the store.</h1></body></html>"
+)
+
+
+class Sizes(BaseModel):
+    """How many records of each resource the store is generated with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    orders: int = Field(1_000, ge=0, le=1_000_000)
+    products: int = Field(200, ge=0, le=200_000)
+    customers: int = Field(200, ge=0, le=200_000)
+    carts: int = Field(100, ge=0, le=200_000)
+
+
+class SandboxConfig(BaseModel):
+    """Everything that defines a sandbox store; the same config and seed give the same store."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flavor: FlavorName = "salla"
+    seed: int = 0
+    sizes: Sizes = Sizes()
+    anchor: AwareDatetime = Field(DEFAULT_ANCHOR, description="the newest moment of the generated data")
+    span_days: int = Field(365, ge=1, le=3_650, description="generated records were created over this span")
+    max_per_page: int | None = Field(
+        None, ge=1, le=10_000, description="page size cap (flavor default if unset)"
+    )
+    rate_limit: RateLimitConfig | Literal["platform"] | None = Field(
+        "platform", description="the store's budget: the platform's own, a custom one, or none"
+    )
+    faults: Faults = Faults()
+    webhooks: WebhookConfig | None = None
+
+
+class Sandbox:
+    """One sandbox store: ``app`` (ASGI), ``store``, ``counters``, ``faults``, ``emitter``.
+
+    ``clock`` and ``sleep`` drive every time-dependent behaviour, so tests inject fakes;
+    ``webhook_client`` delivers webhooks (an ``httpx.AsyncClient``, e.g. over ``ASGITransport``).
+    """
+
+    def __init__(
+        self,
+        flavor: FlavorName = "salla",
+        *,
+        seed: int = 0,
+        sizes: Sizes | Mapping[str, int] | None = None,
+        faults: Faults | Mapping[str, Any] | None = None,
+        rate_limit: RateLimitConfig | Literal["platform"] | None = "platform",
+        max_per_page: int | None = None,
+        webhooks: WebhookConfig | Mapping[str, Any] | None = None,
+        anchor: datetime = DEFAULT_ANCHOR,
+        span_days: int = 365,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        webhook_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        config = SandboxConfig.model_validate(
+            {
+                "flavor": flavor,
+                "seed": seed,
+                "sizes": sizes if sizes is not None else Sizes(),
+                "faults": faults if faults is not None else Faults(),
+                "rate_limit": rate_limit,
+                "max_per_page": max_per_page,
+                "webhooks": webhooks,
+                "anchor": anchor,
+                "span_days": span_days,
+            }
+        )
+        self._setup(config, clock, sleep, webhook_client)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SandboxConfig,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        webhook_client: httpx.AsyncClient | None = None,
+    ) -> Sandbox:
+        sandbox = cls.__new__(cls)
+        sandbox._setup(config, clock, sleep, webhook_client)
+        return sandbox
+
+    def _setup(
+        self, config: SandboxConfig, clock: Clock, sleep: Sleep, webhook_client: httpx.AsyncClient | None
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._sleep = sleep
+        kind = flavor_class(config.flavor)
+        self.store = Store(
+            kind.specs,
+            config.sizes.model_dump(),
+            seed=config.seed,
+            time=StoreTime(config.anchor, clock),
+            span_days=config.span_days,
+        )
+        self.flavor: Flavor = kind(self.store, max_per_page=config.max_per_page)
+        self.counters = Counters()
+        self.injector = FaultInjector(config.seed)
+        self._faults = config.faults
+        budget = kind.platform_rate_limit if config.rate_limit == "platform" else config.rate_limit
+        self.bucket = LeakyBucket(budget, clock) if budget is not None else None
+        self.emitter = (
+            WebhookEmitter(
+                self.flavor,
+                self.store,
+                config.webhooks,
+                self.counters,
+                seed=config.seed,
+                client=webhook_client,
+            )
+            if config.webhooks is not None
+            else None
+        )
+        self.app = self._build_app()
+
+    # --- knobs ----------------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    def set_faults(self, faults: Faults | None = None, **changes: Any) -> Faults:
+        """Replace the faults, or change some knobs (``set_faults(error_rate=0.2)``); takes effect at once."""
+        if faults is not None and changes:
+            raise ValueError("give either a Faults object or knob changes, not both")
+        if faults is None:
+            faults = Faults.model_validate({**self._faults.model_dump(), **changes})
+        self._faults = faults
+        return faults
+
+    def base_url(self, origin: str = "http://testserver") -> str:
+        """The base URL to put in a connector: the origin plus the platform's API prefix."""
+        return f"{origin.rstrip('/')}{self.flavor.prefix}"
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """Request headers the store accepts (any non-empty credentials in this form work)."""
+        return dict(self.flavor.sample_headers)
+
+    def client(self, origin: str = "http://testserver", **options: Any) -> httpx.AsyncClient:
+        """An in-process client of this store, already authenticated, based at ``base_url``."""
+        headers = {**self.credentials, **options.pop("headers", {})}
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url=self.base_url(origin),
+            headers=headers,
+            **options,
+        )
+
+    # --- the ASGI app ---------------------------------------------------------------------------
+
+    def _build_app(self) -> Starlette:
+        routes = [self._route(endpoint) for endpoint in self.flavor.endpoints]
+        routes.append(Route("/{path:path}", self._unrouted, methods=None))
+        app = Starlette(routes=routes, lifespan=self._lifespan)
+        app.state.sandbox = self
+        app.state.store = self.store
+        app.state.counters = self.counters
+        return app
+
+    def _route(self, endpoint: Endpoint) -> Route:
+        async def handle(request: Request) -> Response:
+            return await self._serve(request, endpoint)
+
+        return Route(self.flavor.prefix + endpoint.path, handle, methods=["GET"])
+
+    async def _unrouted(self, request: Request) -> Response:
+        return await self._serve(request, None)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        emitter = self.emitter
+        task = asyncio.create_task(emitter.run()) if emitter is not None else None
+        try:
+            yield
+        finally:
+            if task is not None and emitter is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await emitter.flush()
+                await emitter.aclose()
+
+    async def _serve(self, request: Request, endpoint: Endpoint | None) -> Response:
+        self.counters.request(request.method, endpoint.path if endpoint else UNROUTED, self._clock())
+        faults = self._faults
+        delay = self.injector.latency(faults)
+        if delay:
+            await self._sleep(delay)
+        if self.injector.hangs(faults):
+            self.counters.hangs += 1
+            await self._sleep(faults.hang_seconds)
+        answer = self._answer(request, endpoint, faults)
+        body = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
+        media_type = "application/json"
+        if answer.status == 200:
+            corruption = self.injector.corruption(faults)
+            if corruption == "truncated":
+                self.counters.truncated += 1
+                body = body[: len(body) // 2]
+            elif corruption == "malformed":
+                self.counters.malformed += 1
+                body, media_type = MALFORMED_PAGE, "text/html; charset=UTF-8"
+        if answer.page is not None and faults.mutations.active:
+            apply_mutations(self.store, answer.page, faults.mutations, self.injector, self.counters)
+        self.counters.answered(answer.status)
+        return Response(body, answer.status, answer.headers, media_type=media_type)
+
+    def _answer(self, request: Request, endpoint: Endpoint | None, faults: Faults) -> Answer:
+        flavor = self.flavor
+        if endpoint is None:
+            return self._error(flavor.no_route(), None)
+        if not flavor.authenticate(request):
+            return self._error(flavor.unauthorized(endpoint), endpoint)
+        admission = self.bucket.admit() if self.bucket is not None else None
+        if admission is not None and not admission.allowed:
+            self.counters.throttled += 1
+            return flavor.throttled(admission.retry_after, admission)
+        answer = self._fault_or_answer(request, endpoint, faults)
+        if admission is not None:
+            answer.headers.update(flavor.budget_headers(admission))
+        return answer
+
+    def _fault_or_answer(self, request: Request, endpoint: Endpoint, faults: Faults) -> Answer:
+        if self.injector.burst_429(faults):
+            self.counters.throttled += 1
+            return self.flavor.throttled(faults.burst_429_retry_after, None)
+        status = self.injector.server_error(faults)
+        if status is not None:
+            self.counters.server_errors += 1
+            return self.flavor.server_error(status)
+        try:
+            if endpoint.kind == "list":
+                return self.flavor.list_page(request, endpoint)
+            return self.flavor.details(request, endpoint, request.path_params["id"])
+        except ApiError as error:
+            return self._error(error, endpoint)
+
+    def _error(self, error: ApiError, endpoint: Endpoint | None) -> Answer:
+        return Answer(self.flavor.error_body(error, endpoint), error.status)
+
+
+def create_app(
+    flavor: FlavorName,
+    config: SandboxConfig | None = None,
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+    webhook_client: httpx.AsyncClient | None = None,
+) -> Starlette:
+    """The Starlette app of a new sandbox store; ``app.state.sandbox`` holds the store and its knobs."""
+    config = (config or SandboxConfig()).model_copy(update={"flavor": flavor})
+    return Sandbox.from_config(config, clock=clock, sleep=sleep, webhook_client=webhook_client).app

@@ -1,0 +1,211 @@
+"""What every platform flavor provides, and the request-parsing pieces they share.
+
+A flavor knows one platform's surface: its URL prefix and endpoints, its credentials, its list
+envelope and pagination, its error bodies, its rate-limit headers, the shapes of its records and
+how it signs webhooks. The request pipeline around it (faults, budget, counters) is in ``app.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from typing import Any, ClassVar, Literal
+
+from starlette.requests import Request
+
+from mercator.mapping.dates import parse_datetime
+from mercator_sandbox.dataset import ChangeKind, RecordState, ResourceSpec, Store, UnknownRecordError
+from mercator_sandbox.facts import Catalog
+from mercator_sandbox.mutations import ServedPage
+from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+
+View = Literal["list", "details", "webhook"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of a flavor, relative to its prefix."""
+
+    resource: str
+    kind: Literal["list", "details"]
+    path: str
+
+
+class ApiError(Exception):
+    """A request the platform would refuse; the flavor turns it into its own error body."""
+
+    def __init__(self, status: int, message: str, *, code: str = "", param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+
+
+@dataclass
+class Answer:
+    """A flavor's answer before faults and budget headers are applied."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    page: ServedPage | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryContext:
+    """Facts of one webhook event shared by every copy of its delivery."""
+
+    occurred_at: float  # epoch seconds, store time
+    event_id: str  # unique per event; a duplicate delivery repeats it
+    delivery_id: str  # unique per delivery; a duplicate delivery repeats it
+    subscription_id: int  # the webhook subscription's id on the platform
+    store_id: int  # the store's id on the platform (Salla's merchant)
+    source: str  # the store's own URL
+
+
+class Flavor(ABC):
+    name: ClassVar[str]
+    prefix: ClassVar[str]
+    endpoints: ClassVar[tuple[Endpoint, ...]]
+    specs: ClassVar[Mapping[str, ResourceSpec]]
+    platform_rate_limit: ClassVar[RateLimitConfig | None]
+    default_max_per_page: ClassVar[int]
+    credentials_hint: ClassVar[str]
+    sample_headers: ClassVar[dict[str, str]]  # credentials that work, for tests and the printed hint
+    webhook_content_type: ClassVar[str] = "application/json"
+
+    def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
+        self.store = store
+        self.catalog = Catalog(store)
+        self.max_per_page = max_per_page or self.default_max_per_page
+
+    # --- requests -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def authenticate(self, request: Request) -> bool:
+        """Whether the request carries credentials in the platform's form (any non-empty value)."""
+
+    @abstractmethod
+    def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
+        """One page of a list endpoint."""
+
+    def details(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
+        state = self.find(endpoint.resource, raw_id)
+        record = self.render(endpoint.resource, state, "details", origin_of(request))
+        return Answer(self.wrap_details(endpoint.resource, record))
+
+    def find(self, resource: str, raw_id: str) -> RecordState:
+        try:
+            record_id = int(raw_id)
+        except ValueError:
+            raise ApiError(404, self.not_found_message(resource), code="not_found") from None
+        try:
+            return self.store.get(resource, record_id)
+        except UnknownRecordError:
+            raise ApiError(404, self.not_found_message(resource), code="not_found") from None
+
+    def not_found_message(self, resource: str) -> str:
+        return "Not Found"
+
+    def unauthorized(self, endpoint: Endpoint | None) -> ApiError:
+        """The refusal of a request without credentials."""
+        return ApiError(401, "Unauthorized", code="unauthorized")
+
+    def no_route(self) -> ApiError:
+        return ApiError(404, "Not Found", code="no_route")
+
+    @abstractmethod
+    def wrap_details(self, resource: str, record: dict[str, Any]) -> Any:
+        """The body of a details answer around the record."""
+
+    @abstractmethod
+    def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
+        """The platform's error shape."""
+
+    @abstractmethod
+    def budget_headers(self, admission: Admission) -> dict[str, str]:
+        """Rate-limit headers on an answer the bucket admitted."""
+
+    @abstractmethod
+    def throttled(self, retry_after: float, admission: Admission | None) -> Answer:
+        """A 429, from the bucket (``admission``) or from the burst fault (None)."""
+
+    def server_error(self, status: int) -> Answer:
+        messages = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+        error = ApiError(status, messages.get(status, "Server Error"), code="server_error")
+        return Answer(self.error_body(error, None), status)
+
+    # --- records --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def render(self, resource: str, state: RecordState, view: View, origin: str) -> dict[str, Any]:
+        """The record as the platform sends it in a list, a details answer or a webhook.
+
+        ``origin`` is the store's own URL (``scheme://host``), for platforms whose records link back.
+        """
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def events(self, resource: str) -> tuple[str, ...]:
+        """Webhook events the platform sends for ``resource`` (those the shipped connector handles)."""
+
+    @abstractmethod
+    def event_for(self, resource: str, change: ChangeKind) -> str | None:
+        """The event a change fires, or None when the platform sends none for it."""
+
+    @abstractmethod
+    def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:
+        """The JSON body of a delivery."""
+
+    @abstractmethod
+    def delivery_headers(
+        self, resource: str, event: str, body: bytes, secret: str, context: DeliveryContext
+    ) -> dict[str, str]:
+        """The signed headers of a delivery."""
+
+
+# --- shared request parsing ---------------------------------------------------------------------
+
+
+def origin_of(request: Request) -> str:
+    """``scheme://host[:port]`` of the URL the client called."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def whole_number(
+    params: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None
+) -> int:
+    """An integer query parameter; ApiError(400) names the parameter when it is not one."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a whole number, got {raw!r}", param=name) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ApiError(400, f"{name} must be {bounds}, got {value}", param=name)
+    return value
+
+
+def moment(params: Mapping[str, str], name: str, assume: tzinfo = UTC) -> int | None:
+    """A date-time query parameter as epoch seconds; a value without a zone is read in ``assume``."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    text = raw.strip()
+    # A "+" in an offset arrives as a space when the client did not escape it.
+    if len(text) > 19 and text[-6] == " " and text[-5:-3].isdigit():
+        text = f"{text[:-6]}+{text[-5:]}"
+    try:
+        if not text[:4].isdigit() or text.isdigit():
+            raise ValueError(text)
+        parsed = parse_datetime(text, assume)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an ISO 8601 date-time, got {raw!r}", param=name) from None
+    return int(parsed.timestamp())

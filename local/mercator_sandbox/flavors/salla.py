@@ -1,0 +1,656 @@
+"""Salla (Merchant API v2): ``/admin/v2`` orders, products, customers and abandoned carts.
+
+Lists answer ``{status, success, data, pagination: {count, total, perPage, currentPage, totalPages,
+links}}`` with ``page`` / ``per_page`` (15 by default; a larger ``per_page`` than the store's cap,
+60 unless configured, is cut to the cap). Every list is newest first. Orders filter their creation
+date with ``from_date`` / ``to_date`` (``YYYY-MM-DD``, store time Asia/Riyadh, both days included).
+
+Record shapes follow the shipped samples: a light order in lists (no ``updated_at``: Salla's list
+items carry none) and the full order, with ``updated_at``, in details; products carry a plain
+``updated_at`` text in store time; customers and carts carry date objects. Webhooks use Salla's
+``{event, merchant, created_at, data}`` envelope signed with a hex HMAC-SHA256 of the body.
+
+Credentials: any ``Authorization: Bearer <token>``. Rate limit (the platform's way): a leaky
+bucket per store, reported in ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` (epoch seconds
+when the bucket is empty again); a refusal is a 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+
+from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Window
+from mercator_sandbox.facts import OrderFacts, Person, ProductFacts, amount
+from mercator_sandbox.flavors.base import (
+    Answer,
+    ApiError,
+    DeliveryContext,
+    Endpoint,
+    Flavor,
+    View,
+    origin_of,
+    whole_number,
+)
+from mercator_sandbox.mutations import ServedPage
+from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.templates import Template
+
+RIYADH = ZoneInfo("Asia/Riyadh")
+CURRENCY = "SAR"
+STORE_SLUG = "dev-mercator-sandbox"
+
+# (slug, Arabic name, status id): the order statuses Salla ships with.
+ORDER_STATUSES: tuple[tuple[str, str, int], ...] = (
+    ("payment_pending", "بانتظار الدفع", 1956875584),
+    ("under_review", "بإنتظار المراجعة", 566146469),
+    ("in_progress", "قيد التنفيذ", 1939592358),
+    ("completed", "تم التنفيذ", 1298199463),
+    ("delivering", "جاري التوصيل", 349994915),
+    ("delivered", "تم التوصيل", 1723506348),
+    ("shipped", "تم الشحن", 814202285),
+    ("canceled", "ملغي", 525144736),
+)
+PRODUCT_STATUSES = ("sale", "out", "hidden")
+CART_STATUSES = ("active", "purchased")
+PAYMENT_METHODS = ("mada", "credit_card", "bank", "cod", "apple_pay", "stc_pay", "tabby")
+# (Arabic city, English city)
+CITIES: tuple[tuple[str, str], ...] = (
+    ("الرياض", "Riyadh"),
+    ("جدة", "Jeddah"),
+    ("مكة", "Makkah"),
+    ("الدمام", "Dammam"),
+    ("المدينة المنورة", "Madinah"),
+    ("الخبر", "Khobar"),
+)
+AVATARS = {
+    "male": "https://cdn.assets.salla.network/prod/admin/cp/assets/images/avatar_male.png",
+    "female": "https://cdn.assets.salla.network/prod/admin/cp/assets/images/avatar_female.png",
+}
+IMAGE_HOST = "https://cdn.salla.sa/mercator"
+
+TEMPLATES: Mapping[tuple[str, str], Template] = {
+    ("orders", "list"): Template("salla/orders_list.json", "data", 0),
+    ("orders", "details"): Template("salla/order_details.json", "data"),
+    ("orders", "webhook"): Template("salla/order_created.json", "data"),
+    ("order_item", "full"): Template("salla/order_created.json", "data", "items", 0),
+    ("products", "list"): Template("salla/products_list.json", "data", 0),
+    ("products", "details"): Template("salla/product_details.json", "data"),
+    ("products", "webhook"): Template("salla/product_created.json", "data"),
+    ("products", "price"): Template("salla/product_price_updated.json", "data"),
+    ("customers", "list"): Template("salla/customers_list.json", "data", 0),
+    ("customers", "details"): Template("salla/customer_details.json", "data"),
+    ("customers", "webhook"): Template("salla/customer_login.json", "data"),
+    ("carts", "list"): Template("salla/abandoned_carts_list.json", "data", 0),
+    ("carts", "details"): Template("salla/abandoned_cart_details.json", "data"),
+    ("carts", "webhook"): Template("salla/abandoned_cart.json", "data"),
+}
+
+EVENTS: Mapping[str, Mapping[ChangeKind, str]] = {
+    "orders": {"created": "order.created", "updated": "order.updated", "deleted": "order.deleted"},
+    "products": {"created": "product.created", "updated": "product.updated", "deleted": "product.deleted"},
+    # Salla sends no event when a customer or an abandoned cart is deleted.
+    "customers": {"created": "customer.created", "updated": "customer.updated"},
+    "carts": {"created": "abandoned.cart", "updated": "abandoned.cart"},
+}
+EXTRA_EVENTS: Mapping[str, tuple[str, ...]] = {
+    "orders": ("order.status.updated",),
+    "products": ("product.price.updated",),
+    "customers": ("customer.login",),
+    "carts": ("abandoned.cart.purchased",),
+}
+
+
+def salla_date(epoch: int) -> dict[str, Any]:
+    """Salla's date object, in store time."""
+    local = datetime.fromtimestamp(epoch, RIYADH)
+    return {"date": local.strftime("%Y-%m-%d %H:%M:%S.000000"), "timezone_type": 3, "timezone": "Asia/Riyadh"}
+
+
+def plain_time(epoch: int, *, micro: bool = False) -> str:
+    local = datetime.fromtimestamp(epoch, RIYADH)
+    return local.strftime("%Y-%m-%d %H:%M:%S.000000" if micro else "%Y-%m-%d %H:%M:%S")
+
+
+def js_date(epoch: float) -> str:
+    """A JavaScript ``Date.toString()`` in store time: ``Sun Jun 26 2022 12:21:48 GMT+0300``."""
+    local = datetime.fromtimestamp(int(epoch), RIYADH)
+    return local.strftime("%a %b %d %Y %H:%M:%S GMT%z")
+
+
+def sar(cents: int) -> dict[str, Any]:
+    return {"amount": amount(cents), "currency": CURRENCY}
+
+
+class Salla(Flavor):
+    name = "salla"
+    prefix = "/admin/v2"
+    endpoints = (
+        Endpoint("orders", "list", "/orders"),
+        Endpoint("orders", "details", "/orders/{id}"),
+        Endpoint("products", "list", "/products"),
+        Endpoint("products", "details", "/products/{id}"),
+        Endpoint("customers", "list", "/customers"),
+        Endpoint("customers", "details", "/customers/{id}"),
+        Endpoint("carts", "list", "/carts/abandoned"),
+        Endpoint("carts", "details", "/carts/abandoned/{id}"),
+    )
+    specs: ClassVar[Mapping[str, ResourceSpec]] = {
+        "orders": ResourceSpec(1_000_000_000, (0.05, 0.1, 0.15, 0.35, 0.05, 0.15, 0.05, 0.1)),
+        "products": ResourceSpec(1_600_000_000, (0.85, 0.1, 0.05), max_update_delay=60 * 86400),
+        "customers": ResourceSpec(2_000_000_000, max_update_delay=30 * 86400),
+        "carts": ResourceSpec(1_090_000_000, (0.9, 0.1), max_update_delay=86400),
+    }
+    # 120 requests a minute on the basic plan, leaking 2 a second.
+    platform_rate_limit = RateLimitConfig(rate=2, burst=120)
+    default_max_per_page = 60
+    credentials_hint = "any bearer token: Authorization: Bearer <token>"
+    sample_headers: ClassVar[dict[str, str]] = {"Authorization": "Bearer sandbox-token"}
+    default_per_page = 15
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and bool(token.strip())
+
+    def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
+        params = request.query_params
+        page = whole_number(params, "page", 1)
+        per_page = min(whole_number(params, "per_page", self.default_per_page), self.max_per_page)
+        windows: tuple[Window, ...] = ()
+        if endpoint.resource == "orders":
+            windows = self._date_window(request)
+        query = Query(order="created", descending=True, windows=windows)
+        listing = self.store.select(endpoint.resource, query)
+        total = len(listing)
+        start = min((page - 1) * per_page, total)
+        stop = min(start + per_page, total)
+        data = [
+            self.render(endpoint.resource, self.store.get(endpoint.resource, i), "list", origin_of(request))
+            for i in listing[start:stop]
+        ]
+        total_pages = max(1, math.ceil(total / per_page))
+        links: dict[str, str] = {}
+        if page < total_pages:
+            links["next"] = str(request.url.include_query_params(page=page + 1))
+        if page > 1:
+            links["previous"] = str(request.url.include_query_params(page=min(page - 1, total_pages)))
+        body = {
+            "status": 200,
+            "success": True,
+            "data": data,
+            "pagination": {
+                "count": len(data),
+                "total": total,
+                "perPage": per_page,
+                "currentPage": page,
+                "totalPages": total_pages,
+                "links": links,
+            },
+        }
+        return Answer(body, page=ServedPage(endpoint.resource, query, stop, len(data)))
+
+    def _date_window(self, request: Request) -> tuple[Window, ...]:
+        params = request.query_params
+        lo = self._day(params.get("from_date"), "from_date", time.min)
+        hi = self._day(params.get("to_date"), "to_date", time.max)
+        if lo is None and hi is None:
+            return ()
+        return (Window("created", lo, hi),)
+
+    @staticmethod
+    def _day(raw: str | None, name: str, at: time) -> int | None:
+        if not raw:
+            return None
+        try:
+            day = date.fromisoformat(raw.strip())
+        except ValueError:
+            raise ApiError(400, f"{name} must be a date like 2024-05-01, got {raw!r}", param=name) from None
+        if len(raw.strip()) != 10:
+            raise ApiError(400, f"{name} must be a date like 2024-05-01, got {raw!r}", param=name)
+        return int(datetime.combine(day, at, RIYADH).timestamp())
+
+    def wrap_details(self, resource: str, record: dict[str, Any]) -> Any:
+        return {"status": 200, "success": True, "data": record}
+
+    def not_found_message(self, resource: str) -> str:
+        return "The content you are trying to access is no longer available"
+
+    def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
+        codes = {400: "error", 401: "Unauthorized", 404: "NotFound", 429: "TooManyRequests"}
+        body: dict[str, Any] = {
+            "status": error.status,
+            "success": False,
+            "error": {"code": codes.get(error.status, "ServerError"), "message": error.message},
+        }
+        if error.param:
+            body["error"]["fields"] = {error.param: [error.message]}
+        return body
+
+    def unauthorized(self, endpoint: Endpoint | None) -> ApiError:
+        return ApiError(401, "The access token should be a valid one")
+
+    def budget_headers(self, admission: Admission) -> dict[str, str]:
+        reset = math.ceil(self.store.time.now() + admission.drained_in)
+        return {
+            "X-RateLimit-Limit": str(admission.capacity),
+            "X-RateLimit-Remaining": str(admission.remaining),
+            "X-RateLimit-Reset": str(reset),
+        }
+
+    def throttled(self, retry_after: float, admission: Admission | None) -> Answer:
+        error = ApiError(429, "Too Many Attempts.")
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+        if admission is not None:
+            headers.update(self.budget_headers(admission))
+        return Answer(self.error_body(error, None), 429, headers)
+
+    # --- records --------------------------------------------------------------------------------
+
+    def render(self, resource: str, state: RecordState, view: View, origin: str) -> dict[str, Any]:
+        if resource == "orders":
+            return self._order(state, view)
+        if resource == "products":
+            return self._product(state, view)
+        if resource == "customers":
+            return self._customer(state, view)
+        if resource == "carts":
+            return self._cart(state, view)
+        raise ValueError(f"Salla has no resource {resource!r}")
+
+    def _order(self, state: RecordState, view: View) -> dict[str, Any]:
+        facts = self.catalog.order(state.variant, placed=state.created)
+        slug, status_name, status_id = ORDER_STATUSES[state.status]
+        record = TEMPLATES[("orders", view)].fresh()
+        record["id"] = state.id
+        record["reference_id"] = 10_000_000 + state.id % 90_000_000
+        record["date"] = salla_date(state.created)
+        record["status"] = {
+            "id": status_id,
+            "name": status_name,
+            "slug": slug,
+            "customized": {"id": status_id + 1, "name": status_name},
+        }
+        record["payment_method"] = PAYMENT_METHODS[facts.payment % len(PAYMENT_METHODS)]
+        record["is_pending_payment"] = slug == "payment_pending"
+        record["can_cancel"] = slug in ("payment_pending", "under_review")
+        if view == "list":
+            record["total"] = sar(facts.total_cents)
+            record["items"] = [
+                {
+                    "name": line.product.title,
+                    "quantity": line.quantity,
+                    "thumbnail": self._image(line.product_id, 0),
+                }
+                for line in facts.lines
+            ]
+            return record
+        token = facts.token
+        urls = {
+            "customer": f"https://salla.sa/{STORE_SLUG}/order/{token}",
+            "admin": f"https://s.salla.sa/orders/order/{token}",
+            "digital_content": f"https://salla.sa/{STORE_SLUG}/orders/digital/{token}",
+            "rating": f"https://salla.sa/{STORE_SLUG}/rating/{token}",
+            "checkout": f"https://salla.sa/{STORE_SLUG}/checkout/{token}",
+        }
+        record["urls"] = {key: urls.get(key) for key in record["urls"]}
+        record["currency"] = CURRENCY
+        record["amounts"] = self._amounts(record["amounts"], facts)
+        record["customer"] = self._buyer(record["customer"], facts)
+        record["items"] = [self._order_item(facts, index) for index in range(len(facts.lines))]
+        buyer = facts.customer
+        phone = f"9665{buyer.digits:08d}"
+        if view == "details":
+            record["checkout_id"] = state.id + 400_000_000
+            record["updated_at"] = salla_date(state.updated)
+            record["receiver"] = {"name": buyer.name, "email": buyer.email, "phone": phone}
+        else:
+            shipping = record["shipping"]
+            shipping["receiver"] = {"name": buyer.name, "email": buyer.email, "phone": phone}
+            city_ar, _ = CITIES[buyer.place % len(CITIES)]
+            shipping["address"].update(
+                {
+                    "country": "SA",
+                    "country_code": "SA",
+                    "city": city_ar,
+                    "shipping_address": f"{buyer.place % 900 + 100} King Fahd Road, {city_ar}",
+                    "street_number": "King Fahd Road",
+                    "postal_code": f"{12_000 + buyer.place % 9_000}",
+                }
+            )
+        return record
+
+    def _amounts(self, template: dict[str, Any], facts: OrderFacts) -> dict[str, Any]:
+        discounts = []
+        if facts.coupon:
+            discount = dict(template["discounts"][0]) if template.get("discounts") else {}
+            discount.update(
+                {
+                    "title": facts.coupon,
+                    "type": "normal",
+                    "code": facts.coupon.lower(),
+                    "discount": f"{facts.discount_cents / 100:.2f}",
+                }
+            )
+            if "currency" in discount:
+                discount["currency"] = CURRENCY
+            discounts.append(discount)
+        template.update(
+            {
+                "sub_total": sar(facts.subtotal_cents),
+                "shipping_cost": sar(facts.shipping_cents),
+                "cash_on_delivery": sar(0),
+                "tax": {"percent": f"{facts.tax_rate_bp / 100:.2f}", "amount": sar(facts.tax_cents)},
+                "discounts": discounts,
+                "total": sar(facts.total_cents),
+            }
+        )
+        return template
+
+    def _order_item(self, facts: OrderFacts, index: int) -> dict[str, Any]:
+        line = facts.lines[index]
+        item = TEMPLATES[("order_item", "full")].fresh()
+        product = line.product
+        item.update(
+            {
+                "id": line.line_id,
+                "name": product.title,
+                "sku": product.sku,
+                "quantity": line.quantity,
+                "currency": CURRENCY,
+                "options": [],
+                "notes": "",
+            }
+        )
+        tax = line.total_cents * facts.tax_rate_bp // 10_000
+        item["amounts"] = {
+            "price_without_tax": sar(line.unit_cents),
+            "total_discount": sar(0),
+            "tax": {"percent": f"{facts.tax_rate_bp / 100:.2f}", "amount": sar(tax)},
+            "total": sar(line.total_cents),
+        }
+        summary = item["product"]
+        summary.update(
+            {
+                "id": line.product_id,
+                "type": "product",
+                "status": "sale",
+                "sku": product.sku,
+                "name": product.title,
+                "price": sar(line.unit_cents),
+                "sale_price": sar(product.sale_cents or 0),
+                "regular_price": sar(product.price_cents),
+                "currency": CURRENCY,
+                "url": f"https://salla.sa/{STORE_SLUG}/{product.handle}/p{line.product_id}",
+                "thumbnail": self._image(line.product_id, 0),
+                "has_special_price": product.sale_cents is not None,
+                "promotion": {"title": None, "sub_title": None},
+                "calories": None,
+            }
+        )
+        return item
+
+    def _buyer(self, template: dict[str, Any], facts: OrderFacts) -> dict[str, Any]:
+        customer_id = facts.customer_id if facts.customer_id is not None else 100_000_000 + facts.payment
+        state = self.store.lookup("customers", customer_id)
+        return self._person(
+            template, customer_id, facts.customer, state.updated if state else None, dated=True
+        )
+
+    def _person(
+        self, record: dict[str, Any], customer_id: int, person: Person, updated: int | None, *, dated: bool
+    ) -> dict[str, Any]:
+        city_ar, _ = CITIES[person.place % len(CITIES)]
+        record.update(
+            {
+                "id": customer_id,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "mobile": int(f"5{person.digits:08d}"),
+                "mobile_code": "+966",
+                "email": person.email,
+                "avatar": AVATARS[person.gender],
+                "gender": person.gender,
+                "city": city_ar,
+                "country": "السعودية",
+            }
+        )
+        if "urls" in record:
+            record["urls"] = {
+                "customer": f"https://salla.sa/{STORE_SLUG}/profile",
+                "admin": f"https://s.salla.sa/customers/{customer_id}",
+            }
+        if "birthday" in record:
+            year, month, day = person.birthday
+            record["birthday"] = salla_date(int(datetime(year, month, day, tzinfo=RIYADH).timestamp()))
+        if "country_code" in record:
+            record["country_code"] = "SA"
+        if "currency" in record:
+            record["currency"] = CURRENCY
+        if "location" in record:
+            record["location"] = ""
+        if updated is not None and "updated_at" in record:
+            record["updated_at"] = salla_date(updated) if dated else plain_time(updated, micro=True)
+        return record
+
+    def _product(self, state: RecordState, view: View) -> dict[str, Any]:
+        product = self.catalog.product(state.id)
+        record = TEMPLATES[("products", view)].fresh()
+        status = PRODUCT_STATUSES[state.status]
+        selling = product.sale_cents or product.price_cents
+        stock = 0 if status == "out" else product.stock
+        record.update(
+            {
+                "id": state.id,
+                "sku": product.sku,
+                "name": product.title,
+                "type": "product",
+                "description": f"<p>{product.title} by {product.vendor}.</p>",
+                "urls": {
+                    "customer": f"https://salla.sa/{STORE_SLUG}/{product.handle}/p{state.id}",
+                    "admin": f"https://s.salla.sa/products/{state.id}",
+                },
+                "url": f"https://salla.sa/{STORE_SLUG}/{product.handle}/p{state.id}",
+                "price": sar(selling),
+                "taxed_price": sar(selling),
+                "pre_tax_price": sar(selling),
+                "tax": sar(0),
+                "regular_price": sar(product.price_cents),
+                "sale_price": sar(product.sale_cents or 0),
+                # The template says whether this shape writes quantity as text or as a number.
+                "quantity": str(stock) if isinstance(record.get("quantity"), str) else stock,
+                "status": status,
+                "is_available": status == "sale" and stock > 0,
+                "sold_quantity": state.variant % 500,
+                "main_image": self._image(state.id, 0),
+                "images": self._images(record.get("images"), state.id, product),
+                "updated_at": plain_time(state.updated),
+                "categories": [],
+                "tags": [],
+            }
+        )
+        for key, value in (
+            ("promotion", {"title": None, "sub_title": None}),
+            (
+                "metadata",
+                {"title": product.title, "description": record["description"], "url": record["url"]},
+            ),
+            ("cost_price", str(product.price_cents * 6 // 1000)),
+            ("calories", None),
+        ):
+            if key in record:
+                record[key] = value
+        if "thumbnail" in record:
+            record["thumbnail"] = self._image(state.id, 0)
+        skus = record.get("skus")
+        if skus:
+            sku = skus[0]
+            sku.update(
+                {
+                    "id": state.id + 300_000_000,
+                    "price": sar(selling),
+                    "regular_price": sar(product.price_cents),
+                    "stock_quantity": stock,
+                    "sku": product.sku,
+                }
+            )
+            record["skus"] = [sku]
+        return record
+
+    def _images(self, template: Any, product_id: int, product: ProductFacts) -> list[dict[str, Any]]:
+        if not isinstance(template, list) or not template:
+            return []
+        images = []
+        for index in range(product.images):
+            image = dict(template[0])
+            image.update(
+                {
+                    "id": product_id * 10 + index,
+                    "url": self._image(product_id, index),
+                    "main": index == 0,
+                    "sort": index,
+                }
+            )
+            images.append(image)
+        return images
+
+    @staticmethod
+    def _image(product_id: int, index: int) -> str:
+        return f"{IMAGE_HOST}/{product_id}-{index}.jpg"
+
+    def _customer(self, state: RecordState, view: View) -> dict[str, Any]:
+        person = self.catalog.customer(state.id)
+        record = TEMPLATES[("customers", view)].fresh()
+        # Customer Details writes updated_at as text; the list and the webhooks use a date object.
+        record = self._person(record, state.id, person, state.updated, dated=view != "details")
+        if "groups" in record:
+            record["groups"] = []
+        return record
+
+    def _cart(self, state: RecordState, view: View) -> dict[str, Any]:
+        facts = self.catalog.order(state.variant, placed=state.created, max_lines=2)
+        record = TEMPLATES[("carts", view)].fresh()
+        person = facts.customer
+        customer_id = facts.customer_id if facts.customer_id is not None else 100_000_000 + facts.payment
+        city_ar, _ = CITIES[person.place % len(CITIES)]
+        record.update(
+            {
+                "id": state.id,
+                "total": sar(facts.total_cents),
+                "subtotal": sar(facts.subtotal_cents),
+                "total_discount": sar(facts.discount_cents),
+                "checkout_url": f"https://salla.sa/{STORE_SLUG}/checkout/{state.id}",
+                "age_in_minutes": max(0, (self.store.time.now_seconds() - state.updated) // 60),
+                "created_at": salla_date(state.created),
+                "updated_at": salla_date(state.updated),
+            }
+        )
+        record["customer"].update(
+            {
+                "id": customer_id,
+                "name": person.name,
+                "mobile": f"+9665{person.digits:08d}",
+                "email": person.email,
+                "avatar": AVATARS[person.gender],
+                "country": "السعودية",
+                "city": city_ar,
+            }
+        )
+        record["coupon"] = self._coupon(record.get("coupon"), facts, state) if facts.coupon else None
+        record["items"] = [
+            self._cart_item(record["items"][0], facts, index) for index in range(len(facts.lines))
+        ]
+        if "status" in record:
+            record["status"] = CART_STATUSES[state.status]
+        return record
+
+    @staticmethod
+    def _coupon(template: Any, facts: OrderFacts, state: RecordState) -> dict[str, Any] | None:
+        if not isinstance(template, dict):
+            return None
+        coupon = dict(template)
+        percent = facts.discount_cents * 100 // max(1, facts.subtotal_cents)
+        money_object = isinstance(template.get("amount"), dict)
+        coupon.update(
+            {
+                "id": state.id + 700_000_000,
+                "code": (facts.coupon or "").lower(),
+                "status": "active",
+                "type": "percentage",
+                "amount": {"amount": percent, "currency": CURRENCY} if money_object else percent,
+            }
+        )
+        return coupon
+
+    @staticmethod
+    def _cart_item(template: dict[str, Any], facts: OrderFacts, index: int) -> dict[str, Any]:
+        line = facts.lines[index]
+        item = dict(template)
+        item.update({"id": line.line_id, "product_id": line.product_id, "quantity": line.quantity})
+        if "amounts" in item:
+            item["amounts"] = {
+                "price_without_tax": sar(line.unit_cents),
+                "total_discount": sar(0),
+                "tax": {"percent": "0.00", "amount": sar(0)},
+                "total": sar(line.total_cents),
+            }
+        if "weight" in item:
+            item["weight"] = 0.25 * line.quantity
+        return item
+
+    def _price_model(self, state: RecordState) -> dict[str, Any]:
+        product = self.catalog.product(state.id)
+        record = TEMPLATES[("products", "price")].fresh()
+        record.update(
+            {
+                "id": state.id,
+                "sku": product.sku,
+                "cost": amount(product.price_cents * 6 // 10),
+                "price": amount(product.price_cents),
+                "sale_price": {"amount": amount(product.sale_cents or 0), "expired_at": None},
+                "tax": 0,
+                "taxed_price": amount(product.price_cents),
+                "regular_price": amount(product.price_cents),
+                "currency": CURRENCY,
+            }
+        )
+        return record
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def events(self, resource: str) -> tuple[str, ...]:
+        named = tuple(dict.fromkeys(EVENTS.get(resource, {}).values()))
+        return named + EXTRA_EVENTS.get(resource, ())
+
+    def event_for(self, resource: str, change: ChangeKind) -> str | None:
+        return EVENTS.get(resource, {}).get(change)
+
+    def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:
+        if event == "product.price.updated":
+            data = self._price_model(state)
+        else:
+            data = self.render(resource, state, "webhook", context.source)
+        return {
+            "event": event,
+            "merchant": context.store_id,
+            "created_at": js_date(context.occurred_at),
+            "data": data,
+        }
+
+    def delivery_headers(
+        self, resource: str, event: str, body: bytes, secret: str, context: DeliveryContext
+    ) -> dict[str, str]:
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return {
+            "Content-Type": "application/json",
+            "X-Salla-Signature": signature,
+            "X-Salla-Security-Strategy": "Signature",
+        }

@@ -1,0 +1,785 @@
+"""Shopify (Admin REST API 2025-01): ``/admin/api/2025-01`` orders, products, customers, checkouts.
+
+Lists answer ``{"orders": [...]}`` (``products``, ``customers``, ``checkouts``), ordered by id, at
+most ``limit`` records (50 by default; more than 250 is cut to 250). Pagination is a keyset cursor
+in the ``Link`` header, exactly as Shopify sends it: ``<URL?limit=50&page_info=...>; rel="next"``
+(and ``rel="previous"``), built on the request's own base URL, with no next link on the last page.
+``page_info`` is opaque (URL-safe base64 of the last id, the direction and the filters of the first
+request); a request with ``page_info`` may carry only ``limit`` and ``fields`` besides, anything
+else is a 400, as on Shopify. Filters: ``since_id``, ``created_at_min/max``, ``updated_at_min/max``
+(ISO 8601; a time without an offset is read in the shop's zone), orders' ``status``
+(``open`` by default, ``closed``, ``cancelled``, ``any``) and products' ``status`` (a comma list).
+Details: ``/orders/{id}.json`` answers ``{"order": {...}}`` (products and customers alike);
+abandoned checkouts have no details endpoint on Shopify, so none here either.
+
+Credentials: any ``X-Shopify-Access-Token``. Rate limit: a leaky bucket (40, leaking 2 a second
+by default); every answer carries ``X-Shopify-Shop-Api-Call-Limit: n/40``; a refusal is a 429 with
+``Retry-After: 2.0``. Webhooks carry the REST object (``{"id": N}`` for deletions), signed with a
+base64 HMAC-SHA256 in ``X-Shopify-Hmac-SHA256``; carts/* deliveries carry the storefront cart of a
+checkout.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+
+from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Window
+from mercator_sandbox.facts import Line, OrderFacts, Person, money
+from mercator_sandbox.flavors.base import (
+    Answer,
+    ApiError,
+    DeliveryContext,
+    Endpoint,
+    Flavor,
+    View,
+    moment,
+    origin_of,
+    whole_number,
+)
+from mercator_sandbox.mutations import ServedPage
+from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.templates import Template
+
+API_VERSION = "2025-01"
+SHOP_ZONE = ZoneInfo("America/New_York")
+CURRENCY = "USD"
+SHOP = "mercator-sandbox"
+SHOP_DOMAIN = f"{SHOP}.myshopify.com"
+
+# (state, financial_status, fulfillment_status): state is what the orders `status` filter reads.
+ORDER_STATUSES: tuple[tuple[str, str, str | None], ...] = (
+    ("open", "paid", None),
+    ("open", "pending", None),
+    ("open", "authorized", None),
+    ("open", "paid", "partial"),
+    ("closed", "paid", "fulfilled"),
+    ("cancelled", "refunded", None),
+    ("cancelled", "voided", None),
+)
+ORDER_STATES = ("open", "closed", "cancelled")
+PRODUCT_STATUSES = ("active", "draft", "archived")
+GATEWAYS = ("shopify_payments", "paypal", "manual", "gift_card")
+CONSENT = ("subscribed", "not_subscribed", "unsubscribed", "pending")
+SIZES = ("Small", "Medium", "Large")
+# (address1, city, province, province_code, zip, country, country_code)
+ADDRESSES: tuple[tuple[str, str, str, str, str, str, str], ...] = (
+    ("123 Elm St.", "Ottawa", "Ontario", "ON", "K2H7A8", "Canada", "CA"),
+    ("92 Chestnut Street", "Louisville", "Kentucky", "KY", "40202", "United States", "US"),
+    ("5 Market Street", "San Francisco", "California", "CA", "94103", "United States", "US"),
+    ("17 Harbour Road", "Toronto", "Ontario", "ON", "M5V2T6", "Canada", "CA"),
+    ("400 Broadway", "New York", "New York", "NY", "10013", "United States", "US"),
+)
+
+TEMPLATES: Mapping[str, Template] = {
+    # The orders/create sample is the full 2025-01 order (the REST object, line items included);
+    # the orders list fixture is an older, line-less shape.
+    "orders": Template("shopify/orders_create.json"),
+    "products": Template("shopify/products_list.json", "products", 0),
+    "customers": Template("shopify/customers_list.json", "customers", 0),
+    "carts": Template("shopify/abandoned_checkouts_list.json", "checkouts", 0),
+    "cart_webhook": Template("shopify/carts_update.json"),
+}
+ENVELOPES = {"orders": "orders", "products": "products", "customers": "customers", "carts": "checkouts"}
+SINGULAR = {"orders": "order", "products": "product", "customers": "customer"}
+
+EVENTS: Mapping[str, Mapping[ChangeKind, str]] = {
+    "orders": {"created": "orders/create", "updated": "orders/updated", "deleted": "orders/delete"},
+    "products": {"created": "products/create", "updated": "products/update", "deleted": "products/delete"},
+    "customers": {
+        "created": "customers/create",
+        "updated": "customers/update",
+        "deleted": "customers/delete",
+    },
+    # A checkout's cart fires carts/*; Shopify sends no event when a checkout goes away.
+    "carts": {"created": "carts/create", "updated": "carts/update"},
+}
+EXTRA_EVENTS: Mapping[str, tuple[str, ...]] = {"orders": ("orders/paid", "orders/cancelled")}
+DELETE_EVENTS = frozenset({"orders/delete", "products/delete", "customers/delete"})
+
+FILTERS = ("since_id", "created_at_min", "created_at_max", "updated_at_min", "updated_at_max", "status")
+WITH_PAGE_INFO = frozenset({"limit", "page_info", "fields"})
+
+
+def shop_time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, SHOP_ZONE).isoformat()
+
+
+def money_set(cents: int) -> dict[str, Any]:
+    value = {"amount": money(cents), "currency_code": CURRENCY}
+    return {"shop_money": value, "presentment_money": dict(value)}
+
+
+class Shopify(Flavor):
+    name = "shopify"
+    prefix = f"/admin/api/{API_VERSION}"
+    endpoints = (
+        Endpoint("orders", "list", "/orders.json"),
+        Endpoint("orders", "details", "/orders/{id}.json"),
+        Endpoint("products", "list", "/products.json"),
+        Endpoint("products", "details", "/products/{id}.json"),
+        Endpoint("customers", "list", "/customers.json"),
+        Endpoint("customers", "details", "/customers/{id}.json"),
+        Endpoint("carts", "list", "/checkouts.json"),
+    )
+    specs: ClassVar[Mapping[str, ResourceSpec]] = {
+        "orders": ResourceSpec(5_900_000_000_000, (0.35, 0.1, 0.05, 0.05, 0.35, 0.05, 0.05)),
+        "products": ResourceSpec(7_700_000_000_000, (0.85, 0.1, 0.05), max_update_delay=60 * 86400),
+        "customers": ResourceSpec(6_800_000_000_000, max_update_delay=30 * 86400),
+        "carts": ResourceSpec(3_300_000_000_000, max_update_delay=86400),
+    }
+    platform_rate_limit = RateLimitConfig(rate=2, burst=40)
+    default_max_per_page = 250
+    credentials_hint = "any access token: X-Shopify-Access-Token: <token>"
+    sample_headers: ClassVar[dict[str, str]] = {"X-Shopify-Access-Token": "shpat_sandbox"}
+    default_limit = 50
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> bool:
+        return bool(request.headers.get("x-shopify-access-token", "").strip())
+
+    def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
+        params = request.query_params
+        limit = min(whole_number(params, "limit", self.default_limit), self.max_per_page)
+        raw_cursor = params.get("page_info")
+        direction, cursor_id = "next", None
+        if raw_cursor is not None:
+            extra = sorted(set(params.keys()) - WITH_PAGE_INFO)
+            if extra:
+                raise ApiError(
+                    400,
+                    f"page_info cannot be combined with other parameters ({', '.join(extra)}); "
+                    "only limit and fields may be sent with it",
+                    param="page_info",
+                )
+            direction, cursor_id, filters = self._decode(raw_cursor)
+        else:
+            filters = {name: params[name] for name in FILTERS if params.get(name)}
+        query = self._query(endpoint.resource, filters)
+        listing = self.store.select(endpoint.resource, query)
+        if cursor_id is None:
+            start = 0
+            stop = min(limit, len(listing))
+        elif direction == "next":
+            start = bisect.bisect_right(listing, cursor_id)
+            stop = min(start + limit, len(listing))
+        else:
+            stop = bisect.bisect_left(listing, cursor_id)
+            start = max(0, stop - limit)
+        ids = listing[start:stop]
+        records = [
+            self.render(endpoint.resource, self.store.get(endpoint.resource, i), "list", origin_of(request))
+            for i in ids
+        ]
+        fields = self._fields(params.get("fields"))
+        if fields:
+            records = [{key: record[key] for key in fields if key in record} for record in records]
+        # Shopify's cursor URLs carry limit and page_info only (and fields, which may go with them).
+        base = f"{origin_of(request)}{self.prefix}{endpoint.path}?limit={limit}&page_info="
+        suffix = f"&fields={params['fields']}" if params.get("fields") else ""
+        links = []
+        if ids and start > 0:
+            links.append(f'<{base}{self._encode("prev", ids[0], filters)}{suffix}>; rel="previous"')
+        if ids and stop < len(listing):
+            links.append(f'<{base}{self._encode("next", ids[-1], filters)}{suffix}>; rel="next"')
+        headers = {"Link": ", ".join(links)} if links else {}
+        body = {ENVELOPES[endpoint.resource]: records}
+        return Answer(body, headers=headers, page=ServedPage(endpoint.resource, query, stop, len(ids)))
+
+    def _query(self, resource: str, filters: Mapping[str, str]) -> Query:
+        windows: list[Window] = []
+        since = filters.get("since_id")
+        if since is not None:
+            try:
+                windows.append(Window("id", lo=int(since) + 1))
+            except ValueError:
+                raise ApiError(
+                    400, f"since_id must be a whole number, got {since!r}", param="since_id"
+                ) from None
+        for name, field_name in (("created_at", "created"), ("updated_at", "updated")):
+            lo = moment(filters, f"{name}_min", SHOP_ZONE)
+            hi = moment(filters, f"{name}_max", SHOP_ZONE)
+            if lo is not None or hi is not None:
+                windows.append(Window(field_name, lo, hi))
+        return Query(
+            order="id", windows=tuple(windows), statuses=self._statuses(resource, filters.get("status"))
+        )
+
+    @staticmethod
+    def _statuses(resource: str, raw: str | None) -> frozenset[int] | None:
+        if resource == "orders":
+            state = raw or "open"
+            if state == "any":
+                return None
+            if state not in ORDER_STATES:
+                raise ApiError(
+                    400, f"status must be one of open, closed, cancelled, any; got {state!r}", param="status"
+                )
+            return frozenset(i for i, (name, _, _) in enumerate(ORDER_STATUSES) if name == state)
+        if resource == "products" and raw:
+            wanted = [part.strip() for part in raw.split(",") if part.strip()]
+            unknown = [part for part in wanted if part not in PRODUCT_STATUSES]
+            if unknown:
+                raise ApiError(
+                    400, f"status must be among active, archived, draft; got {raw!r}", param="status"
+                )
+            return frozenset(PRODUCT_STATUSES.index(part) for part in wanted)
+        return None
+
+    @staticmethod
+    def _fields(raw: str | None) -> list[str]:
+        return [part.strip() for part in raw.split(",") if part.strip()] if raw else []
+
+    @staticmethod
+    def _encode(direction: str, record_id: int, filters: Mapping[str, str]) -> str:
+        raw = json.dumps(
+            {"direction": direction, "last_id": record_id, "filters": dict(filters)}, separators=(",", ":")
+        )
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @staticmethod
+    def _decode(token: str) -> tuple[str, int, dict[str, str]]:
+        invalid = ApiError(400, "Invalid value.", param="page_info")
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            cursor = json.loads(raw)
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise invalid from None
+        if not isinstance(cursor, dict):
+            raise invalid
+        direction, record_id, filters = cursor.get("direction"), cursor.get("last_id"), cursor.get("filters")
+        if (
+            direction not in ("next", "prev")
+            or not isinstance(record_id, int)
+            or not isinstance(filters, dict)
+        ):
+            raise invalid
+        if not all(key in FILTERS and isinstance(value, str) for key, value in filters.items()):
+            raise invalid
+        return str(direction), record_id, {str(key): str(value) for key, value in filters.items()}
+
+    def details(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
+        answer = super().details(request, endpoint, raw_id)
+        fields = self._fields(request.query_params.get("fields"))
+        if fields:
+            key = SINGULAR[endpoint.resource]
+            answer.body[key] = {name: answer.body[key][name] for name in fields if name in answer.body[key]}
+        return answer
+
+    def wrap_details(self, resource: str, record: dict[str, Any]) -> Any:
+        return {SINGULAR[resource]: record}
+
+    def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
+        if error.param:
+            return {"errors": {error.param: error.message}}
+        return {"errors": error.message}
+
+    def unauthorized(self, endpoint: Endpoint | None) -> ApiError:
+        return ApiError(401, "[API] Invalid API key or access token (unrecognized login or wrong password)")
+
+    def budget_headers(self, admission: Admission) -> dict[str, str]:
+        return {"X-Shopify-Shop-Api-Call-Limit": f"{admission.used}/{admission.capacity}"}
+
+    def throttled(self, retry_after: float, admission: Admission | None) -> Answer:
+        rate = f"{admission.rate:g}" if admission else "2"
+        error = ApiError(
+            429,
+            f"Exceeded {rate} calls per second for api client. "
+            "Reduce request rates to resume uninterrupted service.",
+        )
+        # Shopify asks for 2.0 seconds whatever the fill; a slower leak needs longer.
+        headers = {"Retry-After": f"{max(2.0, retry_after):.1f}"}
+        if admission is not None:
+            headers.update(self.budget_headers(admission))
+        return Answer(self.error_body(error, None), 429, headers)
+
+    # --- records --------------------------------------------------------------------------------
+
+    def render(self, resource: str, state: RecordState, view: View, origin: str) -> dict[str, Any]:
+        if resource == "orders":
+            return self._order(state)
+        if resource == "products":
+            return self._product(state)
+        if resource == "customers":
+            return self._customer(state)
+        if resource == "carts":
+            return self._checkout(state)
+        raise ValueError(f"Shopify has no resource {resource!r}")
+
+    def _order(self, state: RecordState) -> dict[str, Any]:
+        facts = self.catalog.order(state.variant, placed=state.created, guest_share=0.1)
+        order_state, financial, fulfillment = ORDER_STATUSES[state.status]
+        record = TEMPLATES["orders"].fresh()
+        number = 1000 + state.id % 10_000_000
+        paid = financial in ("paid", "refunded")
+        total = facts.total_cents
+        record.update(
+            {
+                "id": state.id,
+                "admin_graphql_api_id": f"gid://shopify/Order/{state.id}",
+                "name": f"#{number}",
+                "number": number - 1000,
+                "order_number": number,
+                "token": facts.token,
+                "confirmation_number": facts.token[:9].upper(),
+                "email": facts.customer.email,
+                "contact_email": facts.customer.email,
+                "phone": None,
+                "created_at": shop_time(state.created),
+                "processed_at": shop_time(state.created),
+                "updated_at": shop_time(state.updated),
+                "closed_at": shop_time(state.updated) if order_state == "closed" else None,
+                "cancelled_at": shop_time(state.updated) if order_state == "cancelled" else None,
+                "cancel_reason": "customer" if order_state == "cancelled" else None,
+                "financial_status": financial,
+                "fulfillment_status": fulfillment,
+                "confirmed": True,
+                "test": False,
+                "tags": "",
+                "currency": CURRENCY,
+                "presentment_currency": CURRENCY,
+                "payment_gateway_names": [GATEWAYS[facts.payment % len(GATEWAYS)]],
+                "order_status_url": f"{self._shop_url(state)}/orders/{facts.token}/authenticate",
+                "subtotal_price": money(facts.subtotal_cents - facts.discount_cents),
+                "total_line_items_price": money(facts.subtotal_cents),
+                "total_discounts": money(facts.discount_cents),
+                "total_tax": money(facts.tax_cents),
+                "total_price": money(total),
+                "current_subtotal_price": money(facts.subtotal_cents - facts.discount_cents),
+                "current_total_discounts": money(facts.discount_cents),
+                "current_total_tax": money(facts.tax_cents),
+                "current_total_price": money(total),
+                "total_outstanding": money(0 if paid or order_state == "cancelled" else total),
+                "total_tip_received": "0.00",
+                "total_weight": sum(200 * line.quantity for line in facts.lines),
+            }
+        )
+        for key, cents in (
+            ("subtotal_price_set", facts.subtotal_cents - facts.discount_cents),
+            ("total_line_items_price_set", facts.subtotal_cents),
+            ("total_discounts_set", facts.discount_cents),
+            ("total_tax_set", facts.tax_cents),
+            ("total_price_set", total),
+            ("total_shipping_price_set", facts.shipping_cents),
+            ("current_subtotal_price_set", facts.subtotal_cents - facts.discount_cents),
+            ("current_total_discounts_set", facts.discount_cents),
+            ("current_total_tax_set", facts.tax_cents),
+            ("current_total_price_set", total),
+            ("current_shipping_price_set", facts.shipping_cents),
+        ):
+            record[key] = money_set(cents)
+        shipping_line = record["shipping_lines"][0]
+        shipping_line.update(
+            {
+                "id": state.id + 11,
+                "price": money(facts.shipping_cents),
+                "price_set": money_set(facts.shipping_cents),
+                "discounted_price": money(facts.shipping_cents),
+                "discounted_price_set": money_set(facts.shipping_cents),
+                "current_discounted_price_set": money_set(facts.shipping_cents),
+                "title": "Standard" if facts.shipping_cents else "Free Shipping",
+            }
+        )
+        record["shipping_lines"] = [shipping_line]
+        template_line = record["line_items"][0]
+        record["line_items"] = [self._order_line(template_line, line, fulfillment) for line in facts.lines]
+        record["discount_codes"] = []
+        record["discount_applications"] = []
+        if facts.coupon:
+            record["discount_codes"] = [
+                {"code": facts.coupon, "amount": money(facts.discount_cents), "type": "fixed_amount"}
+            ]
+            record["discount_applications"] = [
+                {
+                    "allocation_method": "across",
+                    "code": facts.coupon,
+                    "target_selection": "all",
+                    "target_type": "line_item",
+                    "type": "discount_code",
+                    "value": f"{facts.discount_cents / 100:.1f}",
+                    "value_type": "fixed_amount",
+                }
+            ]
+        address = self._address(facts.customer)
+        record["billing_address"] = dict(address)
+        record["shipping_address"] = dict(address)
+        if facts.customer_id is None:
+            record["customer"] = None
+        else:
+            record["customer"] = self._order_customer(record["customer"], facts)
+        return record
+
+    def _order_line(self, template: dict[str, Any], line: Line, fulfillment: str | None) -> dict[str, Any]:
+        item = dict(template)
+        product = line.product
+        size = SIZES[line.line_id % product.variant_count] if product.variant_count > 1 else None
+        variant_id = self._variant_id(line.product_id, line.line_id % product.variant_count)
+        item.update(
+            {
+                "id": line.line_id,
+                "admin_graphql_api_id": f"gid://shopify/LineItem/{line.line_id}",
+                "name": f"{product.title} - {size}" if size else product.title,
+                "title": product.title,
+                "price": money(line.unit_cents),
+                "price_set": money_set(line.unit_cents),
+                "quantity": line.quantity,
+                "current_quantity": line.quantity,
+                "fulfillable_quantity": 0 if fulfillment == "fulfilled" else line.quantity,
+                "fulfillment_status": "fulfilled" if fulfillment == "fulfilled" else None,
+                "sku": product.sku,
+                "product_id": line.product_id,
+                "variant_id": variant_id,
+                "variant_title": size,
+                "vendor": product.vendor,
+                "grams": 200,
+                "total_discount": "0.00",
+                "total_discount_set": money_set(0),
+                "attributed_staffs": [],
+            }
+        )
+        return item
+
+    def _order_customer(self, template: dict[str, Any], facts: OrderFacts) -> dict[str, Any]:
+        assert facts.customer_id is not None
+        person = facts.customer
+        customer = self.store.lookup("customers", facts.customer_id)
+        template.update(
+            {
+                "id": facts.customer_id,
+                "admin_graphql_api_id": f"gid://shopify/Customer/{facts.customer_id}",
+                "email": person.email,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "phone": self._phone(person),
+                "state": "enabled",
+                "created_at": shop_time(customer.created) if customer else None,
+                "updated_at": shop_time(customer.updated) if customer else None,
+                "default_address": self._customer_address(
+                    template["default_address"], facts.customer_id, person
+                ),
+            }
+        )
+        return template
+
+    def _product(self, state: RecordState) -> dict[str, Any]:
+        product = self.catalog.product(state.id)
+        record = TEMPLATES["products"].fresh()
+        status = PRODUCT_STATUSES[state.status]
+        created, updated = shop_time(state.created), shop_time(state.updated)
+        variant_template = record["variants"][0]
+        variants = []
+        for index in range(product.variant_count):
+            variant = dict(variant_template)
+            title = SIZES[index] if product.variant_count > 1 else "Default Title"
+            variant.update(
+                {
+                    "id": self._variant_id(state.id, index),
+                    "product_id": state.id,
+                    "title": title,
+                    "option1": title,
+                    "position": index + 1,
+                    "price": money(product.sale_cents or product.price_cents),
+                    "compare_at_price": money(product.price_cents) if product.sale_cents else None,
+                    "sku": f"{product.sku}-{index + 1}" if product.variant_count > 1 else product.sku,
+                    "inventory_quantity": product.stock // product.variant_count,
+                    "created_at": created,
+                    "updated_at": updated,
+                }
+            )
+            variants.append(variant)
+        image_template = record["images"][0]
+        images = []
+        for index in range(product.images):
+            image = dict(image_template)
+            image.update(
+                {
+                    "id": state.id * 10 + index,
+                    "product_id": state.id,
+                    "position": index + 1,
+                    "src": f"https://cdn.shopify.com/s/files/1/0000/0001/products/{product.handle}-{index}.jpg",
+                    "created_at": created,
+                    "updated_at": updated,
+                }
+            )
+            images.append(image)
+        record.update(
+            {
+                "id": state.id,
+                "title": product.title,
+                "handle": product.handle,
+                "body_html": f"<p>{product.title} by {product.vendor}.</p>",
+                "vendor": product.vendor,
+                "product_type": product.category,
+                "created_at": created,
+                "updated_at": updated,
+                "published_at": created if status == "active" else None,
+                "tags": f"{product.category.lower()}, {product.vendor.lower()}",
+                "status": status,
+                "variants": variants,
+                "images": images,
+                "options": [{"name": "Size" if product.variant_count > 1 else "Title"}],
+            }
+        )
+        return record
+
+    @staticmethod
+    def _shop_url(state: RecordState) -> str:
+        return f"https://{SHOP_DOMAIN}/{state.id % 1_000_000_000}"
+
+    @staticmethod
+    def _variant_id(product_id: int, index: int) -> int:
+        return 40_000_000_000_000 + product_id % 1_000_000_000_000 * 4 + index
+
+    def _customer(self, state: RecordState) -> dict[str, Any]:
+        person = self.catalog.customer(state.id)
+        record = TEMPLATES["customers"].fresh()
+        address = self._customer_address(record["default_address"], state.id, person)
+        consent = CONSENT[person.place % len(CONSENT)]
+        record.update(
+            {
+                "id": state.id,
+                "admin_graphql_api_id": f"gid://shopify/Customer/{state.id}",
+                "email": person.email,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "phone": self._phone(person),
+                "created_at": shop_time(state.created),
+                "updated_at": shop_time(state.updated),
+                "orders_count": state.variant % 12,
+                "total_spent": money(state.variant % 12 * 4_599),
+                "state": "enabled" if state.variant % 3 else "disabled",
+                "tags": "",
+                "currency": CURRENCY,
+                "addresses": [address],
+                "default_address": dict(address),
+            }
+        )
+        record["email_marketing_consent"] = dict(record["email_marketing_consent"], state=consent)
+        return record
+
+    def _customer_address(self, template: dict[str, Any], customer_id: int, person: Person) -> dict[str, Any]:
+        address1, city, province, province_code, zip_code, country, country_code = ADDRESSES[
+            person.place % len(ADDRESSES)
+        ]
+        address = dict(template)
+        address.update(
+            {
+                "id": customer_id + 17,
+                "customer_id": customer_id,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "name": person.name,
+                "address1": address1,
+                "city": city,
+                "province": province,
+                "province_code": province_code,
+                "zip": zip_code,
+                "country": country,
+                "country_code": country_code,
+                "phone": self._phone(person),
+                "default": True,
+            }
+        )
+        if "country_name" in address:
+            address["country_name"] = country
+        return address
+
+    def _address(self, person: Person) -> dict[str, Any]:
+        address1, city, province, province_code, zip_code, country, country_code = ADDRESSES[
+            person.place % len(ADDRESSES)
+        ]
+        return {
+            "first_name": person.first_name,
+            "address1": address1,
+            "phone": self._phone(person),
+            "city": city,
+            "zip": zip_code,
+            "province": province,
+            "country": country,
+            "last_name": person.last_name,
+            "address2": None,
+            "company": None,
+            "latitude": None,
+            "longitude": None,
+            "name": person.name,
+            "country_code": country_code,
+            "province_code": province_code,
+        }
+
+    @staticmethod
+    def _phone(person: Person) -> str:
+        return f"+1613{person.digits % 10_000_000:07d}"
+
+    def _checkout(self, state: RecordState) -> dict[str, Any]:
+        facts = self.catalog.order(state.variant, placed=state.created, max_lines=2)
+        record = TEMPLATES["carts"].fresh()
+        token = facts.token
+        cart_token = f"{state.variant:08x}{token[8:]}"
+        line_template = record["line_items"][0]
+        lines = []
+        for line in facts.lines:
+            item = dict(line_template)
+            item.update(
+                {
+                    "key": f"{line.line_id:016x}",
+                    "product_id": line.product_id,
+                    "variant_id": self._variant_id(line.product_id, 0),
+                    "title": line.product.title,
+                    "presentment_title": line.product.title,
+                    "variant_title": "",
+                    "presentment_variant_title": "",
+                    "sku": line.product.sku,
+                    "vendor": line.product.vendor,
+                    "quantity": line.quantity,
+                    "price": money(line.unit_cents),
+                    "line_price": money(line.total_cents),
+                    "discount_allocations": [],
+                    "applied_discounts": [],
+                }
+            )
+            lines.append(item)
+        person = facts.customer
+        record.update(
+            {
+                "id": state.id,
+                "token": token,
+                "cart_token": cart_token,
+                "email": person.email,
+                "created_at": shop_time(state.created),
+                "updated_at": shop_time(state.updated),
+                "name": f"#{state.id}",
+                "abandoned_checkout_url": f"{self._shop_url(state)}/checkouts/{token}/recover",
+                "line_items": lines,
+                "discount_codes": (
+                    [{"code": facts.coupon, "amount": money(facts.discount_cents), "type": "fixed_amount"}]
+                    if facts.coupon
+                    else []
+                ),
+                "tax_lines": (
+                    [
+                        {
+                            "price": money(facts.tax_cents),
+                            "rate": facts.tax_rate_bp / 10_000,
+                            "title": "Sales Tax",
+                            "channel_liable": None,
+                        }
+                    ]
+                    if facts.tax_cents
+                    else []
+                ),
+                "total_discounts": money(facts.discount_cents),
+                "total_line_items_price": money(facts.subtotal_cents),
+                "total_price": money(facts.total_cents),
+                "total_tax": money(facts.tax_cents),
+                "subtotal_price": money(facts.subtotal_cents - facts.discount_cents),
+                "phone": None,
+                "note_attributes": [],
+                "billing_address": self._address(person),
+                "shipping_address": self._address(person),
+            }
+        )
+        if facts.customer_id is None:
+            record["customer"] = None
+        else:
+            record["customer"] = self._order_customer(record["customer"], facts)
+        return record
+
+    def _cart(self, state: RecordState) -> dict[str, Any]:
+        """The storefront cart behind a checkout, as carts/create and carts/update deliver it."""
+        checkout = self._checkout(state)
+        facts = self.catalog.order(state.variant, placed=state.created, max_lines=2)
+        record = TEMPLATES["cart_webhook"].fresh()
+        line_template = record["line_items"][0]
+        lines = []
+        for line in facts.lines:
+            item = dict(line_template)
+            variant_id = self._variant_id(line.product_id, 0)
+            item.update(
+                {
+                    "id": variant_id,
+                    "key": f"{variant_id}:{checkout['cart_token']}",
+                    "product_id": line.product_id,
+                    "variant_id": variant_id,
+                    "title": line.product.title,
+                    "sku": line.product.sku,
+                    "vendor": line.product.vendor,
+                    "quantity": line.quantity,
+                    "price": money(line.unit_cents),
+                    "price_set": money_set(line.unit_cents),
+                    "original_price": money(line.unit_cents),
+                    "discounted_price": money(line.unit_cents),
+                    "discounted_price_set": money_set(line.unit_cents),
+                    "line_price": money(line.total_cents),
+                    "line_price_set": money_set(line.total_cents),
+                    "original_line_price": money(line.total_cents),
+                    "original_line_price_set": money_set(line.total_cents),
+                    "total_discount": "0.00",
+                    "total_discount_set": money_set(0),
+                    "discounts": [],
+                }
+            )
+            lines.append(item)
+        record.update(
+            {
+                "id": checkout["cart_token"],
+                "token": checkout["cart_token"],
+                "line_items": lines,
+                "note": None,
+                "created_at": self._utc_millis(state.created),
+                "updated_at": self._utc_millis(state.updated),
+            }
+        )
+        return record
+
+    @staticmethod
+    def _utc_millis(epoch: int) -> str:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def events(self, resource: str) -> tuple[str, ...]:
+        return tuple(EVENTS.get(resource, {}).values()) + EXTRA_EVENTS.get(resource, ())
+
+    def event_for(self, resource: str, change: ChangeKind) -> str | None:
+        return EVENTS.get(resource, {}).get(change)
+
+    def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:
+        if event in DELETE_EVENTS:
+            return {"id": state.id}
+        if resource == "carts":
+            return self._cart(state)
+        record = self.render(resource, state, "webhook", context.source)
+        if event == "orders/cancelled":
+            record["cancelled_at"] = record["cancelled_at"] or shop_time(int(context.occurred_at))
+            record["cancel_reason"] = record["cancel_reason"] or "customer"
+        if event == "orders/paid":
+            record["financial_status"] = "paid"
+            record["total_outstanding"] = "0.00"
+        return record
+
+    def delivery_headers(
+        self, resource: str, event: str, body: bytes, secret: str, context: DeliveryContext
+    ) -> dict[str, str]:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        triggered = datetime.fromtimestamp(context.occurred_at, UTC).isoformat().replace("+00:00", "Z")
+        return {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": event,
+            "X-Shopify-Hmac-SHA256": base64.b64encode(digest).decode(),
+            "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+            "X-Shopify-API-Version": API_VERSION,
+            "X-Shopify-Webhook-Id": context.delivery_id,
+            "X-Shopify-Event-Id": context.event_id,
+            "X-Shopify-Triggered-At": triggered,
+        }
