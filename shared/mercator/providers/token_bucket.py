@@ -18,6 +18,9 @@ _EPSILON = 1e-9
 class TokenBucket:
     """``rate`` tokens per second, at most ``capacity`` saved up; one token per request.
 
+    The default capacity of 1 paces calls evenly, like the shared bucket: a provider whose own bucket
+    holds about one second of calls stays clear of 429s only when Mercator never bursts into it.
+
     Callers are served in arrival order: they queue on a FIFO lock and only the head of the queue
     sleeps, for exactly as long as its token (or a provider's hold) needs, so there is no busy loop.
     A bucket belongs to the event loop that first waits on it (one per Lambda invocation).
@@ -26,17 +29,16 @@ class TokenBucket:
     def __init__(
         self,
         rate: float,
-        capacity: float | None = None,
+        capacity: float = 1,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
-        size = max(1.0, rate) if capacity is None else capacity
-        if not size >= 1:
+        if not capacity >= 1:
             raise ValueError(f"capacity must be at least 1 token, not {capacity!r}")
         self._rate = float(rate)
-        self._capacity = float(size)
+        self._capacity = float(capacity)
         self._clock = clock
         self._sleep = sleep
         self._tokens = self._capacity

@@ -30,8 +30,8 @@ async def acquire_all(bucket: TokenBucket, time: AutoTime, count: int) -> list[t
     [
         (10, 1, 11, 1.0),  # (11 - 1) / 10
         (10, 2, 12, 1.0),  # (12 - 2) / 10
-        (2, None, 10, 4.0),  # capacity defaults to max(1, 2) = 2: (10 - 2) / 2
-        (0.5, None, 3, 4.0),  # capacity defaults to 1: (3 - 1) / 0.5
+        (2, None, 10, 4.5),  # capacity defaults to 1, no burst: (10 - 1) / 2
+        (0.5, None, 3, 4.0),  # (3 - 1) / 0.5
         (5, 5, 5, 0.0),  # a full bucket serves its capacity at once
     ],
 )
@@ -39,7 +39,11 @@ async def test_n_acquisitions_take_n_minus_capacity_over_rate(
     rate: float, capacity: float | None, count: int, expected_seconds: float
 ) -> None:
     time = AutoTime()
-    bucket = TokenBucket(rate, capacity, clock=time.clock, sleep=time.sleep)
+    bucket = (
+        TokenBucket(rate, clock=time.clock, sleep=time.sleep)
+        if capacity is None
+        else TokenBucket(rate, capacity, clock=time.clock, sleep=time.sleep)
+    )
 
     served = await acquire_all(bucket, time, count)
 
