@@ -22,6 +22,7 @@ import hmac
 import math
 from collections.abc import Mapping
 from datetime import date, datetime, time
+from time import time as epoch_now
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -239,7 +240,8 @@ class Salla(Flavor):
         return ApiError(401, "The access token should be a valid one")
 
     def budget_headers(self, admission: Admission) -> dict[str, str]:
-        reset = math.ceil(self.store.time.now() + admission.drained_in)
+        # A real epoch, not store time: clients compare it with their own wall clock.
+        reset = math.ceil(epoch_now() + admission.drained_in)
         return {
             "X-RateLimit-Limit": str(admission.capacity),
             "X-RateLimit-Remaining": str(admission.remaining),

@@ -6,6 +6,7 @@ back to the limiter, so what one caller learns (a 429, a spent budget) holds bac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -126,8 +127,11 @@ class RequestSender:
         self.stats.requests += 1
         logger.debug("%s %s (attempt %d)", method, shown, attempts)
         try:
-            response = await self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
-        except httpx.TimeoutException:
+            # httpx times each phase (connect, every read) and only where the transport enforces it,
+            # so a trickling answer or an in-process transport could outlast the connector's timeout.
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+        except (httpx.TimeoutException, TimeoutError):
             self.stats.timeouts += 1
             return ProviderTimeoutError(method, shown, self._timeout, attempts=attempts), self._retry.backoff(
                 attempt

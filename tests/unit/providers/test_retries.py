@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 
@@ -260,3 +261,26 @@ async def test_a_fail_fast_status_after_a_retry_ends_at_once() -> None:
         await client.details("orders", 5)
 
     assert raised.value.status == 404 and sleep.delays == [0.5]
+
+
+@pytest.mark.anyio
+async def test_the_connector_timeout_cuts_off_an_answer_the_transport_never_times_out() -> None:
+    # Given a transport that enforces no timeout and a first answer that would take a minute
+    definition = connector().model_copy(deep=True)
+    definition.sync.syncConfiguration.timeout = 100  # ms, the smallest a connector may set
+    calls = {"n": 0}
+
+    async def slow_then_quick(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            await asyncio.sleep(60)
+        return json_response(DETAIL)
+
+    client = make_client(definition, slow_then_quick, retry=retry_policy(SleepRecorder()))
+
+    # When the record is fetched
+    record = await client.details("orders", 5)
+
+    # Then the slow attempt was abandoned as a timeout and retried
+    assert record == DETAIL
+    assert client.stats.timeouts == 1 and client.stats.requests == 2

@@ -1,0 +1,1 @@
+"""Integration tests: Mercator's parts working together against in-process stand-ins."""

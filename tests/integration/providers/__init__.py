@@ -1,0 +1,1 @@
+"""The provider client against the sandbox store."""
