@@ -1,0 +1,109 @@
+"""The bodies of Mercator's SQS messages: one pydantic model per queue, JSON on the wire.
+
+SQS refuses bodies over 256 KiB; ``EnrichBatch.split`` keeps every batch under ``MAX_BODY_BYTES``
+so a page of large orders never becomes an unsendable message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mercator.state.models import RunCheckpoint
+
+MAX_BODY_BYTES = 200 * 1024  # below SQS's 256 KiB, leaving room for attributes and envelopes
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def body(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def parse(cls, body: str) -> Any:
+        return cls.model_validate_json(body)
+
+
+class SyncJob(_Message):
+    """One integration's resource to list: a new run (``run`` None) or the continuation of one."""
+
+    kind: Literal["sync_job"] = "sync_job"
+    integration_id: str = Field(min_length=1)
+    resource: str = Field(min_length=1)
+    run: RunCheckpoint | None = None
+    continuation: int = Field(0, ge=0, description="how many invocations this run has used before")
+
+
+class EnrichBatch(_Message):
+    """List records of one page whose details must be fetched, merged, mapped and written."""
+
+    kind: Literal["enrich_batch"] = "enrich_batch"
+    integration_id: str = Field(min_length=1)
+    resource: str = Field(min_length=1)
+    run_id: str = Field(min_length=1)
+    seen_via: Literal["sync", "webhook"] = "sync"
+    records: list[dict[str, Any]] = Field(min_length=1, description="the raw list records, as listed")
+
+    @classmethod
+    def split(
+        cls,
+        *,
+        integration_id: str,
+        resource: str,
+        run_id: str,
+        records: Sequence[dict[str, Any]],
+        batch_size: int,
+        seen_via: Literal["sync", "webhook"] = "sync",
+    ) -> Iterator[EnrichBatch]:
+        """Batches of at most ``batch_size`` records, each body under MAX_BODY_BYTES."""
+        envelope = len(
+            cls(integration_id=integration_id, resource=resource, run_id=run_id, records=[{}]).body()
+        )
+        batch: list[dict[str, Any]] = []
+        size = envelope
+        for record in records:
+            record_size = len(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+            if envelope + record_size > MAX_BODY_BYTES:
+                raise ValueError(
+                    f"one {resource} record of integration {integration_id} is {record_size} bytes, "
+                    f"more than an SQS message holds"
+                )
+            if batch and (len(batch) >= batch_size or size + record_size > MAX_BODY_BYTES):
+                yield cls(
+                    integration_id=integration_id,
+                    resource=resource,
+                    run_id=run_id,
+                    records=batch,
+                    seen_via=seen_via,
+                )
+                batch, size = [], envelope
+            batch.append(record)
+            size += record_size
+        if batch:
+            yield cls(
+                integration_id=integration_id,
+                resource=resource,
+                run_id=run_id,
+                records=batch,
+                seen_via=seen_via,
+            )
+
+
+class ChangeEvent(_Message):
+    """A record that was created, updated or deleted in the records table; the Trigger queue's body."""
+
+    kind: Literal["change"] = "change"
+    change: Literal["created", "updated", "deleted"]
+    integration_id: str
+    tenant_id: str
+    connector: str
+    content_type: str
+    code: str
+    record: dict[str, Any]
+    source: Literal["sync", "webhook"]
+    occurred_at: datetime

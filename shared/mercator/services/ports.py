@@ -1,0 +1,141 @@
+"""What the services need from the outside world, as protocols: no boto3 or httpx in services.
+
+The DynamoDB, SQS and Secrets Manager adapters in ``mercator.state`` fulfil these; tests may use the
+same adapters on moto or small fakes. Every method is synchronous except the provider client's:
+boto3 is synchronous, and a Lambda handles one event at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from mercator.connector import ConnectorDefinition
+from mercator.providers.client import DetailResult
+from mercator.providers.pagination import Page, PageCheckpoint
+from mercator.providers.sender import ClientStats
+from mercator.state.models import Cursor, Integration, RunCheckpoint, RunStats, TrackedId, WriteOutcome
+
+
+class IntegrationRepository(Protocol):
+    def get(self, integration_id: str) -> Integration | None: ...
+
+    def put(self, integration: Integration) -> None: ...
+
+    def active(self) -> list[Integration]:
+        """Every integration whose status is active, across tenants."""
+        ...
+
+
+class CredentialsVault(Protocol):
+    def credentials(self, integration: Integration) -> dict[str, str]:
+        """The integration's credentials (read from where ``credentials_arn`` points)."""
+        ...
+
+
+class TrackingRepository(Protocol):
+    def get_many(
+        self, integration_id: str, resource: str, external_ids: Iterable[str]
+    ) -> dict[str, TrackedId]:
+        """The tracked ids among ``external_ids`` (absent ones are missing from the result)."""
+        ...
+
+    def put(self, tracked: TrackedId) -> bool:
+        """Store ``tracked`` unless what is stored is newer; True when written.
+
+        Newer means a later ``source_updated_at``, or the same one with the same content hash.
+        ``first_seen_via`` of an existing entry is kept.
+        """
+        ...
+
+
+class CursorRepository(Protocol):
+    def get(self, integration_id: str, resource: str) -> Cursor | None: ...
+
+    def save_checkpoint(self, integration_id: str, resource: str, checkpoint: RunCheckpoint) -> bool:
+        """Record a run's progress; False when another run owns the cursor (nothing written)."""
+        ...
+
+    def finish(
+        self,
+        integration_id: str,
+        resource: str,
+        run_id: str,
+        *,
+        high_water_mark: datetime | None,
+        stats: RunStats,
+        finished_at: datetime,
+    ) -> bool:
+        """End run ``run_id``: clear its checkpoint, move the high-water mark (never backwards),
+        record ``last_success_at`` and the stats. False when ``run_id`` no longer owns the cursor."""
+        ...
+
+
+class RunLog(Protocol):
+    """Counts of one run gathered from every worker that handles its records (sync and enrichment)."""
+
+    def add(self, integration_id: str, resource: str, run_id: str, counts: RunStats) -> None:
+        """Add ``counts`` to the run's counters atomically (concurrent workers add at once)."""
+        ...
+
+    def get(self, integration_id: str, resource: str, run_id: str) -> RunStats:
+        """The run's counters so far (all zero when none were added)."""
+        ...
+
+
+class RecordRepository(Protocol):
+    def write(
+        self,
+        *,
+        tenant_id: str,
+        content_type: str,
+        code: str,
+        record: Mapping[str, Any],
+        content_hash: str,
+        source_updated_at: datetime | None,
+        integration_id: str,
+    ) -> WriteOutcome:
+        """Write when the source updated-at is newer than the stored one, or equal with another hash."""
+        ...
+
+
+class MessageQueue(Protocol):
+    def send(self, bodies: Sequence[str]) -> None:
+        """Send every body (in batches the queue accepts); raises when any is refused."""
+        ...
+
+
+class ProviderSession(Protocol):
+    """What the services use of a ProviderClient (mercator.providers.client)."""
+
+    stats: ClientStats
+
+    def pages(
+        self,
+        resource_key: str,
+        *,
+        since: datetime | None = None,
+        resume: PageCheckpoint | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Page]: ...
+
+    def details_many(
+        self, resource_key: str, ids: Iterable[str], *, concurrency: int | None = None
+    ) -> AsyncIterator[DetailResult]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderSessions(Protocol):
+    def open(
+        self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
+    ) -> ProviderSession:
+        """A client for one integration, paced by that integration's shared rate limiter."""
+        ...
+
+
+class Connectors(Protocol):
+    def get(self, name: str) -> ConnectorDefinition:
+        """The connector definition named ``name`` (loaded once per process)."""
+        ...

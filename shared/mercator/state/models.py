@@ -1,0 +1,120 @@
+"""What Mercator keeps about integrations, synced ids, cursors and records: plain models, no AWS.
+
+The DynamoDB adapters beside this module store and load these; the services work with them through
+the ports in ``mercator.services.ports``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IntegrationStatus = Literal["active", "disabled"]
+SeenVia = Literal["webhook", "sync"]
+
+
+class _StateModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Integration(_StateModel):
+    """One tenant's installation of one connector."""
+
+    id: str = Field(min_length=1)
+    tenant_id: str = Field(min_length=1)
+    connector: str = Field(min_length=1, description="name of a shipped connector definition")
+    status: IntegrationStatus = "active"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    resources: list[str] | None = Field(
+        None, description="resource keys this integration syncs; None: every resource the connector enables"
+    )
+    credentials_arn: str = Field(min_length=1, description="Secrets Manager secret holding the credentials")
+    created_at: datetime
+
+    def syncs(self, resource: str) -> bool:
+        return self.status == "active" and (self.resources is None or resource in self.resources)
+
+
+class TrackedId(_StateModel):
+    """What Mercator last wrote for one external id of one integration's resource."""
+
+    integration_id: str
+    resource: str
+    external_id: str
+    content_hash: str
+    source_updated_at: datetime | None = None
+    first_seen_via: SeenVia
+    last_seen_run: str | None = None
+    deleted: bool = False
+
+
+class RunStats(BaseModel):
+    """Counts of one sync run; continuations add theirs to the run's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pages: int = 0
+    records: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    throttled: int = 0
+    requests: int = 0
+    missed_by_webhook: int = 0
+    duration_ms: int = 0
+
+    def add(self, other: RunStats) -> RunStats:
+        return RunStats(
+            **{name: getattr(self, name) + getattr(other, name) for name in RunStats.model_fields}
+        )
+
+
+class RunCheckpoint(_StateModel):
+    """A run in progress: where its listing goes on, and what it has handed off so far."""
+
+    run_id: str
+    started_at: datetime
+    since: datetime | None = Field(None, description="the incremental window's start; None: initial sync")
+    page: str | None = Field(None, description="PageCheckpoint JSON of the next page; None: from the start")
+    pages_handed_off: int = 0
+    high_water_mark: datetime | None = Field(None, description="newest source updated-at listed so far")
+    stats: RunStats = Field(default_factory=RunStats)
+
+
+class Cursor(_StateModel):
+    """The last-sync cursor of one integration's resource."""
+
+    integration_id: str
+    resource: str
+    high_water_mark: datetime | None = Field(None, description="newest source updated-at fully synced")
+    running: RunCheckpoint | None = None
+    last_success_at: datetime | None = None
+    last_run_id: str | None = None
+    last_run_stats: RunStats | None = None
+
+
+class StoredRecord(_StateModel):
+    """A mapped record in the records table."""
+
+    tenant_id: str
+    content_type: str
+    code: str
+    record: dict[str, Any]
+    content_hash: str
+    source_updated_at: datetime | None = None
+    integration_id: str
+    version: int = Field(ge=1)
+    deleted: bool = False
+
+
+class WriteOutcome(StrEnum):
+    """What a conditional record write did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # same content hash: nothing written
+    STALE = "stale"  # the stored record is newer: nothing written
