@@ -26,17 +26,15 @@ import argparse
 import asyncio
 import bisect
 import os
-import socket
 import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import aclosing, contextmanager
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import uvicorn
 import yaml
 from moto import mock_aws
 
@@ -47,6 +45,7 @@ from mercator.providers.pagination import PageCheckpoint
 from mercator.providers.token_bucket import TokenBucket
 from mercator.state.rate_buckets import SharedRateBucket
 from mercator_sandbox import Faults, RateLimitConfig, Sandbox
+from mercator_sandbox.serve import serving
 
 # moto needs credentials to sign with; they never leave the process.
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -85,26 +84,6 @@ class Run:
 # --------------------------------------------------------------------------------------------------
 # The store, served over HTTP so that every client (dlt included) talks to it the same way
 # --------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def served(sandbox: Sandbox) -> Iterator[str]:
-    """Serve ``sandbox`` with uvicorn on a free loopback port; yields the origin."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(sandbox.app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def busiest_second(times: list[float]) -> int:
@@ -364,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         f"limit {RATE:g} req/s (bucket of {int(RATE)}), latency 100 ± 50 ms"
     )
     runs: list[Run] = []
-    with served(sandbox) as origin:
+    with serving(sandbox) as origin:
         base_url = sandbox.base_url(origin)
 
         async def single() -> tuple[int, int]:

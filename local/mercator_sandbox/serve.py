@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import uvicorn
@@ -130,3 +134,30 @@ def run(argv: Sequence[str] | None = None) -> int:
     sys.stdout.flush()
     uvicorn.run(sandbox.app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+@contextmanager
+def serving(sandbox: Sandbox, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``sandbox`` with uvicorn on a free port of ``host`` in a background thread; yields the origin.
+
+    For clients that need real HTTP (other threads, handlers with their own httpx client, peer tools);
+    the server and its thread are gone when the block ends.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(sandbox.app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            sock.close()
+            raise RuntimeError("the sandbox server stopped while starting")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import socket
 import sys
 from collections.abc import Sequence
 
+import httpx
 import pytest
 
 from mercator.cli import main
@@ -117,3 +119,15 @@ def test_describe_names_every_resource() -> None:
     )
     assert "base URL:    http://localhost:9/wp-json/wc/v3\n" in out.getvalue()
     assert "rate limit:  none\n" in out.getvalue()
+
+
+def test_serving_in_the_background_answers_over_http_and_stops_with_the_block() -> None:
+    sandbox = Sandbox("salla", seed=3, sizes={"orders": 3, "products": 2, "customers": 2, "carts": 1})
+    with serve.serving(sandbox) as origin:
+        response = httpx.get(f"{sandbox.base_url(origin)}/orders", headers=sandbox.credentials)
+        port = int(origin.rsplit(":", 1)[1])
+
+    assert response.status_code == 200
+    assert response.json()["pagination"]["total"] == 3
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
