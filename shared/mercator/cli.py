@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from mercator.connector import DefinitionError, load_definition, shipped_definitions
+from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
 from mercator.connector.checklist import check
 from mercator.connector.schema import definition_json_schema
 from mercator.mapping import FUNCTIONS, TRANSFORMS
@@ -24,6 +25,11 @@ from mercator.services.mapper import (
     map_details_response,
     map_list_response,
 )
+from mercator.state.errors import StateError
+
+if TYPE_CHECKING:
+    from mercator.state.integrations import DynamoIntegrations
+    from mercator.state.secrets import SecretsVault
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("args", nargs=argparse.REMAINDER)
     sandbox.set_defaults(handler=_sandbox)
+    _integrations_parser(commands)
     return parser
 
 
@@ -173,6 +180,186 @@ def _sandbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write("the sandbox store is a development tool: install Mercator with pip install -e '.[dev]'\n")
         return 2
     return run(args.args)
+
+
+# Integrations: registered here until the management API exists. AWS is reached through boto3's usual
+# configuration (credentials, region, AWS_ENDPOINT_URL for a local stack); the state table's name comes
+# from STATE_TABLE, as for the functions.
+
+
+def _integrations_parser(commands: Any) -> None:
+    integrations = commands.add_parser(
+        "integrations", help="register and list integrations (the state table is $STATE_TABLE)"
+    )
+    actions = integrations.add_subparsers(dest="action", required=True, metavar="ACTION")
+    register = actions.add_parser(
+        "register", help="store an integration's credentials in Secrets Manager and the integration, active"
+    )
+    register.add_argument("--connector", required=True, metavar="NAME", help="a shipped connector")
+    register.add_argument("--tenant", required=True, metavar="TENANT")
+    register.add_argument(
+        "--credentials-file",
+        required=True,
+        type=Path,
+        metavar="CREDENTIALS.json",
+        help="a JSON object of credential names to values",
+    )
+    register.add_argument("--id", dest="integration_id", metavar="ID", help="default: a new random id")
+    register.add_argument(
+        "--resources", metavar="KEY,KEY", help="resource keys to sync; default: every enabled resource"
+    )
+    register.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an integration setting, e.g. baseUrl=http://127.0.0.1:8000 (repeatable)",
+    )
+    register.set_defaults(handler=_integrations_register)
+    listing = actions.add_parser("list", help="print the registered integrations")
+    listing.add_argument("--status", choices=("active", "disabled", "all"), default="all")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.set_defaults(handler=_integrations_list)
+
+
+def _integrations_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mercator.state.registration import RegistrationError, register_integration  # noqa: PLC0415
+
+    prefix = "mercator integrations register"
+    names = [path.stem for path in shipped_definitions()]
+    if args.connector not in names:
+        err.write(f"{prefix}: unknown connector {args.connector!r}; shipped connectors: {', '.join(names)}\n")
+        return 1
+    try:
+        definition = load_shipped(args.connector)
+    except DefinitionError as exc:
+        err.write(exc.render() + "\n")
+        return 1
+    try:
+        settings = dict(_setting(text) for text in args.setting)
+        credentials = _credentials_file(args.credentials_file)
+    except ValueError as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 1
+    resources = (
+        None if args.resources is None else [k.strip() for k in args.resources.split(",") if k.strip()]
+    )
+    aws = _aws(err, prefix)
+    if aws is None:
+        return 1
+    integrations, vault = aws
+    refusals: tuple[type[Exception], ...] = (RegistrationError, *_aws_errors())
+    try:
+        integration = register_integration(
+            integrations,
+            vault,
+            definition,
+            tenant_id=args.tenant,
+            credentials=credentials,
+            integration_id=args.integration_id,
+            resources=resources,
+            settings=settings,
+        )
+    except refusals as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 1
+    err.write(
+        f"registered integration {integration.id} ({integration.connector}, tenant {integration.tenant_id}); "
+        f"credentials in {integration.credentials_arn}\n"
+    )
+    out.write(integration.id + "\n")
+    return 0
+
+
+def _integrations_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    prefix = "mercator integrations list"
+    aws = _aws(err, prefix)
+    if aws is None:
+        return 1
+    integrations, _ = aws
+    statuses: tuple[Literal["active", "disabled"], ...] = (
+        ("active", "disabled") if args.status == "all" else (args.status,)
+    )
+    try:
+        found = [integration for status in statuses for integration in integrations.with_status(status)]
+    except _aws_errors() as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 1
+    found.sort(key=lambda integration: (integration.tenant_id, integration.id))
+    if args.format == "json":
+        out.write(json.dumps([i.model_dump(mode="json") for i in found], indent=2) + "\n")
+        return 0
+    rows = [("ID", "TENANT", "CONNECTOR", "STATUS", "RESOURCES", "CREATED")] + [
+        (
+            i.id,
+            i.tenant_id,
+            i.connector,
+            i.status,
+            ",".join(i.resources) if i.resources is not None else "(all)",
+            i.created_at.isoformat(timespec="seconds"),
+        )
+        for i in found
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+    return 0
+
+
+def _state_table_name() -> str | None:
+    # The functions read STATE_TABLE through mercator.settings; the command reads the same variable.
+    return os.environ.get("STATE_TABLE") or None
+
+
+def _aws(err: TextIO, prefix: str) -> tuple[DynamoIntegrations, SecretsVault] | None:
+    """The integrations table and the secrets vault, or None after saying what is missing."""
+    table = _state_table_name()
+    if table is None:
+        err.write(f"{prefix}: set STATE_TABLE to the name of Mercator's state table\n")
+        return None
+    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - only these commands talk to AWS
+
+    from mercator.state.integrations import DynamoIntegrations  # noqa: PLC0415
+    from mercator.state.secrets import SecretsVault  # noqa: PLC0415
+
+    try:
+        dynamodb, secretsmanager = boto3.client("dynamodb"), boto3.client("secretsmanager")
+    except _aws_errors() as exc:
+        err.write(f"{prefix}: cannot reach AWS: {exc}\n")
+        return None
+    return DynamoIntegrations(dynamodb, table), SecretsVault(secretsmanager)
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """What a failed AWS call raises: the adapters' domain errors, and botocore's own (no region, no
+    credentials, no connection), which are not client errors the adapters map."""
+    from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return StateError, BotoCoreError
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"--setting {text!r} must be NAME=VALUE")
+    return name.strip(), value
+
+
+def _credentials_file(path: Path) -> dict[str, str]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        # Only the position: the decoder's message could quote a credential.
+        raise ValueError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(document, dict) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in document.items()
+    ):
+        raise ValueError(f"{path}: must be a JSON object of credential names to text values")
+    return document
 
 
 if __name__ == "__main__":  # pragma: no cover

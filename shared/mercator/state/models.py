@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 IntegrationStatus = Literal["active", "disabled"]
+MAX_RATE = 1_000.0  # requests per second; the connector definitions' own bound
 SeenVia = Literal["webhook", "sync"]
 
 
@@ -36,6 +37,31 @@ class Integration(_StateModel):
 
     def syncs(self, resource: str) -> bool:
         return self.status == "active" and (self.resources is None or resource in self.resources)
+
+    def rate_limit(self) -> float | None:
+        """``settings.rateLimitPerSecond``: the store's budget where the merchant's plan differs from the
+        connector's default (Salla's plans differ sixfold); None when not set."""
+        value = self.settings.get("rateLimitPerSecond")
+        if value is None:
+            return None
+        rate = parse_rate(value)
+        if rate is None:
+            raise ValueError(
+                f"integration {self.id!r}: settings.rateLimitPerSecond must be a number of requests per "
+                f"second above 0 and at most {MAX_RATE:g}, got {value!r}"
+            )
+        return rate
+
+
+def parse_rate(value: object) -> float | None:
+    """A request rate in (0, MAX_RATE] from a number or its text (command-line settings are text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        return None
+    return rate if 0 < rate <= MAX_RATE else None
 
 
 class TrackedId(_StateModel):
@@ -73,6 +99,22 @@ class RunStats(BaseModel):
         )
 
 
+class ListingPass(_StateModel):
+    """The listing pass a run is in, carried across continuations.
+
+    A continuation needs it to stop after the last allowed pass and to tell whether the pass may have
+    missed records; the ids a pass saw are not carried (they would not fit in a message).
+    """
+
+    number: int = Field(1, ge=1)
+    started_at: datetime
+    last_total: int | None = Field(None, description="the record total the latest page reported")
+    total_changed: bool = False
+    listed: int = Field(0, ge=0, description="records listed in this pass so far")
+    updated_during_pass: int = Field(0, ge=0, description="records whose updated-at is past started_at")
+    spans_invocations: bool = Field(False, description="the pass went on in another invocation")
+
+
 class RunCheckpoint(_StateModel):
     """A run in progress: where its listing goes on, and what it has handed off so far."""
 
@@ -83,6 +125,7 @@ class RunCheckpoint(_StateModel):
     pages_handed_off: int = 0
     high_water_mark: datetime | None = Field(None, description="newest source updated-at listed so far")
     stats: RunStats = Field(default_factory=RunStats)
+    listing: ListingPass | None = Field(None, description="the pass in progress; None: the first one")
 
 
 class Cursor(_StateModel):

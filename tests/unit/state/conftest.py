@@ -14,6 +14,7 @@ from tests.unit.state.clients import SerializedClient
 
 REGION = "eu-west-1"
 TABLE = "mercator-state"
+RECORDS_TABLE = "mercator-records"
 
 ClientFactory = Callable[[], SerializedClient]
 
@@ -51,6 +52,57 @@ def table(aws: None) -> str:
         BillingMode="PAY_PER_REQUEST",
     )
     return TABLE
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    """A DynamoDB client on moto."""
+    return boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def state_table(dynamodb: Any) -> str:
+    """The state table with the contract's keys, gsi1 index and TTL attribute."""
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+    return TABLE
+
+
+@pytest.fixture
+def records_table(dynamodb: Any) -> str:
+    """The records table with the contract's keys."""
+    dynamodb.create_table(
+        TableName=RECORDS_TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return RECORDS_TABLE
 
 
 @pytest.fixture

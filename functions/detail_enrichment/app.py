@@ -1,0 +1,100 @@
+"""DetailEnrichment: SQS batches of EnrichBatch messages become written, validated records.
+
+Each SQS record is one EnrichBatch and succeeds or fails on its own (partial batch response):
+records that cannot succeed on a retry go to the Enrich DLQ as dead letters and their message
+succeeds; a provider failure that may pass fails only its message, which SQS delivers again.
+"""
+
+# The adapters are imported inside build_services: importing this module stays cheap, and the
+# handler can be tested with the services injected before any AWS client exists.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mercator.messages import EnrichBatch
+from mercator.observability import logger, metrics, tracer
+from mercator.services.enrich import EnrichmentService
+from mercator.settings import EnrichSettings
+
+settings = EnrichSettings.from_environ()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_service: EnrichmentService | None = None
+
+
+def build_services(settings: EnrichSettings) -> EnrichmentService:
+    """Wire the enrichment service to AWS; runs once per cold start, on the first invocation."""
+    import boto3  # type: ignore[import-untyped]
+
+    from mercator.providers.sessions import ProviderSessionFactory
+    from mercator.services.connectors import ConnectorCatalog
+    from mercator.services.writer import RecordWriter
+    from mercator.state.cursors import DynamoRunLog
+    from mercator.state.integrations import DynamoIntegrations
+    from mercator.state.queues import SqsQueue
+    from mercator.state.records import DynamoRecords
+    from mercator.state.secrets import SecretsVault
+    from mercator.state.tracking import DynamoTracking
+
+    dynamodb = boto3.client("dynamodb")
+    sqs = boto3.client("sqs")
+    writer = RecordWriter(
+        DynamoRecords(dynamodb, settings.records_table),
+        DynamoTracking(dynamodb, settings.state_table),
+        SqsQueue(sqs, settings.trigger_queue_url),
+    )
+    return EnrichmentService(
+        integrations=DynamoIntegrations(dynamodb, settings.state_table),
+        vault=SecretsVault(boto3.client("secretsmanager")),
+        connectors=ConnectorCatalog(),
+        sessions=ProviderSessionFactory(dynamodb, settings.state_table),
+        writer=writer,
+        run_log=DynamoRunLog(dynamodb, settings.state_table),
+        dead_letters=SqsQueue(sqs, settings.enrich_dlq_url),
+    )
+
+
+def service() -> EnrichmentService:
+    global _service  # noqa: PLW0603 - one service per warm container, built on first use
+    if _service is None:
+        _service = build_services(settings)
+    return _service
+
+
+@tracer.capture_method
+def handle_enrich_batch(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    batch = EnrichBatch.parse(record.body)
+
+    def seconds_left() -> float:
+        return lambda_context.get_remaining_time_in_millis() / 1000
+
+    # One event loop per message: its session, rate bucket and tasks end with it, so nothing a
+    # failed message left behind can touch the next one.
+    outcome = asyncio.run(service().enrich(batch, seconds_left))
+    written = outcome.written
+    metrics.add_metric(name="RecordsWritten", unit=MetricUnit.Count, value=written.new + written.changed)
+    metrics.add_metric(
+        name="RecordsUnchanged", unit=MetricUnit.Count, value=written.unchanged + written.stale
+    )
+    metrics.add_metric(name="DeadLetters", unit=MetricUnit.Count, value=outcome.dead_letters)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    response = process_partial_response(
+        event=event, record_handler=handle_enrich_batch, processor=processor, context=context
+    )
+    metrics.add_metric(
+        name="EnrichMessagesFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"])
+    )
+    return response

@@ -1,0 +1,231 @@
+"""What the local runner needs of each AWS::Serverless::Function: code, limits, environment, triggers.
+
+Only the event sources the runner emulates are read: ``Schedule`` and ``ScheduleV2`` (EventBridge) and
+``SQS``. Other event types are left to the tools that serve them (``sam local start-api`` and so on).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mercator_local.intrinsics import ACCOUNT_ID, Resolver, TemplateError
+from mercator_local.resources import physical_name
+from mercator_local.template import LAYER, Template
+
+# Lambda's own defaults when a template leaves them out.
+DEFAULT_TIMEOUT_SECONDS = 3
+DEFAULT_MEMORY_MB = 128
+DEFAULT_SQS_BATCH_SIZE = 10
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    """An EventBridge schedule: ``input`` is its constant Input, None when it sends the scheduled event."""
+
+    name: str
+    expression: str
+    input: Any | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    """An SQS event source mapping: which queue (logical id) and how batches are formed and reported."""
+
+    name: str
+    queue: str
+    batch_size: int
+    batching_window_seconds: int
+    report_batch_item_failures: bool
+    maximum_concurrency: int | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function as the template defines it, Globals merged and intrinsics resolved."""
+
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    timeout_seconds: int
+    memory_mb: int
+    environment: Mapping[str, str]
+    schedules: tuple[ScheduleSource, ...]
+    sqs_sources: tuple[SqsSource, ...]
+    layer_dirs: tuple[Path, ...] = ()
+
+    @property
+    def layer_packages(self) -> tuple[str, ...]:
+        """Top-level packages and modules the function's local layers provide (``shared/`` → mercator)."""
+        names: list[str] = []
+        for directory in self.layer_dirs:
+            for entry in sorted(directory.iterdir()):
+                if (entry / "__init__.py").is_file():
+                    names.append(entry.name)
+                elif entry.suffix == ".py" and entry.is_file():
+                    names.append(entry.stem)
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def module_path(self) -> Path:
+        """The file Lambda would import for ``handler`` (``app.lambda_handler`` → ``<CodeUri>/app.py``)."""
+        module, _ = self._handler_parts()
+        return self.code_dir.joinpath(*module.split(".")).with_suffix(".py")
+
+    @property
+    def handler_name(self) -> str:
+        return self._handler_parts()[1]
+
+    def schedule(self, key: str) -> ScheduleSource:
+        """A schedule by event name (``ProductsSchedule``) or by its Input's resource (``products``)."""
+        for schedule in self.schedules:
+            if key == schedule.name or (
+                isinstance(schedule.input, Mapping) and schedule.input.get("resource") == key
+            ):
+                return schedule
+        known = ", ".join(
+            f"{schedule.name} ({schedule.input.get('resource')})"
+            if isinstance(schedule.input, Mapping) and "resource" in schedule.input
+            else schedule.name
+            for schedule in self.schedules
+        )
+        raise KeyError(f"{self.logical_id} has no schedule {key!r} (schedules: {known or 'none'})")
+
+    def _handler_parts(self) -> tuple[str, str]:
+        module, _, name = self.handler.rpartition(".")
+        if not module or not name:
+            raise TemplateError(
+                f"Resources.{self.logical_id}: Handler {self.handler!r} is not module.function"
+            )
+        return module, name
+
+
+def function_spec(
+    template: Template,
+    logical_id: str,
+    *,
+    stack_name: str,
+    region: str,
+    resolver: Resolver,
+    queues_by_arn: Mapping[str, str],
+) -> FunctionSpec:
+    """The function ``logical_id`` of ``template``; ``queues_by_arn``: created queue ARN → logical id."""
+    properties = template.function_properties(logical_id)
+    path = f"Resources.{logical_id}.Properties"
+
+    def resolved(key: str, default: Any = None) -> Any:
+        return resolver.resolve(properties[key], f"{path}.{key}") if key in properties else default
+
+    code_uri = resolved("CodeUri")
+    if not isinstance(code_uri, str):
+        raise TemplateError(f"{path}.CodeUri: the local runner needs a local folder, got {code_uri!r}")
+    handler = resolved("Handler")
+    if not isinstance(handler, str):
+        raise TemplateError(f"{path}.Handler: missing")
+    name = str(resolved("FunctionName") or physical_name(stack_name, logical_id))
+    variables = resolved("Environment", {}).get("Variables", {})
+    environment = {key: _environment_string(value) for key, value in variables.items()}
+
+    schedules: list[ScheduleSource] = []
+    sqs_sources: list[SqsSource] = []
+    for event_name, event in (properties.get("Events") or {}).items():
+        event_path = f"{path}.Events.{event_name}"
+        kind = event.get("Type")
+        if kind not in ("Schedule", "ScheduleV2", "SQS"):
+            continue
+        event_properties = resolver.resolve(event.get("Properties", {}), f"{event_path}.Properties")
+        if kind == "SQS":
+            sqs_sources.append(_sqs(event_name, event_properties, event_path, queues_by_arn))
+        else:
+            schedules.append(_schedule(event_name, kind, event_properties, event_path))
+
+    return FunctionSpec(
+        logical_id=logical_id,
+        name=name,
+        arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}",
+        code_dir=(template.directory / code_uri).resolve(),
+        handler=handler,
+        timeout_seconds=int(resolved("Timeout", DEFAULT_TIMEOUT_SECONDS)),
+        memory_mb=int(resolved("MemorySize", DEFAULT_MEMORY_MB)),
+        environment=environment,
+        schedules=tuple(schedules),
+        sqs_sources=tuple(sqs_sources),
+        layer_dirs=_layer_dirs(template, properties.get("Layers") or [], resolver, f"{path}.Layers"),
+    )
+
+
+def _layer_dirs(template: Template, layers: list[Any], resolver: Resolver, path: str) -> tuple[Path, ...]:
+    """Folders of the template's own layers (``!Ref SharedLayer`` with a local ContentUri).
+
+    Layers given by ARN live in some AWS account and cannot be loaded here; the handler then needs
+    their packages installed in the environment that runs the stack.
+    """
+    local_layers = template.of_type(LAYER)
+    folders: list[Path] = []
+    for index, layer in enumerate(layers):
+        reference = layer.get("Ref") if isinstance(layer, Mapping) else None
+        if reference not in local_layers:
+            continue
+        content = local_layers[reference].get("Properties", {}).get("ContentUri")
+        content = resolver.resolve(content, f"{path}[{index}]")
+        if not isinstance(content, str):
+            raise TemplateError(
+                f"Resources.{reference}.Properties.ContentUri: the local runner needs a folder"
+            )
+        folder = (template.directory / content).resolve()
+        if not folder.is_dir():
+            raise TemplateError(f"Resources.{reference}.Properties.ContentUri: {folder} is not a folder")
+        folders.append(folder)
+    return tuple(folders)
+
+
+def _schedule(name: str, kind: str, properties: Mapping[str, Any], path: str) -> ScheduleSource:
+    expression = properties.get("Schedule" if kind == "Schedule" else "ScheduleExpression")
+    if not isinstance(expression, str):
+        raise TemplateError(f"{path}.Properties: a {kind} event needs its schedule expression")
+    raw_input = properties.get("Input")
+    try:
+        constant = json.loads(raw_input) if isinstance(raw_input, str) else raw_input
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"{path}.Properties.Input: not JSON ({exc})") from None
+    state = str(properties.get("State", "ENABLED")).upper()
+    enabled = _flag(properties.get("Enabled", True)) and state == "ENABLED"
+    return ScheduleSource(name=name, expression=expression, input=constant, enabled=enabled)
+
+
+def _sqs(name: str, properties: Mapping[str, Any], path: str, queues_by_arn: Mapping[str, str]) -> SqsSource:
+    if "FilterCriteria" in properties:
+        raise TemplateError(f"{path}.Properties.FilterCriteria: event filtering is not emulated locally")
+    arn = properties.get("Queue")
+    if not isinstance(arn, str) or arn not in queues_by_arn:
+        raise TemplateError(f"{path}.Properties.Queue: {arn!r} is not a queue of this template")
+    concurrency = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    return SqsSource(
+        name=name,
+        queue=queues_by_arn[arn],
+        batch_size=int(properties.get("BatchSize", DEFAULT_SQS_BATCH_SIZE)),
+        batching_window_seconds=int(properties.get("MaximumBatchingWindowInSeconds", 0)),
+        report_batch_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+        maximum_concurrency=int(concurrency) if concurrency is not None else None,
+        enabled=_flag(properties.get("Enabled", True)),
+    )
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _environment_string(value: Any) -> str:
+    # Lambda environment values are strings; YAML booleans arrive the way CloudFormation writes them.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        raise TemplateError(f"an environment variable must resolve to a string, got {value!r}")
+    return str(value)

@@ -1,0 +1,158 @@
+"""The template's DynamoDB tables and SQS queues, created on the local server as CloudFormation would.
+
+Each creator maps the resolved CloudFormation properties onto the service API's request and raises
+TemplateError for a property it does not know, so nothing in the template is silently left out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mercator_local.intrinsics import ACCOUNT_ID, Physical, TemplateError
+
+# CloudFormation properties of a table that travel unchanged in CreateTable.
+_TABLE_PASSTHROUGH = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "LocalSecondaryIndexes",
+    "TableClass",
+    "DeletionProtectionEnabled",
+)
+# Properties that change nothing a local table does (the server has no backups, tags or insights).
+_TABLE_IGNORED = (
+    "Tags",
+    "ContributorInsightsSpecification",
+    "KinesisStreamSpecification",
+    "ImportSourceSpecification",
+)
+
+# CloudFormation queue properties and the SQS attribute each one sets.
+_QUEUE_ATTRIBUTES = {
+    "ContentBasedDeduplication": "ContentBasedDeduplication",
+    "DeduplicationScope": "DeduplicationScope",
+    "DelaySeconds": "DelaySeconds",
+    "FifoQueue": "FifoQueue",
+    "FifoThroughputLimit": "FifoThroughputLimit",
+    "KmsDataKeyReusePeriodSeconds": "KmsDataKeyReusePeriodSeconds",
+    "KmsMasterKeyId": "KmsMasterKeyId",
+    "MaximumMessageSize": "MaximumMessageSize",
+    "MessageRetentionPeriod": "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "RedriveAllowPolicy": "RedriveAllowPolicy",
+    "RedrivePolicy": "RedrivePolicy",
+    "SqsManagedSseEnabled": "SqsManagedSseEnabled",
+    "VisibilityTimeout": "VisibilityTimeout",
+}
+
+
+def physical_name(stack_name: str, logical_id: str) -> str:
+    """The name CloudFormation would generate, shortened to read well: ``<stack>-<LogicalId>``."""
+    return f"{stack_name}-{logical_id}"
+
+
+def create_table(
+    client: Any, *, stack_name: str, region: str, logical_id: str, properties: Mapping[str, Any]
+) -> Physical:
+    """CreateTable, then TTL and point-in-time recovery, which DynamoDB sets with separate calls."""
+    path = f"Resources.{logical_id}.Properties"
+    known = {
+        *_TABLE_PASSTHROUGH,
+        *_TABLE_IGNORED,
+        "TableName",
+        "GlobalSecondaryIndexes",
+        "StreamSpecification",
+        "SSESpecification",
+        "TimeToLiveSpecification",
+        "PointInTimeRecoverySpecification",
+    }
+    _refuse_unknown(properties, known, path)
+    for required in ("AttributeDefinitions", "KeySchema"):
+        if required not in properties:
+            raise TemplateError(f"{path}: a table needs {required}")
+    name = str(properties.get("TableName") or physical_name(stack_name, logical_id))
+    request: dict[str, Any] = {"TableName": name}
+    request.update({key: properties[key] for key in _TABLE_PASSTHROUGH if key in properties})
+    request["BillingMode"] = properties.get("BillingMode", "PROVISIONED")
+    if "GlobalSecondaryIndexes" in properties:
+        request["GlobalSecondaryIndexes"] = [
+            # Contributor insights are CloudFormation's per-index extra; CreateTable has no such key.
+            {key: value for key, value in index.items() if key != "ContributorInsightsSpecification"}
+            for index in properties["GlobalSecondaryIndexes"]
+        ]
+    if "StreamSpecification" in properties:
+        request["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+    if "SSESpecification" in properties:
+        sse = properties["SSESpecification"]
+        request["SSESpecification"] = {
+            "Enabled": bool(sse.get("SSEEnabled", False)),
+            **{key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse},
+        }
+    description = client.create_table(**request)["TableDescription"]
+
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
+        )
+    recovery = properties.get("PointInTimeRecoverySpecification")
+    if recovery:
+        client.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": bool(recovery.get("PointInTimeRecoveryEnabled", False))
+            },
+        )
+    arn = str(description.get("TableArn") or f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}")
+    attributes = {"Arn": arn}
+    if description.get("LatestStreamArn"):
+        attributes["StreamArn"] = str(description["LatestStreamArn"])
+    return Physical(ref=name, attributes=attributes)
+
+
+def create_queue(client: Any, *, stack_name: str, logical_id: str, properties: Mapping[str, Any]) -> Physical:
+    """CreateQueue with every attribute the template sets; a FIFO queue's generated name ends in .fifo."""
+    path = f"Resources.{logical_id}.Properties"
+    _refuse_unknown(properties, {*_QUEUE_ATTRIBUTES, "QueueName", "Tags"}, path)
+    fifo = _flag(properties.get("FifoQueue", False))
+    name = str(
+        properties.get("QueueName") or physical_name(stack_name, logical_id) + (".fifo" if fifo else "")
+    )
+    attributes = {
+        attribute: _attribute_string(properties[key])
+        for key, attribute in _QUEUE_ATTRIBUTES.items()
+        if key in properties
+    }
+    redrive = properties.get("RedrivePolicy")
+    if isinstance(redrive, Mapping) and not {"deadLetterTargetArn", "maxReceiveCount"} <= set(redrive):
+        raise TemplateError(f"{path}.RedrivePolicy: needs deadLetterTargetArn and maxReceiveCount")
+    url = str(client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    arn = str(
+        client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    )
+    return Physical(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+
+def _refuse_unknown(properties: Mapping[str, Any], known: set[str], path: str) -> None:
+    unknown = sorted(set(properties) - known)
+    if unknown:
+        raise TemplateError(
+            f"{path}: the local stack does not know {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _attribute_string(value: Any) -> str:
+    # SQS attributes are strings; policies are JSON documents and booleans are "true"/"false".
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

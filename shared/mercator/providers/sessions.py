@@ -1,0 +1,148 @@
+"""Provider sessions for the services: one ProviderClient per integration, paced by its shared bucket.
+
+Every session of one integration, in any concurrent Lambda, draws on the same DynamoDB rate bucket
+(``mercator.state.rate_buckets``), so together they keep the connector's ``rateLimitPerSecond``.
+An integration's ``settings["baseUrl"]`` replaces the connector's ``sync.baseUrl`` (staging stores,
+the local sandbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import httpx
+
+from mercator.connector import ConnectorDefinition
+from mercator.providers.client import ProviderClient
+from mercator.providers.retries import RetryPolicy
+from mercator.state.models import Integration
+from mercator.state.rate_buckets import DynamoDBClient, SharedRateBucket
+
+HttpFactory = Callable[[], httpx.AsyncClient]
+RetryFactory = Callable[[], RetryPolicy]
+
+
+class _SessionClient(ProviderClient):
+    """A ProviderClient that also closes the HTTP client the session factory made for it."""
+
+    def __init__(
+        self,
+        definition: ConnectorDefinition,
+        credentials: Mapping[str, str],
+        *,
+        made_http: httpx.AsyncClient,
+        limiter: SharedRateBucket,
+        base_url: str | None,
+        retry: RetryPolicy,
+        details_concurrency: int,
+        page_prefetch: int,
+    ) -> None:
+        super().__init__(
+            definition,
+            credentials,
+            limiter=limiter,
+            http=made_http,
+            base_url=base_url,
+            retry=retry,
+            details_concurrency=details_concurrency,
+            page_prefetch=page_prefetch,
+        )
+        self._made_http = made_http
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._made_http.aclose()
+
+
+class ProviderSessionFactory:
+    """Opens provider sessions (mercator.services.ports.ProviderSessions) for integrations.
+
+    ``http_factory`` makes the HTTP client of each session (tests route it to the sandbox store);
+    by default each client makes its own. ``clock`` and ``sleep`` drive the shared rate bucket.
+    """
+
+    def __init__(
+        self,
+        dynamodb_client: DynamoDBClient,
+        state_table: str,
+        *,
+        http_factory: HttpFactory | None = None,
+        retry_factory: RetryFactory = RetryPolicy,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        details_concurrency: int = 8,
+        page_prefetch: int = 4,
+    ) -> None:
+        if not state_table:
+            raise ValueError("state_table must name the state table that holds the rate buckets")
+        self._dynamodb = dynamodb_client
+        self._table = state_table
+        self._http_factory = http_factory
+        self._retry_factory = retry_factory
+        self._clock = clock
+        self._sleep = sleep
+        self._details_concurrency = details_concurrency
+        self._page_prefetch = page_prefetch
+
+    def open(
+        self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
+    ) -> ProviderClient:
+        """A client for ``integration``; close it (``aclose`` or ``async with``) when done."""
+        if definition.name != integration.connector:
+            raise ValueError(
+                f"integration {integration.id!r} uses connector {integration.connector!r}, "
+                f"not {definition.name!r}"
+            )
+        limiter = SharedRateBucket(
+            self._dynamodb,
+            self._table,
+            integration.id,
+            rate_of(integration, definition),
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        base_url = base_url_of(integration)
+        if self._http_factory is None:
+            return ProviderClient(
+                definition,
+                credentials,
+                limiter=limiter,
+                base_url=base_url,
+                retry=self._retry_factory(),
+                details_concurrency=self._details_concurrency,
+                page_prefetch=self._page_prefetch,
+            )
+        # Should the client refuse its settings, this HTTP client has sent nothing and holds no
+        # connection, so dropping it unclosed leaks nothing.
+        return _SessionClient(
+            definition,
+            credentials,
+            made_http=self._http_factory(),
+            limiter=limiter,
+            base_url=base_url,
+            retry=self._retry_factory(),
+            details_concurrency=self._details_concurrency,
+            page_prefetch=self._page_prefetch,
+        )
+
+
+def base_url_of(integration: Integration) -> str | None:
+    """The integration's own base URL (``settings.baseUrl``), or None to use the connector's."""
+    value = integration.settings.get("baseUrl")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"integration {integration.id!r}: settings.baseUrl must be a URL (text), got {value!r}"
+        )
+    return value.strip()
+
+
+def rate_of(integration: Integration, definition: ConnectorDefinition) -> float:
+    """The store's requests per second: the integration's own where its plan differs, else the connector's."""
+    own = integration.rate_limit()
+    return own if own is not None else definition.sync.syncConfiguration.rateLimitPerSecond

@@ -1,0 +1,285 @@
+"""DetailEnrichment's work: one EnrichBatch of list records becomes written, validated records.
+
+For each record of the batch: its details are fetched under the integration's shared rate limit,
+merged over the list entry (details win), mapped with the resource's apiMapping, validated against
+its content type and written through the RecordWriter (an unchanged record costs no write and
+announces nothing).
+
+What cannot succeed on a retry goes to the Enrich DLQ as a dead letter, and its batch-mates are
+written: a record that fails mapping or validation, a record without an id, and a record the
+provider no longer has (404/410). A failure that may pass (a provider error after the client's
+retries, throttling) raises DetailsUnavailableError once the rest of the batch is written, so the
+SQS message fails alone and is delivered again; on that retry the records already written are
+unchanged and cost nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mercator.connector import ConnectorDefinition, Resource
+from mercator.mapping import compile_path
+from mercator.messages import MAX_BODY_BYTES, EnrichBatch
+from mercator.providers.errors import ProviderError, ProviderHTTPError
+from mercator.services.mapper import map_records
+from mercator.services.merge import deep_merge
+from mercator.services.ports import (
+    Connectors,
+    CredentialsVault,
+    IntegrationRepository,
+    MessageQueue,
+    ProviderSessions,
+    RunLog,
+)
+from mercator.services.sync import UnknownResourceError
+from mercator.services.writer import MappedRecord, RecordWriter, WriteSummary
+from mercator.state.models import Integration, RunStats
+
+logger = logging.getLogger(__name__)
+
+Deadline = Callable[[], float]
+GONE_STATUSES = frozenset({404, 410})
+# Time kept free after a batch's estimated detail calls, for mapping, writes and the queue sends.
+DEFAULT_MARGIN_SECONDS = 10.0
+
+
+class DetailsUnavailableError(Exception):
+    """Details of some records could not be fetched this time; the batch should be retried."""
+
+    def __init__(self, resource: str, failures: dict[str, ProviderError]) -> None:
+        self.resource = resource
+        self.failures = failures
+        first = next(iter(failures.values()))
+        super().__init__(
+            f"details of {len(failures)} {resource} record(s) could not be fetched "
+            f"({', '.join(failures)}); first error: {first}"
+        )
+
+
+class NotEnoughTimeError(Exception):
+    """Too little of the invocation is left to fetch a batch's details; it is better retried."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that will not succeed on a retry, with why; the Enrich DLQ's body."""
+
+    reason: str
+    detail: dict[str, Any]
+    raw: Any
+    integration_id: str
+    resource: str
+    run_id: str
+
+    def body(self) -> str:
+        document = {
+            "reason": self.reason,
+            "detail": self.detail,
+            "raw": self.raw,
+            "integration_id": self.integration_id,
+            "resource": self.resource,
+            "run_id": self.run_id,
+        }
+        text = _json(document)
+        if len(text.encode()) <= MAX_BODY_BYTES:
+            return text
+        # An SQS message cannot hold it: keep the reason, say how big the payload was.
+        document["raw"] = {"omitted": f"the raw record is {len(_json(self.raw).encode())} bytes"}
+        document["detail"] = {"omitted": "too large for a message"}
+        return _json(document)
+
+
+@dataclass
+class _Fetched:
+    """What a batch's detail calls brought: records by id, dead letters, failures that may pass."""
+
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+    letters: list[DeadLetter] = field(default_factory=list)
+    unavailable: dict[str, ProviderError] = field(default_factory=dict)
+    traffic: RunStats = field(default_factory=RunStats)
+
+
+@dataclass(frozen=True)
+class EnrichOutcome:
+    """What one batch came to: written counts and dead letters, or why it was skipped."""
+
+    status: Literal["enriched", "skipped"]
+    written: WriteSummary = field(default_factory=WriteSummary)
+    dead_letters: int = 0
+    reason: str = ""
+
+
+class EnrichmentService:
+    """Fetches, merges, maps, validates and writes the records of EnrichBatch messages."""
+
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationRepository,
+        vault: CredentialsVault,
+        connectors: Connectors,
+        sessions: ProviderSessions,
+        writer: RecordWriter,
+        run_log: RunLog,
+        dead_letters: MessageQueue,
+        margin_seconds: float = DEFAULT_MARGIN_SECONDS,
+    ) -> None:
+        self.integrations = integrations
+        self.vault = vault
+        self.connectors = connectors
+        self.sessions = sessions
+        self.writer = writer
+        self.run_log = run_log
+        self.dead_letters = dead_letters
+        self.margin = margin_seconds
+
+    async def enrich(self, batch: EnrichBatch, deadline: Deadline | None = None) -> EnrichOutcome:
+        """Enrich and write one batch; ``deadline()`` gives the seconds left to this invocation."""
+        integration = self.integrations.get(batch.integration_id)
+        if integration is None or integration.status != "active":
+            reason = (
+                "the integration no longer exists" if integration is None else "the integration is disabled"
+            )
+            logger.info(
+                "enrich batch of %s for integration %s skipped: %s",
+                batch.resource,
+                batch.integration_id,
+                reason,
+                extra={"integration_id": batch.integration_id, "resource": batch.resource},
+            )
+            return EnrichOutcome("skipped", reason=reason)
+        definition = self.connectors.get(integration.connector)
+        resource = definition.resources.get(batch.resource)
+        if resource is None:
+            raise UnknownResourceError(
+                f"connector {definition.name!r} of integration {integration.id!r} has no resource "
+                f"{batch.resource!r}; resources: {', '.join(definition.resources) or 'none'}"
+            )
+        letters: list[DeadLetter] = []
+        by_id = self._by_id(integration, resource, batch, letters)
+        fetched = _Fetched()
+        if resource.endpoints.details is not None and by_id:
+            fetched = await self._fetch(definition, integration, batch, by_id, deadline)
+            letters += fetched.letters
+            # Batch order, so the writes and events come in the order the store listed them.
+            merged = [
+                deep_merge(listed, fetched.details[key])
+                for key, listed in by_id.items()
+                if key in fetched.details
+            ]
+        else:
+            merged = list(by_id.values())
+        outcome = map_records(resource.mapping, resource.contentType, merged)
+        for failure in outcome.failures:
+            letters.append(self._letter(integration, batch, failure.reason, failure.detail, failure.raw))
+        failed = {failure.index for failure in outcome.failures}
+        raws = [record for index, record in enumerate(merged) if index not in failed]
+        written = self.writer.write(
+            integration,
+            resource,
+            [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)],
+            run_id=batch.run_id,
+            seen_via=batch.seen_via,
+        )
+        if letters:
+            self.dead_letters.send([letter.body() for letter in letters])
+            for letter in letters:
+                logger.warning(
+                    "%s record sent to the dead-letter queue: %s",
+                    resource.name,
+                    letter.reason,
+                    extra={
+                        "integration_id": integration.id,
+                        "resource": resource.name,
+                        "run_id": batch.run_id,
+                    },
+                )
+        counts = written.stats().add(fetched.traffic).add(RunStats(errors=len(letters)))
+        self.run_log.add(integration.id, resource.name, batch.run_id, counts)
+        if fetched.unavailable:
+            raise DetailsUnavailableError(resource.name, fetched.unavailable)
+        return EnrichOutcome("enriched", written=written, dead_letters=len(letters))
+
+    async def _fetch(
+        self,
+        definition: ConnectorDefinition,
+        integration: Integration,
+        batch: EnrichBatch,
+        by_id: dict[str, dict[str, Any]],
+        deadline: Deadline | None,
+    ) -> _Fetched:
+        """The details of every id under the integration's rate limit; gone ones become dead letters."""
+        resource = definition.resources[batch.resource]
+        rate = definition.sync.syncConfiguration.rateLimitPerSecond
+        self._check_time(resource, len(by_id), rate, deadline)
+        fetched = _Fetched()
+        session = self.sessions.open(definition, integration, self.vault.credentials(integration))
+        try:
+            async for result in session.details_many(resource.name, list(by_id)):
+                if result.record is not None:
+                    fetched.details[result.id] = result.record
+                elif _gone(result.error):
+                    reason = f"the provider no longer has {resource.name} record {result.id}"
+                    detail = {"id": result.id, "status": _status(result.error), "error": str(result.error)}
+                    fetched.letters.append(self._letter(integration, batch, reason, detail, by_id[result.id]))
+                elif result.error is not None:
+                    fetched.unavailable[result.id] = result.error
+        finally:
+            await session.aclose()
+        fetched.traffic = RunStats(requests=session.stats.requests, throttled=session.stats.throttled)
+        return fetched
+
+    def _by_id(
+        self, integration: Integration, resource: Resource, batch: EnrichBatch, letters: list[DeadLetter]
+    ) -> dict[str, dict[str, Any]]:
+        """The batch's records by id (of a repeated id, the later entry); no id: a dead letter."""
+        id_path = compile_path(resource.idPath)
+        by_id: dict[str, dict[str, Any]] = {}
+        for record in batch.records:
+            found = id_path.get(record)
+            if found is None or found == "" or isinstance(found, dict | list):
+                letters.append(
+                    self._letter(
+                        integration,
+                        batch,
+                        f"the {resource.name} record has no id at {resource.idPath!r}",
+                        {"idPath": resource.idPath},
+                        record,
+                    )
+                )
+                continue
+            by_id[str(found)] = record
+        return by_id
+
+    def _check_time(self, resource: Resource, count: int, rate: float, deadline: Deadline | None) -> None:
+        if deadline is None:
+            return
+        needed = count / rate + self.margin
+        left = deadline()
+        if left < needed:
+            raise NotEnoughTimeError(
+                f"{left:.0f} s left of this invocation, and the details of {count} {resource.name} "
+                f"record(s) at {rate:g} requests/s need about {needed:.0f} s; the batch will be retried"
+            )
+
+    @staticmethod
+    def _letter(
+        integration: Integration, batch: EnrichBatch, reason: str, detail: dict[str, Any], raw: Any
+    ) -> DeadLetter:
+        return DeadLetter(reason, detail, raw, integration.id, batch.resource, batch.run_id)
+
+
+def _gone(error: ProviderError | None) -> bool:
+    return isinstance(error, ProviderHTTPError) and error.status in GONE_STATUSES
+
+
+def _status(error: ProviderError | None) -> int | None:
+    return error.status if isinstance(error, ProviderHTTPError) else None
+
+
+def _json(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -1,0 +1,542 @@
+"""ScheduledSync's work: fan a schedule out into SyncJobs, and run one SyncJob.
+
+A run lists one integration's resource from its last-sync cursor (``incremental``: the records
+updated since the high-water mark, less the connector's overlap) or from the start (initial sync).
+Each page is handed off as it arrives: to the Enrich queue in EnrichBatch messages when the resource
+expands details, otherwise mapped and written here through the RecordWriter. After every page the
+run's checkpoint (next page, pages handed off, high-water mark so far, counts) is saved on the
+cursor, so a run that nears the Lambda deadline sends itself to the SyncJobs queue as a continuation
+and goes on from that page in another invocation.
+
+When a pass ends, PassWatch says whether the store changed under it in a way that can hide records;
+the run then lists the same window again (up to ``max_passes``), and the writer's content-hash
+check turns what the first pass already wrote into no-ops. Only then does the run finish, and only
+finishing moves the cursor's high-water mark: a run that stops half-way never advances it.
+
+An invocation that fails (the provider stays down after the client's retries) fails its SQS
+message. When SQS delivers it again, the run goes on from the checkpoint saved on the cursor: a
+new-run job's run is named after its message, and a continuation looks its run up on the cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import uuid4
+
+from mercator.connector import ConnectorDefinition, DefinitionError, Resource
+from mercator.mapping import compile_path
+from mercator.messages import EnrichBatch, SyncJob
+from mercator.providers.pagination import Page, PageCheckpoint
+from mercator.services.families import content_type_of, family_resources
+from mercator.services.mapper import map_records
+from mercator.services.passes import PassWatch
+from mercator.services.ports import (
+    Connectors,
+    CredentialsVault,
+    CursorRepository,
+    IntegrationRepository,
+    MessageQueue,
+    ProviderSession,
+    ProviderSessions,
+    RunLog,
+)
+from mercator.services.source_times import SourceUpdatedAt, latest
+from mercator.services.writer import Clock, MappedRecord, RecordWriter, utc_now
+from mercator.state.models import Integration, ListingPass, RunCheckpoint, RunStats
+
+logger = logging.getLogger(__name__)
+
+MAX_PASSES = 3
+
+Deadline = Callable[[], float]
+SyncStatus = Literal["finished", "continued", "busy", "skipped", "superseded"]
+
+
+class UnknownResourceError(ValueError):
+    """A SyncJob named a resource its integration's connector does not have."""
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What one SyncJob invocation did.
+
+    ``finished``: the run ended and moved the cursor; ``continued``: it sent its continuation;
+    ``busy``: another run owns the cursor; ``skipped``: nothing to sync (``reason`` says why);
+    ``superseded``: the run lost the cursor to another one (its checkpoint went stale).
+    """
+
+    status: SyncStatus
+    integration_id: str
+    resource: str
+    run_id: str | None = None
+    stats: RunStats = field(default_factory=RunStats)
+    passes: int = 0
+    reason: str = ""
+    gap_reasons: tuple[str, ...] = ()
+
+
+class SyncService:
+    """Fans schedules out and runs SyncJobs; depends only on the ports."""
+
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationRepository,
+        vault: CredentialsVault,
+        connectors: Connectors,
+        sessions: ProviderSessions,
+        cursors: CursorRepository,
+        run_log: RunLog,
+        writer: RecordWriter,
+        sync_jobs: MessageQueue,
+        enrich: MessageQueue,
+        deadline_margin_seconds: float = 30.0,
+        max_passes: int = MAX_PASSES,
+        clock: Clock = utc_now,
+        new_run_id: Callable[[], str] = lambda: uuid4().hex,
+    ) -> None:
+        if deadline_margin_seconds <= 0:
+            raise ValueError(f"deadline_margin_seconds must be positive, not {deadline_margin_seconds!r}")
+        if max_passes < 1:
+            raise ValueError(f"max_passes must be at least 1, not {max_passes}")
+        self.integrations = integrations
+        self.vault = vault
+        self.connectors = connectors
+        self.sessions = sessions
+        self.cursors = cursors
+        self.run_log = run_log
+        self.writer = writer
+        self.sync_jobs = sync_jobs
+        self.enrich = enrich
+        self.margin = deadline_margin_seconds
+        self.max_passes = max_passes
+        self.clock = clock
+        self.new_run_id = new_run_id
+
+    def fan_out(self, family: str) -> int:
+        """One SyncJob per active integration and enabled resource of ``family``; returns how many."""
+        content_type_of(family)
+        bodies: list[str] = []
+        for integration in self.integrations.active():
+            try:
+                definition = self.connectors.get(integration.connector)
+            except DefinitionError as exc:
+                # One integration's broken connector must not hold back every other tenant's sync.
+                logger.error(
+                    "integration %s names a connector Mercator cannot load: %s",
+                    integration.id,
+                    exc,
+                    extra={"integration_id": integration.id, "connector": integration.connector},
+                )
+                continue
+            for resource in family_resources(definition, family):
+                if integration.syncs(resource.name):
+                    bodies.append(SyncJob(integration_id=integration.id, resource=resource.name).body())
+        if bodies:
+            self.sync_jobs.send(bodies)
+        logger.info("scheduled %d sync job(s) for %s", len(bodies), family, extra={"family": family})
+        return len(bodies)
+
+    async def run_sync_job(
+        self, job: SyncJob, deadline: Deadline, *, delivery_id: str | None = None
+    ) -> SyncOutcome:
+        """List ``job``'s resource until done or until ``deadline()`` (seconds left) nears the margin.
+
+        ``delivery_id`` names the message that brought a new-run job, the same on every delivery of
+        it (the SQS message id); it becomes the run's id, so a job delivered again after a failed
+        attempt resumes its own run from the last checkpoint instead of finding the cursor taken.
+        """
+        integration = self.integrations.get(job.integration_id)
+        if integration is None:
+            return _skip(job, "the integration no longer exists")
+        if not integration.syncs(job.resource):
+            return _skip(job, f"the integration is {integration.status} or does not sync {job.resource}")
+        definition = self.connectors.get(integration.connector)
+        resource = definition.resources.get(job.resource)
+        if resource is None:
+            raise UnknownResourceError(
+                f"connector {definition.name!r} of integration {integration.id!r} has no resource "
+                f"{job.resource!r}; resources: {', '.join(definition.resources) or 'none'}"
+            )
+        if not (resource.enabled and definition.sync.syncConfiguration.enabled):
+            return _skip(job, f"connector {definition.name} has the sync of {job.resource} disabled")
+        if job.run is None:
+            started = self._start(integration, resource, delivery_id)
+        else:
+            started = self._resume(integration, resource, job.run)
+        if isinstance(started, SyncOutcome):
+            return started
+        run = started
+        session = self.sessions.open(definition, integration, self.vault.credentials(integration))
+        try:
+            walk = _RunWalk(
+                self,
+                integration=integration,
+                definition=definition,
+                resource=resource,
+                session=session,
+                job=job,
+                run=run,
+                deadline=deadline,
+            )
+            return await walk.walk()
+        finally:
+            await session.aclose()
+
+    def _resume(
+        self, integration: Integration, resource: Resource, run: RunCheckpoint
+    ) -> RunCheckpoint | SyncOutcome:
+        """Where a continuation goes on: the cursor's checkpoint of its run, the latest one saved.
+
+        The cursor is read first because one freed by a run that took over (and finished) would
+        accept this run's checkpoints again; and because a continuation delivered again after a
+        failed attempt must not replay the pages that attempt already handed off.
+        """
+        cursor = self.cursors.get(integration.id, resource.name)
+        running = cursor.running if cursor is not None else None
+        if running is not None and running.run_id == run.run_id:
+            return running
+        logger.warning(
+            "run %s no longer owns the %s cursor of integration %s (now %s); its continuation stops",
+            run.run_id,
+            resource.name,
+            integration.id,
+            f"run {running.run_id}" if running is not None else "idle",
+            extra=_context(integration, resource, run.run_id),
+        )
+        return SyncOutcome(
+            "superseded",
+            integration.id,
+            resource.name,
+            run_id=run.run_id,
+            stats=run.stats,
+            reason="another run took the cursor over",
+        )
+
+    def _start(
+        self, integration: Integration, resource: Resource, delivery_id: str | None
+    ) -> RunCheckpoint | SyncOutcome:
+        """A new run that owns the cursor, or ``busy`` when another run does.
+
+        Whether a run in progress went stale (crashed, or lost its continuation) is the cursor
+        repository's call, made in the same conditional write that hands the cursor over.
+        """
+        cursor = self.cursors.get(integration.id, resource.name)
+        now = self.clock()
+        running = cursor.running if cursor is not None else None
+        if delivery_id is not None and cursor is not None:
+            if running is not None and running.run_id == delivery_id:
+                logger.info(
+                    "run %s resumes after a failed attempt, %d page(s) in",
+                    delivery_id,
+                    running.pages_handed_off,
+                    extra=_context(integration, resource, delivery_id),
+                )
+                return running
+            if cursor.last_run_id == delivery_id:
+                return SyncOutcome(
+                    "skipped",
+                    integration.id,
+                    resource.name,
+                    run_id=delivery_id,
+                    reason="this job's run has finished already",
+                )
+        since = cursor.high_water_mark if cursor is not None and resource.incremental is not None else None
+        run = RunCheckpoint(
+            run_id=delivery_id or self.new_run_id(),
+            started_at=now,
+            since=since,
+            listing=ListingPass(number=1, started_at=now),
+        )
+        if not self.cursors.save_checkpoint(integration.id, resource.name, run):
+            owner = running.run_id if running is not None else None
+            logger.info(
+                "run %s owns the %s cursor of integration %s; not starting another",
+                owner or "(another)",
+                resource.name,
+                integration.id,
+                extra=_context(integration, resource, owner),
+            )
+            return SyncOutcome(
+                "busy", integration.id, resource.name, run_id=owner, reason="another run owns it"
+            )
+        if running is not None:
+            logger.warning(
+                "run %s took over the %s cursor of integration %s from run %s (started %s), gone stale",
+                run.run_id,
+                resource.name,
+                integration.id,
+                running.run_id,
+                running.started_at.isoformat(),
+                extra=_context(integration, resource, run.run_id),
+            )
+        logger.info(
+            "run %s of %s starts %s",
+            run.run_id,
+            resource.name,
+            f"since {since.isoformat()}" if since else "from the start (initial sync)",
+            extra=_context(integration, resource, run.run_id),
+        )
+        return run
+
+
+class _RunWalk:
+    """One invocation's share of a run: pages, passes, checkpoints, then continuation or finish."""
+
+    def __init__(
+        self,
+        service: SyncService,
+        *,
+        integration: Integration,
+        definition: ConnectorDefinition,
+        resource: Resource,
+        session: ProviderSession,
+        job: SyncJob,
+        run: RunCheckpoint,
+        deadline: Deadline,
+    ) -> None:
+        self.service = service
+        self.integration = integration
+        self.definition = definition
+        self.resource = resource
+        self.session = session
+        self.job = job
+        self.run_state = run
+        self.deadline = deadline
+        self.updated_at = SourceUpdatedAt(resource)
+        self.id_path = compile_path(resource.idPath)
+        self.counted_requests = 0
+        self.counted_throttled = 0
+        self.log_context = _context(integration, resource, run.run_id)
+
+    async def walk(self) -> SyncOutcome:
+        run = self.run_state
+        listing = run.listing or ListingPass(number=1, started_at=run.started_at)
+        if run.page is not None and not listing.spans_invocations:
+            listing = listing.model_copy(update={"spans_invocations": True})
+        run = run.model_copy(update={"listing": listing})
+        while True:
+            watch = PassWatch(self.resource, listing, since=run.since)
+            resume = PageCheckpoint.from_json(run.page) if run.page is not None else None
+            pages = self.session.pages(self.resource.name, since=None if resume else run.since, resume=resume)
+            async with _closing(pages):
+                async for page in pages:
+                    counts = await asyncio.to_thread(self._hand_off, run, page.records)
+                    watch.observe(page)
+                    run = self._advance(run, page, counts, watch.progress)
+                    if not await asyncio.to_thread(self._save, run):
+                        return self._superseded(run)
+                    if page.next is None:
+                        break
+                    if self.deadline() < self.service.margin:
+                        return await asyncio.to_thread(self._continue, run)
+            listing = watch.progress
+            reasons = watch.gap_reasons()
+            if not reasons or listing.number >= self.service.max_passes:
+                return await asyncio.to_thread(self._finish, run, reasons)
+            logger.info(
+                "listing %s again: pass %d may have missed records (%s)",
+                self.resource.name,
+                listing.number,
+                "; ".join(reasons),
+                extra=self.log_context,
+            )
+            listing = ListingPass(number=listing.number + 1, started_at=self.service.clock())
+            run = run.model_copy(update={"page": None, "listing": listing})
+            if not await asyncio.to_thread(self._save, run):
+                return self._superseded(run)
+            if self.deadline() < self.service.margin:
+                return await asyncio.to_thread(self._continue, run)
+
+    def _hand_off(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
+        """Give one page's records to enrichment, or map and write them; the page's counts."""
+        if self.resource.expandDetails:
+            return self._to_enrichment(run, records)
+        outcome = map_records(self.resource.mapping, self.resource.contentType, records)
+        for failure in outcome.failures:
+            # The reason, not the payload: list records carry buyers' names and addresses.
+            logger.warning(
+                "%s record %s was not written: %s",
+                self.resource.name,
+                self._id_of(failure.raw),
+                failure.reason,
+                extra={**self.log_context, "detail": failure.detail},
+            )
+        failed = {failure.index for failure in outcome.failures}
+        raws = [record for index, record in enumerate(records) if index not in failed]
+        mapped = [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)]
+        summary = self.service.writer.write(
+            self.integration, self.resource, mapped, run_id=run.run_id, seen_via="sync"
+        )
+        return summary.stats().add(RunStats(pages=1, records=len(records), errors=len(outcome.failures)))
+
+    def _to_enrichment(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
+        objects = [record for record in records if isinstance(record, dict)]
+        if len(objects) < len(records):
+            logger.warning(
+                "%d %s list item(s) are not objects and cannot be enriched",
+                len(records) - len(objects),
+                self.resource.name,
+                extra=self.log_context,
+            )
+        batches = EnrichBatch.split(
+            integration_id=self.integration.id,
+            resource=self.resource.name,
+            run_id=run.run_id,
+            records=objects,
+            batch_size=self.definition.sync.syncConfiguration.batchSize,
+        )
+        bodies = [batch.body() for batch in batches]
+        if bodies:
+            self.service.enrich.send(bodies)
+        return RunStats(pages=1, records=len(records), errors=len(records) - len(objects))
+
+    def _advance(
+        self, run: RunCheckpoint, page: Page, counts: RunStats, listing: ListingPass
+    ) -> RunCheckpoint:
+        mark = run.high_water_mark
+        for record in page.records:
+            mark = latest(mark, self.updated_at(record))
+        return run.model_copy(
+            update={
+                "page": page.next.to_json() if page.next is not None else None,
+                "pages_handed_off": run.pages_handed_off + 1,
+                "high_water_mark": mark,
+                "stats": run.stats.add(counts).add(self._traffic()),
+                "listing": listing,
+            }
+        )
+
+    def _traffic(self) -> RunStats:
+        """Requests and 429s the session made since they were last counted."""
+        stats = self.session.stats
+        counted = RunStats(
+            requests=stats.requests - self.counted_requests,
+            throttled=stats.throttled - self.counted_throttled,
+        )
+        self.counted_requests, self.counted_throttled = stats.requests, stats.throttled
+        return counted
+
+    def _save(self, run: RunCheckpoint) -> bool:
+        return self.service.cursors.save_checkpoint(self.integration.id, self.resource.name, run)
+
+    def _continue(self, run: RunCheckpoint) -> SyncOutcome:
+        continuation = SyncJob(
+            integration_id=self.integration.id,
+            resource=self.resource.name,
+            run=run,
+            continuation=self.job.continuation + 1,
+        )
+        self.service.sync_jobs.send([continuation.body()])
+        logger.info(
+            "run %s continues in invocation %d after %d page(s)",
+            run.run_id,
+            continuation.continuation + 1,
+            run.pages_handed_off,
+            extra=self.log_context,
+        )
+        listing = run.listing
+        return SyncOutcome(
+            "continued",
+            self.integration.id,
+            self.resource.name,
+            run_id=run.run_id,
+            stats=run.stats,
+            passes=listing.number if listing else 1,
+        )
+
+    def _finish(self, run: RunCheckpoint, reasons: list[str]) -> SyncOutcome:
+        service = self.service
+        now = service.clock()
+        enriched = service.run_log.get(self.integration.id, self.resource.name, run.run_id)
+        stats = run.stats.add(self._traffic()).add(enriched)
+        stats = stats.model_copy(
+            update={"duration_ms": max(0, int((now - run.started_at).total_seconds() * 1000))}
+        )
+        if not service.cursors.finish(
+            self.integration.id,
+            self.resource.name,
+            run.run_id,
+            high_water_mark=run.high_water_mark,
+            stats=stats,
+            finished_at=now,
+        ):
+            return self._superseded(run)
+        passes = run.listing.number if run.listing else 1
+        if reasons:
+            logger.warning(
+                "run %s finished, but its last pass (%d) still may have missed records: %s",
+                run.run_id,
+                passes,
+                "; ".join(reasons),
+                extra=self.log_context,
+            )
+        logger.info(
+            "run %s of %s finished: %s",
+            run.run_id,
+            self.resource.name,
+            stats.model_dump(),
+            extra=self.log_context,
+        )
+        return SyncOutcome(
+            "finished",
+            self.integration.id,
+            self.resource.name,
+            run_id=run.run_id,
+            stats=stats,
+            passes=passes,
+            gap_reasons=tuple(reasons),
+        )
+
+    def _superseded(self, run: RunCheckpoint) -> SyncOutcome:
+        logger.warning(
+            "run %s no longer owns the %s cursor of integration %s; stopping",
+            run.run_id,
+            self.resource.name,
+            self.integration.id,
+            extra=self.log_context,
+        )
+        return SyncOutcome(
+            "superseded", self.integration.id, self.resource.name, run_id=run.run_id, stats=run.stats
+        )
+
+    def _id_of(self, record: Any) -> str:
+        found = self.id_path.get(record)
+        return "(without an id)" if found is None or found == "" else str(found)
+
+
+def _skip(job: SyncJob, reason: str) -> SyncOutcome:
+    logger.info(
+        "sync job of %s for integration %s skipped: %s",
+        job.resource,
+        job.integration_id,
+        reason,
+        extra={"integration_id": job.integration_id, "resource": job.resource},
+    )
+    return SyncOutcome("skipped", job.integration_id, job.resource, reason=reason)
+
+
+def _context(integration: Integration, resource: Resource, run_id: str | None) -> dict[str, Any]:
+    return {
+        "integration_id": integration.id,
+        "tenant_id": integration.tenant_id,
+        "connector": integration.connector,
+        "resource": resource.name,
+        "run_id": run_id,
+    }
+
+
+@asynccontextmanager
+async def _closing(pages: AsyncIterator[Page]) -> AsyncIterator[AsyncIterator[Page]]:
+    """Close a page iterator however the walk leaves it, so prefetched requests end."""
+    try:
+        yield pages
+    finally:
+        aclose = getattr(pages, "aclose", None)
+        if aclose is not None:
+            await aclose()

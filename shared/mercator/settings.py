@@ -1,0 +1,96 @@
+"""What each Lambda function reads from its environment, validated once at cold start.
+
+This is the only module that reads ``os.environ``: a function builds its settings model when its
+module is imported, so a missing or malformed variable stops the cold start with an error that names
+every variable at fault instead of failing later, in the middle of a sync.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+    BeforeValidator(lambda value: value.strip().upper() if isinstance(value, str) else value),
+]
+
+
+def _queue_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"must be an SQS queue URL (https://sqs.<region>.amazonaws.com/...), got {value!r}")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1)]
+QueueUrl = Annotated[str, Field(min_length=1), AfterValidator(_queue_url)]
+
+
+class SettingsError(ValueError):
+    """The environment does not give a function what it needs; the message names each variable."""
+
+
+class _EnvironmentSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    function: ClassVar[str]
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Settings from ``environ`` (the process environment when None)."""
+        source = os.environ if environ is None else environ
+        try:
+            return cls.model_validate(dict(source))
+        except ValidationError as exc:
+            problems = [_problem(error["loc"], error["type"], error["msg"]) for error in exc.errors()]
+            raise SettingsError(f"{cls.function} cannot start: {'; '.join(problems)}") from None
+
+
+def _problem(location: tuple[int | str, ...], kind: str, message: str) -> str:
+    name = str(location[0]) if location else "(environment)"
+    if kind == "missing":
+        return f"environment variable {name} is not set"
+    return f"environment variable {name}: {message.removeprefix('Value error, ')}"
+
+
+class ObservabilitySettings(_EnvironmentSettings):
+    """Powertools names shared by every function; defaults suit a run outside the template."""
+
+    function = "Mercator observability"
+
+    service_name: Name = Field("mercator", alias="POWERTOOLS_SERVICE_NAME")
+    metrics_namespace: Name = Field("Mercator", alias="POWERTOOLS_METRICS_NAMESPACE")
+    log_level: LogLevel = Field("INFO", alias="POWERTOOLS_LOG_LEVEL")
+
+
+class SyncSettings(_EnvironmentSettings):
+    """ScheduledSync: fans out SyncJobs, lists resources, hands records to enrichment or writes them."""
+
+    function = "ScheduledSync"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    sync_jobs_queue_url: QueueUrl = Field(alias="SYNC_JOBS_QUEUE_URL")
+    enrich_queue_url: QueueUrl = Field(alias="ENRICH_QUEUE_URL")
+    trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
+    deadline_margin_seconds: float = Field(
+        30,
+        alias="SYNC_DEADLINE_MARGIN_SECONDS",
+        gt=0,
+        le=900,
+        description="a run stops and continues elsewhere when less than this is left of the invocation",
+    )
+
+
+class EnrichSettings(_EnvironmentSettings):
+    """DetailEnrichment: fetches details, maps, writes changed records, dead-letters poison records."""
+
+    function = "DetailEnrichment"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    enrich_dlq_url: QueueUrl = Field(alias="ENRICH_DLQ_URL")
+    trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")

@@ -1,0 +1,207 @@
+"""Last-sync cursors and run logs of each integration's resources, in the state table.
+
+The cursor (``pk INTEGRATION#<id>``, ``sk CURSOR#<resource>``)::
+
+    integration_id, resource   S
+    high_water_mark     N   epoch ms: the newest source updated-at fully synced; only moves forward
+    running             S   RunCheckpoint JSON of the run in progress (absent when none)
+    running_run_id      S   the run that owns the cursor, for conditions
+    running_saved_at    N   epoch ms of that run's last checkpoint, for the staleness test
+    last_success_at     N   epoch ms
+    last_run_id         S
+    last_run_stats      M   of N, one per RunStats counter
+
+A run owns the cursor from its first checkpoint until it finishes. Another run may take over only
+when the owner has saved nothing for ``stale_after`` (6 hours): a crashed run must not lock the
+cursor forever, while a long initial sync that keeps checkpointing is never cut off.
+
+The run log (``sk RUN#<resource>#<run_id>``) holds one N attribute per RunStats counter, added to
+atomically by every worker, and expires 30 days after its last addition (``ttl``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from mercator.state.dynamo import (
+    TTL,
+    ConditionFailedError,
+    DynamoDBClient,
+    Expression,
+    Item,
+    Table,
+    epoch_ms,
+    key,
+    ms,
+    n,
+    read_optional_datetime,
+    read_optional_s,
+    read_s,
+    s,
+    utc_now,
+)
+from mercator.state.models import Cursor, RunCheckpoint, RunStats
+
+STALE_AFTER = timedelta(hours=6)
+RUN_LOG_RETENTION = timedelta(days=30)
+_COUNTERS = tuple(RunStats.model_fields)
+
+
+def cursor_key(integration_id: str, resource: str) -> Item:
+    return key(f"INTEGRATION#{integration_id}", f"CURSOR#{resource}")
+
+
+def run_log_key(integration_id: str, resource: str, run_id: str) -> Item:
+    return key(f"INTEGRATION#{integration_id}", f"RUN#{resource}#{run_id}")
+
+
+class DynamoCursors:
+    """CursorRepository over the state table; ``clock`` stamps checkpoints for the staleness test."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        stale_after: timedelta = STALE_AFTER,
+    ) -> None:
+        if stale_after <= timedelta(0):
+            raise ValueError(f"stale_after must be positive, got {stale_after!r}")
+        self._table = Table(client, table_name)
+        self._clock = clock
+        self._stale_after = stale_after
+
+    def get(self, integration_id: str, resource: str) -> Cursor | None:
+        item = self._table.get(cursor_key(integration_id, resource))
+        return None if item is None else self._decode(item)
+
+    def save_checkpoint(self, integration_id: str, resource: str, checkpoint: RunCheckpoint) -> bool:
+        """Record the progress of ``checkpoint.run_id``; False when another live run owns the cursor.
+
+        A run that has finished cannot save again: a duplicate delivery of its last continuation
+        must not reopen it.
+        """
+        now = self._clock()
+        update = Expression()
+        update.set("integration_id", s(integration_id)).set("resource", s(resource))
+        update.set("running", s(checkpoint.model_dump_json()))
+        update.set("running_run_id", s(checkpoint.run_id))
+        update.set("running_saved_at", ms(now))
+        owner = update.name("running_run_id")
+        run = update.value(s(checkpoint.run_id))
+        saved_at = update.name("running_saved_at")
+        last_run = update.name("last_run_id")
+        condition = (
+            f"(attribute_not_exists({owner}) OR {owner} = {run} "
+            f"OR {saved_at} < {update.value(ms(now - self._stale_after))}) "
+            f"AND (attribute_not_exists({last_run}) OR {last_run} <> {run})"
+        )
+        try:
+            self._table.update(cursor_key(integration_id, resource), update, condition)
+        except ConditionFailedError:
+            return False
+        return True
+
+    def finish(
+        self,
+        integration_id: str,
+        resource: str,
+        run_id: str,
+        *,
+        high_water_mark: datetime | None,
+        stats: RunStats,
+        finished_at: datetime,
+    ) -> bool:
+        key_ = cursor_key(integration_id, resource)
+        if high_water_mark is not None:
+            update = self._finish_update(run_id, stats, finished_at)
+            update.set("high_water_mark", ms(high_water_mark))
+            mark = update.name("high_water_mark")
+            condition = (
+                f"{self._owned_by(update, run_id)} AND (attribute_not_exists({mark}) "
+                f"OR {mark} <= {update.value(ms(high_water_mark))})"
+            )
+            try:
+                self._table.update(key_, update, condition)
+            except ConditionFailedError as refused:
+                if refused.item is None or read_optional_s(refused.item, "running_run_id") != run_id:
+                    return False
+                # The run still owns the cursor; only its mark is behind the stored one, which stays.
+            else:
+                return True
+        update = self._finish_update(run_id, stats, finished_at)
+        try:
+            self._table.update(key_, update, self._owned_by(update, run_id))
+        except ConditionFailedError:
+            return False
+        return True
+
+    def _finish_update(self, run_id: str, stats: RunStats, finished_at: datetime) -> Expression:
+        update = Expression()
+        update.set("last_success_at", ms(finished_at))
+        update.set("last_run_id", s(run_id))
+        update.set("last_run_stats", {"M": {name: n(getattr(stats, name)) for name in _COUNTERS}})
+        update.remove("running", "running_run_id", "running_saved_at")
+        return update
+
+    @staticmethod
+    def _owned_by(update: Expression, run_id: str) -> str:
+        return f"{update.name('running_run_id')} = {update.value(s(run_id))}"
+
+    def _decode(self, item: Item) -> Cursor:
+        try:
+            running = read_optional_s(item, "running")
+            stats = item.get("last_run_stats")
+            return Cursor(
+                integration_id=read_s(item, "integration_id"),
+                resource=read_s(item, "resource"),
+                high_water_mark=read_optional_datetime(item, "high_water_mark"),
+                running=None if running is None else RunCheckpoint.model_validate_json(running),
+                last_success_at=read_optional_datetime(item, "last_success_at"),
+                last_run_id=read_optional_s(item, "last_run_id"),
+                last_run_stats=None if stats is None else _stats(stats["M"]),
+            )
+        except (KeyError, TypeError, ValueError, ValidationError) as e:
+            raise self._table.malformed(item, e) from e
+
+
+class DynamoRunLog:
+    """RunLog over the state table."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        retention: timedelta = RUN_LOG_RETENTION,
+    ) -> None:
+        self._table = Table(client, table_name)
+        self._clock = clock
+        self._retention = retention
+
+    def add(self, integration_id: str, resource: str, run_id: str, counts: RunStats) -> None:
+        update = Expression()
+        update.set("integration_id", s(integration_id)).set("resource", s(resource)).set("run_id", s(run_id))
+        # DynamoDB's TTL reads epoch seconds.
+        update.set(TTL, n(epoch_ms(self._clock() + self._retention) // 1000))
+        for name in _COUNTERS:
+            update.add(name, n(getattr(counts, name)))
+        self._table.update(run_log_key(integration_id, resource, run_id), update)
+
+    def get(self, integration_id: str, resource: str, run_id: str) -> RunStats:
+        item = self._table.get(run_log_key(integration_id, resource, run_id))
+        if item is None:
+            return RunStats()
+        try:
+            return _stats(item)
+        except (KeyError, TypeError, ValueError, ValidationError) as e:
+            raise self._table.malformed(item, e) from e
+
+
+def _stats(attributes: Item) -> RunStats:
+    return RunStats(**{name: int(attributes[name]["N"]) for name in _COUNTERS if name in attributes})

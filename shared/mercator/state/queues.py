@@ -1,0 +1,138 @@
+"""An SQS queue that sends bodies in batches and retries the entries SQS fails."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from mercator.state.dynamo import error_code
+from mercator.state.errors import MessagesNotSentError, MissingResourceError, RefusedMessage, StateAccessError
+
+BATCH_ENTRIES = 10  # SendMessageBatch's maximum
+# SendMessageBatch also caps the sum of the bodies; 256 KiB is the limit every SQS queue has had.
+BATCH_BYTES = 256 * 1024
+_MISSING_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+_BACKOFF_BASE = 0.1
+_BACKOFF_CAP = 2.0
+
+
+class _ClientErrors(Protocol):
+    @property
+    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
+
+
+class SqsClient(Protocol):
+    """The part of a boto3 SQS client the queue uses."""
+
+    @property
+    def exceptions(self) -> _ClientErrors: ...
+
+    def send_message_batch(self, **request: Any) -> dict[str, Any]: ...
+
+
+class SqsQueue:
+    """MessageQueue over one SQS queue (the DLQs are queues like any other).
+
+    Entries SQS fails on its side are sent again, up to ``max_attempts`` in all with exponential
+    backoff; entries it refuses as the sender's fault (too large, invalid characters) are not, as
+    they would fail the same way.
+    """
+
+    def __init__(
+        self,
+        client: SqsClient,
+        queue_url: str,
+        *,
+        max_attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: random.Random | None = None,
+    ) -> None:
+        if not queue_url:
+            raise ValueError("queue_url must not be empty")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+        self._client = client
+        self._queue_url = queue_url
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._jitter = jitter or random.Random()
+
+    @property
+    def url(self) -> str:
+        return self._queue_url
+
+    def send(self, bodies: Sequence[str]) -> None:
+        pending = list(range(len(bodies)))
+        refused: dict[int, RefusedMessage] = {}  # for good: the sender's fault
+        last_failure: dict[int, RefusedMessage] = {}
+        for attempt in range(self._max_attempts):
+            if not pending:
+                break
+            if attempt:
+                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
+                self._sleep(self._jitter.uniform(delay / 2, delay))
+            retry: list[int] = []
+            for batch in _batches(pending, bodies):
+                for failure in self._send_batch(batch, bodies):
+                    if failure.sender_fault:
+                        refused[failure.index] = failure
+                    else:
+                        last_failure[failure.index] = failure
+                        retry.append(failure.index)
+            pending = retry
+        refused.update((index, last_failure[index]) for index in pending)
+        failed = sorted(refused.values(), key=lambda failure: failure.index)
+        if failed:
+            first = failed[0]
+            raise MessagesNotSentError(
+                f"SQS queue {self._queue_url} refused {len(failed)} of {len(bodies)} messages "
+                f"(first: message {first.index}: {first.code}: {first.message}); the others were sent",
+                queue_url=self._queue_url,
+                failed=failed,
+            )
+
+    def _send_batch(self, batch: list[int], bodies: Sequence[str]) -> list[RefusedMessage]:
+        entries = [{"Id": str(index), "MessageBody": bodies[index]} for index in batch]
+        try:
+            response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        except self._client.exceptions.ClientError as e:
+            code = error_code(e)
+            if code in _MISSING_QUEUE:
+                raise MissingResourceError(
+                    f"SendMessageBatch: SQS queue {self._queue_url} does not exist",
+                    resource=self._queue_url,
+                    operation="SendMessageBatch",
+                    code=code,
+                ) from e
+            raise StateAccessError(
+                f"SendMessageBatch to SQS queue {self._queue_url} failed: {code or 'unknown error'}: {e}",
+                resource=self._queue_url,
+                operation="SendMessageBatch",
+                code=code,
+            ) from e
+        return [
+            RefusedMessage(
+                index=int(failure["Id"]),
+                code=str(failure.get("Code", "unknown")),
+                message=str(failure.get("Message", "")),
+                sender_fault=bool(failure.get("SenderFault", False)),
+            )
+            for failure in response.get("Failed", [])
+        ]
+
+
+def _batches(indexes: list[int], bodies: Sequence[str]) -> Iterator[list[int]]:
+    """Runs of at most BATCH_ENTRIES bodies totalling at most BATCH_BYTES (a larger body goes alone)."""
+    batch: list[int] = []
+    size = 0
+    for index in indexes:
+        body_size = len(bodies[index].encode())
+        if batch and (len(batch) == BATCH_ENTRIES or size + body_size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(index)
+        size += body_size
+    if batch:
+        yield batch

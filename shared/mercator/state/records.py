@@ -1,0 +1,136 @@
+"""Mapped records in the records table, keyed by tenant, content type and code.
+
+One item per record::
+
+    pk  TENANT#<tenant>#TYPE#<content_type>   sk  CODE#<code>
+    tenant_id, content_type, code, integration_id, content_hash   S
+    record              S   the mapped record as JSON
+    source_updated_at   N   epoch milliseconds; absent when the source gives none
+    version             N   1 on creation, plus 1 on every write
+    deleted             BOOL
+    written_at          N   epoch milliseconds of the last write
+
+The record is a JSON string rather than a DynamoDB map: it comes back exactly as written (DynamoDB
+normalises numbers, so a map would return a price of 100.0 as 100, and floats must be converted to
+Decimal on the way in), it is not limited to 32 levels of nesting, and nothing queries inside it.
+
+A write follows the same rule as tracking (``dynamo.newer_condition``): it lands only when the
+source updated-at is newer, or equal with another content hash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from mercator.state.dynamo import (
+    PARTITION_KEY,
+    ConditionFailedError,
+    DynamoDBClient,
+    Expression,
+    Item,
+    Table,
+    boolean,
+    key,
+    ms,
+    newer_condition,
+    optional_ms,
+    read_bool,
+    read_n,
+    read_optional_datetime,
+    read_s,
+    s,
+    utc_now,
+)
+from mercator.state.models import StoredRecord, WriteOutcome
+
+
+def type_partition(tenant_id: str, content_type: str) -> str:
+    return f"TENANT#{tenant_id}#TYPE#{content_type}"
+
+
+def record_key(tenant_id: str, content_type: str, code: str) -> Item:
+    return key(type_partition(tenant_id, content_type), f"CODE#{code}")
+
+
+class DynamoRecords:
+    """RecordRepository over the records table; ``clock`` stamps ``written_at``."""
+
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._table = Table(client, table_name)
+        self._clock = clock
+
+    def write(
+        self,
+        *,
+        tenant_id: str,
+        content_type: str,
+        code: str,
+        record: Mapping[str, Any],
+        content_hash: str,
+        source_updated_at: datetime | None,
+        integration_id: str,
+    ) -> WriteOutcome:
+        try:
+            body = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{content_type} record {code!r} is not plain JSON: {e}") from e
+        update = Expression()
+        update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
+        update.set("integration_id", s(integration_id))
+        update.set("record", s(body))
+        update.set("content_hash", s(content_hash))
+        update.set_or_remove("source_updated_at", optional_ms(source_updated_at))
+        update.set("deleted", boolean(False))
+        update.set("written_at", ms(self._clock()))
+        update.add("version", {"N": "1"})
+        condition = newer_condition(update, content_hash, source_updated_at)
+        try:
+            response = self._table.update(
+                record_key(tenant_id, content_type, code), update, condition, ReturnValues="UPDATED_OLD"
+            )
+        except ConditionFailedError as refused:
+            stored = refused.item or {}
+            if stored.get("content_hash") == s(content_hash):
+                return WriteOutcome.UNCHANGED
+            return WriteOutcome.STALE
+        # UPDATED_OLD holds the previous values of the attributes written: none when nothing existed.
+        return WriteOutcome.UPDATED if "version" in response.get("Attributes", {}) else WriteOutcome.CREATED
+
+    def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None:
+        item = self._table.get(record_key(tenant_id, content_type, code))
+        return None if item is None else self._decode(item)
+
+    def scan_type(
+        self, tenant_id: str, content_type: str, *, page_size: int | None = None
+    ) -> Iterator[StoredRecord]:
+        """Every record of one tenant's content type, in code order (as text)."""
+        expression = Expression()
+        partition = expression.value(s(type_partition(tenant_id, content_type)))
+        condition = f"{expression.name(PARTITION_KEY)} = {partition}"
+        for item in self._table.query(expression, condition, page_size=page_size, ConsistentRead=True):
+            yield self._decode(item)
+
+    def _decode(self, item: Item) -> StoredRecord:
+        try:
+            return StoredRecord.model_validate(
+                {
+                    "tenant_id": read_s(item, "tenant_id"),
+                    "content_type": read_s(item, "content_type"),
+                    "code": read_s(item, "code"),
+                    "record": json.loads(read_s(item, "record")),
+                    "content_hash": read_s(item, "content_hash"),
+                    "source_updated_at": read_optional_datetime(item, "source_updated_at"),
+                    "integration_id": read_s(item, "integration_id"),
+                    "version": read_n(item, "version"),
+                    "deleted": read_bool(item, "deleted"),
+                }
+            )
+        except (KeyError, TypeError, ValueError, ValidationError) as e:
+            raise self._table.malformed(item, e) from e

@@ -1,0 +1,141 @@
+"""Registering an integration: its credentials into Secrets Manager, then the integration itself.
+
+Used by ``mercator integrations register`` until the management API exists. Everything is checked
+before anything is stored: the connector's resources, the settings, and that the credentials hold
+every name the connector's requests use.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
+
+from mercator.connector import ConnectorDefinition
+from mercator.connector.auth import BasicAuth
+from mercator.connector.placeholders import placeholders
+from mercator.services.ports import IntegrationRepository
+from mercator.state.dynamo import utc_now
+from mercator.state.models import MAX_RATE, Integration, parse_rate
+
+# Ids and tenants become parts of key strings (``#``-separated) and of the secret's name.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$")
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+class RegistrationError(ValueError):
+    """The registration cannot be made as asked; the message says what to change."""
+
+
+class CredentialsStore(Protocol):
+    def store_credentials(
+        self, name: str, credentials: Mapping[str, str], *, description: str | None = None
+    ) -> str: ...
+
+
+def secret_name(tenant_id: str, integration_id: str) -> str:
+    return f"mercator/{tenant_id}/{integration_id}"
+
+
+def required_credentials(definition: ConnectorDefinition, settings: Mapping[str, Any]) -> set[str]:
+    """The credential names the connector's list and detail requests need.
+
+    A ``baseUrl`` setting replaces the connector's, so the names only its base URL uses (a store's
+    domain) are not needed then.
+    """
+    sources = definition.sync.placeholder_sources()
+    if "baseUrl" in settings:
+        sources[("sync", "baseUrl")] = settings["baseUrl"]
+    needed = {name for text in sources.values() for name in placeholders(text)}
+    if isinstance(definition.auth, BasicAuth):
+        needed |= {definition.auth.username, definition.auth.password}
+    return needed
+
+
+def register_integration(
+    integrations: IntegrationRepository,
+    vault: CredentialsStore,
+    definition: ConnectorDefinition,
+    *,
+    tenant_id: str,
+    credentials: Mapping[str, str],
+    integration_id: str | None = None,
+    resources: Sequence[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Integration:
+    """Store the credentials and the (active) integration; re-registering an id updates it."""
+    integration_id = integration_id or uuid.uuid4().hex
+    for what, value in (("tenant", tenant_id), ("integration id", integration_id)):
+        if not NAME_PATTERN.fullmatch(value):
+            raise RegistrationError(
+                f"{what} {value!r} must start with a letter or digit and hold at most 64 letters, "
+                "digits or _.@+=-"
+            )
+    settings = dict(settings or {})
+    _check_settings(settings)
+    chosen = _check_resources(definition, resources)
+    missing = sorted(required_credentials(definition, settings) - {k for k, v in credentials.items() if v})
+    if missing:
+        raise RegistrationError(
+            f"the credentials lack {', '.join(missing)}, which connector {definition.name!r} needs"
+        )
+    existing = integrations.get(integration_id)
+    if existing is not None and (existing.tenant_id, existing.connector) != (tenant_id, definition.name):
+        raise RegistrationError(
+            f"integration {integration_id!r} already exists for tenant {existing.tenant_id!r} and connector "
+            f"{existing.connector!r}; choose another id"
+        )
+    arn = vault.store_credentials(
+        secret_name(tenant_id, integration_id),
+        credentials,
+        description=f"Mercator: {definition.name} credentials of integration {integration_id}",
+    )
+    integration = Integration(
+        id=integration_id,
+        tenant_id=tenant_id,
+        connector=definition.name,
+        status="active",
+        settings=settings,
+        resources=chosen,
+        credentials_arn=arn,
+        created_at=existing.created_at if existing else clock(),
+    )
+    integrations.put(integration)
+    return integration
+
+
+def _check_settings(settings: Mapping[str, Any]) -> None:
+    rate = settings.get("rateLimitPerSecond")
+    if rate is not None and parse_rate(rate) is None:
+        raise RegistrationError(
+            f"setting rateLimitPerSecond {rate!r} must be a number of requests per second above 0 "
+            f"and at most {MAX_RATE:g}"
+        )
+    base_url = settings.get("baseUrl")
+    if base_url is None:
+        return
+    try:
+        _HTTP_URL.validate_python(base_url)
+    except ValidationError:
+        raise RegistrationError(f"setting baseUrl {base_url!r} is not an http(s) URL") from None
+
+
+def _check_resources(definition: ConnectorDefinition, resources: Sequence[str] | None) -> list[str] | None:
+    if resources is None:
+        return None
+    enabled = [key for key, resource in definition.resources.items() if resource.enabled]
+    chosen = list(dict.fromkeys(resources))
+    if not chosen:
+        raise RegistrationError("give at least one resource, or none to sync every resource")
+    unknown = [key for key in chosen if key not in enabled]
+    if unknown:
+        raise RegistrationError(
+            f"connector {definition.name!r} has no enabled resource {', '.join(map(repr, unknown))}; "
+            f"resources: {', '.join(enabled)}"
+        )
+    return chosen

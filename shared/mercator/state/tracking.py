@@ -1,0 +1,148 @@
+"""Synced ids per integration and resource, in the state table.
+
+One item per external id::
+
+    pk  TRACK#<integration_id>#<resource>   sk  ID#<external_id>
+    integration_id, resource, external_id, content_hash, first_seen_via   S
+    source_updated_at   N   epoch milliseconds; absent when the source gives none
+    last_seen_run       S   absent until a run sees the id
+    deleted             BOOL
+
+A write wins when nothing is stored, when it is newer (``source_updated_at``), or when it is as new
+with another content hash; without an updated-at only the hashes are compared
+(``dynamo.newer_condition``). The condition expression decides, so concurrent webhook and sync
+writers cannot regress an entry.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from mercator.state.dynamo import (
+    ConditionFailedError,
+    DynamoDBClient,
+    Expression,
+    Item,
+    Table,
+    boolean,
+    key,
+    newer_condition,
+    optional_ms,
+    read_bool,
+    read_optional_datetime,
+    read_optional_s,
+    read_s,
+    s,
+)
+from mercator.state.errors import StateAccessError
+from mercator.state.models import TrackedId
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem request, DynamoDB's maximum
+_BACKOFF_BASE = 0.05
+_BACKOFF_CAP = 2.0
+
+
+def tracking_key(integration_id: str, resource: str, external_id: str) -> Item:
+    return key(f"TRACK#{integration_id}#{resource}", f"ID#{external_id}")
+
+
+class DynamoTracking:
+    """TrackingRepository over the state table.
+
+    ``max_attempts`` bounds the BatchGetItem rounds for keys DynamoDB leaves unprocessed (it does so
+    under throttling), with exponential backoff and jitter between rounds.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        max_attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: random.Random | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+        self._table = Table(client, table_name)
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._jitter = jitter or random.Random()
+
+    def get_many(
+        self, integration_id: str, resource: str, external_ids: Iterable[str]
+    ) -> dict[str, TrackedId]:
+        # BatchGetItem refuses a request that names one key twice.
+        wanted = list(dict.fromkeys(external_ids))
+        found: dict[str, TrackedId] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            chunk = wanted[start : start + BATCH_GET_LIMIT]
+            for item in self._batch_get([tracking_key(integration_id, resource, id_) for id_ in chunk]):
+                tracked = self._decode(item)
+                found[tracked.external_id] = tracked
+        return found
+
+    def put(self, tracked: TrackedId) -> bool:
+        update = Expression()
+        update.set("integration_id", s(tracked.integration_id))
+        update.set("resource", s(tracked.resource))
+        update.set("external_id", s(tracked.external_id))
+        update.set("content_hash", s(tracked.content_hash))
+        update.set_or_remove("source_updated_at", optional_ms(tracked.source_updated_at))
+        update.set_if_absent("first_seen_via", s(tracked.first_seen_via))
+        update.set_or_remove(
+            "last_seen_run", None if tracked.last_seen_run is None else s(tracked.last_seen_run)
+        )
+        update.set("deleted", boolean(tracked.deleted))
+        condition = newer_condition(update, tracked.content_hash, tracked.source_updated_at)
+        item_key = tracking_key(tracked.integration_id, tracked.resource, tracked.external_id)
+        try:
+            self._table.update(item_key, update, condition)
+        except ConditionFailedError:
+            return False
+        return True
+
+    def _batch_get(self, keys: list[Item]) -> list[Item]:
+        items: list[Item] = []
+        pending: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(self._max_attempts):
+            if attempt:
+                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
+                self._sleep(self._jitter.uniform(delay / 2, delay))
+            response = self._table.call(
+                "BatchGetItem", self._table.client.batch_get_item, RequestItems=pending
+            )
+            items.extend(response.get("Responses", {}).get(self._table.name, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return items
+        left = len(pending.get(self._table.name, {}).get("Keys", []))
+        raise StateAccessError(
+            f"BatchGetItem on DynamoDB table {self._table.name!r} left {left} tracked ids unprocessed "
+            f"after {self._max_attempts} attempts (the table is throttled)",
+            resource=self._table.name,
+            operation="BatchGetItem",
+            code="UnprocessedKeys",
+        )
+
+    def _decode(self, item: Item) -> TrackedId:
+        try:
+            return TrackedId.model_validate(
+                {
+                    "integration_id": read_s(item, "integration_id"),
+                    "resource": read_s(item, "resource"),
+                    "external_id": read_s(item, "external_id"),
+                    "content_hash": read_s(item, "content_hash"),
+                    "source_updated_at": read_optional_datetime(item, "source_updated_at"),
+                    "first_seen_via": read_s(item, "first_seen_via"),
+                    "last_seen_run": read_optional_s(item, "last_seen_run"),
+                    "deleted": read_bool(item, "deleted"),
+                }
+            )
+        except (KeyError, TypeError, ValueError, ValidationError) as e:
+            raise self._table.malformed(item, e) from e

@@ -1,0 +1,192 @@
+"""Mercator's own template.yaml on the local stack: exactly its tables and queues, and resolved environments.
+
+Expected names and keys come from the shared contract (state table pk/sk with gsi1 and TTL ``ttl``,
+records table pk/sk, SyncJobs/Enrich/Trigger queues each with a dead-letter queue, the functions'
+environment variables); the numbers a deployer may tune are read from the template itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mercator_local import DEFAULT_TEMPLATE, LocalStack
+from mercator_local.cfn import read_template
+
+STACK = "mercator-local"
+QUEUE_PAIRS = {"SyncJobsQueue": "SyncJobsDLQ", "EnrichQueue": "EnrichDLQ", "TriggerQueue": "TriggerDLQ"}
+CONSUMERS = {"SyncJobsQueue": "ScheduledSyncFunction", "EnrichQueue": "DetailEnrichmentFunction"}
+FUNCTIONS = ("ScheduledSyncFunction", "DetailEnrichmentFunction")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    """The template as written, for the values a deployer tunes."""
+    return read_template(DEFAULT_TEMPLATE)
+
+
+def _key_schema(description: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(key["AttributeName"], key["KeyType"]) for key in description["KeySchema"]]
+
+
+def test_the_stack_creates_exactly_the_two_tables(stack: LocalStack) -> None:
+    names = stack.client("dynamodb").list_tables()["TableNames"]
+
+    assert sorted(names) == [f"{STACK}-RecordsTable", f"{STACK}-StateTable"]
+    assert stack.tables == {"StateTable": f"{STACK}-StateTable", "RecordsTable": f"{STACK}-RecordsTable"}
+
+
+def test_the_state_table_has_its_keys_index_and_ttl(stack: LocalStack) -> None:
+    dynamodb = stack.client("dynamodb")
+    table = dynamodb.describe_table(TableName=stack.table_name("StateTable"))["Table"]
+
+    assert _key_schema(table) == [("pk", "HASH"), ("sk", "RANGE")]
+    assert {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]} == {
+        "pk": "S",
+        "sk": "S",
+        "gsi1pk": "S",
+        "gsi1sk": "S",
+    }
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "gsi1"
+    assert _key_schema(index) == [("gsi1pk", "HASH"), ("gsi1sk", "RANGE")]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    ttl = dynamodb.describe_time_to_live(TableName=stack.table_name("StateTable"))["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_the_records_table_is_keyed_by_pk_and_sk(stack: LocalStack) -> None:
+    table = stack.client("dynamodb").describe_table(TableName=stack.table_name("RecordsTable"))["Table"]
+
+    assert _key_schema(table) == [("pk", "HASH"), ("sk", "RANGE")]
+    assert table.get("GlobalSecondaryIndexes", []) == []
+
+
+def test_the_stack_creates_exactly_the_six_queues(stack: LocalStack) -> None:
+    urls = stack.client("sqs").list_queues()["QueueUrls"]
+
+    expected = sorted(f"{STACK}-{name}" for pair in QUEUE_PAIRS.items() for name in pair)
+    assert sorted(url.rsplit("/", 1)[1] for url in urls) == expected
+
+
+@pytest.mark.parametrize(("source", "dead_letters"), QUEUE_PAIRS.items())
+def test_each_queue_redrives_to_its_dlq(
+    stack: LocalStack, raw: dict[str, Any], source: str, dead_letters: str
+) -> None:
+    sqs = stack.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=stack.queue_url(source), AttributeNames=["All"])[
+        "Attributes"
+    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=stack.queue_url(dead_letters), AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    declared = raw["Resources"][source]["Properties"]
+
+    policy = json.loads(attributes["RedrivePolicy"])
+    assert (
+        policy["deadLetterTargetArn"]
+        == dlq_arn
+        == f"arn:aws:sqs:eu-central-1:123456789012:{STACK}-{dead_letters}"
+    )
+    assert int(policy["maxReceiveCount"]) == declared["RedrivePolicy"]["maxReceiveCount"]
+    assert int(attributes["VisibilityTimeout"]) == declared["VisibilityTimeout"]
+    assert stack.dead_letter_queue(source) == dead_letters
+
+
+@pytest.mark.parametrize(("queue", "function"), CONSUMERS.items())
+def test_visibility_timeout_covers_six_consumer_timeouts(
+    stack: LocalStack, raw: dict[str, Any], queue: str, function: str
+) -> None:
+    visibility = raw["Resources"][queue]["Properties"]["VisibilityTimeout"]
+    timeout = raw["Resources"][function]["Properties"]["Timeout"]
+
+    assert stack.functions[function].timeout_seconds == timeout
+    assert visibility >= 6 * timeout
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_environments_resolve_to_the_local_resources(stack: LocalStack, function: str) -> None:
+    environment = stack.environment(function)
+
+    assert environment["STATE_TABLE"] == f"{STACK}-StateTable"
+    assert environment["RECORDS_TABLE"] == f"{STACK}-RecordsTable"
+    base = f"{stack.endpoint_url}/123456789012/{STACK}"
+    assert environment["SYNC_JOBS_QUEUE_URL"] == f"{base}-SyncJobsQueue"
+    assert environment["ENRICH_QUEUE_URL"] == f"{base}-EnrichQueue"
+    assert environment["ENRICH_DLQ_URL"] == f"{base}-EnrichDLQ"
+    assert environment["TRIGGER_QUEUE_URL"] == f"{base}-TriggerQueue"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "Mercator/dev"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert environment["AWS_ENDPOINT_URL"] == stack.endpoint_url
+    assert all(isinstance(value, str) and "${" not in value for value in environment.values())
+
+
+def test_each_function_keeps_its_own_service_name_and_settings(stack: LocalStack) -> None:
+    sync, enrich = (stack.environment(function) for function in FUNCTIONS)
+
+    assert sync["POWERTOOLS_SERVICE_NAME"] == "scheduled_sync"
+    assert enrich["POWERTOOLS_SERVICE_NAME"] == "detail_enrichment"
+    assert sync["SYNC_DEADLINE_MARGIN_SECONDS"] == "30"
+    assert "SYNC_DEADLINE_MARGIN_SECONDS" not in enrich
+
+
+def test_the_queue_urls_in_the_environment_reach_live_queues(stack: LocalStack) -> None:
+    sqs = stack.client("sqs")
+    url = stack.environment("DetailEnrichmentFunction")["TRIGGER_QUEUE_URL"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"kind": "change"}')
+
+    taken = stack.receive_all("TriggerQueue")
+
+    assert [message["Body"] for message in taken] == ['{"kind": "change"}']
+
+
+def test_the_runner_polls_the_queues_the_template_subscribes(stack: LocalStack) -> None:
+    subscriptions = {
+        source.queue: (source.function.spec.logical_id, source.source.batch_size)
+        for source in stack.runner.sources
+    }
+
+    # The Trigger queue has no consumer in this stack
+    assert subscriptions == {
+        "SyncJobsQueue": ("ScheduledSyncFunction", 1),
+        "EnrichQueue": ("DetailEnrichmentFunction", 2),
+    }
+
+
+def test_scheduled_sync_has_one_schedule_per_content_family(stack: LocalStack) -> None:
+    schedules = stack.functions["ScheduledSyncFunction"].schedules
+
+    assert sorted(str((schedule.input or {}).get("resource")) for schedule in schedules) == [
+        "carts",
+        "customers",
+        "orders",
+        "products",
+    ]
+    assert stack.functions["DetailEnrichmentFunction"].schedules == ()
+
+
+def test_parameters_come_from_the_template_defaults_unless_overridden(raw: dict[str, Any]) -> None:
+    stack = LocalStack(parameters={"Stage": "prod", "LogLevel": "DEBUG"})
+
+    assert stack.parameters["Stage"] == "prod"
+    assert stack.parameters["LogLevel"] == "DEBUG"
+    assert stack.parameters["OrdersSyncRate"] == raw["Parameters"]["OrdersSyncRate"]["Default"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_load_mercator_from_the_shared_layer(stack: LocalStack, function: str) -> None:
+    spec = stack.functions[function]
+
+    assert spec.layer_dirs == (DEFAULT_TEMPLATE.parent / "shared",)
+    assert spec.layer_packages == ("mercator",)
+    assert spec.module_path == DEFAULT_TEMPLATE.parent / "functions" / spec.code_dir.name / "app.py"

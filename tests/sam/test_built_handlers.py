@@ -1,0 +1,133 @@
+"""The output of `sam build`: each handler imports from its build folder with only the built layer.
+
+Each import runs in a fresh interpreter started with ``-I -S``: no site-packages, so neither the project's
+editable install nor the virtualenv's packages can stand in for a file or a dependency the build left out.
+The path order is Lambda's: the function's folder, then the layer's ``python/`` folder, then the standard
+library. ``make test`` builds first; pytest alone skips these tests when there is no build.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cfn_yaml
+from tests.sam.support import (
+    BUILD_DIR,
+    DUMMY_REGION,
+    FUNCTION,
+    LAYER,
+    ROOT,
+    dummy_value,
+    function_environment,
+    function_property,
+    of_type,
+)
+
+pytestmark = pytest.mark.skipif(
+    not BUILD_DIR.is_dir(),
+    reason=f"no {BUILD_DIR.relative_to(ROOT)}: run `make sam-check` first (`make test` always builds)",
+)
+
+SOURCE_TEMPLATE = cfn_yaml.load(ROOT / "template.yaml")
+FUNCTION_IDS = sorted(of_type(SOURCE_TEMPLATE, FUNCTION))
+(LAYER_ID,) = of_type(SOURCE_TEMPLATE, LAYER)
+LAYER_PYTHON = BUILD_DIR / LAYER_ID / "python"
+
+IMPORT_HANDLER = """
+import importlib, json, sys
+function_dir, layer_dir, handler = sys.argv[1:4]
+sys.path[:0] = [function_dir, layer_dir]
+module_name, _, attribute = handler.rpartition(".")
+module = importlib.import_module(module_name)
+import mercator
+print(json.dumps({
+    "callable": callable(getattr(module, attribute, None)),
+    "module": module.__file__,
+    "mercator": mercator.__file__,
+}))
+"""
+
+
+def _lambda_environment(logical_id: str, function_dir: Path) -> dict[str, str]:
+    """What Lambda sets, plus the template's variables with stand-in values; nothing from this shell."""
+    memory = function_property(SOURCE_TEMPLATE, logical_id, "MemorySize")
+    environment = {
+        "AWS_LAMBDA_FUNCTION_NAME": f"mercator-test-{logical_id}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "LAMBDA_TASK_ROOT": str(function_dir),
+        "_HANDLER": function_property(SOURCE_TEMPLATE, logical_id, "Handler"),
+        "AWS_REGION": DUMMY_REGION,
+        "AWS_DEFAULT_REGION": DUMMY_REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        # A call to AWS at import time fails at once on a closed local port instead of leaving the machine.
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "TZ": ":UTC",
+        "PATH": "/usr/bin:/bin",
+    }
+    for name, value in function_environment(SOURCE_TEMPLATE, logical_id).items():
+        environment[name] = dummy_value(SOURCE_TEMPLATE, value)
+    return environment
+
+
+@pytest.mark.parametrize("logical_id", FUNCTION_IDS)
+def test_built_handler_imports_with_only_the_built_layer(logical_id: str) -> None:
+    # Given the function's build folder and the built layer
+    function_dir = BUILD_DIR / logical_id
+    handler = function_property(SOURCE_TEMPLATE, logical_id, "Handler")
+    module_file = function_dir / f"{handler.rpartition('.')[0].replace('.', '/')}.py"
+    code_uri = function_property(SOURCE_TEMPLATE, logical_id, "CodeUri")
+    # sam build succeeds even when CodeUri is missing, copying nothing; say so plainly.
+    source = f"{code_uri}{module_file.name}"
+    assert module_file.is_file(), f"{module_file.relative_to(ROOT)} was not built: is there a {source}?"
+    assert (LAYER_PYTHON / "mercator" / "__init__.py").is_file()
+
+    # When a bare interpreter imports the handler as Lambda would
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", IMPORT_HANDLER, str(function_dir), str(LAYER_PYTHON), handler],
+        env=_lambda_environment(logical_id, function_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then it imports, exposes a callable handler, and both came from the build
+    assert completed.returncode == 0, completed.stderr
+    found: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert found["callable"] is True, f"{handler} is not a callable in {module_file}"
+    assert Path(found["module"]).resolve() == module_file.resolve()
+    assert Path(found["mercator"]).resolve().is_relative_to(LAYER_PYTHON.resolve())
+
+
+def _package_files(root: Path) -> set[str]:
+    return {
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def test_built_layer_carries_the_whole_mercator_package() -> None:
+    # Connector definitions and samples are loaded at run time, so they must ship beside the code.
+    source = _package_files(ROOT / "shared" / "mercator")
+    built = _package_files(LAYER_PYTHON / "mercator")
+    assert any(name.endswith(".yaml") for name in source)
+    assert source - built == set()
+
+
+def test_built_template_points_at_the_build_folders() -> None:
+    built = cfn_yaml.load(BUILD_DIR / "template.yaml")
+    for logical_id in FUNCTION_IDS:
+        assert built["Resources"][logical_id]["Properties"]["CodeUri"] == logical_id
+    assert built["Resources"][LAYER_ID]["Properties"]["ContentUri"] == LAYER_ID

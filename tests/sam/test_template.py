@@ -1,0 +1,331 @@
+"""template.yaml against the shared contract: runtimes, queues and their DLQs, tables, schedules, policies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.sam.support import (
+    FUNCTION,
+    LAYER,
+    QUEUE,
+    TABLE,
+    events,
+    function_environment,
+    function_property,
+    of_type,
+    policy_templates,
+    referenced,
+    strings,
+)
+
+FUNCTIONS = {
+    "ScheduledSyncFunction": "functions/scheduled_sync/",
+    "DetailEnrichmentFunction": "functions/detail_enrichment/",
+}
+CONTRACT_VARIABLES = {
+    "STATE_TABLE": "StateTable",
+    "RECORDS_TABLE": "RecordsTable",
+    "SYNC_JOBS_QUEUE_URL": "SyncJobsQueue",
+    "ENRICH_QUEUE_URL": "EnrichQueue",
+    "ENRICH_DLQ_URL": "EnrichDLQ",
+    "TRIGGER_QUEUE_URL": "TriggerQueue",
+}
+POWERTOOLS_VARIABLES = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL")
+FOURTEEN_DAYS = 14 * 24 * 60 * 60
+
+
+def _key_schema(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """(attribute, key type) of a table's or an index's key schema, in order."""
+    return [(key["AttributeName"], key["KeyType"]) for key in definition["KeySchema"]]
+
+
+def _attribute_types(table: dict[str, Any]) -> dict[str, str]:
+    return {item["AttributeName"]: item["AttributeType"] for item in table["AttributeDefinitions"]}
+
+
+# --- Functions and the layer ----------------------------------------------------------------------
+
+
+def test_the_functions_are_exactly_the_contracts(template: dict[str, Any]) -> None:
+    assert set(of_type(template, FUNCTION)) == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_function_runs_python311_from_its_folder_with_the_shared_layer(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    assert function_property(template, logical_id, "Runtime") == "python3.11"
+    assert function_property(template, logical_id, "Handler") == "app.lambda_handler"
+    assert function_property(template, logical_id, "CodeUri") == FUNCTIONS[logical_id]
+    assert function_property(template, logical_id, "Layers") == [{"Ref": "SharedLayer"}]
+    assert function_property(template, logical_id, "Tracing") == "Active"
+    # The built layer's native wheels (pydantic-core, PyYAML) are imported on this x86_64 machine.
+    assert function_property(template, logical_id, "Architectures") == ["x86_64"]
+
+
+def test_timeouts_leave_the_sync_room_to_checkpoint(template: dict[str, Any]) -> None:
+    assert function_property(template, "ScheduledSyncFunction", "Timeout") == 300
+    assert function_property(template, "DetailEnrichmentFunction", "Timeout") == 300
+
+
+def test_the_layer_is_shared_built_for_python311(template: dict[str, Any]) -> None:
+    layers = of_type(template, LAYER)
+    assert list(layers) == ["SharedLayer"]
+    layer = layers["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_function_environment_names_the_contracts_resources(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    environment = function_environment(template, logical_id)
+    for variable, resource in CONTRACT_VARIABLES.items():
+        assert environment.get(variable) == {"Ref": resource}, variable
+    for variable in POWERTOOLS_VARIABLES:
+        assert variable in environment, variable
+    assert environment["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+
+
+def test_powertools_settings_are_global(template: dict[str, Any]) -> None:
+    global_variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(POWERTOOLS_VARIABLES) <= set(global_variables)
+
+
+def test_sync_deadline_margin_is_the_contract_default(template: dict[str, Any]) -> None:
+    environment = function_environment(template, "ScheduledSyncFunction")
+    assert environment["SYNC_DEADLINE_MARGIN_SECONDS"] == "30"
+
+
+# --- Event sources --------------------------------------------------------------------------------
+
+
+def test_both_queue_consumers_are_declared(template: dict[str, Any]) -> None:
+    consumers = {(function, referenced(props["Queue"])) for function, _, props in events(template, "SQS")}
+    assert consumers == {
+        ("ScheduledSyncFunction", "SyncJobsQueue"),
+        ("DetailEnrichmentFunction", "EnrichQueue"),
+    }
+
+
+def test_every_sqs_event_reports_item_failures_and_caps_concurrency(template: dict[str, Any]) -> None:
+    found = list(events(template, "SQS"))
+    assert found, "the template declares no SQS event"
+    for function, name, props in found:
+        where = f"{function}.Events.{name}"
+        assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], where
+        maximum = props.get("ScalingConfig", {}).get("MaximumConcurrency")
+        assert maximum is not None, f"{where}: no ScalingConfig.MaximumConcurrency"
+        # Lambda accepts 2..1000; a parameter must not let a deployer pick anything else.
+        parameter = template["Parameters"][referenced(maximum)]
+        assert parameter["Type"] == "Number", where
+        assert parameter["MinValue"] >= 2, where
+        assert parameter["MaxValue"] <= 1000, where
+        assert 2 <= parameter["Default"] <= 1000, where
+
+
+def test_sqs_batching_matches_the_work(template: dict[str, Any]) -> None:
+    by_function = {function: props for function, _, props in events(template, "SQS")}
+    # A sync job runs until close to the deadline, so one per invocation.
+    assert by_function["ScheduledSyncFunction"]["BatchSize"] == 1
+    assert by_function["DetailEnrichmentFunction"]["BatchSize"] == 2
+    assert by_function["DetailEnrichmentFunction"]["MaximumBatchingWindowInSeconds"] == 5
+
+
+def test_one_schedule_per_resource_family(template: dict[str, Any]) -> None:
+    schedules = {
+        json.loads(props["Input"])["resource"]: props["Schedule"]
+        for function, _, props in events(template, "Schedule")
+        if function == "ScheduledSyncFunction"
+    }
+    assert schedules == {
+        "products": {"Ref": "ProductsSyncRate"},
+        "customers": {"Ref": "CustomersSyncRate"},
+        "orders": {"Ref": "OrdersSyncRate"},
+        "carts": {"Ref": "CartsSyncRate"},
+    }
+    assert all(function == "ScheduledSyncFunction" for function, _, _ in events(template, "Schedule"))
+
+
+@pytest.mark.parametrize(
+    "parameter", ["ProductsSyncRate", "CustomersSyncRate", "OrdersSyncRate", "CartsSyncRate"]
+)
+def test_schedule_rate_defaults_pass_their_own_pattern(template: dict[str, Any], parameter: str) -> None:
+    declaration = template["Parameters"][parameter]
+    assert re.fullmatch(declaration["AllowedPattern"], declaration["Default"])
+    for invalid in ("15 minutes", "every(5 minutes)", ""):
+        assert not re.fullmatch(declaration["AllowedPattern"], invalid), invalid
+
+
+# --- Queues ---------------------------------------------------------------------------------------
+
+
+def test_every_queue_either_has_a_dlq_or_is_one(template: dict[str, Any]) -> None:
+    queues = of_type(template, QUEUE)
+    sources = {name: queue for name, queue in queues.items() if "RedrivePolicy" in queue["Properties"]}
+    dead_letter_targets = {
+        referenced(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]): name
+        for name, queue in sources.items()
+    }
+    assert set(sources) == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue"}
+    assert dead_letter_targets == {
+        "SyncJobsDLQ": "SyncJobsQueue",
+        "EnrichDLQ": "EnrichQueue",
+        "TriggerDLQ": "TriggerQueue",
+    }
+    # No queue is left without a role: every queue is a source with a DLQ or some source's DLQ.
+    assert set(queues) == set(sources) | set(dead_letter_targets)
+
+
+def test_redrive_after_five_receives(template: dict[str, Any]) -> None:
+    for name, queue in of_type(template, QUEUE).items():
+        redrive = queue["Properties"].get("RedrivePolicy")
+        if redrive is not None:
+            assert redrive["maxReceiveCount"] == 5, name
+            assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][1] == "Arn", name
+
+
+def test_dead_letters_outlive_their_sources(template: dict[str, Any]) -> None:
+    queues = of_type(template, QUEUE)
+    for name, queue in queues.items():
+        redrive = queue["Properties"].get("RedrivePolicy")
+        if redrive is None:
+            continue
+        dlq = queues[referenced(redrive["deadLetterTargetArn"])]["Properties"]
+        assert dlq["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
+        # SQS keeps a message's first enqueue time, so a DLQ must keep messages longer than its source.
+        assert queue["Properties"].get("MessageRetentionPeriod", 345600) < dlq["MessageRetentionPeriod"]
+
+
+def test_every_queue_is_encrypted(template: dict[str, Any]) -> None:
+    for name, queue in of_type(template, QUEUE).items():
+        assert queue["Properties"].get("SqsManagedSseEnabled") is True, name
+
+
+def test_visibility_timeout_is_six_consumer_timeouts_plus_the_batching_window(
+    template: dict[str, Any],
+) -> None:
+    queues = of_type(template, QUEUE)
+    checked = 0
+    for function, name, props in events(template, "SQS"):
+        timeout = function_property(template, function, "Timeout")
+        window = props.get("MaximumBatchingWindowInSeconds", 0)
+        visibility = queues[referenced(props["Queue"])]["Properties"]["VisibilityTimeout"]
+        assert visibility >= 6 * timeout + window, f"{function}.Events.{name}"
+        checked += 1
+    assert checked == 2
+
+
+# --- Tables ---------------------------------------------------------------------------------------
+
+
+def test_state_table_keys_match_the_contract(template: dict[str, Any]) -> None:
+    table = template["Resources"]["StateTable"]["Properties"]
+    assert _key_schema(table) == [("pk", "HASH"), ("sk", "RANGE")]
+    assert _attribute_types(table) == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "gsi1"
+    assert _key_schema(index) == [("gsi1pk", "HASH"), ("gsi1sk", "RANGE")]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+
+
+def test_records_table_keys_match_the_contract(template: dict[str, Any]) -> None:
+    table = template["Resources"]["RecordsTable"]["Properties"]
+    assert _key_schema(table) == [("pk", "HASH"), ("sk", "RANGE")]
+    assert _attribute_types(table) == {"pk": "S", "sk": "S"}
+    assert "GlobalSecondaryIndexes" not in table
+
+
+def test_tables_are_on_demand_recoverable_encrypted_and_kept(template: dict[str, Any]) -> None:
+    tables = of_type(template, TABLE)
+    assert set(tables) == {"StateTable", "RecordsTable"}
+    for name, table in tables.items():
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", name
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert properties["SSESpecification"] == {"SSEEnabled": True}, name
+        assert table["DeletionPolicy"] == "Retain", name
+        assert table["UpdateReplacePolicy"] == "Retain", name
+        assert properties["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}, name
+
+
+# --- Least privilege ------------------------------------------------------------------------------
+
+
+def test_no_full_access_policy_anywhere(template: dict[str, Any]) -> None:
+    offending = [text for text in strings(template) if "fullaccess" in text.lower()]
+    assert offending == []
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_policies_are_sam_templates_scoped_to_this_stack(template: dict[str, Any], logical_id: str) -> None:
+    for name, parameters in policy_templates(template, logical_id):
+        if name == "DynamoDBCrudPolicy":
+            assert referenced(parameters["TableName"]) in {"StateTable", "RecordsTable"}
+        elif name == "SQSSendMessagePolicy":
+            queue = parameters["QueueName"]
+            assert queue["Fn::GetAtt"][1] == "QueueName"
+            assert referenced(queue) in of_type(template, QUEUE)
+        elif name == "AWSSecretsManagerGetSecretValuePolicy":
+            assert parameters["SecretArn"] == {
+                "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+                ":secret:mercator/*"
+            }
+        else:
+            pytest.fail(f"{logical_id}: unexpected policy {name}")
+
+
+def _sends(template: dict[str, Any], logical_id: str) -> set[str]:
+    return {
+        referenced(parameters["QueueName"])
+        for name, parameters in policy_templates(template, logical_id)
+        if name == "SQSSendMessagePolicy"
+    }
+
+
+def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) -> None:
+    # Sync continues itself, hands batches to enrichment and emits change events for records it maps.
+    assert _sends(template, "ScheduledSyncFunction") == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue"}
+    # Enrichment emits change events and dead-letters records that fail mapping or validation.
+    assert _sends(template, "DetailEnrichmentFunction") == {"TriggerQueue", "EnrichDLQ"}
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_each_function_reaches_both_tables_and_the_integration_secrets(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    names = [name for name, _ in policy_templates(template, logical_id)]
+    tables = {
+        referenced(parameters["TableName"])
+        for name, parameters in policy_templates(template, logical_id)
+        if name == "DynamoDBCrudPolicy"
+    }
+    assert tables == {"StateTable", "RecordsTable"}
+    assert names.count("AWSSecretsManagerGetSecretValuePolicy") == 1
+
+
+# --- Outputs --------------------------------------------------------------------------------------
+
+
+def test_outputs_name_tables_queues_and_functions(template: dict[str, Any]) -> None:
+    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+    expected_refs = {
+        "StateTableName": "StateTable",
+        "RecordsTableName": "RecordsTable",
+        "SyncJobsQueueUrl": "SyncJobsQueue",
+        "EnrichQueueUrl": "EnrichQueue",
+        "TriggerQueueUrl": "TriggerQueue",
+        "EnrichDLQUrl": "EnrichDLQ",
+    }
+    for output, resource in expected_refs.items():
+        assert outputs[output] == {"Ref": resource}, output
+    for logical_id in FUNCTIONS:
+        assert outputs[f"{logical_id}Arn"] == {"Fn::GetAtt": [logical_id, "Arn"]}

@@ -1,0 +1,152 @@
+"""RecordWriter: hash, compare with tracking, write, announce; unchanged records cost nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from mercator.connector import load_shipped
+from mercator.messages import ChangeEvent
+from mercator.services.writer import MappedRecord, RecordWriter
+from mercator.state.models import WriteOutcome
+from tests.unit.services.fakes import FakeClock, FakeQueue, FakeRecords, FakeTracking
+from tests.unit.services.support import TENANT, make_integration
+
+WOO = load_shipped("woocommerce")
+PRODUCTS = WOO.resources["products"]  # incremental: date_modified_gmt, read as UTC
+SALLA_PRODUCTS = load_shipped("salla").resources["products"]  # no incremental block
+INTEGRATION = make_integration("woocommerce")
+
+
+def product(code: str, name: str, modified: str = "2024-12-01T10:00:00") -> MappedRecord:
+    raw = {"id": int(code), "name": name, "date_modified_gmt": modified}
+    return MappedRecord(raw, {"code": code, "name": name})
+
+
+class Parts:
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.records = FakeRecords()
+        self.tracking = FakeTracking()
+        self.triggers = FakeQueue("trigger")
+        self.writer = RecordWriter(self.records, self.tracking, self.triggers, clock=self.clock)
+
+    def write(self, *items: MappedRecord, resource: Any = PRODUCTS, via: Any = "sync") -> Any:
+        return self.writer.write(INTEGRATION, resource, list(items), run_id="run-1", seen_via=via)
+
+    def events(self) -> list[tuple[str, str]]:
+        return [
+            (ChangeEvent.parse(body).change, ChangeEvent.parse(body).code) for body in self.triggers.bodies
+        ]
+
+
+def test_a_new_record_is_written_tracked_and_announced_with_its_hash_and_source_time() -> None:
+    parts = Parts()
+
+    summary = parts.write(product("799", "Ship Your Idea"))
+
+    assert (summary.new, summary.changed, summary.unchanged, summary.stale) == (1, 0, 0, 0)
+    canonical = json.dumps({"code": "799", "name": "Ship Your Idea"}, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    stored = parts.records.of_type(TENANT, "core:product")["799"]
+    assert stored.content_hash == digest
+    assert stored.source_updated_at == datetime(2024, 12, 1, 10, 0, tzinfo=UTC)
+    tracked = parts.tracking.entries[(INTEGRATION.id, "products", "799")]
+    assert (tracked.content_hash, tracked.first_seen_via, tracked.last_seen_run) == (digest, "sync", "run-1")
+    [body] = parts.triggers.bodies
+    event = ChangeEvent.parse(body)
+    assert (event.change, event.code, event.content_type, event.tenant_id) == (
+        "created",
+        "799",
+        "core:product",
+        TENANT,
+    )
+    assert event.record == {"code": "799", "name": "Ship Your Idea"}
+    assert event.occurred_at == parts.clock.now
+
+
+def test_the_same_content_again_costs_no_write_and_no_event_and_new_content_is_an_update() -> None:
+    parts = Parts()
+    parts.write(product("799", "Ship Your Idea"))
+
+    same = parts.write(product("799", "Ship Your Idea", modified="2024-12-02T10:00:00"))
+    renamed = parts.write(product("799", "Ship Your Idea, v2", modified="2024-12-03T10:00:00"))
+
+    assert (same.unchanged, same.new, same.changed) == (1, 0, 0)
+    assert (renamed.changed, renamed.new) == (1, 0)
+    assert [write.outcome for write in parts.records.writes] == [WriteOutcome.CREATED, WriteOutcome.UPDATED]
+    assert parts.events() == [("created", "799"), ("updated", "799")]
+    assert parts.records.of_type(TENANT, "core:product")["799"].version == 2
+
+
+def test_a_record_older_than_the_stored_one_is_stale_and_not_announced() -> None:
+    # Given a newer version already stored (a webhook delivered it) but not tracked by this writer
+    parts = Parts()
+    parts.records.write(
+        tenant_id=TENANT,
+        content_type="core:product",
+        code="799",
+        record={"code": "799", "name": "Newer"},
+        content_hash="0" * 64,
+        source_updated_at=datetime(2024, 12, 5, tzinfo=UTC),
+        integration_id=INTEGRATION.id,
+    )
+
+    # When the sync brings an older version
+    summary = parts.write(product("799", "Older", modified="2024-12-01T10:00:00"))
+
+    # Then nothing is written, announced or tracked; as run counters it is unchanged
+    assert (summary.stale, summary.new, summary.changed) == (1, 0, 0)
+    assert summary.stats().unchanged == 1
+    assert parts.records.of_type(TENANT, "core:product")["799"].record["name"] == "Newer"
+    assert parts.triggers.bodies == []
+    assert parts.tracking.entries == {}
+
+
+def test_a_write_whose_event_was_lost_is_announced_on_the_retry_without_writing_again() -> None:
+    # Given a first attempt that wrote the record but could not send its change event
+    parts = Parts()
+    parts.triggers.refuse = True
+    with pytest.raises(RuntimeError):
+        parts.write(product("799", "Ship Your Idea"))
+    assert parts.tracking.entries == {}, "tracking moves only after the event is sent"
+
+    # When the batch is retried with the queue back
+    parts.triggers.refuse = False
+    summary = parts.write(product("799", "Ship Your Idea"))
+
+    # Then the record is not written again, but its creation is announced and tracked
+    assert [write.outcome for write in parts.records.writes] == [WriteOutcome.CREATED, WriteOutcome.UNCHANGED]
+    assert parts.records.of_type(TENANT, "core:product")["799"].version == 1
+    assert parts.events() == [("created", "799")]
+    assert summary.new == 1
+    assert (INTEGRATION.id, "products", "799") in parts.tracking.entries
+
+
+def test_a_code_twice_in_one_batch_is_written_once() -> None:
+    parts = Parts()
+
+    summary = parts.write(product("799", "Ship Your Idea"), product("799", "Ship Your Idea"))
+
+    assert (summary.new, summary.unchanged) == (1, 1)
+    assert parts.records.written() == ["799"]
+    assert parts.events() == [("created", "799")]
+    assert parts.tracking.lookups == [["799"]], "tracking is read once for the batch"
+
+
+def test_a_resource_without_incremental_stores_no_source_time_and_keeps_the_first_channel() -> None:
+    parts = Parts()
+    raw = {"id": 1, "name": "Dates", "updated_at": "2024-12-01 10:00:00"}
+
+    parts.write(MappedRecord(raw, {"code": "1", "name": "Dates"}), resource=SALLA_PRODUCTS, via="webhook")
+    parts.write(MappedRecord(raw, {"code": "1", "name": "Dates box"}), resource=SALLA_PRODUCTS, via="sync")
+
+    assert parts.records.of_type(TENANT, "core:product")["1"].source_updated_at is None
+    tracked = parts.tracking.entries[(INTEGRATION.id, "products", "1")]
+    assert tracked.first_seen_via == "webhook"
+    assert tracked.source_updated_at is None
+    assert parts.events() == [("created", "1"), ("updated", "1")]

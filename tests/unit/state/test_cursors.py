@@ -1,0 +1,233 @@
+"""Cursors: ownership by one run, stale takeover, a mark that never moves back; the run log's counters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mercator.state.cursors import DynamoCursors, DynamoRunLog
+from mercator.state.errors import MalformedItemError, MissingResourceError
+from mercator.state.models import Cursor, RunCheckpoint, RunStats
+
+START = datetime(2025, 6, 1, 8, 0, 0, tzinfo=UTC)
+MARK = datetime(2025, 6, 1, 7, 0, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+def cursors(dynamodb: Any, state_table: str, clock: Clock) -> DynamoCursors:
+    return DynamoCursors(dynamodb, state_table, clock=clock)
+
+
+def checkpoint(run_id: str, **fields: Any) -> RunCheckpoint:
+    values: dict[str, Any] = {"run_id": run_id, "started_at": START}
+    return RunCheckpoint.model_validate(values | fields)
+
+
+def finish(cursors: DynamoCursors, run_id: str, mark: datetime | None, **stats: int) -> bool:
+    return cursors.finish(
+        "shop-1",
+        "orders",
+        run_id,
+        high_water_mark=mark,
+        stats=RunStats(**stats),
+        finished_at=START + timedelta(minutes=5),
+    )
+
+
+def test_no_cursor_before_the_first_run(cursors: DynamoCursors) -> None:
+    assert cursors.get("shop-1", "orders") is None
+
+
+def test_a_run_saves_its_progress_and_finishes(cursors: DynamoCursors) -> None:
+    progress = checkpoint(
+        "run-1",
+        since=MARK - timedelta(days=1),
+        page='{"kind":"page_number","page":3}',
+        pages_handed_off=2,
+        high_water_mark=MARK,
+        stats=RunStats(pages=2, records=100, new=7),
+    )
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    assert cursors.save_checkpoint("shop-1", "orders", progress)
+
+    assert cursors.get("shop-1", "orders") == Cursor(
+        integration_id="shop-1", resource="orders", running=progress
+    )
+
+    assert finish(cursors, "run-1", MARK, pages=2, records=100, new=7) is True
+
+    assert cursors.get("shop-1", "orders") == Cursor(
+        integration_id="shop-1",
+        resource="orders",
+        high_water_mark=MARK,
+        running=None,
+        last_success_at=START + timedelta(minutes=5),
+        last_run_id="run-1",
+        last_run_stats=RunStats(pages=2, records=100, new=7),
+    )
+
+
+def test_another_run_is_refused_while_the_owner_is_alive(cursors: DynamoCursors, clock: Clock) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    clock.now = START + timedelta(hours=5, minutes=59)
+
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2", started_at=clock.now)) is False
+
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None and cursor.running is not None
+    assert cursor.running.run_id == "run-1"
+
+
+def test_a_run_silent_for_six_hours_is_taken_over(cursors: DynamoCursors, clock: Clock) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    clock.now = START + timedelta(hours=6, milliseconds=1)
+    takeover = checkpoint("run-2", started_at=clock.now)
+
+    assert cursors.save_checkpoint("shop-1", "orders", takeover) is True
+
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None and cursor.running == takeover
+    # The crashed run, if it ever wakes up, no longer owns the cursor.
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=9)) is False
+    assert finish(cursors, "run-1", MARK + timedelta(days=1)) is False
+
+
+def test_a_long_run_that_keeps_checkpointing_is_not_taken_over(cursors: DynamoCursors, clock: Clock) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    clock.now = START + timedelta(hours=5)
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=500))
+    clock.now = START + timedelta(hours=7)  # started 7 hours ago, but saved 2 hours ago
+
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2", started_at=clock.now)) is False
+
+
+def test_a_foreign_run_cannot_finish(cursors: DynamoCursors) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+
+    assert finish(cursors, "run-2", MARK) is False
+
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None
+    assert cursor.high_water_mark is None
+    assert cursor.running is not None and cursor.running.run_id == "run-1"
+    assert cursor.last_run_id is None
+
+
+def test_a_run_that_never_claimed_the_cursor_cannot_finish(cursors: DynamoCursors) -> None:
+    assert finish(cursors, "run-1", MARK) is False
+    assert cursors.get("shop-1", "orders") is None
+
+
+def test_the_mark_never_moves_backwards(cursors: DynamoCursors) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    finish(cursors, "run-1", MARK)
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"))
+
+    # A run whose newest record is older than the mark (records it listed were edited back in time,
+    # or it overlapped a shorter window) still finishes; the stored mark stays.
+    assert finish(cursors, "run-2", MARK - timedelta(hours=1), pages=1) is True
+
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None
+    assert cursor.high_water_mark == MARK
+    assert cursor.running is None
+    assert cursor.last_run_id == "run-2"
+    assert cursor.last_run_stats == RunStats(pages=1)
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        (MARK + timedelta(milliseconds=1), MARK + timedelta(milliseconds=1)),
+        (MARK, MARK),
+        (None, MARK),  # a run that listed nothing keeps the mark
+    ],
+)
+def test_the_mark_moves_forward_or_stays(
+    cursors: DynamoCursors, second: datetime | None, expected: datetime
+) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    finish(cursors, "run-1", MARK)
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"))
+
+    assert finish(cursors, "run-2", second) is True
+
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None and cursor.high_water_mark == expected
+    assert cursor.last_run_id == "run-2"
+
+
+def test_a_finished_run_cannot_reopen_the_cursor(cursors: DynamoCursors) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    finish(cursors, "run-1", MARK)
+
+    # A duplicate delivery of the run's last continuation.
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=3)) is False
+    assert finish(cursors, "run-1", MARK + timedelta(days=1)) is False
+
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None and cursor.running is None and cursor.high_water_mark == MARK
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2")) is True
+
+
+def test_cursors_of_resources_and_integrations_are_apart(cursors: DynamoCursors) -> None:
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+
+    assert cursors.save_checkpoint("shop-1", "products", checkpoint("run-2")) is True
+    assert cursors.save_checkpoint("shop-2", "orders", checkpoint("run-3")) is True
+
+
+def test_a_malformed_checkpoint_is_reported(dynamodb: Any, state_table: str, cursors: DynamoCursors) -> None:
+    dynamodb.put_item(
+        TableName=state_table,
+        Item={
+            "pk": {"S": "INTEGRATION#shop-1"},
+            "sk": {"S": "CURSOR#orders"},
+            "integration_id": {"S": "shop-1"},
+            "resource": {"S": "orders"},
+            "running": {"S": "{not json"},
+        },
+    )
+
+    with pytest.raises(MalformedItemError, match="CURSOR#orders"):
+        cursors.get("shop-1", "orders")
+
+
+def test_a_missing_table_is_named(dynamodb: Any) -> None:
+    with pytest.raises(MissingResourceError, match="'gone'"):
+        DynamoCursors(dynamodb, "gone").save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+
+
+def test_the_run_log_adds_counts_from_every_worker(dynamodb: Any, state_table: str, clock: Clock) -> None:
+    log = DynamoRunLog(dynamodb, state_table, clock=clock)
+
+    assert log.get("shop-1", "orders", "run-1") == RunStats()
+
+    log.add("shop-1", "orders", "run-1", RunStats(records=10, new=4, changed=1, unchanged=5))
+    log.add("shop-1", "orders", "run-1", RunStats(records=3, new=1, errors=2, throttled=1))
+    log.add("shop-1", "orders", "run-2", RunStats(records=99))
+
+    assert log.get("shop-1", "orders", "run-1") == RunStats(
+        records=13, new=5, changed=1, unchanged=5, errors=2, throttled=1
+    )
+    item = dynamodb.get_item(
+        TableName=state_table,
+        Key={"pk": {"S": "INTEGRATION#shop-1"}, "sk": {"S": "RUN#orders#run-1"}},
+    )["Item"]
+    # 30 days after 2025-06-01T08:00:00Z, in epoch seconds.
+    assert item["ttl"] == {"N": str(1748764800 + 30 * 86400)}
