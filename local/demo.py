@@ -20,10 +20,10 @@ Nothing keeps running afterwards: the stack and the store stop with the process'
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from mercator_sandbox import Faults, RateLimitConfig, Sandbox
 TENANT = "demo-tenant"
 INTEGRATION = "demo-salla"
 RATE = 40.0  # the demo store's plan: requests per second, shared by every worker of the integration
-SIZES = {"orders": 2_000, "products": 2_000, "customers": 2_000, "carts": 500}
+SIZES = {"orders": 1_000, "products": 1_000, "customers": 1_000, "carts": 300}
 FAMILIES = ("products", "customers", "orders", "carts")
 CONTENT_TYPES = {
     "products": "core:product",
@@ -69,7 +69,7 @@ class Phase:
     seconds: float = 0.0
     requests: int = 0
     throttled: int = 0
-    changes: Counter[str] = field(default_factory=Counter)
+    changes: int = 0
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     stalled: bool = False
 
@@ -97,6 +97,7 @@ def check_connectors() -> bool:
 
 def register(stack: LocalStack, base_url: str) -> None:
     """The integration, registered through the CLI as a developer would."""
+    os.environ["STATE_TABLE"] = stack.table_name("StateTable")
     with tempfile.TemporaryDirectory() as folder:
         credentials = Path(folder) / "credentials.json"
         credentials.write_text(json.dumps({"accessToken": "demo-access-token"}), encoding="utf-8")
@@ -128,6 +129,14 @@ def records_per_type(stack: LocalStack) -> dict[str, int]:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         counts[family] = total
     return counts
+
+
+def take_change_events(stack: LocalStack) -> int:
+    """How many change events wait on the Trigger queue (no local consumer yet); then empties it."""
+    sqs, url = stack.client("sqs"), stack.queue_url("TriggerQueue")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    sqs.purge_queue(QueueUrl=url)
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def run_stats(stack: LocalStack) -> dict[str, dict[str, int]]:
@@ -172,7 +181,7 @@ def sync(stack: LocalStack, sandbox: Sandbox, name: str, expected: Callable[[], 
     phase.seconds = time.perf_counter() - started
     counts = sandbox.counters.snapshot()
     phase.requests, phase.throttled = counts["total"], counts["throttled"]
-    phase.changes = Counter(json.loads(m["Body"])["change"] for m in stack.receive_all("TriggerQueue"))
+    phase.changes = take_change_events(stack)
     phase.stats = run_stats(stack)
     return phase
 
@@ -211,10 +220,9 @@ def report(phase: Phase, store: dict[str, int], synced: dict[str, int]) -> bool:
     console.print(table)
     ideal = phase.requests / RATE
     ratio = phase.seconds / ideal if ideal else 0.0
-    events = ", ".join(f"{kind} {n:,}" for kind, n in sorted(phase.changes.items())) or "none"
     console.print(
         f"  requests {phase.requests:,}, 429s {phase.throttled}, time {phase.seconds:.1f} s against the "
-        f"rate-limit ideal of {ideal:.1f} s ({ratio:.2f} times); change events: {events}"
+        f"rate-limit ideal of {ideal:.1f} s ({ratio:.2f} times); change events emitted: {phase.changes:,}"
     )
     if phase.stalled:
         console.print("  [red]the queues did not empty[/]")
@@ -237,7 +245,9 @@ def main() -> int:
         f"\nSandbox Salla store: {', '.join(f'{n:,} {family}' for family, n in SIZES.items())}; "
         f"limit {RATE:g} requests/s, latency 20 ± 10 ms"
     )
-    with LocalStack(retry_after_seconds=0) as stack:
+    # The handlers' own JSON logs and metrics stay quiet; their warnings and errors still show.
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    with LocalStack(parameters={"LogLevel": "WARNING"}, retry_after_seconds=0) as stack:
         origin = stack.serve_sandbox(sandbox)
         register(stack, sandbox.base_url(origin))
         console.print(f"Local stack at {stack.endpoint_url}; integration {INTEGRATION} registered\n")

@@ -143,7 +143,9 @@ def serving(sandbox: Sandbox, host: str = "127.0.0.1") -> Iterator[str]:
     For clients that need real HTTP (other threads, handlers with their own httpx client, peer tools);
     the server and its thread are gone when the block ends.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP, and
+    # with Nagle on, an answer's body waits ~40 ms behind its headers for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]

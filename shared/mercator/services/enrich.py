@@ -25,6 +25,7 @@ from mercator.connector import ConnectorDefinition, Resource
 from mercator.mapping import compile_path
 from mercator.messages import MAX_BODY_BYTES, EnrichBatch
 from mercator.providers.errors import ProviderError, ProviderHTTPError
+from mercator.providers.sessions import rate_of
 from mercator.services.mapper import map_records
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
@@ -214,7 +215,8 @@ class EnrichmentService:
     ) -> _Fetched:
         """The details of every id under the integration's rate limit; gone ones become dead letters."""
         resource = definition.resources[batch.resource]
-        rate = definition.sync.syncConfiguration.rateLimitPerSecond
+        # The pace the session will keep: the store's own plan where the integration sets one.
+        rate = rate_of(integration, definition)
         self._check_time(resource, len(by_id), rate, deadline)
         fetched = _Fetched()
         session = self.sessions.open(definition, integration, self.vault.credentials(integration))
