@@ -28,8 +28,8 @@ test: lint typecheck sam-check
 	$(MAKE) --no-print-directory unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared local tests benchmarks
-	$(BIN)/ruff format --check shared local tests benchmarks
+	$(BIN)/ruff check shared local functions tests benchmarks
+	$(BIN)/ruff format --check shared local functions tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

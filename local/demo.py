@@ -34,8 +34,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mercator.cli import main as mercator_cli
-from mercator.connector import DefinitionError, load_definition, shipped_definitions
+from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
 from mercator.connector.checklist import check
+from mercator.state.cursors import DynamoCursors, DynamoRunLog
+from mercator.state.models import RunStats
 from mercator_local import LocalStack
 from mercator_sandbox import Faults, RateLimitConfig, Sandbox
 
@@ -70,7 +72,7 @@ class Phase:
     requests: int = 0
     throttled: int = 0
     changes: int = 0
-    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    stats: dict[str, RunStats] = field(default_factory=dict)
     stalled: bool = False
 
 
@@ -131,25 +133,30 @@ def records_per_type(stack: LocalStack) -> dict[str, int]:
     return counts
 
 
-def take_change_events(stack: LocalStack) -> int:
-    """How many change events wait on the Trigger queue (no local consumer yet); then empties it."""
-    sqs, url = stack.client("sqs"), stack.queue_url("TriggerQueue")
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    sqs.purge_queue(QueueUrl=url)
+def waiting_change_events(stack: LocalStack) -> int:
+    """Change events on the Trigger queue, whose consumer (trigger dispatch) is not part of this demo."""
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_url("TriggerQueue"), AttributeNames=["ApproximateNumberOfMessages"]
+    )
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
-def run_stats(stack: LocalStack) -> dict[str, dict[str, int]]:
-    """The last finished run of each family, from its cursor."""
+def run_stats(stack: LocalStack) -> dict[str, RunStats]:
+    """The last finished run of each family: its cursor's stats, and for resources whose records are
+    written by DetailEnrichment, the counts enrichment added to the run's log."""
     dynamodb = stack.client("dynamodb")
     table = stack.table_name("StateTable")
-    stats: dict[str, dict[str, int]] = {}
+    cursors, run_log = DynamoCursors(dynamodb, table), DynamoRunLog(dynamodb, table)
+    connector = load_shipped("salla")
+    stats: dict[str, RunStats] = {}
     for family, key in RESOURCE_KEYS.items():
-        item = dynamodb.get_item(
-            TableName=table, Key={"pk": {"S": f"INTEGRATION#{INTEGRATION}"}, "sk": {"S": f"CURSOR#{key}"}}
-        ).get("Item", {})
-        raw = item.get("last_run_stats", {}).get("S")
-        stats[family] = json.loads(raw) if raw else {}
+        cursor = cursors.get(INTEGRATION, key)
+        if cursor is None or cursor.last_run_stats is None or cursor.last_run_id is None:
+            stats[family] = RunStats()
+        elif connector.resources[key].expandDetails:
+            stats[family] = run_log.get(INTEGRATION, key, cursor.last_run_id)
+        else:
+            stats[family] = cursor.last_run_stats
     return stats
 
 
@@ -157,6 +164,7 @@ def sync(stack: LocalStack, sandbox: Sandbox, name: str, expected: Callable[[], 
     """Fire every family's schedule and work the queues until they are empty, with progress bars."""
     phase = Phase(name)
     sandbox.counters.reset()
+    events_before = waiting_change_events(stack)
     started = time.perf_counter()
     for family in FAMILIES:
         stack.runner.invoke_schedule("ScheduledSyncFunction", family)
@@ -181,7 +189,7 @@ def sync(stack: LocalStack, sandbox: Sandbox, name: str, expected: Callable[[], 
     phase.seconds = time.perf_counter() - started
     counts = sandbox.counters.snapshot()
     phase.requests, phase.throttled = counts["total"], counts["throttled"]
-    phase.changes = take_change_events(stack)
+    phase.changes = waiting_change_events(stack) - events_before
     phase.stats = run_stats(stack)
     return phase
 
@@ -208,14 +216,14 @@ def report(phase: Phase, store: dict[str, int], synced: dict[str, int]) -> bool:
         table.add_column(column, justify="left" if column == "content type" else "right")
     ok = True
     for family, content_type in CONTENT_TYPES.items():
-        stats = phase.stats.get(family, {})
+        stats = phase.stats.get(family, RunStats())
         same = store[family] == synced[family]
         ok &= same
         table.add_row(
             content_type,
             f"{store[family]:,}",
             f"[{'green' if same else 'red'}]{synced[family]:,}[/]",
-            *(f"{stats.get(name, 0):,}" for name in ("new", "changed", "unchanged", "errors")),
+            *(f"{getattr(stats, name):,}" for name in ("new", "changed", "unchanged", "errors")),
         )
     console.print(table)
     ideal = phase.requests / RATE

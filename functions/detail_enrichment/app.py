@@ -32,33 +32,17 @@ _service: EnrichmentService | None = None
 
 def build_services(settings: EnrichSettings) -> EnrichmentService:
     """Wire the enrichment service to AWS; runs once per cold start, on the first invocation."""
-    import boto3  # type: ignore[import-untyped]
+    from mercator.wiring import shared_adapters
 
-    from mercator.providers.sessions import ProviderSessionFactory
-    from mercator.services.connectors import ConnectorCatalog
-    from mercator.services.writer import RecordWriter
-    from mercator.state.cursors import DynamoRunLog
-    from mercator.state.integrations import DynamoIntegrations
-    from mercator.state.queues import SqsQueue
-    from mercator.state.records import DynamoRecords
-    from mercator.state.secrets import SecretsVault
-    from mercator.state.tracking import DynamoTracking
-
-    dynamodb = boto3.client("dynamodb")
-    sqs = boto3.client("sqs")
-    writer = RecordWriter(
-        DynamoRecords(dynamodb, settings.records_table),
-        DynamoTracking(dynamodb, settings.state_table),
-        SqsQueue(sqs, settings.trigger_queue_url),
-    )
+    shared = shared_adapters(settings)
     return EnrichmentService(
-        integrations=DynamoIntegrations(dynamodb, settings.state_table),
-        vault=SecretsVault(boto3.client("secretsmanager")),
-        connectors=ConnectorCatalog(),
-        sessions=ProviderSessionFactory(dynamodb, settings.state_table),
-        writer=writer,
-        run_log=DynamoRunLog(dynamodb, settings.state_table),
-        dead_letters=SqsQueue(sqs, settings.enrich_dlq_url),
+        integrations=shared.integrations,
+        vault=shared.vault,
+        connectors=shared.connectors,
+        sessions=shared.sessions,
+        writer=shared.writer,
+        run_log=shared.run_log,
+        dead_letters=shared.queue(settings.enrich_dlq_url),
     )
 
 

@@ -32,35 +32,20 @@ _service: SyncService | None = None
 
 def build_services(settings: SyncSettings) -> SyncService:
     """Wire the sync service to AWS; runs once per cold start, on the first invocation."""
-    import boto3  # type: ignore[import-untyped]
+    from mercator.state.cursors import DynamoCursors
+    from mercator.wiring import shared_adapters
 
-    from mercator.providers.sessions import ProviderSessionFactory
-    from mercator.services.connectors import ConnectorCatalog
-    from mercator.services.writer import RecordWriter
-    from mercator.state.cursors import DynamoCursors, DynamoRunLog
-    from mercator.state.integrations import DynamoIntegrations
-    from mercator.state.queues import SqsQueue
-    from mercator.state.records import DynamoRecords
-    from mercator.state.secrets import SecretsVault
-    from mercator.state.tracking import DynamoTracking
-
-    dynamodb = boto3.client("dynamodb")
-    sqs = boto3.client("sqs")
-    writer = RecordWriter(
-        DynamoRecords(dynamodb, settings.records_table),
-        DynamoTracking(dynamodb, settings.state_table),
-        SqsQueue(sqs, settings.trigger_queue_url),
-    )
+    shared = shared_adapters(settings)
     return SyncService(
-        integrations=DynamoIntegrations(dynamodb, settings.state_table),
-        vault=SecretsVault(boto3.client("secretsmanager")),
-        connectors=ConnectorCatalog(),
-        sessions=ProviderSessionFactory(dynamodb, settings.state_table),
-        cursors=DynamoCursors(dynamodb, settings.state_table),
-        run_log=DynamoRunLog(dynamodb, settings.state_table),
-        writer=writer,
-        sync_jobs=SqsQueue(sqs, settings.sync_jobs_queue_url),
-        enrich=SqsQueue(sqs, settings.enrich_queue_url),
+        integrations=shared.integrations,
+        vault=shared.vault,
+        connectors=shared.connectors,
+        sessions=shared.sessions,
+        cursors=DynamoCursors(shared.dynamodb, settings.state_table),
+        run_log=shared.run_log,
+        writer=shared.writer,
+        sync_jobs=shared.queue(settings.sync_jobs_queue_url),
+        enrich=shared.queue(settings.enrich_queue_url),
         deadline_margin_seconds=settings.deadline_margin_seconds,
     )
 

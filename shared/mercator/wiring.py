@@ -1,0 +1,69 @@
+"""The adapters every function wires to AWS in the same way, built once per cold start.
+
+A handler's ``build_services`` takes what it needs from here and adds its own queues, so the tables,
+the record writer and the integration lookups are put together in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import boto3  # type: ignore[import-untyped]
+
+from mercator.providers.sessions import ProviderSessionFactory
+from mercator.services.connectors import ConnectorCatalog
+from mercator.services.writer import RecordWriter
+from mercator.state.cursors import DynamoRunLog
+from mercator.state.integrations import DynamoIntegrations
+from mercator.state.queues import SqsQueue
+from mercator.state.records import DynamoRecords
+from mercator.state.secrets import SecretsVault
+from mercator.state.tracking import DynamoTracking
+
+
+class TableSettings(Protocol):
+    @property
+    def state_table(self) -> str: ...
+
+    @property
+    def records_table(self) -> str: ...
+
+    @property
+    def trigger_queue_url(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What both ScheduledSync and DetailEnrichment use, on one set of boto3 clients."""
+
+    dynamodb: Any
+    sqs: Any
+    integrations: DynamoIntegrations
+    vault: SecretsVault
+    connectors: ConnectorCatalog
+    sessions: ProviderSessionFactory
+    writer: RecordWriter
+    run_log: DynamoRunLog
+
+    def queue(self, url: str) -> SqsQueue:
+        return SqsQueue(self.sqs, url)
+
+
+def shared_adapters(settings: TableSettings) -> Shared:
+    dynamodb = boto3.client("dynamodb")
+    sqs = boto3.client("sqs")
+    return Shared(
+        dynamodb=dynamodb,
+        sqs=sqs,
+        integrations=DynamoIntegrations(dynamodb, settings.state_table),
+        vault=SecretsVault(boto3.client("secretsmanager")),
+        connectors=ConnectorCatalog(),
+        sessions=ProviderSessionFactory(dynamodb, settings.state_table),
+        writer=RecordWriter(
+            DynamoRecords(dynamodb, settings.records_table),
+            DynamoTracking(dynamodb, settings.state_table),
+            SqsQueue(sqs, settings.trigger_queue_url),
+        ),
+        run_log=DynamoRunLog(dynamodb, settings.state_table),
+    )
