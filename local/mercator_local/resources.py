@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from mercator_local.intrinsics import ACCOUNT_ID, Physical, TemplateError
+from mercator_local.intrinsics import ACCOUNT_ID, Physical, Resolver, TemplateError
 
 # CloudFormation properties of a table that travel unchanged in CreateTable.
 _TABLE_PASSTHROUGH = (
@@ -156,3 +157,41 @@ def _attribute_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def create_template_table(
+    client: Any,
+    logical_id: str,
+    *,
+    table_name: str,
+    template: Path | None = None,
+    region: str = "eu-central-1",
+) -> str:
+    """Create ``logical_id``'s table of template.yaml under ``table_name`` on ``client``.
+
+    For tests on in-process moto: the keys, indexes and TTL come from the template itself, never from
+    a second copy of them. Parameters take their defaults.
+    """
+    from mercator_local.stack import DEFAULT_TEMPLATE  # noqa: PLC0415 - the stack imports this module
+    from mercator_local.template import TABLE, Template  # noqa: PLC0415
+
+    loaded = Template.load(template or DEFAULT_TEMPLATE)
+    resource = loaded.of_type(TABLE).get(logical_id)
+    if resource is None:
+        raise TemplateError(
+            f"{loaded.path}: no table {logical_id!r}; tables: {', '.join(loaded.of_type(TABLE))}"
+        )
+    resolver = Resolver(
+        stack_name="mercator-test",
+        region=region,
+        parameters=loaded.parameter_values({}),
+        conditions=loaded.conditions,
+        mappings=loaded.mappings,
+        physical=lambda _logical_id: None,
+    )
+    path = f"Resources.{logical_id}.Properties"
+    properties = dict(resolver.resolve(resource.get("Properties", {}), path))
+    properties["TableName"] = table_name
+    return create_table(
+        client, stack_name="mercator-test", region=region, logical_id=logical_id, properties=properties
+    ).ref

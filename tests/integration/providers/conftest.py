@@ -8,6 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mercator_local.resources import create_template_table
+
 REGION = "eu-west-1"
 TABLE = "mercator-state"
 
@@ -32,17 +34,5 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def table(aws: None) -> str:
-    """The state table, keyed the way the rate bucket expects (pk, sk)."""
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return TABLE
+    """The state table, as template.yaml defines it (the rate bucket lives there)."""
+    return create_template_table(boto3.client("dynamodb", region_name=REGION), "StateTable", table_name=TABLE)

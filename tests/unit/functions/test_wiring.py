@@ -17,6 +17,7 @@ from moto import mock_aws
 from mercator.messages import SyncJob
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.models import Integration
+from mercator_local.resources import create_template_table
 from tests.unit.functions.conftest import LambdaContext, Loader, load_event
 
 REGION = "eu-central-1"
@@ -37,31 +38,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-        dynamodb.create_table(
-            TableName=STATE,
-            KeySchema=keys,
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.create_table(
-            TableName=RECORDS,
-            KeySchema=keys,
-            AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_template_table(dynamodb, "StateTable", table_name=STATE)
+        create_template_table(dynamodb, "RecordsTable", table_name=RECORDS)
         sqs = boto3.client("sqs", region_name=REGION)
         yield {name: sqs.create_queue(QueueName=f"mercator-test-{name}")["QueueUrl"] for name in QUEUES}
 

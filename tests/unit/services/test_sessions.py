@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from mercator.connector import load_shipped
 from mercator.providers.sessions import ProviderSessionFactory
+from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries
 from tests.unit.services.support import make_integration
@@ -32,18 +33,7 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_template_table(client, "StateTable", table_name=TABLE)
         yield client
 
 

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from mercator_local.resources import create_template_table
 from tests.unit.state.clients import SerializedClient
 
 REGION = "eu-west-1"
@@ -39,19 +40,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def table(aws: None) -> str:
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return TABLE
+    """The state table, as template.yaml defines it."""
+    return create_template_table(boto3.client("dynamodb", region_name=REGION), "StateTable", table_name=TABLE)
 
 
 @pytest.fixture
@@ -62,47 +52,14 @@ def dynamodb(aws: None) -> Any:
 
 @pytest.fixture
 def state_table(dynamodb: Any) -> str:
-    """The state table with the contract's keys, gsi1 index and TTL attribute."""
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-    )
-    return TABLE
+    """The state table (keys, gsi1, TTL) as template.yaml defines it."""
+    return create_template_table(dynamodb, "StateTable", table_name=TABLE)
 
 
 @pytest.fixture
 def records_table(dynamodb: Any) -> str:
-    """The records table with the contract's keys."""
-    dynamodb.create_table(
-        TableName=RECORDS_TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return RECORDS_TABLE
+    """The records table as template.yaml defines it."""
+    return create_template_table(dynamodb, "RecordsTable", table_name=RECORDS_TABLE)
 
 
 @pytest.fixture
