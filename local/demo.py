@@ -36,6 +36,7 @@ from rich.table import Table
 from mercator.cli import main as mercator_cli
 from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
 from mercator.connector.checklist import check
+from mercator.services.families import FAMILIES as CONTENT_TYPES
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.models import RunStats
 from mercator_local import LocalStack
@@ -45,13 +46,7 @@ TENANT = "demo-tenant"
 INTEGRATION = "demo-salla"
 RATE = 40.0  # the demo store's plan: requests per second, shared by every worker of the integration
 SIZES = {"orders": 1_000, "products": 1_000, "customers": 1_000, "carts": 300}
-FAMILIES = ("products", "customers", "orders", "carts")
-CONTENT_TYPES = {
-    "products": "core:product",
-    "customers": "core:customer",
-    "orders": "ecommerce:orders",
-    "carts": "ecommerce:carts",
-}
+FAMILIES = tuple(CONTENT_TYPES)  # products, customers, orders, carts: one schedule each
 # The Salla connector's resource key of each family, where its cursor and run stats live.
 RESOURCE_KEYS = {
     "products": "products",

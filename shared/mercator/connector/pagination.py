@@ -23,13 +23,14 @@ seed's page-number form (``paramName``, ``defaultLimit``, ``maxLimit``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, tag_check
-from mercator.mapping.dates import zone
+from mercator.mapping import CompiledPath, compile_path
+from mercator.mapping.dates import parse_datetime, zone
 
 
 class _PagedBase(DefinitionModel):
@@ -139,13 +140,30 @@ class Incremental(DefinitionModel):
         zone(value)
         return value
 
+    _updated: CompiledPath | None = PrivateAttr(None)
+    _tz: tzinfo = PrivateAttr(UTC)
+
     @model_validator(mode="after")
     def _one_way(self) -> Incremental:
         if self.param is None and not self.stopWhenOlder:
             raise located_error(
                 "param", "incremental needs param (an updated-since filter) or stopWhenOlder: true"
             )
+        self._updated = compile_path(self.recordUpdatedAt)
+        self._tz = zone(self.timezone)
         return self
+
+    def updated_at(self, record: Any) -> datetime | None:
+        """The record's own updated-at in UTC (read in ``timezone`` when it has none); None when the
+        record has none or it is not a date."""
+        assert self._updated is not None
+        value = self._updated.get(record)
+        if value is None:
+            return None
+        try:
+            return parse_datetime(value, self._tz)
+        except ValueError:
+            return None
 
     def window_start(self, cursor: datetime) -> datetime:
         """Where an incremental listing starts: the cursor less the overlap."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
@@ -47,9 +48,16 @@ class Endpoint(DefinitionModel):
 class DetailsEndpoint(Endpoint):
     dataProperty: RecordPath | None = Field(None, description="where the record sits in the detail response")
 
+    _data: CompiledPath | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile(self) -> DetailsEndpoint:
+        self._data = compile_path(self.dataProperty) if self.dataProperty else None
+        return self
+
     def record_in(self, body: Any) -> Any:
         """The record inside a details response."""
-        return compile_path(self.dataProperty).get(body) if self.dataProperty else body
+        return self._data.get(body) if self._data else body
 
     @field_validator("url")
     @classmethod
@@ -79,9 +87,13 @@ class ResponseMapping(DefinitionModel):
         self._total = compile_path(self.totalProperty) if self.totalProperty else None
         return self
 
+    def data_in(self, body: Any) -> Any:
+        """What sits at ``dataProperty`` (the whole body without one)."""
+        return self._data.get(body) if self._data else body
+
     def records_in(self, body: Any) -> list[Any] | None:
         """The records of one list response, or None when the body has no list where expected."""
-        found = self._data.get(body) if self._data else body
+        found = self.data_in(body)
         return found if isinstance(found, list) else None
 
     def total_in(self, body: Any) -> int | None:
@@ -126,11 +138,13 @@ class Resource(DefinitionModel):
     samples: ResourceSamples = Field(default_factory=ResourceSamples)
 
     _compiled: CompiledMapping | None = PrivateAttr(None)
+    _id: CompiledPath | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _compile(self) -> Resource:
         if self.expandDetails and self.endpoints.details is None:
             raise located_error("endpoints.details", "expandDetails: true needs endpoints.details")
+        self._id = compile_path(self.idPath)
         try:
             self._compiled = compile_mapping(self.apiMapping, scope=f"resource {self.name}")
         except MappingDefinitionError as exc:
@@ -141,6 +155,15 @@ class Resource(DefinitionModel):
     def mapping(self) -> CompiledMapping:
         assert self._compiled is not None
         return self._compiled
+
+    def record_id(self, record: Any) -> Any:
+        """The value at ``idPath`` in a listed record (None when absent)."""
+        assert self._id is not None
+        return self._id.get(record)
+
+    def updated_at(self, record: Any) -> datetime | None:
+        """The record's own updated-at (``incremental.recordUpdatedAt``); None without one."""
+        return self.incremental.updated_at(record) if self.incremental else None
 
 
 class EnrichRef(DefinitionModel):

@@ -30,8 +30,6 @@ from mercator.connector.auth import BasicAuth
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.placeholders import MissingCredentialError, fill
 from mercator.connector.sync import DetailsEndpoint, Endpoint, Resource
-from mercator.mapping import CompiledPath, compile_path
-from mercator.mapping.dates import parse_datetime, zone
 from mercator.providers.errors import ProviderError, ProviderResponseError
 from mercator.providers.limits import RateLimiter
 from mercator.providers.pagination import (
@@ -131,7 +129,6 @@ class ProviderClient:
         )
         self._strategies: dict[str, Strategy] = {}
         self._params: dict[tuple[str, EndpointKind], dict[str, str]] = {}
-        self._updated_paths: dict[str, CompiledPath] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -258,7 +255,7 @@ class ProviderClient:
         records = resource.responseMapping.records_in(reply.body)
         if records is None:
             path = resource.responseMapping.dataProperty
-            found = compile_path(path).get(reply.body) if path else reply.body
+            found = resource.responseMapping.data_in(reply.body)
             raise ProviderResponseError(
                 endpoint.method,
                 self.redactor.url(reply.url),
@@ -437,16 +434,8 @@ class ProviderClient:
         return self.redactor.templatize(text)
 
     def _older(self, resource: Resource, record: Any, window: datetime) -> bool:
-        incremental = resource.incremental
-        assert incremental is not None
-        path = self._updated_paths.get(resource.name)
-        if path is None:
-            path = self._updated_paths[resource.name] = compile_path(incremental.recordUpdatedAt)
-        try:
-            updated = parse_datetime(path.get(record), zone(incremental.timezone))
-        except ValueError:
-            return False  # an unreadable date does not end the listing
-        return updated < window
+        updated = resource.updated_at(record)
+        return updated is not None and updated < window  # an unreadable date does not end the listing
 
     def _stored_to_url(self, stored: str, resource: Resource) -> str:
         url = fill(stored, self._credentials, "a stored next-page URL")

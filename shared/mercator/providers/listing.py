@@ -26,8 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mercator.connector.sync import Resource
-from mercator.mapping import CompiledPath, compile_path
-from mercator.mapping.dates import parse_datetime, zone
+from mercator.mapping.dates import utc_now
 from mercator.providers.client import ProviderClient
 
 logger = logging.getLogger(__name__)
@@ -43,10 +42,6 @@ def content_hash(record: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ListingGuard:
     """Watches the pages of one pass and tells whether the pass may have missed records.
 
@@ -55,10 +50,7 @@ class ListingGuard:
     """
 
     def __init__(self, resource: Resource, started_at: datetime, *, expect_total: bool = True) -> None:
-        self._id_path: CompiledPath = compile_path(resource.idPath)
-        incremental = resource.incremental
-        self._updated_path = compile_path(incremental.recordUpdatedAt) if incremental else None
-        self._zone = zone(incremental.timezone) if incremental else UTC
+        self._resource = resource
         self._started_at = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
         self._expect_total = expect_total
         self._ids: set[str] = set()
@@ -77,7 +69,7 @@ class ListingGuard:
                 self.updated_during_pass += 1
 
     def id_of(self, record: Any) -> str | None:
-        found = self._id_path.get(record)
+        found = self._resource.record_id(record)
         return None if found is None or found == "" else str(found)
 
     @property
@@ -101,15 +93,8 @@ class ListingGuard:
         return bool(self.reasons)
 
     def _updated_since_start(self, record: Any) -> bool:
-        if self._updated_path is None:
-            return False
-        value = self._updated_path.get(record)
-        if value is None:
-            return False
-        try:
-            return parse_datetime(value, self._zone) >= self._started_at
-        except ValueError:
-            return False
+        updated = self._resource.updated_at(record)
+        return updated is not None and updated >= self._started_at
 
 
 @dataclass(frozen=True)
@@ -142,7 +127,7 @@ class RecordListing(AsyncIterator[ListedRecord]):
         *,
         since: datetime | None = None,
         max_passes: int = 3,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         if max_passes < 1:
             raise ValueError(f"max_passes must be at least 1, not {max_passes}")
@@ -218,7 +203,7 @@ def list_records(
     *,
     since: datetime | None = None,
     max_passes: int = 3,
-    clock: Clock = _utc_now,
+    clock: Clock = utc_now,
 ) -> RecordListing:
     """Every record of a resource once (a changed one again, as its newer version); see the module doc."""
     return RecordListing(client, resource_key, since=since, max_passes=max_passes, clock=clock)

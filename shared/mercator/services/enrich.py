@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mercator.connector import ConnectorDefinition, Resource
-from mercator.mapping import compile_path
 from mercator.messages import MAX_BODY_BYTES, EnrichBatch
 from mercator.providers.errors import ProviderError, ProviderHTTPError
 from mercator.providers.sessions import rate_of
@@ -239,10 +238,9 @@ class EnrichmentService:
         self, integration: Integration, resource: Resource, batch: EnrichBatch, letters: list[DeadLetter]
     ) -> dict[str, dict[str, Any]]:
         """The batch's records by id (of a repeated id, the later entry); no id: a dead letter."""
-        id_path = compile_path(resource.idPath)
         by_id: dict[str, dict[str, Any]] = {}
         for record in batch.records:
-            found = id_path.get(record)
+            found = resource.record_id(record)
             if found is None or found == "" or isinstance(found, dict | list):
                 letters.append(
                     self._letter(

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from mercator.connector import ConnectorDefinition, DefinitionError, Resource
-from mercator.mapping import compile_path
+from mercator.mapping.dates import utc_now
 from mercator.messages import EnrichBatch, SyncJob
 from mercator.providers.pagination import Page, PageCheckpoint
 from mercator.services.families import content_type_of, family_resources
@@ -45,8 +45,7 @@ from mercator.services.ports import (
     ProviderSessions,
     RunLog,
 )
-from mercator.services.source_times import SourceUpdatedAt, latest
-from mercator.services.writer import Clock, MappedRecord, RecordWriter, utc_now
+from mercator.services.writer import Clock, MappedRecord, RecordWriter
 from mercator.state.models import Integration, ListingPass, RunCheckpoint, RunStats
 
 logger = logging.getLogger(__name__)
@@ -308,8 +307,6 @@ class _RunWalk:
         self.job = job
         self.run_state = run
         self.deadline = deadline
-        self.updated_at = SourceUpdatedAt(resource)
-        self.id_path = compile_path(resource.idPath)
         self.counted_requests = 0
         self.counted_throttled = 0
         self.log_context = _context(integration, resource, run.run_id)
@@ -401,7 +398,9 @@ class _RunWalk:
     ) -> RunCheckpoint:
         mark = run.high_water_mark
         for record in page.records:
-            mark = latest(mark, self.updated_at(record))
+            updated = self.resource.updated_at(record)
+            if updated is not None and (mark is None or updated > mark):
+                mark = updated
         return run.model_copy(
             update={
                 "page": page.next.to_json() if page.next is not None else None,
@@ -506,7 +505,7 @@ class _RunWalk:
         )
 
     def _id_of(self, record: Any) -> str:
-        found = self.id_path.get(record)
+        found = self.resource.record_id(record)
         return "(without an id)" if found is None or found == "" else str(found)
 
 

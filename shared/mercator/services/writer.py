@@ -16,21 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from mercator.connector import Resource
+from mercator.mapping.dates import utc_now
 from mercator.messages import ChangeEvent
 from mercator.providers.listing import content_hash
 from mercator.services.ports import MessageQueue, RecordRepository, TrackingRepository
-from mercator.services.source_times import SourceUpdatedAt
 from mercator.state.models import Integration, RunStats, SeenVia, TrackedId, WriteOutcome
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,6 @@ class RecordWriter:
         self._tracking = tracking
         self._triggers = triggers
         self._clock = clock
-        self._readers: dict[int, tuple[Resource, SourceUpdatedAt]] = {}
 
     def write(
         self,
@@ -91,8 +86,9 @@ class RecordWriter:
         seen_via: SeenVia,
     ) -> WriteSummary:
         """Write a resource's mapped records; the source updated-at comes from each raw record."""
-        updated_at = self._reader(resource)
-        ready = [ReadyRecord(code_of(item.record), item.record, updated_at(item.raw)) for item in mapped]
+        ready = [
+            ReadyRecord(code_of(item.record), item.record, resource.updated_at(item.raw)) for item in mapped
+        ]
         return self.write_ready(
             integration,
             resource=resource.name,
@@ -172,12 +168,6 @@ class RecordWriter:
         for entry in tracked_now:
             self._tracking.put(entry)
         return summary
-
-    def _reader(self, resource: Resource) -> SourceUpdatedAt:
-        cached = self._readers.get(id(resource))
-        if cached is None or cached[0] is not resource:
-            cached = self._readers[id(resource)] = (resource, SourceUpdatedAt(resource))
-        return cached[1]
 
 
 def code_of(record: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
+from mercator.mapping.dates import utc_now
 from mercator.state.dynamo import (
     TTL,
     ConditionFailedError,
@@ -41,7 +42,6 @@ from mercator.state.dynamo import (
     read_optional_s,
     read_s,
     s,
-    utc_now,
 )
 from mercator.state.models import Cursor, RunCheckpoint, RunStats
 

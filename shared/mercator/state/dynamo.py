@@ -270,10 +270,6 @@ def read_bool(item: Item, attribute: str, default: bool = False) -> bool:
     return bool(item[attribute]["BOOL"])
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def newer_condition(expression: Expression, content_hash: str, updated_at: datetime | None) -> str:
     """When a write of ``content_hash`` and ``updated_at`` may replace the stored item.
 

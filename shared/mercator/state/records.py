@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mercator.mapping.dates import utc_now
 from mercator.state.dynamo import (
     PARTITION_KEY,
     ConditionFailedError,
@@ -44,7 +45,6 @@ from mercator.state.dynamo import (
     read_optional_datetime,
     read_s,
     s,
-    utc_now,
 )
 from mercator.state.models import StoredRecord, WriteOutcome
 

@@ -18,8 +18,8 @@ from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from mercator.connector import ConnectorDefinition
 from mercator.connector.auth import BasicAuth
 from mercator.connector.placeholders import placeholders
+from mercator.mapping.dates import utc_now
 from mercator.services.ports import IntegrationRepository
-from mercator.state.dynamo import utc_now
 from mercator.state.models import MAX_RATE, Integration, parse_rate
 
 # Ids and tenants become parts of key strings (``#``-separated) and of the secret's name.

@@ -32,7 +32,7 @@ from mercator.services.writer import RecordWriter
 from mercator.state.models import Integration
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
-from tests.integration.providers.support import STOREFRONTS, AutoTime, fast_retries
+from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries
 from tests.unit.services.fakes import (
     FakeClock,
     FakeCursors,
@@ -238,6 +238,22 @@ def world(
         connectors=ConnectorCatalog({definition.name: definition for definition in definitions}),
         page_prefetch=page_prefetch,
     )
+
+
+def woo_products_world(
+    sandbox: Sandbox, page: int, *, page_prefetch: int = 4
+) -> tuple[World, Integration, SyncJob]:
+    """A WooCommerce integration on ``sandbox`` listing products ``page`` at a time, and its job."""
+    integration = make_integration("woocommerce", sandbox)
+    definition = tweaked_connector("woocommerce", page_size(page))
+    built = world(sandbox, integration, definitions=[definition], page_prefetch=page_prefetch)
+    return built, integration, new_job(integration, "products")
+
+
+def woo_products_store(products: int, seed: int) -> Sandbox:
+    """A WooCommerce store of ``products`` products (no orders or customers) on frozen time."""
+    sizes = {"products": products, "orders": 0, "customers": 0}
+    return Sandbox("woocommerce", seed=seed, sizes=sizes, rate_limit=None, clock=FrozenClock())
 
 
 def plenty() -> float:

@@ -13,17 +13,13 @@ import pytest
 from mercator.messages import ChangeEvent, SyncJob
 from mercator.providers.pagination import PageCheckpoint
 from mercator_sandbox import Sandbox
-from tests.integration.providers.support import FrozenClock
 from tests.unit.services.support import (
     World,
     deadlines,
     epoch_utc,
-    make_integration,
-    new_job,
-    page_size,
     plenty,
-    tweaked_connector,
-    world,
+    woo_products_store,
+    woo_products_world,
 )
 
 PRODUCTS = 23
@@ -31,11 +27,9 @@ PAGE = 5
 
 
 def woo_world() -> tuple[Sandbox, World, SyncJob]:
-    sizes = {"products": PRODUCTS, "orders": 0, "customers": 0}
-    sandbox = Sandbox("woocommerce", seed=5, sizes=sizes, rate_limit=None, clock=FrozenClock())
-    integration = make_integration("woocommerce", sandbox)
-    built = world(sandbox, integration, definitions=[tweaked_connector("woocommerce", page_size(PAGE))])
-    return sandbox, built, new_job(integration, "products")
+    sandbox = woo_products_store(PRODUCTS, seed=5)
+    built, _, job = woo_products_world(sandbox, PAGE)
+    return sandbox, built, job
 
 
 def updated(sandbox: Sandbox, ids: list[int]) -> int:

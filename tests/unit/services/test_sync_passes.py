@@ -8,17 +8,14 @@ import pytest
 
 from mercator.messages import SyncJob
 from mercator_sandbox import Sandbox
-from tests.integration.providers.support import FrozenClock
 from tests.unit.services.support import (
     ChangingSessions,
     World,
     deadlines,
-    make_integration,
     new_job,
-    page_size,
     plenty,
-    tweaked_connector,
-    world,
+    woo_products_store,
+    woo_products_world,
 )
 
 PRODUCTS = 23
@@ -26,12 +23,9 @@ PAGE = 5
 
 
 def woo_world() -> tuple[Sandbox, World, str]:
-    sizes = {"products": PRODUCTS, "orders": 0, "customers": 0}
-    sandbox = Sandbox("woocommerce", seed=9, sizes=sizes, rate_limit=None, clock=FrozenClock())
-    integration = make_integration("woocommerce", sandbox)
-    definition = tweaked_connector("woocommerce", page_size(PAGE))
+    sandbox = woo_products_store(PRODUCTS, seed=9)
     # One page at a time, so a change after a page reaches the very next request.
-    built = world(sandbox, integration, definitions=[definition], page_prefetch=1)
+    built, integration, _ = woo_products_world(sandbox, PAGE, page_prefetch=1)
     return sandbox, built, integration.id
 
 

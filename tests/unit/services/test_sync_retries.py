@@ -9,17 +9,13 @@ import pytest
 from mercator.messages import SyncJob
 from mercator.providers.errors import ProviderHTTPError
 from mercator_sandbox import Sandbox
-from tests.integration.providers.support import FrozenClock
 from tests.unit.services.support import (
     ChangingSessions,
     World,
     deadlines,
-    make_integration,
-    new_job,
-    page_size,
     plenty,
-    tweaked_connector,
-    world,
+    woo_products_store,
+    woo_products_world,
 )
 
 PRODUCTS = 23
@@ -28,13 +24,10 @@ LIST = "GET /products"
 
 
 def woo_world() -> tuple[Sandbox, World, SyncJob]:
-    sizes = {"products": PRODUCTS, "orders": 0, "customers": 0}
-    sandbox = Sandbox("woocommerce", seed=21, sizes=sizes, rate_limit=None, clock=FrozenClock())
-    integration = make_integration("woocommerce", sandbox)
-    definition = tweaked_connector("woocommerce", page_size(PAGE))
+    sandbox = woo_products_store(PRODUCTS, seed=21)
     # One page at a time, so the store's failure starts exactly at the page after the change.
-    built = world(sandbox, integration, definitions=[definition], page_prefetch=1)
-    return sandbox, built, new_job(integration, "products")
+    built, _, job = woo_products_world(sandbox, PAGE, page_prefetch=1)
+    return sandbox, built, job
 
 
 def list_requests(sandbox: Sandbox) -> int:

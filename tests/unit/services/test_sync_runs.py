@@ -25,9 +25,8 @@ from tests.unit.services.support import (
     epoch_utc,
     make_integration,
     new_job,
-    page_size,
     plenty,
-    tweaked_connector,
+    woo_products_world,
     world,
 )
 
@@ -43,9 +42,8 @@ def woo_store() -> Sandbox:
 
 
 def woo_world(sandbox: Sandbox) -> tuple[World, SyncJob]:
-    integration = make_integration("woocommerce", sandbox)
-    built = world(sandbox, integration, definitions=[tweaked_connector("woocommerce", page_size(PAGE))])
-    return built, new_job(integration, "products")
+    built, _, job = woo_products_world(sandbox, PAGE)
+    return built, job
 
 
 async def store_products(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
