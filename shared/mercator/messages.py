@@ -6,6 +6,7 @@ so a page of large orders never becomes an unsendable message.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -95,7 +96,11 @@ class EnrichBatch(_Message):
 
 
 class ChangeEvent(_Message):
-    """A record that was created, updated or deleted in the records table; the Trigger queue's body."""
+    """A record that was created, updated or deleted in the records table; the Trigger queue's body.
+
+    The same change may be announced more than once (a retried write, a re-sent delivery); ``id`` is
+    the same every time, so TriggerDispatch fires it once.
+    """
 
     kind: Literal["change"] = "change"
     change: Literal["created", "updated", "deleted"]
@@ -105,5 +110,15 @@ class ChangeEvent(_Message):
     content_type: str
     code: str
     record: dict[str, Any]
+    content_hash: str = Field(min_length=1, description="sha256 of the record's canonical JSON")
     source: Literal["sync", "webhook"]
+    event: str | None = Field(
+        None, description="the webhook event that delivered the change; None when a sync found it"
+    )
     occurred_at: datetime
+
+    @property
+    def id(self) -> str:
+        """Stable across re-announcements of the same change."""
+        parts = (self.integration_id, self.content_type, self.code, self.change, self.content_hash)
+        return hashlib.sha256("\x1f".join((*parts, self.event or "")).encode()).hexdigest()

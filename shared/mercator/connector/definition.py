@@ -28,6 +28,10 @@ class Trigger(DefinitionModel):
     displayName: str | None = None
     description: str = ""
     entityType: EntityType
+    syncChanges: list[Literal["created", "updated", "deleted"]] = Field(
+        default_factory=list,
+        description="changes a scheduled sync finds that fire this trigger too (a webhook that never came)",
+    )
 
 
 class ConnectorDefinition(DefinitionModel):

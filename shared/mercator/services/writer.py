@@ -147,6 +147,7 @@ class RecordWriter:
                     content_type=content_type,
                     code=item.code,
                     record=item.record,
+                    content_hash=digest,
                     source=seen_via,
                     occurred_at=self._clock(),
                 ).body()
