@@ -1,12 +1,14 @@
 """What the local runner needs of each AWS::Serverless::Function: code, limits, environment, triggers.
 
-Only the event sources the runner emulates are read: ``Schedule`` and ``ScheduleV2`` (EventBridge) and
-``SQS``. Other event types are left to the tools that serve them (``sam local start-api`` and so on).
+Only the event sources the local stack emulates are read: ``Schedule`` and ``ScheduleV2`` (EventBridge),
+``SQS``, and ``Api`` (API Gateway REST, served by :mod:`mercator_local.api`). Other event types
+(``HttpApi`` and so on) are left to the tools that serve them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,15 @@ from mercator_local.template import LAYER, Template
 DEFAULT_TIMEOUT_SECONDS = 3
 DEFAULT_MEMORY_MB = 128
 DEFAULT_SQS_BATCH_SIZE = 10
+
+API = "AWS::Serverless::Api"
+# SAM's name for the REST API it creates for Api events without a RestApiId, and that API's stage.
+IMPLICIT_API = "ServerlessRestApi"
+IMPLICIT_STAGE = "Prod"
+API_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
+
+_PARAMETER = re.compile(r"\{([A-Za-z0-9_.-]+)(\+?)\}")
+_LITERAL = re.compile(r"[^{}/]+")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,32 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class PathSegment:
+    """One part of a resource path: ``orders`` (literal), ``{id}`` (parameter) or ``{proxy+}`` (greedy)."""
+
+    text: str
+    parameter: str | None = None
+    greedy: bool = False
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """An API Gateway REST event: resource ``path``, ``method`` (upper case, ``ANY`` for every method),
+    the API serving it (logical id; :data:`IMPLICIT_API` for SAM's implicit one) and that API's stage."""
+
+    name: str
+    path: str
+    method: str
+    rest_api: str
+    stage: str
+
+    @property
+    def segments(self) -> tuple[PathSegment, ...]:
+        """The path's parts; the path was checked when the route was read (:func:`path_segments`)."""
+        return path_segments(self.path, f"route {self.name}")
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """One function as the template defines it, Globals merged and intrinsics resolved."""
 
@@ -60,6 +97,7 @@ class FunctionSpec:
     schedules: tuple[ScheduleSource, ...]
     sqs_sources: tuple[SqsSource, ...]
     layer_dirs: tuple[Path, ...] = ()
+    api_routes: tuple[ApiRoute, ...] = ()
 
     @property
     def layer_packages(self) -> tuple[str, ...]:
@@ -135,9 +173,15 @@ def function_spec(
 
     schedules: list[ScheduleSource] = []
     sqs_sources: list[SqsSource] = []
+    api_routes: list[ApiRoute] = []
     for event_name, event in (properties.get("Events") or {}).items():
         event_path = f"{path}.Events.{event_name}"
         kind = event.get("Type")
+        if kind == "Api":
+            api_routes.append(
+                _api_route(event_name, event.get("Properties", {}), event_path, template, resolver)
+            )
+            continue
         if kind not in ("Schedule", "ScheduleV2", "SQS"):
             continue
         event_properties = resolver.resolve(event.get("Properties", {}), f"{event_path}.Properties")
@@ -158,7 +202,83 @@ def function_spec(
         schedules=tuple(schedules),
         sqs_sources=tuple(sqs_sources),
         layer_dirs=_layer_dirs(template, properties.get("Layers") or [], resolver, f"{path}.Layers"),
+        api_routes=tuple(api_routes),
     )
+
+
+def path_segments(path: str, where: str) -> tuple[PathSegment, ...]:
+    """The parts of an API Gateway resource path (``/webhooks/{integrationId}``); TemplateError naming
+    ``where`` when it is not one: no leading slash, empty parts, a greedy parameter before the end."""
+    if not path.startswith("/"):
+        raise TemplateError(f"{where}: a resource path starts with /, got {path!r}")
+    if path == "/":
+        return ()
+    parts = path[1:].split("/")
+    segments: list[PathSegment] = []
+    for index, part in enumerate(parts):
+        parameter = _PARAMETER.fullmatch(part)
+        if parameter is not None:
+            greedy = parameter.group(2) == "+"
+            if greedy and index != len(parts) - 1:
+                raise TemplateError(f"{where}: a greedy parameter {part} must be the last part of {path!r}")
+            if any(segment.parameter == parameter.group(1) for segment in segments):
+                raise TemplateError(f"{where}: parameter {parameter.group(1)!r} appears twice in {path!r}")
+            segments.append(PathSegment(text=part, parameter=parameter.group(1), greedy=greedy))
+        elif _LITERAL.fullmatch(part):
+            segments.append(PathSegment(text=part))
+        else:
+            raise TemplateError(
+                f"{where}: {part!r} in {path!r} is neither a literal part, {{name}} nor {{name+}}"
+            )
+    return tuple(segments)
+
+
+def _api_route(
+    name: str, raw_properties: Mapping[str, Any], path: str, template: Template, resolver: Resolver
+) -> ApiRoute:
+    # RestApiId refers to an API the local stack does not create, so it is read as a reference, not resolved.
+    rest_api_reference = raw_properties.get("RestApiId")
+    properties = resolver.resolve(
+        {key: value for key, value in raw_properties.items() if key != "RestApiId"}, f"{path}.Properties"
+    )
+    resource_path = properties.get("Path")
+    if not isinstance(resource_path, str):
+        raise TemplateError(f"{path}.Properties.Path: an Api event needs its resource path")
+    path_segments(resource_path, f"{path}.Properties.Path")
+    method = properties.get("Method")
+    if not isinstance(method, str) or method.upper() not in API_METHODS:
+        choices = ", ".join(sorted(item.lower() for item in API_METHODS))
+        raise TemplateError(f"{path}.Properties.Method: {method!r} is not one of {choices}")
+    if rest_api_reference is None:
+        rest_api, stage = IMPLICIT_API, _implicit_stage(template, resolver, path)
+    else:
+        rest_api, stage = _explicit_api(
+            rest_api_reference, template, resolver, f"{path}.Properties.RestApiId"
+        )
+    return ApiRoute(name=name, path=resource_path, method=method.upper(), rest_api=rest_api, stage=stage)
+
+
+def _implicit_stage(template: Template, resolver: Resolver, path: str) -> str:
+    # The template's own Stage parameter names the stage its users know; without one, SAM's default.
+    if "Stage" in (template.body.get("Parameters") or {}):
+        return str(resolver.resolve({"Ref": "Stage"}, path))
+    return IMPLICIT_STAGE
+
+
+def _explicit_api(reference: Any, template: Template, resolver: Resolver, path: str) -> tuple[str, str]:
+    apis = template.of_type(API)
+    logical_id = reference.get("Ref") if isinstance(reference, Mapping) and len(reference) == 1 else None
+    if logical_id not in apis:
+        known = ", ".join(apis) or "none"
+        raise TemplateError(
+            f"{path}: must be !Ref to an AWS::Serverless::Api of the template "
+            f"(APIs: {known}), got {reference!r}"
+        )
+    stage_name = apis[logical_id].get("Properties", {}).get("StageName")
+    stage = resolver.resolve(stage_name, f"Resources.{logical_id}.Properties.StageName")
+    if not isinstance(stage, str) or not stage:
+        raise TemplateError(f"Resources.{logical_id}.Properties.StageName: an API needs its stage name")
+    return str(logical_id), stage
 
 
 def _layer_dirs(template: Template, layers: list[Any], resolver: Resolver, path: str) -> tuple[Path, ...]:

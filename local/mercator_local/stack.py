@@ -22,6 +22,7 @@ import boto3  # type: ignore[import-untyped]
 import httpx
 from moto.server import ThreadedMotoServer
 
+from mercator_local.api import ApiGateway, serving_api
 from mercator_local.event_source import SqsEventSource
 from mercator_local.functions import FunctionSpec, function_spec
 from mercator_local.handlers import WarmFunction, applied_environment
@@ -207,6 +208,17 @@ class LocalStack:
         if self._runner is None:
             raise RuntimeError("the local stack is not running; use it in a with block")
         return self._exit.enter_context(serving(sandbox, HOST))
+
+    def serve_api(self, api: str | None = None) -> str:
+        """Serve the functions' ``Type: Api`` events over HTTP on loopback, as API Gateway REST would,
+        until the stack stops; returns the base URL (``{url}/webhooks/acme`` reaches ``/webhooks/{id}``).
+
+        ``api`` serves one API's routes only (logical id; ``ServerlessRestApi`` for SAM's implicit one).
+        """
+        if self._runner is None:
+            raise RuntimeError("the local stack is not running; use it in a with block")
+        app = ApiGateway(self._warm, stack_name=self.stack_name, region=self.region, api=api)
+        return self._exit.enter_context(serving_api(app, HOST))
 
     def dead_letter_queue(self, logical_id: str) -> str:
         """The logical id of the queue that ``logical_id``'s RedrivePolicy sends dead letters to."""
