@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error, tag_check
 from mercator.connector.mappings import MappingSpec
-from mercator.mapping import CompiledMapping, MappingDefinitionError, compile_mapping
+from mercator.mapping import (
+    CompiledMapping,
+    CompiledPath,
+    MappingDefinitionError,
+    compile_mapping,
+    compile_path,
+)
 
 Credential = Annotated[str, Field(min_length=1, description="name of an integration credential")]
 
@@ -96,10 +103,30 @@ class HeaderValue(DefinitionModel):
     source: Literal["header"] = Field(alias="from")
     name: str = Field(description="header name (case-insensitive)")
 
+    def value_in(self, headers: Mapping[str, str], body: Any, query: Mapping[str, str]) -> str | None:
+        return _text(headers.get(self.name))
+
+    def describe(self) -> str:
+        return f"header {self.name}"
+
 
 class BodyValue(DefinitionModel):
     source: Literal["body"] = Field(alias="from")
     path: RecordPath = Field(description="path in the JSON body")
+
+    _compiled: CompiledPath | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile(self) -> BodyValue:
+        self._compiled = compile_path(self.path)
+        return self
+
+    def value_in(self, headers: Mapping[str, str], body: Any, query: Mapping[str, str]) -> str | None:
+        assert self._compiled is not None
+        return _text(self._compiled.get(body))
+
+    def describe(self) -> str:
+        return f"body path {self.path}"
 
 
 class QueryValue(DefinitionModel):
@@ -107,6 +134,19 @@ class QueryValue(DefinitionModel):
 
     source: Literal["query"] = Field(alias="from")
     name: str = Field(description="query parameter name")
+
+    def value_in(self, headers: Mapping[str, str], body: Any, query: Mapping[str, str]) -> str | None:
+        return _text(query.get(self.name))
+
+    def describe(self) -> str:
+        return f"query parameter {self.name}"
+
+
+def _text(value: Any) -> str | None:
+    """A header, body or query value as text; None when absent or empty."""
+    if value is None or isinstance(value, dict | list) or value == "":
+        return None
+    return str(value)
 
 
 ValueSource = Annotated[

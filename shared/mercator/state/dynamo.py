@@ -117,24 +117,28 @@ class Table:
         try:
             return method(**request)
         except self.client.exceptions.ClientError as e:
-            code = error_code(e)
-            if code == _CONDITION_FAILED:
-                response = getattr(e, "response", {})
-                raise ConditionFailedError(response.get("Item")) from e
-            if code == _NOT_FOUND:
-                raise MissingResourceError(
-                    f"{operation}: DynamoDB table {self.name!r} does not exist (or is not in this "
-                    "account and region)",
-                    resource=self.name,
-                    operation=operation,
-                    code=code,
-                ) from e
-            raise StateAccessError(
-                f"{operation} on DynamoDB table {self.name!r} failed: {code or 'unknown error'}: {e}",
+            raise self.error(operation, e) from e
+
+    def error(self, operation: str, e: Exception) -> Exception:
+        """The domain error for an AWS error of ``operation`` on this table."""
+        code = error_code(e)
+        if code == _CONDITION_FAILED:
+            response = getattr(e, "response", {})
+            return ConditionFailedError(response.get("Item"))
+        if code == _NOT_FOUND:
+            return MissingResourceError(
+                f"{operation}: DynamoDB table {self.name!r} does not exist (or is not in this "
+                "account and region)",
                 resource=self.name,
                 operation=operation,
                 code=code,
-            ) from e
+            )
+        return StateAccessError(
+            f"{operation} on DynamoDB table {self.name!r} failed: {code or 'unknown error'}: {e}",
+            resource=self.name,
+            operation=operation,
+            code=code,
+        )
 
     def malformed(self, item: Item, error: Exception) -> MalformedItemError:
         key = {name: item.get(name) for name in (PARTITION_KEY, SORT_KEY)}

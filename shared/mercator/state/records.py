@@ -57,6 +57,79 @@ def record_key(tenant_id: str, content_type: str, code: str) -> Item:
     return key(type_partition(tenant_id, content_type), f"CODE#{code}")
 
 
+def record_upsert(
+    *,
+    tenant_id: str,
+    content_type: str,
+    code: str,
+    record: Mapping[str, Any],
+    content_hash: str,
+    source_updated_at: datetime | None,
+    integration_id: str,
+    written_at: datetime,
+) -> tuple[Item, Expression, str]:
+    """The key, update and condition of a newer-only record write (alone, or in a transaction)."""
+    update = Expression()
+    update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
+    update.set("integration_id", s(integration_id))
+    update.set("record", s(record_json(record, content_type, code)))
+    update.set("content_hash", s(content_hash))
+    update.set_or_remove("source_updated_at", optional_ms(source_updated_at))
+    update.set("deleted", boolean(False))
+    update.set("written_at", ms(written_at))
+    update.add("version", {"N": "1"})
+    condition = newer_condition(update, content_hash, source_updated_at)
+    return record_key(tenant_id, content_type, code), update, condition
+
+
+def record_deletion(
+    *,
+    tenant_id: str,
+    content_type: str,
+    code: str,
+    tombstone: Mapping[str, Any],
+    content_hash: str,
+    deleted_at: datetime,
+    integration_id: str,
+) -> tuple[Item, Expression, str]:
+    """Mark a record deleted, keeping its last content; a tombstone when nothing was stored.
+
+    ``deleted_at`` becomes the source updated-at, so a delivery of an older version arriving after
+    the deletion is refused as stale instead of bringing the record back.
+    """
+    update = Expression()
+    update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
+    update.set("integration_id", s(integration_id))
+    update.set_if_absent("record", s(record_json(tombstone, content_type, code)))
+    update.set_if_absent("content_hash", s(content_hash))
+    update.set("source_updated_at", ms(deleted_at))
+    update.set("deleted", boolean(True))
+    update.set("written_at", ms(deleted_at))
+    update.add("version", {"N": "1"})
+    absent = f"attribute_not_exists({update.name(PARTITION_KEY)})"
+    stored_at = update.name("source_updated_at")
+    live = f"{update.name('deleted')} <> {update.value(boolean(True))}"
+    condition = (
+        f"{absent} OR ({live} AND (attribute_not_exists({stored_at}) "
+        f"OR {stored_at} <= {update.value(ms(deleted_at))}))"
+    )
+    return record_key(tenant_id, content_type, code), update, condition
+
+
+def record_json(record: Mapping[str, Any], content_type: str, code: str) -> str:
+    try:
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{content_type} record {code!r} is not plain JSON: {e}") from e
+
+
+def refusal(stored: Item | None, content_hash: str) -> WriteOutcome:
+    """Why a newer-only write was refused, from the stored item the refusal returned."""
+    if stored is not None and stored.get("content_hash") == s(content_hash):
+        return WriteOutcome.UNCHANGED
+    return WriteOutcome.STALE
+
+
 class DynamoRecords:
     """RecordRepository over the records table; ``clock`` stamps ``written_at``."""
 
@@ -77,29 +150,20 @@ class DynamoRecords:
         source_updated_at: datetime | None,
         integration_id: str,
     ) -> WriteOutcome:
+        item_key, update, condition = record_upsert(
+            tenant_id=tenant_id,
+            content_type=content_type,
+            code=code,
+            record=record,
+            content_hash=content_hash,
+            source_updated_at=source_updated_at,
+            integration_id=integration_id,
+            written_at=self._clock(),
+        )
         try:
-            body = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{content_type} record {code!r} is not plain JSON: {e}") from e
-        update = Expression()
-        update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
-        update.set("integration_id", s(integration_id))
-        update.set("record", s(body))
-        update.set("content_hash", s(content_hash))
-        update.set_or_remove("source_updated_at", optional_ms(source_updated_at))
-        update.set("deleted", boolean(False))
-        update.set("written_at", ms(self._clock()))
-        update.add("version", {"N": "1"})
-        condition = newer_condition(update, content_hash, source_updated_at)
-        try:
-            response = self._table.update(
-                record_key(tenant_id, content_type, code), update, condition, ReturnValues="UPDATED_OLD"
-            )
+            response = self._table.update(item_key, update, condition, ReturnValues="UPDATED_OLD")
         except ConditionFailedError as refused:
-            stored = refused.item or {}
-            if stored.get("content_hash") == s(content_hash):
-                return WriteOutcome.UNCHANGED
-            return WriteOutcome.STALE
+            return refusal(refused.item, content_hash)
         # UPDATED_OLD holds the previous values of the attributes written: none when nothing existed.
         return WriteOutcome.UPDATED if "version" in response.get("Attributes", {}) else WriteOutcome.CREATED
 

@@ -1,0 +1,156 @@
+"""WebhookIntake: ``POST /webhooks/{integrationId}`` from API Gateway; providers' deliveries become records.
+
+The route hands the raw request to WebhookIntake and answers with what it did. Refusals map to HTTP
+statuses here, in one place: 413 too large, 404 unknown or disabled integration, 415 not JSON, 401
+not verified (only the reason is logged), 400 malformed. Anything else is a 500, which every
+provider retries.
+"""
+
+# The adapters are imported inside build_services: importing this module stays cheap, and the
+# handler can be tested with the service injected before any AWS client exists.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mercator.deliveries import Headers, IncomingDelivery
+from mercator.mapping.dates import utc_now
+from mercator.observability import logger, metrics, tracer
+from mercator.providers.verification import VerificationError
+from mercator.services.intake import (
+    IntakeError,
+    IntakeResult,
+    MalformedDeliveryError,
+    PayloadTooLargeError,
+    UnknownIntegrationError,
+    UnsupportedMediaTypeError,
+    WebhookIntake,
+)
+from mercator.settings import WebhookSettings
+
+settings = WebhookSettings.from_environ()
+app = APIGatewayRestResolver()
+_service: WebhookIntake | None = None
+
+_STATUSES: dict[type[IntakeError], HTTPStatus] = {
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnknownIntegrationError: HTTPStatus.NOT_FOUND,
+    UnsupportedMediaTypeError: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    MalformedDeliveryError: HTTPStatus.BAD_REQUEST,
+}
+
+
+def build_services(settings: WebhookSettings) -> WebhookIntake:
+    """Wire webhook intake to AWS; runs once per cold start, on the first request."""
+    import boto3  # type: ignore[import-untyped]
+
+    from mercator.services.cached import CachedIntegrations, CachedVault
+    from mercator.state.archive import S3DeliveryArchive
+    from mercator.state.deliveries import DynamoDeliveryLedger
+    from mercator.state.records import DynamoRecords
+    from mercator.wiring import shared_adapters
+
+    shared = shared_adapters(settings)
+    return WebhookIntake(
+        integrations=CachedIntegrations(shared.integrations, ttl=settings.lookup_cache_seconds),
+        vault=CachedVault(shared.vault, ttl=settings.lookup_cache_seconds),
+        connectors=shared.connectors,
+        ledger=DynamoDeliveryLedger(
+            shared.dynamodb,
+            settings.state_table,
+            settings.records_table,
+            retention=timedelta(days=settings.dedupe_days),
+        ),
+        archive=S3DeliveryArchive(boto3.client("s3"), settings.archive_bucket),
+        records=DynamoRecords(shared.dynamodb, settings.records_table),
+        writer=shared.writer,
+        triggers=shared.queue(settings.trigger_queue_url),
+        enrich=shared.queue(settings.enrich_queue_url),
+        dead_letters=shared.queue(settings.enrich_dlq_url),
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
+def service() -> WebhookIntake:
+    global _service  # noqa: PLW0603 - one service per warm container, built on first use
+    if _service is None:
+        _service = build_services(settings)
+    return _service
+
+
+@app.post("/webhooks/<integrationId>")
+@tracer.capture_method
+def receive(integrationId: str) -> Response[dict[str, Any]]:  # noqa: N803 - the route's parameter
+    event = app.current_event
+    delivery = IncomingDelivery(
+        integration_id=integrationId,
+        headers=Headers(event.headers or {}),
+        body=_raw_body(event.body, event.is_base64_encoded),
+        received_at=utc_now(),
+        query=dict(event.query_string_parameters or {}),
+    )
+    logger.append_keys(integration_id=integrationId)
+    result = service().receive(delivery, delivery.headers.get("content-type"))
+    _count(result)
+    body: dict[str, Any] = {"status": result.outcome.value}
+    body.update({key: value for key in ("event", "code", "reason") if (value := getattr(result, key))})
+    return Response(status_code=result.status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _raw_body(body: str | None, encoded: bool | None) -> bytes:
+    """The body byte for byte, as the provider signed it."""
+    if body is None:
+        return b""
+    if not encoded:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedDeliveryError("the body is not valid base64") from None
+
+
+def _count(result: IntakeResult) -> None:
+    metrics.add_metric(name="WebhooksReceived", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Webhook_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    if result.resent:
+        metrics.add_metric(name="WebhookAnnouncementsResent", unit=MetricUnit.Count, value=1)
+
+
+@app.exception_handler(IntakeError)
+def refused(error: IntakeError) -> Response[dict[str, Any]]:
+    status = next((code for kind, code in _STATUSES.items() if isinstance(error, kind)), HTTPStatus.BAD_REQUEST)
+    logger.info("delivery refused (%s): %s", status.value, error)
+    metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
+    return _error(status, str(error))
+
+
+@app.exception_handler(VerificationError)
+def unverified(error: VerificationError) -> Response[dict[str, Any]]:
+    # Only the reason: never the headers or the body of an unverified request.
+    logger.warning("delivery not verified: %s", error.reason)
+    metrics.add_metric(name="WebhooksUnverified", unit=MetricUnit.Count, value=1)
+    return _error(HTTPStatus.UNAUTHORIZED, "the delivery could not be verified")
+
+
+def _error(status: HTTPStatus, message: str) -> Response[dict[str, Any]]:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body={"status": "refused", "message": message},
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

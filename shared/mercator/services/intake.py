@@ -1,0 +1,445 @@
+"""WebhookIntake: a provider's delivery becomes a verified, deduplicated, newer-only record write.
+
+For one POST to ``/webhooks/{integrationId}``:
+
+1. refuse what cannot be a delivery: too large, unknown or disabled integration, not JSON (a
+   WooCommerce creation ping, form-encoded ``webhook_id=<id>``, is answered and otherwise ignored);
+2. verify it with the connector's ``webhook.verification`` and the integration's credentials;
+3. read the event name and the dedupe key (the provider's delivery id, else the body's sha256);
+4. keep the raw body in the archive, so the delivery can be replayed;
+5. an event without a handler is acknowledged and logged; a thin delivery (an id, as BigCommerce
+   sends) is claimed and handed to enrichment; otherwise the record is mapped, and its write, its
+   tracking entry and the delivery's claim are committed together, newer-only; a delivery that
+   cannot be mapped goes to the dead-letter queue;
+6. the change event goes to the Trigger queue, and the buyer is extracted into core:customer (only
+   by the copy that committed: concurrent copies would otherwise race on the same customer).
+
+A copy of a delivery finds its claim and writes nothing. Should the first copy have stopped between
+its commit and its announcement, a copy arriving later than ``resend_after`` sends the claim's
+announcements again: TriggerDispatch runs a change once whatever the number of announcements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from mercator.connector import ConnectorDefinition
+from mercator.connector.sync import WebhookHandler
+from mercator.deliveries import (
+    Announcement,
+    ArchivedDelivery,
+    CommitResult,
+    DeliveryClaim,
+    IncomingDelivery,
+    RecordChange,
+    json_media_type,
+)
+from mercator.mapping import CompiledPath, compile_path
+from mercator.mapping.dates import utc_now
+from mercator.messages import ChangeEvent, EnrichBatch
+from mercator.observability import logger
+from mercator.providers.listing import content_hash
+from mercator.providers.verification import verify_delivery
+from mercator.services.enrich import DeadLetter
+from mercator.services.mapper import extract_customer, map_delivery
+from mercator.services.merge import deep_merge
+from mercator.services.ports import (
+    Connectors,
+    CredentialsVault,
+    IntegrationLookup,
+    MessageQueue,
+)
+from mercator.services.writer import ReadyRecord, RecordWriter, code_of
+from mercator.state.models import Integration, StoredRecord
+
+Clock = Callable[[], datetime]
+_PING = re.compile(rb"webhook_id=\d+")
+_FORM = "application/x-www-form-urlencoded"
+
+
+class IntakeError(Exception):
+    """A delivery refused before anything was written; the message is safe to return."""
+
+
+class PayloadTooLargeError(IntakeError):
+    pass
+
+
+class UnknownIntegrationError(IntakeError):
+    pass
+
+
+class UnsupportedMediaTypeError(IntakeError):
+    pass
+
+
+class MalformedDeliveryError(IntakeError):
+    pass
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"  # the record was written and announced
+    DUPLICATE = "duplicate"  # a copy of a delivery already taken
+    STALE = "stale"  # the stored record is newer: not written
+    UNCHANGED = "unchanged"  # the stored record is the same: not written
+    QUEUED = "queued"  # a thin delivery: its record is fetched by enrichment
+    IGNORED = "ignored"  # an event the connector has no handler for
+    DEAD_LETTERED = "dead_lettered"  # could not be mapped: in the dead-letter queue with its reason
+    PING = "ping"  # a platform's check that the endpoint answers
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    event: str | None = None
+    code: str | None = None
+    reason: str | None = None
+    resent: bool = False
+
+    @property
+    def status(self) -> int:
+        """The HTTP status: 202 where the delivery was taken but not (yet) turned into a record."""
+        waiting = {Outcome.QUEUED, Outcome.IGNORED, Outcome.DEAD_LETTERED}
+        return 202 if self.outcome in waiting else 200
+
+
+class DeliveryLedger(Protocol):
+    def commit(self, claim: DeliveryClaim, change: RecordChange) -> CommitResult: ...
+
+    def claim(self, claim: DeliveryClaim) -> DeliveryClaim | None:
+        """Claim without a write; the earlier claim when the delivery was claimed before."""
+        ...
+
+
+class DeliveryArchive(Protocol):
+    def put(self, delivery: ArchivedDelivery) -> str: ...
+
+
+class StoredRecords(Protocol):
+    def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None: ...
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    integration: Integration
+    definition: ConnectorDefinition
+    event: str
+    dedupe_key: str
+    payload: Any
+
+
+class WebhookIntake:
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationLookup,
+        vault: CredentialsVault,
+        connectors: Connectors,
+        ledger: DeliveryLedger,
+        archive: DeliveryArchive,
+        records: StoredRecords,
+        writer: RecordWriter,
+        triggers: MessageQueue,
+        enrich: MessageQueue,
+        dead_letters: MessageQueue,
+        max_body_bytes: int = 1024 * 1024,
+        resend_after: timedelta = timedelta(seconds=30),
+        clock: Clock = utc_now,
+    ) -> None:
+        self.integrations = integrations
+        self.vault = vault
+        self.connectors = connectors
+        self.ledger = ledger
+        self.archive = archive
+        self.records = records
+        self.writer = writer
+        self.queues: dict[Literal["trigger", "enrich"], MessageQueue] = {
+            "trigger": triggers,
+            "enrich": enrich,
+        }
+        self.dead_letters = dead_letters
+        self.max_body_bytes = max_body_bytes
+        self.resend_after = resend_after
+        self.clock = clock
+        self._paths: dict[str, CompiledPath] = {}
+
+    def receive(self, delivery: IncomingDelivery, content_type: str | None) -> IntakeResult:
+        """Take one delivery; raises IntakeError or VerificationError when it is refused."""
+        if len(delivery.body) > self.max_body_bytes:
+            raise PayloadTooLargeError(
+                f"the body is {len(delivery.body)} bytes; deliveries may be at most {self.max_body_bytes}"
+            )
+        integration = self._integration(delivery.integration_id)
+        definition = self.connectors.get(integration.connector)
+        if _is_ping(content_type, delivery.body):
+            return IntakeResult(Outcome.PING)
+        if not json_media_type(content_type):
+            raise UnsupportedMediaTypeError(
+                f"deliveries must be application/json, got {content_type or 'no Content-Type'}"
+            )
+        verification = definition.webhook.verification if definition.webhook else None
+        verify_delivery(
+            verification,
+            self.vault.credentials(integration),
+            delivery.headers,
+            delivery.body,
+            now=delivery.received_at,
+        )
+        parsed = self._parse(integration, definition, delivery)
+        self.archive.put(ArchivedDelivery.of(delivery, dedupe_key=parsed.dedupe_key, event=parsed.event))
+        return self._take(parsed, delivery.received_at, replay=False)
+
+    def replay(self, archived: ArchivedDelivery) -> IntakeResult:
+        """Run an archived delivery again: verified when it arrived, so not again (its credential headers
+        were not kept), and not deduplicated; the newer-only rule still holds."""
+        integration = self.integrations.get(archived.integration_id)
+        if integration is None:
+            raise UnknownIntegrationError(f"integration {archived.integration_id!r} does not exist")
+        definition = self.connectors.get(integration.connector)
+        parsed = self._parse(integration, definition, archived.incoming())
+        return self._take(parsed, self.clock(), replay=True)
+
+    def _integration(self, integration_id: str) -> Integration:
+        integration = self.integrations.get(integration_id)
+        if integration is None or integration.status != "active":
+            # The same answer for both, so a caller cannot learn which integrations exist.
+            raise UnknownIntegrationError(f"no active integration {integration_id!r}")
+        return integration
+
+    def _parse(
+        self, integration: Integration, definition: ConnectorDefinition, delivery: IncomingDelivery
+    ) -> _Parsed:
+        try:
+            payload = json.loads(delivery.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise MalformedDeliveryError(f"the body is not valid JSON: {e}") from None
+        webhook = definition.webhook
+        if webhook is None or webhook.eventName is None:
+            raise MalformedDeliveryError(
+                f"connector {definition.name!r} does not say where the event name is"
+            )
+        event = webhook.eventName.value_in(delivery.headers, payload, delivery.query)
+        if event is None:
+            raise MalformedDeliveryError(f"no event name in the {webhook.eventName.describe()}")
+        delivery_id = (
+            webhook.deliveryId.value_in(delivery.headers, payload, delivery.query)
+            if webhook.deliveryId
+            else None
+        )
+        if delivery_id is not None:
+            dedupe_key = "id-" + hashlib.sha256(f"{event}\x1f{delivery_id}".encode()).hexdigest()
+        else:
+            dedupe_key = "body-" + delivery.body_sha256
+        return _Parsed(integration, definition, event, dedupe_key, payload)
+
+    def _take(self, parsed: _Parsed, received_at: datetime, *, replay: bool) -> IntakeResult:
+        handler = parsed.definition.handlers.get(parsed.event)
+        if handler is None:
+            reason = f"connector {parsed.definition.name!r} has no handler for {parsed.event!r}"
+            logger.info("delivery ignored: %s", reason, extra=_context(parsed))
+            return IntakeResult(Outcome.IGNORED, parsed.event, reason=reason)
+        claim_key = (
+            f"{parsed.dedupe_key}.replay-{received_at.timestamp():.0f}" if replay else parsed.dedupe_key
+        )
+        if handler.enrich is not None:
+            return self._queue_for_enrichment(parsed, handler, claim_key, received_at)
+        mapped = map_delivery(parsed.definition, parsed.event, parsed.payload)
+        if mapped.failures:
+            failure = mapped.failures[0]
+            return self._dead_letter(parsed, handler, failure.reason, failure.detail)
+        record = mapped.records[0]
+        code = code_of(record)
+        integration = parsed.integration
+        if handler.operation == "update":
+            # An update delivery carries only what changed: lay it over what is stored.
+            stored = self.records.get(integration.tenant_id, handler.contentType, code)
+            if stored is not None and not stored.deleted:
+                record = deep_merge(stored.record, record)
+        deleted = handler.operation == "delete"
+        digest = content_hash(record)
+        change = "deleted" if deleted else "created" if handler.operation == "create" else "updated"
+        announcement = ChangeEvent(
+            change=change,
+            integration_id=integration.id,
+            tenant_id=integration.tenant_id,
+            connector=integration.connector,
+            content_type=handler.contentType,
+            code=code,
+            record=record,
+            content_hash=digest,
+            source="webhook",
+            event=parsed.event,
+            occurred_at=received_at,
+        ).body()
+        claim = DeliveryClaim(
+            integration_id=integration.id,
+            dedupe_key=claim_key,
+            event=parsed.event,
+            received_at=received_at,
+            outcome=Outcome.ACCEPTED.value,
+            announcements=(Announcement("trigger", announcement),),
+        )
+        result = self.ledger.commit(
+            claim,
+            RecordChange(
+                tenant_id=integration.tenant_id,
+                integration_id=integration.id,
+                resource=_resource_of(parsed.definition, handler.contentType),
+                content_type=handler.contentType,
+                code=code,
+                record=record,
+                content_hash=digest,
+                source_updated_at=_updated_at(record),
+                deleted=deleted,
+            ),
+        )
+        if result.status == "committed":
+            self.queues["trigger"].send([announcement])
+            self._extract_customer(parsed)
+            return IntakeResult(Outcome.ACCEPTED, parsed.event, code)
+        if result.status == "duplicate":
+            return self._duplicate(parsed, result.earlier, code)
+        # Refused as stale or unchanged: claim it alone, so its copies count as duplicates.
+        refused = Outcome(result.status)
+        earlier = self.ledger.claim(_replace_claim(claim, refused))
+        if earlier is not None:
+            return self._duplicate(parsed, earlier, code)
+        return IntakeResult(refused, parsed.event, code)
+
+    def _queue_for_enrichment(
+        self, parsed: _Parsed, handler: WebhookHandler, claim_key: str, received_at: datetime
+    ) -> IntakeResult:
+        assert handler.enrich is not None
+        resource = parsed.definition.resources[handler.enrich.resource]
+        record_id = self._path(handler.enrich.idPath).get(parsed.payload)
+        if record_id is None or record_id == "":
+            reason = f"event {parsed.event}: no record id at {handler.enrich.idPath}"
+            return self._dead_letter(parsed, handler, reason, {"field": handler.enrich.idPath})
+        body = EnrichBatch(
+            integration_id=parsed.integration.id,
+            resource=resource.name,
+            run_id=f"webhook-{claim_key}",
+            seen_via="webhook",
+            records=[_nest(resource.idPath, record_id)],
+        ).body()
+        claim = DeliveryClaim(
+            integration_id=parsed.integration.id,
+            dedupe_key=claim_key,
+            event=parsed.event,
+            received_at=received_at,
+            outcome=Outcome.QUEUED.value,
+            announcements=(Announcement("enrich", body),),
+        )
+        earlier = self.ledger.claim(claim)
+        if earlier is not None:
+            return self._duplicate(parsed, earlier, str(record_id))
+        self.queues["enrich"].send([body])
+        return IntakeResult(Outcome.QUEUED, parsed.event, str(record_id))
+
+    def _extract_customer(self, parsed: _Parsed) -> None:
+        outcome = extract_customer(parsed.definition, parsed.event, parsed.payload)
+        if outcome is None:
+            return
+        for failure in outcome.failures:
+            # The delivery's own record does not depend on its buyer: log, and go on without it.
+            logger.warning("buyer not extracted: %s", failure.reason, extra=_context(parsed))
+        ready = [ReadyRecord(code_of(record), record, _updated_at(record)) for record in outcome.records]
+        self.writer.write_ready(
+            parsed.integration,
+            resource=_resource_of(parsed.definition, "core:customer"),
+            content_type="core:customer",
+            records=ready,
+            run_id=None,
+            seen_via="webhook",
+        )
+
+    def _duplicate(self, parsed: _Parsed, earlier: DeliveryClaim | None, code: str | None) -> IntakeResult:
+        resent = False
+        if earlier is not None and self.clock() - earlier.received_at >= self.resend_after:
+            for announcement in earlier.announcements:
+                self.queues[announcement.queue].send([announcement.body])
+            resent = bool(earlier.announcements)
+            if earlier.outcome == Outcome.ACCEPTED:
+                # The first copy may have stopped before its buyer was written; the writer keeps
+                # that idempotent.
+                self._extract_customer(parsed)
+        return IntakeResult(Outcome.DUPLICATE, parsed.event, code, resent=resent)
+
+    def _dead_letter(
+        self, parsed: _Parsed, handler: WebhookHandler, reason: str, detail: dict[str, Any]
+    ) -> IntakeResult:
+        letter = DeadLetter(
+            reason=reason,
+            detail=detail,
+            raw=parsed.payload,
+            integration_id=parsed.integration.id,
+            resource=_resource_of(parsed.definition, handler.contentType),
+            run_id=f"webhook-{parsed.dedupe_key}",
+        )
+        self.dead_letters.send([letter.body()])
+        logger.warning("delivery sent to the dead-letter queue: %s", reason, extra=_context(parsed))
+        return IntakeResult(Outcome.DEAD_LETTERED, parsed.event, reason=reason)
+
+    def _path(self, source: str) -> CompiledPath:
+        compiled = self._paths.get(source)
+        if compiled is None:
+            compiled = self._paths[source] = compile_path(source)
+        return compiled
+
+
+def _is_ping(content_type: str | None, body: bytes) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == _FORM and _PING.fullmatch(body.strip()) is not None
+
+
+def _resource_of(definition: ConnectorDefinition, content_type: str) -> str:
+    """The resource whose tracked ids a record of ``content_type`` joins (the content type without one)."""
+    for name, resource in definition.resources.items():
+        if resource.contentType == content_type:
+            return name
+    return content_type
+
+
+def _updated_at(record: Mapping[str, Any]) -> datetime | None:
+    value = record.get("updatedAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _nest(path: str, value: Any) -> dict[str, Any]:
+    """A record holding ``value`` at a dotted ``path`` (what enrichment reads the id from)."""
+    keys = path.removeprefix("$.").split(".")
+    record: dict[str, Any] = {keys[-1]: value}
+    for key in reversed(keys[:-1]):
+        record = {key: record}
+    return record
+
+
+def _replace_claim(claim: DeliveryClaim, outcome: Outcome) -> DeliveryClaim:
+    return DeliveryClaim(
+        integration_id=claim.integration_id,
+        dedupe_key=claim.dedupe_key,
+        event=claim.event,
+        received_at=claim.received_at,
+        outcome=outcome.value,
+    )
+
+
+def _context(parsed: _Parsed) -> dict[str, str]:
+    return {
+        "integration_id": parsed.integration.id,
+        "connector": parsed.definition.name,
+        "event": parsed.event,
+        "dedupe_key": parsed.dedupe_key,
+    }
