@@ -1,4 +1,5 @@
-"""The template's DynamoDB tables and SQS queues, created on the local server as CloudFormation would.
+"""The template's tables, queues, buckets and event buses, created on the local server as CloudFormation
+would.
 
 Each creator maps the resolved CloudFormation properties onto the service API's request and raises
 TemplateError for a property it does not know, so nothing in the template is silently left out.
@@ -136,6 +137,72 @@ def create_queue(client: Any, *, stack_name: str, logical_id: str, properties: M
         client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     )
     return Physical(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+
+def create_bucket(
+    client: Any, *, stack_name: str, region: str, logical_id: str, properties: Mapping[str, Any]
+) -> Physical:
+    """CreateBucket, then its encryption, public access block, ownership and lifecycle rules."""
+    path = f"Resources.{logical_id}.Properties"
+    known = {
+        "BucketName",
+        "BucketEncryption",
+        "PublicAccessBlockConfiguration",
+        "OwnershipControls",
+        "LifecycleConfiguration",
+        "Tags",
+    }
+    _refuse_unknown(properties, known, path)
+    # Bucket names are lowercase; CloudFormation lowercases the names it generates too.
+    name = str(properties.get("BucketName") or physical_name(stack_name, logical_id).lower())
+    if region == "us-east-1":
+        client.create_bucket(Bucket=name)
+    else:
+        client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    if "BucketEncryption" in properties:
+        # CloudFormation nests the rules one level deeper than the API and names them differently.
+        rules = [
+            {
+                "ApplyServerSideEncryptionByDefault" if key == "ServerSideEncryptionByDefault" else key: value
+                for key, value in rule.items()
+            }
+            for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in properties:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+        )
+    if "OwnershipControls" in properties:
+        client.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
+    if "LifecycleConfiguration" in properties:
+        rules = [
+            _lifecycle_rule(rule, f"{path}.LifecycleConfiguration")
+            for rule in properties["LifecycleConfiguration"]["Rules"]
+        ]
+        client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    return Physical(
+        ref=name, attributes={"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+    )
+
+
+def _lifecycle_rule(rule: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the shape PutBucketLifecycleConfiguration takes."""
+    _refuse_unknown(rule, {"Id", "Status", "Prefix", "ExpirationInDays"}, path)
+    converted: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": str(rule.get("Prefix", ""))}}
+    if "Id" in rule:
+        converted["ID"] = rule["Id"]
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    return converted
+
+
+def create_event_bus(client: Any, *, logical_id: str, properties: Mapping[str, Any]) -> Physical:
+    path = f"Resources.{logical_id}.Properties"
+    _refuse_unknown(properties, {"Name", "Description", "Tags"}, path)
+    name = str(properties["Name"])
+    arn = str(client.create_event_bus(Name=name)["EventBusArn"])
+    return Physical(ref=name, attributes={"Arn": arn, "Name": name})
 
 
 def _refuse_unknown(properties: Mapping[str, Any], known: set[str], path: str) -> None:

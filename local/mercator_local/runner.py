@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,13 +117,17 @@ class Runner:
         """Batches from ``queue`` until it holds no message at all (visible, in flight or delayed)."""
         return self._run([self._source(queue)], max_rounds)
 
-    def run_until_idle(self, *, max_rounds: int = 1_000) -> RunReport:
+    def run_until_idle(self, *, max_rounds: int = 1_000, skip: Collection[str] = ()) -> RunReport:
         """Every subscribed queue in turn, one batch each per round, until all of them are empty.
 
         Messages the functions send to each other's queues are picked up in later rounds, so one call
         runs a whole pipeline (SyncJobs → Enrich) to its end. ``max_rounds`` caps runaway loops.
+        ``skip`` names queues (logical ids) left as they are, e.g. to read the change events in them.
         """
-        return self._run(list(self.sources), max_rounds)
+        unknown = set(skip) - {source.queue for source in self.sources}
+        if unknown:
+            raise KeyError(f"no function consumes {', '.join(sorted(unknown))}")
+        return self._run([source for source in self.sources if source.queue not in skip], max_rounds)
 
     def depth(self, queue: str) -> int:
         """Messages in ``queue`` (logical id): visible, in flight and delayed."""

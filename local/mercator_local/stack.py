@@ -27,9 +27,9 @@ from mercator_local.event_source import SqsEventSource
 from mercator_local.functions import FunctionSpec, function_spec
 from mercator_local.handlers import WarmFunction, applied_environment
 from mercator_local.intrinsics import Physical, Resolver, TemplateError, references
-from mercator_local.resources import create_queue, create_table
+from mercator_local.resources import create_bucket, create_event_bus, create_queue, create_table
 from mercator_local.runner import Runner
-from mercator_local.template import FUNCTION, QUEUE, TABLE, Template
+from mercator_local.template import BUCKET, EVENT_BUS, FUNCTION, QUEUE, TABLE, Template
 from mercator_sandbox import Sandbox
 from mercator_sandbox.serve import serving
 
@@ -83,6 +83,8 @@ class LocalStack:
         self.tables: dict[str, str] = {}
         self.queues: dict[str, Physical] = {}
         self._tables: dict[str, Physical] = {}
+        self.buckets: dict[str, Physical] = {}
+        self.event_buses: dict[str, Physical] = {}
         self._dead_letters: dict[str, str] = {}
         self.functions: dict[str, FunctionSpec] = {}
         self._warm: dict[str, WarmFunction] = {}
@@ -227,7 +229,7 @@ class LocalStack:
     # --- building ----------------------------------------------------------------------------------
 
     def _resolver(self) -> Resolver:
-        created = {**self._tables, **self.queues}
+        created = {**self._tables, **self.queues, **self.buckets, **self.event_buses}
         return Resolver(
             stack_name=self.stack_name,
             region=self.region,
@@ -258,6 +260,18 @@ class LocalStack:
                 )
                 self._tables[logical_id] = physical
                 self.tables[logical_id] = physical.ref
+            elif resource["Type"] == BUCKET:
+                self.buckets[logical_id] = create_bucket(
+                    self.client("s3"),
+                    stack_name=self.stack_name,
+                    region=self.region,
+                    logical_id=logical_id,
+                    properties=properties,
+                )
+            elif resource["Type"] == EVENT_BUS:
+                self.event_buses[logical_id] = create_event_bus(
+                    self.client("events"), logical_id=logical_id, properties=properties
+                )
             else:
                 self.queues[logical_id] = create_queue(
                     sqs, stack_name=self.stack_name, logical_id=logical_id, properties=properties
@@ -278,8 +292,14 @@ class LocalStack:
         )
 
     def _creation_order(self) -> list[str]:
-        """Tables and queues, each after the ones its properties refer to (a DLQ before its source)."""
-        pending = {**self.template.of_type(TABLE), **self.template.of_type(QUEUE)}
+        """Tables, queues, buckets and buses, each after the ones its properties refer to (a DLQ before
+        its source)."""
+        pending = {
+            **self.template.of_type(TABLE),
+            **self.template.of_type(QUEUE),
+            **self.template.of_type(BUCKET),
+            **self.template.of_type(EVENT_BUS),
+        }
         order: list[str] = []
         visiting: set[str] = set()
 

@@ -12,6 +12,8 @@ from mercator_local.intrinsics import TemplateError
 
 TABLE = "AWS::DynamoDB::Table"
 QUEUE = "AWS::SQS::Queue"
+BUCKET = "AWS::S3::Bucket"
+EVENT_BUS = "AWS::Events::EventBus"
 FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
 

@@ -156,10 +156,10 @@ def test_the_runner_polls_the_queues_the_template_subscribes(stack: LocalStack) 
         for source in stack.runner.sources
     }
 
-    # The Trigger queue has no consumer in this stack
     assert subscriptions == {
         "SyncJobsQueue": ("ScheduledSyncFunction", 1),
         "EnrichQueue": ("DetailEnrichmentFunction", 2),
+        "TriggerQueue": ("TriggerDispatchFunction", 10),
     }
 
 
