@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mercator.messages import ChangeEvent
 
 EntityType = Literal["Order", "Customer", "Product", "Cart", "Shipment"]
-ExecutionStatus = Literal["succeeded", "paused"]
+# skipped: a resumed execution whose workflow's conditions no longer hold on the record.
+ExecutionStatus = Literal["succeeded", "paused", "skipped"]
 
 # Trigger ids are derived, not stored: the same connector event has the same id for every tenant.
 _TRIGGER_NAMESPACE = uuid.UUID("6f1b7a52-3c1e-4c55-9a51-5e0f3f0e2a10")

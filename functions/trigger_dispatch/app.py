@@ -1,0 +1,142 @@
+"""TriggerDispatch: change events fire their connector's triggers, EventBridge events and workflows.
+
+Each SQS record is one ChangeEvent and succeeds or fails on its own (partial batch response). A
+change is dispatched once: Powertools idempotency, keyed on the change event's id and kept in the
+state table for IDEMPOTENCY_TTL_SECONDS, answers a change announced again with the first outcome.
+A workflow action that fails pauses its execution and its message still succeeds; a failure of the
+event bus or of the state table fails the message, which SQS delivers again (workflows that already
+succeeded for it do not run again).
+"""
+
+# The adapters are imported inside build_services: importing this module stays cheap, and the
+# handler can be tested with the services injected before any AWS client exists.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mercator.messages import ChangeEvent
+from mercator.observability import logger, metrics, tracer
+from mercator.services.dispatch import DispatchService
+from mercator.settings import DispatchSettings
+
+DispatchOnce = Callable[..., dict[str, int]]
+
+settings = DispatchSettings.from_environ()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="id",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=settings.idempotency_ttl_seconds,
+)
+_dispatch_once: DispatchOnce | None = None
+
+
+def build_services(settings: DispatchSettings) -> DispatchService:
+    """Wire the dispatch service to AWS; runs once per cold start, on the first invocation."""
+    import boto3  # type: ignore[import-untyped]
+    import httpx
+
+    from mercator.outbound.email import EmailSender
+    from mercator.outbound.eventbridge import EventBridgePublisher
+    from mercator.outbound.push import PushSender
+    from mercator.outbound.status import StatusUpdater
+    from mercator.outbound.webhook import WebhookSender
+    from mercator.providers.sessions import ProviderSessionFactory
+    from mercator.services.connectors import ConnectorCatalog
+    from mercator.state.integrations import DynamoIntegrations
+    from mercator.state.secrets import SecretsVault
+    from mercator.state.subscriptions import DynamoPushSubscriptions
+    from mercator.state.workflows import DynamoExecutions, DynamoWorkflows
+
+    dynamodb = boto3.client("dynamodb")
+    vault = SecretsVault(boto3.client("secretsmanager"))
+    connectors = ConnectorCatalog()
+    http = httpx.Client()
+    subscriptions = DynamoPushSubscriptions(dynamodb, settings.state_table)
+    return DispatchService(
+        connectors=connectors,
+        workflows=DynamoWorkflows(dynamodb, settings.state_table),
+        executions=DynamoExecutions(dynamodb, settings.state_table),
+        publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        runners={
+            "webhook": WebhookSender(http, vault),
+            "send_email": EmailSender(boto3.client("ses"), sender=settings.sender_email),
+            "send_push": PushSender(http, subscriptions, vault, settings.vapid_secret_arn),
+            "update_status": StatusUpdater(
+                DynamoIntegrations(dynamodb, settings.state_table),
+                vault,
+                connectors,
+                ProviderSessionFactory(dynamodb, settings.state_table),
+            ),
+        },
+    )
+
+
+def build_idempotency(settings: DispatchSettings) -> DynamoDBPersistenceLayer:
+    """Where dispatched change events are remembered: the state table, expiring through its TTL."""
+    return DynamoDBPersistenceLayer(
+        table_name=settings.state_table, key_attr="pk", sort_key_attr="sk", expiry_attr="ttl"
+    )
+
+
+def dispatch_once() -> DispatchOnce:
+    global _dispatch_once  # noqa: PLW0603 - one service per warm container, built on first use
+    if _dispatch_once is None:
+        service = build_services(settings)
+
+        def dispatch(*, change: dict[str, str], event: ChangeEvent) -> dict[str, int]:
+            outcome = service.dispatch(event)
+            # Counted here, inside the idempotent call, so a repeated change is not counted twice.
+            metrics.add_metric(name="TriggersFired", unit=MetricUnit.Count, value=outcome.triggers_fired)
+            metrics.add_metric(
+                name="WorkflowActionsRun", unit=MetricUnit.Count, value=outcome.actions_succeeded
+            )
+            metrics.add_metric(
+                name="WorkflowExecutionsPaused", unit=MetricUnit.Count, value=outcome.executions_paused
+            )
+            return asdict(outcome)
+
+        _dispatch_once = idempotent_function(
+            dispatch,
+            data_keyword_argument="change",
+            persistence_store=build_idempotency(settings),
+            config=idempotency,
+            key_prefix="change-event",
+        )
+    return _dispatch_once
+
+
+@tracer.capture_method
+def handle_change(record: SQSRecord) -> dict[str, int]:
+    event = ChangeEvent.parse(record.body)
+    return dispatch_once()(change={"id": event.id}, event=event)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # In-progress records expire with the invocation, so a change whose Lambda timed out is retried.
+    idempotency.register_lambda_context(context)
+    response = process_partial_response(
+        event=event, record_handler=handle_change, processor=processor, context=context
+    )
+    metrics.add_metric(
+        name="ChangeMessagesFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"])
+    )
+    return response
