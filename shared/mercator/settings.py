@@ -8,6 +8,7 @@ every variable at fault instead of failing later, in the middle of a sync.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal, Self
 
@@ -94,3 +95,79 @@ class EnrichSettings(_EnvironmentSettings):
     records_table: Name = Field(alias="RECORDS_TABLE")
     enrich_dlq_url: QueueUrl = Field(alias="ENRICH_DLQ_URL")
     trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"must be an email address SES may send from (name@example.com), got {value!r}")
+    return value
+
+
+def _secret_arn(value: str | None) -> str | None:
+    if value is not None and not _SECRET_ARN.match(value):
+        raise ValueError(
+            f"must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:...), "
+            f"got {value!r}"
+        )
+    return value
+
+
+class DispatchSettings(_EnvironmentSettings):
+    """TriggerDispatch: fires triggers on the event bus and runs the tenants' workflow actions."""
+
+    function = "TriggerDispatch"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    event_bus_name: Name = Field(alias="EVENT_BUS_NAME")
+    sender_email: Annotated[str, AfterValidator(_email)] = Field(alias="SENDER_EMAIL")
+    vapid_secret_arn: Annotated[
+        str | None,
+        # A template passes an empty string for a parameter left unset.
+        BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
+        AfterValidator(_secret_arn),
+    ] = Field(
+        None,
+        alias="VAPID_SECRET_ARN",
+        description="the VAPID key pair for Web Push; without it send_push actions pause with the reason",
+    )
+    idempotency_ttl_seconds: int = Field(
+        86400,
+        alias="IDEMPOTENCY_TTL_SECONDS",
+        gt=0,
+        description="how long a dispatched change event is remembered, so its re-announcements are skipped",
+    )
+
+
+class WebhookSettings(_EnvironmentSettings):
+    """WebhookIntake: verifies, deduplicates, archives and writes provider deliveries."""
+
+    function = "WebhookIntake"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    archive_bucket: Name = Field(alias="ARCHIVE_BUCKET")
+    enrich_queue_url: QueueUrl = Field(alias="ENRICH_QUEUE_URL")
+    enrich_dlq_url: QueueUrl = Field(alias="ENRICH_DLQ_URL")
+    trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        alias="WEBHOOK_MAX_BODY_BYTES",
+        gt=0,
+        le=6 * 1024 * 1024,
+        description="larger deliveries are refused with 413 (a Lambda request holds at most 6 MB)",
+    )
+    lookup_cache_seconds: float = Field(
+        15,
+        alias="WEBHOOK_LOOKUP_CACHE_SECONDS",
+        ge=0,
+        le=300,
+        description="how long a warm function remembers an integration and its credentials",
+    )
+    dedupe_days: int = Field(
+        3, alias="WEBHOOK_DEDUPE_DAYS", ge=1, le=30, description="how long a delivery's claim is kept"
+    )
