@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from moto import mock_aws
 
 from mercator.connector import load_shipped, validate_definition
 from mercator.deliveries import ArchivedDelivery, Headers, IncomingDelivery
@@ -28,81 +25,12 @@ from mercator.services.intake import (
     PayloadTooLargeError,
     UnknownIntegrationError,
     UnsupportedMediaTypeError,
-    WebhookIntake,
 )
-from mercator.services.writer import RecordWriter
 from mercator.state.archive import S3DeliveryArchive, archive_key
-from mercator.state.deliveries import DynamoDeliveryLedger
-from mercator.state.models import Integration
-from mercator.state.queues import SqsQueue
-from mercator.state.records import DynamoRecords
-from mercator.state.tracking import DynamoTracking
-from mercator_local.resources import create_template_table
-from tests.unit.services.fakes import FakeClock, FakeIntegrations, FakeVault
+from tests.unit.services.intake_world import NOW, REGION, World, intake_world
 
-REGION = "eu-west-1"
 SECRET = "shpss_intake_test_secret"
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 JSON = "application/json"
-
-
-class Locked:
-    """A boto3 client whose calls run one at a time: moto's backends are not thread-safe, and the
-    concurrency test sends from many threads (DynamoDB itself decides each call atomically)."""
-
-    def __init__(self, client: Any, lock: threading.RLock) -> None:
-        self._client = client
-        self._lock = lock
-        self.exceptions = client.exceptions
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return method(*args, **kwargs)
-
-        return locked
-
-
-@dataclass
-class World:
-    intake: WebhookIntake
-    clock: FakeClock
-    records: DynamoRecords
-    tracking: DynamoTracking
-    integrations: FakeIntegrations
-    s3: Any
-    sqs: Any
-    queues: dict[str, str]
-
-    def messages(self, queue: str) -> list[str]:
-        bodies: list[str] = []
-        while True:
-            got = self.sqs.receive_message(QueueUrl=self.queues[queue], MaxNumberOfMessages=10)
-            batch = got.get("Messages", [])
-            if not batch:
-                return bodies
-            for message in batch:
-                bodies.append(message["Body"])
-                self.sqs.delete_message(QueueUrl=self.queues[queue], ReceiptHandle=message["ReceiptHandle"])
-
-    def archived(self) -> list[str]:
-        listed = self.s3.list_objects_v2(Bucket="archive").get("Contents", [])
-        return [entry["Key"] for entry in listed]
-
-
-def _integration(connector: str, integration_id: str, status: str = "active") -> Integration:
-    return Integration.model_validate(
-        {
-            "id": integration_id,
-            "tenant_id": f"tenant-{integration_id}",
-            "connector": connector,
-            "status": status,
-            "credentials_arn": f"mercator/{integration_id}",
-            "created_at": NOW,
-        }
-    )
 
 
 @pytest.fixture
@@ -113,41 +41,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        lock = threading.RLock()
-        dynamodb = Locked(boto3.client("dynamodb", region_name=REGION), lock)
-        create_template_table(dynamodb, "StateTable", table_name="state")
-        create_template_table(dynamodb, "RecordsTable", table_name="records")
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="archive", CreateBucketConfiguration={"LocationConstraint": REGION})
-        sqs = Locked(boto3.client("sqs", region_name=REGION), lock)
-        queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("trigger", "enrich", "dlq")}
-        clock = FakeClock(NOW)
-        integrations = FakeIntegrations(
-            _integration("shopify", "shop-1"),
-            _integration("salla", "salla-1"),
-            _integration("woocommerce", "woo-1"),
-            _integration("shopify", "off-1", status="disabled"),
-        )
-        vault = FakeVault(
-            {f"mercator/{name}": {"webhookSecret": SECRET} for name in ("shop-1", "salla-1", "woo-1")}
-        )
-        records = DynamoRecords(dynamodb, "records", clock=clock)
-        tracking = DynamoTracking(dynamodb, "state")
-        intake = WebhookIntake(
-            integrations=integrations,
-            vault=vault,
-            connectors=ConnectorCatalog(),
-            ledger=DynamoDeliveryLedger(dynamodb, "state", "records", sleep=lambda _: None),
-            archive=S3DeliveryArchive(Locked(s3, lock), "archive"),
-            records=records,
-            writer=RecordWriter(records, tracking, SqsQueue(sqs, queues["trigger"]), clock=clock),
-            triggers=SqsQueue(sqs, queues["trigger"]),
-            enrich=SqsQueue(sqs, queues["enrich"]),
-            dead_letters=SqsQueue(sqs, queues["dlq"]),
-            clock=clock,
-        )
-        yield World(intake, clock, records, tracking, integrations, s3, sqs, queues)
+    integrations = [("shopify", "shop-1"), ("salla", "salla-1"), ("woocommerce", "woo-1")]
+    with intake_world({"webhookSecret": SECRET}, integrations) as built:
+        yield built
 
 
 def _sample(connector: str, name: str) -> bytes:

@@ -1,0 +1,135 @@
+"""Write events/webhook_intake/: API Gateway proxy events of signed deliveries, one per shipped connector.
+
+Each body is a real sample the connector references, signed the platform's way with the sample
+credentials below, so ``sam local invoke WebhookIntakeFunction -e events/webhook_intake/<file>``
+works against an integration registered with those credentials. Run
+``python -m mercator_local.webhook_events`` after changing a connector's webhook block or its samples;
+the tests check the files are current.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mercator.connector import load_shipped
+from mercator.providers.webhook_signing import signed_headers
+from mercator_local.api import HttpRequest, Route, RouteMatch, api_id, proxy_event
+from mercator_local.functions import ApiRoute
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDER = ROOT / "events" / "webhook_intake"
+SIGNED_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+REGION = "eu-central-1"
+
+# The credentials the sample integrations are registered with (never real secrets).
+SAMPLE_CREDENTIALS = {
+    "webhookSecret": "mercator-sample-webhook-secret",
+    "webhookToken": "mercator-sample-webhook-token",
+    "webhookUsername": "mercator",
+    "webhookPassword": "mercator-sample-password",
+}
+
+# connector, integration id, event, sample file, extra headers and query of that platform
+DELIVERIES: tuple[tuple[str, str, str, str, dict[str, str], str], ...] = (
+    ("salla", "salla-demo", "order.created", "order_created.json", {}, ""),
+    (
+        "shopify",
+        "shopify-demo",
+        "orders/create",
+        "orders_create.json",
+        {
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": "mercator-demo.myshopify.com",
+            "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+            "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            "X-Shopify-API-Version": "2025-01",
+        },
+        "",
+    ),
+    (
+        "woocommerce",
+        "woo-demo",
+        "order.created",
+        "order_details.json",
+        {
+            "X-WC-Webhook-Topic": "order.created",
+            "X-WC-Webhook-Resource": "order",
+            "X-WC-Webhook-Event": "created",
+            "X-WC-Webhook-Source": "https://shop.example.com/",
+            "X-WC-Webhook-ID": "15",
+            "X-WC-Webhook-Delivery-ID": "8f2a",
+        },
+        "",
+    ),
+    ("zid", "zid-demo", "order.create", "order_create.json", {}, "event=order.create"),
+)
+
+
+def delivery_event(
+    integration_id: str, body: bytes, headers: dict[str, str], query: str = "", *, stage: str = "dev"
+) -> dict[str, Any]:
+    """The proxy event API Gateway hands WebhookIntake for one POST."""
+    path = "/webhooks/{integrationId}"
+    route = Route(
+        function="WebhookIntakeFunction",
+        api=ApiRoute(
+            name="Delivery",
+            path=path,
+            method="POST",
+            rest_api="WebhookApi",
+            stage=stage,
+        ),
+        api_id=api_id("mercator-dev", "WebhookApi"),
+    )
+    request = HttpRequest(
+        method="POST",
+        raw_path=f"/webhooks/{integration_id}",
+        query_string=query,
+        headers=tuple({"Content-Type": "application/json", **headers}.items()),
+        body=body,
+        source_ip="203.0.113.10",
+        port=443,
+        scheme="https",
+    )
+    match = RouteMatch(route, {"integrationId": integration_id})
+    return proxy_event(
+        request, match, region=REGION, request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef", now=SIGNED_AT
+    )
+
+
+def events() -> dict[str, dict[str, Any]]:
+    """File name → event, for every shipped connector's sample delivery and WooCommerce's ping."""
+    built: dict[str, dict[str, Any]] = {}
+    for connector, integration_id, event, sample, extra, query in DELIVERIES:
+        definition = load_shipped(connector)
+        assert definition.webhook is not None
+        body = definition.resolve(f"samples/{connector}/{sample}").read_bytes()
+        signed = signed_headers(
+            definition.webhook.verification, SAMPLE_CREDENTIALS, body, now=SIGNED_AT, delivery_id=None
+        )
+        built[f"{connector}_{event.replace('.', '_').replace('/', '_')}.json"] = delivery_event(
+            integration_id, body, {**extra, **signed}, query
+        )
+    ping = delivery_event("woo-demo", b"webhook_id=15", {"Content-Type": "application/x-www-form-urlencoded"})
+    built["woocommerce_ping.json"] = ping
+    return built
+
+
+def render(event: dict[str, Any]) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    for name, event in events().items():
+        (FOLDER / name).write_text(render(event))
+        print(f"wrote {(FOLDER / name).relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
