@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import timedelta
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -51,33 +51,9 @@ _STATUSES: dict[type[IntakeError], HTTPStatus] = {
 
 def build_services(settings: WebhookSettings) -> WebhookIntake:
     """Wire webhook intake to AWS; runs once per cold start, on the first request."""
-    import boto3  # type: ignore[import-untyped]
+    from mercator.wiring import webhook_intake
 
-    from mercator.services.cached import CachedIntegrations, CachedVault
-    from mercator.state.archive import S3DeliveryArchive
-    from mercator.state.deliveries import DynamoDeliveryLedger
-    from mercator.state.records import DynamoRecords
-    from mercator.wiring import shared_adapters
-
-    shared = shared_adapters(settings)
-    return WebhookIntake(
-        integrations=CachedIntegrations(shared.integrations, ttl=settings.lookup_cache_seconds),
-        vault=CachedVault(shared.vault, ttl=settings.lookup_cache_seconds),
-        connectors=shared.connectors,
-        ledger=DynamoDeliveryLedger(
-            shared.dynamodb,
-            settings.state_table,
-            settings.records_table,
-            retention=timedelta(days=settings.dedupe_days),
-        ),
-        archive=S3DeliveryArchive(boto3.client("s3"), settings.archive_bucket),
-        records=DynamoRecords(shared.dynamodb, settings.records_table),
-        writer=shared.writer,
-        triggers=shared.queue(settings.trigger_queue_url),
-        enrich=shared.queue(settings.enrich_queue_url),
-        dead_letters=shared.queue(settings.enrich_dlq_url),
-        max_body_bytes=settings.max_body_bytes,
-    )
+    return webhook_intake(settings)
 
 
 def service() -> WebhookIntake:
@@ -89,7 +65,7 @@ def service() -> WebhookIntake:
 
 @app.post("/webhooks/<integrationId>")
 @tracer.capture_method
-def receive(integrationId: str) -> Response[dict[str, Any]]:  # noqa: N803 - the route's parameter
+def receive(integrationId: str) -> Response[dict[str, Any]]:
     event = app.current_event
     delivery = IncomingDelivery(
         integration_id=integrationId,
@@ -125,12 +101,17 @@ def _count(result: IntakeResult) -> None:
         metrics.add_metric(name="WebhookAnnouncementsResent", unit=MetricUnit.Count, value=1)
 
 
-@app.exception_handler(IntakeError)
-def refused(error: IntakeError) -> Response[dict[str, Any]]:
-    status = next((code for kind, code in _STATUSES.items() if isinstance(error, kind)), HTTPStatus.BAD_REQUEST)
-    logger.info("delivery refused (%s): %s", status.value, error)
-    metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
-    return _error(status, str(error))
+def _refusal(status: HTTPStatus) -> Callable[[IntakeError], Response[dict[str, Any]]]:
+    def refused(error: IntakeError) -> Response[dict[str, Any]]:
+        logger.info("delivery refused (%s): %s", status.value, error)
+        metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
+        return _error(status, str(error))
+
+    return refused
+
+
+for _kind, _status in _STATUSES.items():
+    app.exception_handler(_kind)(_refusal(_status))
 
 
 @app.exception_handler(VerificationError)
