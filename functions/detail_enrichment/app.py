@@ -69,6 +69,7 @@ def handle_enrich_batch(record: SQSRecord, lambda_context: LambdaContext) -> Non
         name="RecordsUnchanged", unit=MetricUnit.Count, value=written.unchanged + written.stale
     )
     metrics.add_metric(name="DeadLetters", unit=MetricUnit.Count, value=outcome.dead_letters)
+    metrics.add_metric(name="MissedByWebhook", unit=MetricUnit.Count, value=outcome.stats.missed_by_webhook)
 
 
 @logger.inject_lambda_context(clear_state=True)

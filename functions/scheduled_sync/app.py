@@ -91,6 +91,7 @@ def _count(outcome: SyncOutcome) -> None:
         metrics.add_metric(name="SyncRecordsWritten", unit=MetricUnit.Count, value=stats.new + stats.changed)
         metrics.add_metric(name="SyncErrors", unit=MetricUnit.Count, value=stats.errors)
         metrics.add_metric(name="ProviderThrottled", unit=MetricUnit.Count, value=stats.throttled)
+        metrics.add_metric(name="MissedByWebhook", unit=MetricUnit.Count, value=stats.missed_by_webhook)
         metrics.add_metric(name="SyncRunDuration", unit=MetricUnit.Milliseconds, value=stats.duration_ms)
 
 

@@ -206,7 +206,7 @@ class Sandbox:
         async def handle(request: Request) -> Response:
             return await self._serve(request, endpoint)
 
-        return Route(self.flavor.prefix + endpoint.path, handle, methods=["GET"])
+        return Route(self.flavor.prefix + endpoint.path, handle, methods=[endpoint.method])
 
     async def _unrouted(self, request: Request) -> Response:
         return await self._serve(request, None)
@@ -234,7 +234,9 @@ class Sandbox:
         if self.injector.hangs(faults):
             self.counters.hangs += 1
             await self._sleep(faults.hang_seconds)
-        answer = self._answer(request, endpoint, faults)
+        # Read before answering: the flavors answer synchronously, a request body arrives asynchronously.
+        sent = await request.body() if endpoint is not None and endpoint.kind == "status" else b""
+        answer = self._answer(request, endpoint, faults, sent)
         body = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
         media_type = "application/json"
         if answer.status == 200:
@@ -250,7 +252,7 @@ class Sandbox:
         self.counters.answered(answer.status)
         return Response(body, answer.status, answer.headers, media_type=media_type)
 
-    def _answer(self, request: Request, endpoint: Endpoint | None, faults: Faults) -> Answer:
+    def _answer(self, request: Request, endpoint: Endpoint | None, faults: Faults, sent: bytes) -> Answer:
         flavor = self.flavor
         if endpoint is None:
             return self._error(flavor.no_route(), None)
@@ -260,12 +262,12 @@ class Sandbox:
         if admission is not None and not admission.allowed:
             self.counters.throttled += 1
             return flavor.throttled(admission.retry_after, admission)
-        answer = self._fault_or_answer(request, endpoint, faults)
+        answer = self._fault_or_answer(request, endpoint, faults, sent)
         if admission is not None:
             answer.headers.update(flavor.budget_headers(admission))
         return answer
 
-    def _fault_or_answer(self, request: Request, endpoint: Endpoint, faults: Faults) -> Answer:
+    def _fault_or_answer(self, request: Request, endpoint: Endpoint, faults: Faults, sent: bytes) -> Answer:
         if self.injector.burst_429(faults):
             self.counters.throttled += 1
             return self.flavor.throttled(faults.burst_429_retry_after, None)
@@ -276,6 +278,8 @@ class Sandbox:
         try:
             if endpoint.kind == "list":
                 return self.flavor.list_page(request, endpoint)
+            if endpoint.kind == "status":
+                return self.flavor.update_status(request, endpoint, request.path_params["id"], sent)
             return self.flavor.details(request, endpoint, request.path_params["id"])
         except ApiError as error:
             return self._error(error, endpoint)

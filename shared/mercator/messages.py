@@ -48,6 +48,9 @@ class EnrichBatch(_Message):
     resource: str = Field(min_length=1)
     run_id: str = Field(min_length=1)
     seen_via: Literal["sync", "webhook"] = "sync"
+    reconcile: bool = Field(
+        False, description="listed by a sync that backs up webhooks: count what is written as missed by them"
+    )
     records: list[dict[str, Any]] = Field(min_length=1, description="the raw list records, as listed")
 
     @classmethod
@@ -60,11 +63,21 @@ class EnrichBatch(_Message):
         records: Sequence[dict[str, Any]],
         batch_size: int,
         seen_via: Literal["sync", "webhook"] = "sync",
+        reconcile: bool = False,
     ) -> Iterator[EnrichBatch]:
         """Batches of at most ``batch_size`` records, each body under MAX_BODY_BYTES."""
-        envelope = len(
-            cls(integration_id=integration_id, resource=resource, run_id=run_id, records=[{}]).body()
-        )
+
+        def batch_of(batch: list[dict[str, Any]]) -> EnrichBatch:
+            return cls(
+                integration_id=integration_id,
+                resource=resource,
+                run_id=run_id,
+                seen_via=seen_via,
+                reconcile=reconcile,
+                records=batch,
+            )
+
+        envelope = len(batch_of([{}]).body())
         batch: list[dict[str, Any]] = []
         size = envelope
         for record in records:
@@ -75,24 +88,12 @@ class EnrichBatch(_Message):
                     f"more than an SQS message holds"
                 )
             if batch and (len(batch) >= batch_size or size + record_size > MAX_BODY_BYTES):
-                yield cls(
-                    integration_id=integration_id,
-                    resource=resource,
-                    run_id=run_id,
-                    records=batch,
-                    seen_via=seen_via,
-                )
+                yield batch_of(batch)
                 batch, size = [], envelope
             batch.append(record)
             size += record_size
         if batch:
-            yield cls(
-                integration_id=integration_id,
-                resource=resource,
-                run_id=run_id,
-                records=batch,
-                seen_via=seen_via,
-            )
+            yield batch_of(batch)
 
 
 class ChangeEvent(_Message):

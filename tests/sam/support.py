@@ -109,4 +109,6 @@ def _dummy_reference(template: Mapping[str, Any], name: str) -> str:
         return f"mercator-test-{name}"
     if resource_type == QUEUE:
         return f"https://sqs.{DUMMY_REGION}.amazonaws.com/{DUMMY_ACCOUNT}/mercator-test-{name}"
+    if resource_type in {"AWS::S3::Bucket", "AWS::Events::EventBus"}:
+        return f"mercator-test-{name.lower()}"
     raise AssertionError(f"no stand-in for a reference to {name} ({resource_type or 'undeclared'})")

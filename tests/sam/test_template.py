@@ -25,6 +25,8 @@ from tests.sam.support import (
 FUNCTIONS = {
     "ScheduledSyncFunction": "functions/scheduled_sync/",
     "DetailEnrichmentFunction": "functions/detail_enrichment/",
+    "WebhookIntakeFunction": "functions/webhook_intake/",
+    "TriggerDispatchFunction": "functions/trigger_dispatch/",
 }
 CONTRACT_VARIABLES = {
     "STATE_TABLE": "StateTable",
@@ -107,11 +109,12 @@ def test_sync_deadline_margin_is_the_contract_default(template: dict[str, Any]) 
 # --- Event sources --------------------------------------------------------------------------------
 
 
-def test_both_queue_consumers_are_declared(template: dict[str, Any]) -> None:
+def test_every_queue_has_its_consumer(template: dict[str, Any]) -> None:
     consumers = {(function, referenced(props["Queue"])) for function, _, props in events(template, "SQS")}
     assert consumers == {
         ("ScheduledSyncFunction", "SyncJobsQueue"),
         ("DetailEnrichmentFunction", "EnrichQueue"),
+        ("TriggerDispatchFunction", "TriggerQueue"),
     }
 
 
@@ -220,7 +223,7 @@ def test_visibility_timeout_is_six_consumer_timeouts_plus_the_batching_window(
         visibility = queues[referenced(props["Queue"])]["Properties"]["VisibilityTimeout"]
         assert visibility >= 6 * timeout + window, f"{function}.Events.{name}"
         checked += 1
-    assert checked == 2
+    assert checked == 3
 
 
 # --- Tables ---------------------------------------------------------------------------------------
@@ -279,6 +282,12 @@ def test_policies_are_sam_templates_scoped_to_this_stack(template: dict[str, Any
                 "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
                 ":secret:mercator/*"
             }
+        elif name == "S3WritePolicy":
+            assert parameters["BucketName"] == {"Ref": "DeliveryArchiveBucket"}
+        elif name == "EventBridgePutEventsPolicy":
+            assert parameters["EventBusName"] == {"Ref": "EventBus"}
+        elif name == "SESBulkTemplatedCrudPolicy":
+            assert parameters["IdentityName"] == {"Ref": "SenderEmail"}
         else:
             pytest.fail(f"{logical_id}: unexpected policy {name}")
 
@@ -296,10 +305,14 @@ def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) 
     assert _sends(template, "ScheduledSyncFunction") == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue"}
     # Enrichment emits change events and dead-letters records that fail mapping or validation.
     assert _sends(template, "DetailEnrichmentFunction") == {"TriggerQueue", "EnrichDLQ"}
+    # Intake announces changes, hands thin deliveries to enrichment, dead-letters what it cannot map.
+    assert _sends(template, "WebhookIntakeFunction") == {"TriggerQueue", "EnrichQueue", "EnrichDLQ"}
+    # Dispatch ends the flow: the event bus and the workflows' own destinations.
+    assert _sends(template, "TriggerDispatchFunction") == set()
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
-def test_each_function_reaches_both_tables_and_the_integration_secrets(
+def test_each_function_reaches_its_tables_and_the_integration_secrets(
     template: dict[str, Any], logical_id: str
 ) -> None:
     names = [name for name, _ in policy_templates(template, logical_id)]
@@ -308,7 +321,9 @@ def test_each_function_reaches_both_tables_and_the_integration_secrets(
         for name, parameters in policy_templates(template, logical_id)
         if name == "DynamoDBCrudPolicy"
     }
-    assert tables == {"StateTable", "RecordsTable"}
+    # Dispatch reads workflows and writes executions; it never touches records.
+    wanted = {"StateTable"} if logical_id == "TriggerDispatchFunction" else {"StateTable", "RecordsTable"}
+    assert tables == wanted
     assert names.count("AWSSecretsManagerGetSecretValuePolicy") == 1
 
 

@@ -26,11 +26,12 @@ View = Literal["list", "details", "webhook"]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One route of a flavor, relative to its prefix."""
+    """One route of a flavor, relative to its prefix; ``status`` routes set a record's status."""
 
     resource: str
-    kind: Literal["list", "details"]
+    kind: Literal["list", "details", "status"]
     path: str
+    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
 
 
 class ApiError(Exception):
@@ -96,6 +97,10 @@ class Flavor(ABC):
         state = self.find(endpoint.resource, raw_id)
         record = self.render(endpoint.resource, state, "details", origin_of(request))
         return Answer(self.wrap_details(endpoint.resource, record))
+
+    def update_status(self, request: Request, endpoint: Endpoint, raw_id: str, body: bytes) -> Answer:
+        """Set a record's status from a write's body; flavors without such an endpoint never get here."""
+        raise self.no_route()
 
     def find(self, resource: str, raw_id: str) -> RecordState:
         try:

@@ -10,6 +10,10 @@ items carry none) and the full order, with ``updated_at``, in details; products 
 ``updated_at`` text in store time; customers and carts carry date objects. Webhooks use Salla's
 ``{event, merchant, created_at, data}`` envelope signed with a hex HMAC-SHA256 of the body.
 
+``POST /orders/{id}/status`` (Update Order Status) takes ``{"slug": ...}`` or ``{"status_id": ...}``,
+changes the order in the store (a later listing shows it) and answers the updated order; an unknown
+status is a 422 naming the field.
+
 Credentials: any ``Authorization: Bearer <token>``. Rate limit (the platform's way): a leaky
 bucket per store, reported in ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` (epoch seconds
 when the bucket is empty again); a refusal is a 429 with ``Retry-After``.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime, time
@@ -136,6 +141,7 @@ class Salla(Flavor):
     endpoints = (
         Endpoint("orders", "list", "/orders"),
         Endpoint("orders", "details", "/orders/{id}"),
+        Endpoint("orders", "status", "/orders/{id}/status", "POST"),
         Endpoint("products", "list", "/products"),
         Endpoint("products", "details", "/products/{id}"),
         Endpoint("customers", "list", "/customers"),
@@ -222,11 +228,39 @@ class Salla(Flavor):
     def wrap_details(self, resource: str, record: dict[str, Any]) -> Any:
         return {"status": 200, "success": True, "data": record}
 
+    def update_status(self, request: Request, endpoint: Endpoint, raw_id: str, body: bytes) -> Answer:
+        """Update Order Status: ``{"slug": ...}`` or ``{"status_id": ...}``; answers the updated order."""
+        state = self.find(endpoint.resource, raw_id)
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            raise ApiError(400, "The request body must be JSON") from None
+        if not isinstance(fields, dict):
+            raise ApiError(400, "The request body must be a JSON object")
+        slug, status_id = fields.get("slug"), fields.get("status_id")
+        slugs = [entry[0] for entry in ORDER_STATUSES]
+        if slug is not None:
+            if slug not in slugs:
+                raise ApiError(422, f"The selected slug is invalid; valid: {', '.join(slugs)}", param="slug")
+            index = slugs.index(slug)
+        elif status_id is not None:
+            ids = [entry[2] for entry in ORDER_STATUSES]
+            if status_id not in ids:
+                raise ApiError(422, "The selected status id is invalid", param="status_id")
+            index = ids.index(status_id)
+        else:
+            raise ApiError(422, "The slug field is required when status id is not present", param="slug")
+        if state.status != index:
+            state.status = index
+            self.store.touch(endpoint.resource, state.id)
+        record = self.render(endpoint.resource, state, "details", origin_of(request))
+        return Answer(self.wrap_details(endpoint.resource, record))
+
     def not_found_message(self, resource: str) -> str:
         return "The content you are trying to access is no longer available"
 
     def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
-        codes = {400: "error", 401: "Unauthorized", 404: "NotFound", 429: "TooManyRequests"}
+        codes = {400: "error", 401: "Unauthorized", 404: "NotFound", 422: "error", 429: "TooManyRequests"}
         body: dict[str, Any] = {
             "status": error.status,
             "success": False,

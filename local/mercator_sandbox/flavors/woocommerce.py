@@ -9,6 +9,8 @@ default, ascending), ``id``, ``registered_date``). Orders and products filter wi
 ``modified_after`` / ``modified_before`` / ``after`` / ``before`` and ``status``; ``dates_are_gmt``
 says whether a date without an offset is GMT or the site's local time (America/Sao_Paulo here).
 A page past the last answers an empty array.
+``PUT /orders/{id}`` updates an order's ``status`` (other fields are ignored) and answers the order;
+an unknown status is a 400 ``rest_invalid_param``.
 
 WooCommerce has no abandoned-cart API (carts live in the shopper's session until checkout; only
 third-party plugins keep abandoned carts), so this flavor serves no carts and sends no cart webhooks.
@@ -25,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -120,6 +123,7 @@ class WooCommerce(Flavor):
     endpoints = (
         Endpoint("orders", "list", "/orders"),
         Endpoint("orders", "details", "/orders/{id}"),
+        Endpoint("orders", "status", "/orders/{id}", "PUT"),
         Endpoint("products", "list", "/products"),
         Endpoint("products", "details", "/products/{id}"),
         Endpoint("customers", "list", "/customers"),
@@ -250,6 +254,30 @@ class WooCommerce(Flavor):
         except ApiError as error:
             error.code = NOT_FOUND_CODES[endpoint.resource]
             raise
+
+    def update_status(self, request: Request, endpoint: Endpoint, raw_id: str, body: bytes) -> Answer:
+        """Update an order: its ``status`` (other fields are left as they are); answers the order."""
+        try:
+            state = self.find(endpoint.resource, raw_id)
+        except ApiError as error:
+            error.code = NOT_FOUND_CODES[endpoint.resource]
+            raise
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            raise ApiError(400, "Invalid JSON body passed.", code="rest_invalid_json") from None
+        if not isinstance(fields, dict):
+            raise ApiError(400, "Invalid JSON body passed.", code="rest_invalid_json")
+        status = fields.get("status")
+        if status is not None:
+            if status not in ORDER_STATUSES:
+                valid = ", ".join(ORDER_STATUSES)
+                raise ApiError(400, f"status is not one of {valid}.", param="status")
+            index = ORDER_STATUSES.index(status)
+            if state.status != index:
+                state.status = index
+                self.store.touch(endpoint.resource, state.id)
+        return Answer(self.render(endpoint.resource, state, "details", origin_of(request)))
 
     def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
         if error.param:

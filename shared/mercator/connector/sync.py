@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 
@@ -205,6 +208,92 @@ class Webhooks(DefinitionModel):
     handlers: dict[str, WebhookHandler] = Field(default_factory=dict)
 
 
+_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_STATUS = "{status}"
+_ID = "{id}"
+
+
+class UpdateStatusEndpoint(DefinitionModel):
+    """How the store sets a record's status: the call behind the ``update_status`` workflow action."""
+
+    recordType: Literal["order", "customer", "product", "cart"] = Field(
+        description="the kind of record whose status this endpoint sets"
+    )
+    url: str = Field(min_length=1, description="path under baseUrl (or absolute) with {id}, the record code")
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    body: dict[str, Any] = Field(
+        description="JSON sent; in every text {status} becomes the status and {id} the record code"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("/", "http://", "https://")):
+            raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
+        if _ID not in value:
+            raise ValueError("an updateStatus url needs the {id} placeholder, e.g. /orders/{id}/status")
+        unknown = sorted(set(_TEMPLATE_FIELD.findall(value)) - {"id"})
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} in the url; valid: {{id}}")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: dict[str, Any]) -> dict[str, Any]:
+        texts = list(_texts(value))
+        if not any(_STATUS in text for text in texts):
+            raise ValueError('the body must carry "{status}" somewhere, e.g. {"status": "{status}"}')
+        for text in texts:
+            unknown = sorted(set(_TEMPLATE_FIELD.findall(text)) - {"status", "id"})
+            if unknown:
+                raise ValueError(
+                    f"unknown placeholder {{{unknown[0]}}} in the body; valid: {{status}}, {{id}}"
+                )
+        return value
+
+    @property
+    def contentType(self) -> str:  # noqa: N802 - reads like the resource field it mirrors
+        return RECORD_TYPES[self.recordType]
+
+    def path_for(self, record_id: str) -> str:
+        """The url with the record code in place of {id} (escaped, so a code cannot change the path)."""
+        return self.url.replace(_ID, quote(record_id, safe=""))
+
+    def body_for(self, status: str, record_id: str) -> dict[str, Any]:
+        """The body with the status and the record code filled in."""
+        filled = _fill_texts(self.body, lambda text: text.replace(_STATUS, status).replace(_ID, record_id))
+        assert isinstance(filled, dict)
+        return filled
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every text inside a JSON value (keys excluded)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def _fill_texts(value: Any, fill_text: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fill_text(value)
+    if isinstance(value, dict):
+        return {key: _fill_texts(item, fill_text) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill_texts(item, fill_text) for item in value]
+    return value
+
+
+class Actions(DefinitionModel):
+    """Writes Mercator may make to the store on behalf of a tenant's workflows."""
+
+    updateStatus: UpdateStatusEndpoint | None = None
+
+
 class Sync(DefinitionModel):
     baseUrl: str = Field(description="prefix of every sync call; may hold [[placeholders]]")
     headers: dict[str, str] = Field(
@@ -213,6 +302,7 @@ class Sync(DefinitionModel):
     syncConfiguration: SyncConfiguration = Field(default_factory=SyncConfiguration)
     resources: dict[str, Resource] = Field(default_factory=dict)
     webhooks: Webhooks = Field(default_factory=Webhooks)
+    actions: Actions = Field(default_factory=Actions, description="writes workflows may make to the store")
 
     @field_validator("baseUrl")
     @classmethod
@@ -263,4 +353,7 @@ class Sync(DefinitionModel):
                 texts[(*where, "url")] = endpoint.url
                 for param, value in endpoint.params.items():
                     texts[(*where, "params", param)] = value
+        update = self.actions.updateStatus
+        if update is not None:
+            texts[("sync", "actions", "updateStatus", "url")] = update.url
         return texts

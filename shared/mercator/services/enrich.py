@@ -11,6 +11,9 @@ provider no longer has (404/410). A failure that may pass (a provider error afte
 retries, throttling) raises DetailsUnavailableError once the rest of the batch is written, so the
 SQS message fails alone and is delivered again; on that retry the records already written are
 unchanged and cost nothing.
+
+A batch a reconciling sync listed (``reconcile``) counts what it writes as missed by webhooks: the
+sync already left out the records a webhook had delivered.
 """
 
 from __future__ import annotations
@@ -105,10 +108,12 @@ class _Fetched:
 
 @dataclass(frozen=True)
 class EnrichOutcome:
-    """What one batch came to: written counts and dead letters, or why it was skipped."""
+    """What one batch came to: written counts, the run counters it added, and dead letters; or why it
+    was skipped."""
 
     status: Literal["enriched", "skipped"]
     written: WriteSummary = field(default_factory=WriteSummary)
+    stats: RunStats = field(default_factory=RunStats)
     dead_letters: int = 0
     reason: str = ""
 
@@ -198,11 +203,13 @@ class EnrichmentService:
                         "run_id": batch.run_id,
                     },
                 )
-        counts = written.stats().add(fetched.traffic).add(RunStats(errors=len(letters)))
+        counts = (
+            written.stats(reconciling=batch.reconcile).add(fetched.traffic).add(RunStats(errors=len(letters)))
+        )
         self.run_log.add(integration.id, resource.name, batch.run_id, counts)
         if fetched.unavailable:
             raise DetailsUnavailableError(resource.name, fetched.unavailable)
-        return EnrichOutcome("enriched", written=written, dead_letters=len(letters))
+        return EnrichOutcome("enriched", written=written, stats=counts, dead_letters=len(letters))
 
     async def _fetch(
         self,

@@ -18,6 +18,10 @@ from mercator.providers.sender import ClientStats
 from mercator.state.models import Cursor, Integration, RunCheckpoint, RunStats, TrackedId, WriteOutcome
 
 
+class IntegrationLookup(Protocol):
+    def get(self, integration_id: str) -> Integration | None: ...
+
+
 class IntegrationRepository(Protocol):
     def get(self, integration_id: str) -> Integration | None: ...
 

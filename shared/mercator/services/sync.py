@@ -8,6 +8,13 @@ run's checkpoint (next page, pages handed off, high-water mark so far, counts) i
 cursor, so a run that nears the Lambda deadline sends itself to the SyncJobs queue as a continuation
 and goes on from that page in another invocation.
 
+Webhooks are the first channel of a content type the connector has webhook handlers for; an
+incremental run of such a resource backs them up (reconciles). A listed record whose tracked entry
+came by webhook at or after the listed updated-at is skipped before any details call, mapping or
+write; every other record is handled as usual, and each one written counts as missed by webhooks
+(for enriched resources, DetailEnrichment counts it, told so by the EnrichBatch). Initial runs
+neither skip nor count: what a store held before the integration existed never had a webhook.
+
 When a pass ends, PassWatch says whether the store changed under it in a way that can hide records;
 the run then lists the same window again (up to ``max_passes``), and the writer's content-hash
 check turns what the first pass already wrote into no-ops. Only then does the run finish, and only
@@ -25,6 +32,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import uuid4
 
@@ -46,7 +54,7 @@ from mercator.services.ports import (
     RunLog,
 )
 from mercator.services.writer import Clock, MappedRecord, RecordWriter
-from mercator.state.models import Integration, ListingPass, RunCheckpoint, RunStats
+from mercator.state.models import Integration, ListingPass, RunCheckpoint, RunStats, TrackedId
 
 logger = logging.getLogger(__name__)
 
@@ -310,6 +318,7 @@ class _RunWalk:
         self.counted_requests = 0
         self.counted_throttled = 0
         self.log_context = _context(integration, resource, run.run_id)
+        self.reconciling = run.since is not None and webhooks_deliver(definition, resource)
 
     async def walk(self) -> SyncOutcome:
         run = self.run_state
@@ -352,8 +361,38 @@ class _RunWalk:
 
     def _hand_off(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
         """Give one page's records to enrichment, or map and write them; the page's counts."""
+        counts = RunStats(pages=1, records=len(records))
+        if self.reconciling:
+            records, delivered = self._without_webhook_deliveries(records)
+            counts = counts.add(RunStats(unchanged=delivered))
         if self.resource.expandDetails:
-            return self._to_enrichment(run, records)
+            return counts.add(self._to_enrichment(run, records))
+        return counts.add(self._write(run, records))
+
+    def _without_webhook_deliveries(self, records: list[Any]) -> tuple[list[Any], int]:
+        """The page's records less those a webhook delivered at their listed version; how many those were.
+
+        The page's tracked entries are read at once, by the id that details calls use.
+        """
+        ids = [found for found in map(self._key, records) if found is not None]
+        if not ids:
+            return records, 0
+        tracked = self.service.writer.tracked(self.integration.id, self.resource.name, ids)
+        kept: list[Any] = []
+        for record in records:
+            found = self._key(record)
+            entry = tracked.get(found) if found is not None else None
+            if not delivered_by_webhook(entry, self.resource.updated_at(record)):
+                kept.append(record)
+        return kept, len(records) - len(kept)
+
+    def _key(self, record: Any) -> str | None:
+        found = self.resource.record_id(record)
+        if found is None or found == "" or isinstance(found, dict | list):
+            return None
+        return str(found)
+
+    def _write(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
         outcome = map_records(self.resource.mapping, self.resource.contentType, records)
         for failure in outcome.failures:
             # The reason, not the payload: list records carry buyers' names and addresses.
@@ -370,7 +409,7 @@ class _RunWalk:
         summary = self.service.writer.write(
             self.integration, self.resource, mapped, run_id=run.run_id, seen_via="sync"
         )
-        return summary.stats().add(RunStats(pages=1, records=len(records), errors=len(outcome.failures)))
+        return summary.stats(reconciling=self.reconciling).add(RunStats(errors=len(outcome.failures)))
 
     def _to_enrichment(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
         objects = [record for record in records if isinstance(record, dict)]
@@ -387,11 +426,12 @@ class _RunWalk:
             run_id=run.run_id,
             records=objects,
             batch_size=self.definition.sync.syncConfiguration.batchSize,
+            reconcile=self.reconciling,
         )
         bodies = [batch.body() for batch in batches]
         if bodies:
             self.service.enrich.send(bodies)
-        return RunStats(pages=1, records=len(records), errors=len(records) - len(objects))
+        return RunStats(errors=len(records) - len(objects))
 
     def _advance(
         self, run: RunCheckpoint, page: Page, counts: RunStats, listing: ListingPass
@@ -467,6 +507,14 @@ class _RunWalk:
         ):
             return self._superseded(run)
         passes = run.listing.number if run.listing else 1
+        if stats.missed_by_webhook:
+            logger.warning(
+                "run %s wrote %d %s change(s) that no webhook delivered",
+                run.run_id,
+                stats.missed_by_webhook,
+                self.resource.name,
+                extra=self.log_context,
+            )
         if reasons:
             logger.warning(
                 "run %s finished, but its last pass (%d) still may have missed records: %s",
@@ -507,6 +555,31 @@ class _RunWalk:
     def _id_of(self, record: Any) -> str:
         found = self.resource.record_id(record)
         return "(without an id)" if found is None or found == "" else str(found)
+
+
+def webhooks_deliver(definition: ConnectorDefinition, resource: Resource) -> bool:
+    """Whether the connector has a webhook handler for the resource's content type."""
+    handlers = definition.sync.webhooks.handlers.values()
+    return any(handler.contentType == resource.contentType for handler in handlers)
+
+
+def delivered_by_webhook(tracked: TrackedId | None, listed_at: datetime | None) -> bool:
+    """Whether a webhook brought the listed version of a record, or a later one.
+
+    Tracking keeps milliseconds, so the listed updated-at is compared at that precision too; without
+    either updated-at nothing can be told, and the record is handled as usual.
+    """
+    if tracked is None or tracked.last_seen_via != "webhook":
+        return False
+    if tracked.source_updated_at is None or listed_at is None:
+        return False
+    return _to_millisecond(tracked.source_updated_at) >= _to_millisecond(listed_at)
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _skip(job: SyncJob, reason: str) -> SyncOutcome:

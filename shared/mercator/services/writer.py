@@ -8,13 +8,14 @@ record is compared, written and announced the same way whichever path brought it
 3. a record whose hash equals the tracked one is unchanged: no write, no event;
 4. any other is written to the records table, which refuses it when what is stored is newer (stale);
 5. change events (created | updated) of the written records go to the Trigger queue, and only then
-   is tracking updated. Should the invocation stop between the write and the event, the retry finds
-   tracking behind the records table and sends the event again: a change is announced at least once.
+   is tracking updated (with the channel that brought the version: webhook or sync). Should the
+   invocation stop between the write and the event, the retry finds tracking behind the records
+   table and sends the event again: a change is announced at least once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -55,9 +56,19 @@ class WriteSummary:
     unchanged: int = 0
     stale: int = 0
 
-    def stats(self) -> RunStats:
-        """As run counters: a stale record cost no write, so it counts as unchanged."""
-        return RunStats(new=self.new, changed=self.changed, unchanged=self.unchanged + self.stale)
+    def stats(self, *, reconciling: bool = False) -> RunStats:
+        """As run counters: a stale record cost no write, so it counts as unchanged.
+
+        ``reconciling``: the records came from a sync that backs up webhooks, so each one written
+        is a change no webhook brought, and counts as missed by webhooks too.
+        """
+        written = self.new + self.changed
+        return RunStats(
+            new=self.new,
+            changed=self.changed,
+            unchanged=self.unchanged + self.stale,
+            missed_by_webhook=written if reconciling else 0,
+        )
 
 
 class RecordWriter:
@@ -75,6 +86,12 @@ class RecordWriter:
         self._tracking = tracking
         self._triggers = triggers
         self._clock = clock
+
+    def tracked(
+        self, integration_id: str, resource: str, external_ids: Iterable[str]
+    ) -> dict[str, TrackedId]:
+        """What was last written for each of ``external_ids`` (untracked ones are left out)."""
+        return self._tracking.get_many(integration_id, resource, external_ids)
 
     def write(
         self,
@@ -159,6 +176,7 @@ class RecordWriter:
                 content_hash=digest,
                 source_updated_at=item.source_updated_at,
                 first_seen_via=tracked.first_seen_via if tracked is not None else seen_via,
+                last_seen_via=seen_via,
                 last_seen_run=run_id,
             )
             # A later copy of the same code in this batch compares against this one.

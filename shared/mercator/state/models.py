@@ -73,6 +73,9 @@ class TrackedId(_StateModel):
     content_hash: str
     source_updated_at: datetime | None = None
     first_seen_via: SeenVia
+    last_seen_via: SeenVia | None = Field(
+        None, description="how the latest version arrived; None on entries stored before Mercator kept it"
+    )
     last_seen_run: str | None = None
     deleted: bool = False
 

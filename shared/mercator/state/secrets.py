@@ -71,6 +71,25 @@ class SecretsVault:
             ) from None
         return _credentials(document, where, integration.id)
 
+    def secret_string(self, secret_id: str) -> str:
+        """The text of secret ``secret_id`` (a name or ARN); CredentialsError names the secret only."""
+        if not secret_id:
+            raise ValueError("a secret id must not be empty")
+        where = f"secret {secret_id!r}"
+        try:
+            response = self._client.get_secret_value(SecretId=secret_id)
+        except self._client.exceptions.ClientError as e:
+            code = error_code(e)
+            if code == _NOT_FOUND:
+                raise CredentialsError(f"{where} does not exist", integration_id=None, code=code) from e
+            raise CredentialsError(
+                f"{where} could not be read: {code or 'unknown error'}", integration_id=None, code=code
+            ) from e
+        text = response.get("SecretString")
+        if not isinstance(text, str) or not text:
+            raise CredentialsError(f"{where} holds no text (SecretString)", integration_id=None)
+        return text
+
     def store_credentials(
         self, name: str, credentials: Mapping[str, str], *, description: str | None = None
     ) -> str:

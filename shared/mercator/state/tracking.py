@@ -5,13 +5,15 @@ One item per external id::
     pk  TRACK#<integration_id>#<resource>   sk  ID#<external_id>
     integration_id, resource, external_id, content_hash, first_seen_via   S
     source_updated_at   N   epoch milliseconds; absent when the source gives none
+    last_seen_via       S   webhook | sync: how the latest version arrived; absent on older entries
     last_seen_run       S   absent until a run sees the id
     deleted             BOOL
 
 A write wins when nothing is stored, when it is newer (``source_updated_at``), or when it is as new
 with another content hash; without an updated-at only the hashes are compared
 (``dynamo.newer_condition``). The condition expression decides, so concurrent webhook and sync
-writers cannot regress an entry.
+writers cannot regress an entry. ``tracking_update`` builds that conditional write on its own, so a
+writer that must store the entry together with other items can put it into a transaction.
 """
 
 from __future__ import annotations
@@ -51,6 +53,26 @@ def tracking_key(integration_id: str, resource: str, external_id: str) -> Item:
     return key(f"TRACK#{integration_id}#{resource}", f"ID#{external_id}")
 
 
+def tracking_update(tracked: TrackedId) -> tuple[Item, Expression, str]:
+    """The key, update and condition that store ``tracked`` unless what is stored is newer.
+
+    ``first_seen_via`` of an existing entry is kept. In a TransactWriteItems request this is
+    ``{"Update": {"TableName": ..., "Key": key, **update.request(condition)}}``.
+    """
+    update = Expression()
+    update.set("integration_id", s(tracked.integration_id))
+    update.set("resource", s(tracked.resource))
+    update.set("external_id", s(tracked.external_id))
+    update.set("content_hash", s(tracked.content_hash))
+    update.set_or_remove("source_updated_at", optional_ms(tracked.source_updated_at))
+    update.set_if_absent("first_seen_via", s(tracked.first_seen_via))
+    update.set_or_remove("last_seen_via", _optional_s(tracked.last_seen_via))
+    update.set_or_remove("last_seen_run", _optional_s(tracked.last_seen_run))
+    update.set("deleted", boolean(tracked.deleted))
+    condition = newer_condition(update, tracked.content_hash, tracked.source_updated_at)
+    return tracking_key(tracked.integration_id, tracked.resource, tracked.external_id), update, condition
+
+
 class DynamoTracking:
     """TrackingRepository over the state table.
 
@@ -88,19 +110,7 @@ class DynamoTracking:
         return found
 
     def put(self, tracked: TrackedId) -> bool:
-        update = Expression()
-        update.set("integration_id", s(tracked.integration_id))
-        update.set("resource", s(tracked.resource))
-        update.set("external_id", s(tracked.external_id))
-        update.set("content_hash", s(tracked.content_hash))
-        update.set_or_remove("source_updated_at", optional_ms(tracked.source_updated_at))
-        update.set_if_absent("first_seen_via", s(tracked.first_seen_via))
-        update.set_or_remove(
-            "last_seen_run", None if tracked.last_seen_run is None else s(tracked.last_seen_run)
-        )
-        update.set("deleted", boolean(tracked.deleted))
-        condition = newer_condition(update, tracked.content_hash, tracked.source_updated_at)
-        item_key = tracking_key(tracked.integration_id, tracked.resource, tracked.external_id)
+        item_key, update, condition = tracking_update(tracked)
         try:
             self._table.update(item_key, update, condition)
         except ConditionFailedError:
@@ -140,9 +150,14 @@ class DynamoTracking:
                     "content_hash": read_s(item, "content_hash"),
                     "source_updated_at": read_optional_datetime(item, "source_updated_at"),
                     "first_seen_via": read_s(item, "first_seen_via"),
+                    "last_seen_via": read_optional_s(item, "last_seen_via"),
                     "last_seen_run": read_optional_s(item, "last_seen_run"),
                     "deleted": read_bool(item, "deleted"),
                 }
             )
         except (KeyError, TypeError, ValueError, ValidationError) as e:
             raise self._table.malformed(item, e) from e
+
+
+def _optional_s(value: str | None) -> dict[str, str] | None:
+    return None if value is None else s(value)

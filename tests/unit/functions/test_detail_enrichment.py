@@ -6,8 +6,11 @@ import copy
 import json
 from types import ModuleType
 
+import pytest
+
 from mercator.services.connectors import ConnectorCatalog
 from tests.unit.functions.conftest import ENRICH_ENV, LambdaContext, Loader, load_event
+from tests.unit.functions.emf import published_metrics
 from tests.unit.services.fakes import FakeIntegrations
 from tests.unit.services.salla_samples import DetailsServer, status
 from tests.unit.services.support import World, make_integration
@@ -104,3 +107,26 @@ def test_a_message_left_too_little_time_fails_without_a_provider_call(load_app: 
     assert response == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
     assert server.requests == []
     assert built.records.writes == []
+
+
+@pytest.mark.parametrize(("reconcile", "missed"), [(True, [1.0, 1.0]), (False, [0.0, 0.0])])
+def test_orders_a_reconciling_batch_writes_are_published_as_missed_by_webhooks(
+    load_app: Loader, capsys: pytest.CaptureFixture[str], reconcile: bool, missed: list[float]
+) -> None:
+    # Given the event's two messages, as a sync that backs webhooks up (or an initial one) sent them
+    server = DetailsServer()
+    app, built = enrichment_app(load_app, server)
+    event = load_event("detail_enrichment/enrich_batch.json")
+    for record in event["Records"]:
+        record["body"] = json.dumps({**json.loads(record["body"]), "reconcile": reconcile})
+    capsys.readouterr()
+
+    # When the batch is handled
+    response = app.lambda_handler(event, context())
+
+    # Then each message wrote its order, and published it as missed only when reconciling
+    assert response == {"batchItemFailures": []}
+    assert built.records.written() == [FIRST, SECOND]
+    metrics = published_metrics(capsys.readouterr().out)
+    assert metrics["MissedByWebhook"] == missed
+    assert metrics["RecordsWritten"] == [1.0, 1.0]

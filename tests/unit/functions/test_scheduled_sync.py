@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from mercator.settings import SettingsError
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock, listing_order
 from tests.unit.functions.conftest import SYNC_ENV, LambdaContext, Loader, load_event
+from tests.unit.functions.emf import published_metrics
 from tests.unit.services.support import World, make_integration, world
 
 SCHEDULED = {
@@ -150,3 +152,41 @@ def test_a_cold_start_without_a_queue_url_names_the_missing_variable(load_app: L
 
     with pytest.raises(SettingsError, match="environment variable ENRICH_QUEUE_URL is not set"):
         load_app("scheduled_sync", env)
+
+
+def woo_job_event(integration_id: str, message_id: str) -> dict[str, Any]:
+    """The events/ SyncJob batch, its one message naming ``integration_id``'s orders."""
+    event = load_event("scheduled_sync/sync_job.json")
+    [record] = event["Records"]
+    record["messageId"] = message_id
+    record["body"] = SyncJob(integration_id=integration_id, resource="orders").body()
+    return event
+
+
+def test_a_finished_run_publishes_the_changes_webhooks_missed(
+    load_app: Loader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a WooCommerce store of 6 orders, synced once through the handler
+    sizes = {"orders": 6, "products": 0, "customers": 0}
+    sandbox = Sandbox("woocommerce", seed=8, sizes=sizes, rate_limit=None, clock=FrozenClock())
+    integration = make_integration("woocommerce", sandbox, integration_id="woo-orders")
+    built = world(sandbox, integration)
+    app = sync_app(load_app, built)
+    capsys.readouterr()
+    app.lambda_handler(woo_job_event(integration.id, "7c0d4f8e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"), LambdaContext())
+    initial = published_metrics(capsys.readouterr().out)
+    # ...after which an order is placed and another changes, with no webhook for either
+    sandbox.store.insert("orders")
+    sandbox.store.touch("orders", min(sandbox.store.ids("orders")))
+    built.clock.advance(minutes=15)
+
+    # When the next scheduled job runs
+    response = app.lambda_handler(
+        woo_job_event(integration.id, "3e9a7b1c-5d2f-4e6a-8b0c-1d2e3f4a5b6c"), LambdaContext()
+    )
+
+    # Then the first run published none missed (an initial sync), the second both changes
+    assert response == {"batchItemFailures": []}
+    assert (initial["SyncRecordsWritten"], initial["MissedByWebhook"]) == ([6.0], [0.0])
+    metrics = published_metrics(capsys.readouterr().out)
+    assert (metrics["SyncRecordsWritten"], metrics["MissedByWebhook"]) == ([2.0], [2.0])

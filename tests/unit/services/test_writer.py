@@ -11,7 +11,7 @@ import pytest
 
 from mercator.connector import load_shipped
 from mercator.messages import ChangeEvent
-from mercator.services.writer import MappedRecord, RecordWriter
+from mercator.services.writer import MappedRecord, RecordWriter, WriteSummary
 from mercator.state.models import WriteOutcome
 from tests.unit.services.fakes import FakeClock, FakeQueue, FakeRecords, FakeTracking
 from tests.unit.services.support import TENANT, make_integration
@@ -150,3 +150,46 @@ def test_a_resource_without_incremental_stores_no_source_time_and_keeps_the_firs
     assert tracked.first_seen_via == "webhook"
     assert tracked.source_updated_at is None
     assert parts.events() == [("created", "1"), ("updated", "1")]
+
+
+def test_tracking_says_which_channel_brought_the_latest_version() -> None:
+    # Given a product a webhook delivered
+    parts = Parts()
+    parts.write(product("799", "Ship Your Idea"), via="webhook")
+    first = parts.tracking.entries[(INTEGRATION.id, "products", "799")]
+    assert (first.first_seen_via, first.last_seen_via) == ("webhook", "webhook")
+
+    # When a sync brings the same content, and later a changed version
+    parts.write(product("799", "Ship Your Idea", modified="2024-12-02T10:00:00"), via="sync")
+    unchanged = parts.tracking.entries[(INTEGRATION.id, "products", "799")]
+    parts.write(product("799", "Ship Your Idea, v2", modified="2024-12-03T10:00:00"), via="sync")
+
+    # Then the unchanged one left tracking as the webhook set it; the change moved it to the sync
+    assert unchanged.last_seen_via == "webhook"
+    latest = parts.tracking.entries[(INTEGRATION.id, "products", "799")]
+    assert (latest.first_seen_via, latest.last_seen_via) == ("webhook", "sync")
+    assert latest.source_updated_at == datetime(2024, 12, 3, 10, 0, tzinfo=UTC)
+
+
+def test_the_tracked_entries_are_read_through_the_writer() -> None:
+    parts = Parts()
+    parts.write(product("799", "Ship Your Idea"), via="webhook")
+
+    found = parts.writer.tracked(INTEGRATION.id, "products", ["799", "800"])
+
+    assert list(found) == ["799"]
+    assert found["799"].last_seen_via == "webhook"
+
+
+@pytest.mark.parametrize(
+    ("reconciling", "missed"),
+    [(True, 5), (False, 0)],  # written: 2 new + 3 changed; unchanged and stale ones never count
+)
+def test_a_reconciling_summary_counts_what_it_wrote_as_missed_by_webhooks(
+    reconciling: bool, missed: int
+) -> None:
+    summary = WriteSummary(new=2, changed=3, unchanged=4, stale=1)
+
+    stats = summary.stats(reconciling=reconciling)
+
+    assert (stats.new, stats.changed, stats.unchanged, stats.missed_by_webhook) == (2, 3, 5, missed)

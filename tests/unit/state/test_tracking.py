@@ -1,4 +1,5 @@
-"""Tracked ids: the newer-wins condition, first-seen kept, BatchGetItem chunks and unprocessed keys."""
+"""Tracked ids: the newer-wins condition, first-seen kept, the channel of the latest version, the
+update on its own in a transaction, BatchGetItem chunks and unprocessed keys."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from mercator.state.errors import MissingResourceError, StateAccessError
 from mercator.state.models import TrackedId
-from mercator.state.tracking import DynamoTracking
+from mercator.state.tracking import DynamoTracking, tracking_update
 from tests.unit.state.wrappers import Recording, UnprocessedKeys
 
 T = datetime(2025, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -160,3 +162,97 @@ def test_a_missing_table_is_named(dynamodb: Any) -> None:
         repository.get_many("shop-1", "orders", ["1"])
     with pytest.raises(MissingResourceError, match="UpdateItem: DynamoDB table 'no-such-table'"):
         repository.put(tracked())
+
+
+def raw_item(dynamodb: Any, table: str, external_id: str = "1001") -> dict[str, Any]:
+    key = {"pk": {"S": "TRACK#shop-1#orders"}, "sk": {"S": f"ID#{external_id}"}}
+    item: dict[str, Any] = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    return item
+
+
+def test_the_channel_of_the_latest_version_is_kept_and_replaced_by_each_write(
+    dynamodb: Any, state_table: str
+) -> None:
+    # Given an order a webhook delivered
+    repository = DynamoTracking(dynamodb, state_table)
+    repository.put(tracked(first_seen_via="webhook", last_seen_via="webhook", last_seen_run=None))
+    assert raw_item(dynamodb, state_table)["last_seen_via"] == {"S": "webhook"}
+    assert stored(repository).last_seen_via == "webhook"
+
+    # When a sync writes a later version
+    repository.put(tracked(source_updated_at=T + SECOND, content_hash="h2", last_seen_via="sync"))
+
+    # Then the entry says the sync brought the latest version; the first channel stays the webhook
+    entry = stored(repository)
+    assert (entry.first_seen_via, entry.last_seen_via) == ("webhook", "sync")
+
+    # And a write that does not say how it came leaves no channel behind
+    repository.put(tracked(source_updated_at=T + 2 * SECOND, content_hash="h3"))
+    assert "last_seen_via" not in raw_item(dynamodb, state_table)
+    assert stored(repository).last_seen_via is None
+
+
+def test_an_entry_stored_without_a_channel_reads_as_none(dynamodb: Any, state_table: str) -> None:
+    # Given an entry as Mercator stored them before it kept the channel
+    dynamodb.put_item(
+        TableName=state_table,
+        Item={
+            "pk": {"S": "TRACK#shop-1#orders"},
+            "sk": {"S": "ID#1001"},
+            "integration_id": {"S": "shop-1"},
+            "resource": {"S": "orders"},
+            "external_id": {"S": "1001"},
+            "content_hash": {"S": "h1"},
+            "first_seen_via": {"S": "sync"},
+            "deleted": {"BOOL": False},
+        },
+    )
+
+    entry = stored(DynamoTracking(dynamodb, state_table))
+
+    assert (entry.last_seen_via, entry.source_updated_at, entry.last_seen_run) == (None, None, None)
+
+
+def transact(dynamodb: Any, table: str, entry: TrackedId) -> None:
+    key, update, condition = tracking_update(entry)
+    dynamodb.transact_write_items(
+        TransactItems=[{"Update": {"TableName": table, "Key": key, **update.request(condition)}}]
+    )
+
+
+def test_the_tracking_update_in_a_transaction_stores_the_same_item_as_put(
+    dynamodb: Any, state_table: str
+) -> None:
+    # Given the item put() stores for a webhook-delivered order, then removed again
+    entry = tracked(first_seen_via="webhook", last_seen_via="webhook", last_seen_run=None)
+    DynamoTracking(dynamodb, state_table).put(entry)
+    by_put = raw_item(dynamodb, state_table)
+    dynamodb.delete_item(TableName=state_table, Key={"pk": by_put["pk"], "sk": by_put["sk"]})
+
+    # When the same entry is written through TransactWriteItems
+    transact(dynamodb, state_table, entry)
+
+    # Then the table holds the very same item
+    assert raw_item(dynamodb, state_table) == by_put
+    assert by_put["last_seen_via"] == {"S": "webhook"}
+
+
+def test_the_tracking_update_in_a_transaction_keeps_the_newer_wins_condition(
+    dynamodb: Any, state_table: str
+) -> None:
+    # Given an entry a sync stored, at T
+    repository = DynamoTracking(dynamodb, state_table)
+    repository.put(tracked(last_seen_via="sync"))
+
+    # When a transaction brings an older version, and then a newer one
+    older = tracked(source_updated_at=T - SECOND, content_hash="h0", first_seen_via="webhook")
+    with pytest.raises(ClientError) as refused:
+        transact(dynamodb, state_table, older.model_copy(update={"last_seen_via": "webhook"}))
+    newer = tracked(source_updated_at=T + SECOND, content_hash="h2", first_seen_via="webhook")
+    transact(dynamodb, state_table, newer.model_copy(update={"last_seen_via": "webhook"}))
+
+    # Then the older one was cancelled by its condition, the newer one written (first seen: still sync)
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    entry = stored(repository)
+    assert (entry.content_hash, entry.source_updated_at) == ("h2", T + SECOND)
+    assert (entry.first_seen_via, entry.last_seen_via) == ("sync", "webhook")

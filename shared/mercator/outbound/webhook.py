@@ -1,0 +1,131 @@
+"""The ``webhook`` workflow action: POST the record to the tenant's URL, signed as Standard Webhooks.
+
+The body is ``{"type": <trigger>, "timestamp": <when the change happened>, "data": {"record",
+"context"}}``. ``webhook-id`` is the execution's id (the change event and the workflow), the same on
+every attempt and on a resumed execution, so the receiver can drop repeats; ``webhook-timestamp`` and
+the signature are made afresh for each attempt, so a retry is never refused as stale.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+
+from mercator.mapping.dates import to_iso
+from mercator.messages import ChangeEvent
+from mercator.outbound.context import event_context, expect_action, secret_failure, shown_url
+from mercator.outbound.delivery import PostResult, RetryingPoster
+from mercator.providers.redaction import Redactor
+from mercator.providers.standard_webhooks import sign
+from mercator.state.errors import CredentialsError
+from mercator.workflows import ActionFailedError, WebhookAction, Workflow, execution_id
+
+_EXCERPT = 200
+# Set by Mercator on every delivery; an action's own headers cannot replace them.
+_OWN_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+class SecretSource(Protocol):
+    """Where signing keys come from (mercator.state.secrets.SecretsVault)."""
+
+    def secret_string(self, secret_id: str) -> str: ...
+
+
+class WebhookSender:
+    """ActionRunner for ``webhook`` actions."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        secrets: SecretSource,
+        *,
+        attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._timeout = timeout
+        self._poster = RetryingPoster(http, attempts=attempts, sleep=sleep, clock=clock, rng=rng)
+
+    def run(self, action: Any, event: ChangeEvent, workflow: Workflow) -> str:
+        webhook = expect_action(action, WebhookAction)
+        try:
+            secret = self._secrets.secret_string(webhook.secretName)
+        except CredentialsError as exc:
+            raise secret_failure(exc, "the webhook's signing key could not be read") from None
+        body = json.dumps(
+            {
+                "type": workflow.trigger,
+                "timestamp": to_iso(event.occurred_at),
+                "data": {"record": event.record, "context": event_context(event, workflow)},
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        message_id = execution_id(event, workflow.guid)
+        extra = {name: value for name, value in webhook.headers.items() if name.lower() not in _OWN_HEADERS}
+        shown = shown_url(webhook.url)
+
+        def build() -> httpx.Request:
+            timestamp = int(self._poster.clock())
+            try:
+                signature = sign(secret, message_id, timestamp, body)
+            except ValueError as exc:
+                # The message says what is wrong with the key's form, never the key.
+                raise ActionFailedError(
+                    f"the webhook's signing key (secret {webhook.secretName!r}) cannot sign: {exc}",
+                    retryable=False,
+                ) from None
+            headers = {
+                **extra,
+                "Content-Type": "application/json",
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": signature,
+            }
+            return self._poster.http.build_request(
+                "POST", webhook.url, content=body, headers=headers, timeout=self._timeout
+            )
+
+        result = self._poster.post(build, shown=shown)
+        return _outcome(result, shown, Redactor({}, extra=[secret, *extra.values()]))
+
+
+def _outcome(result: PostResult, shown: str, redactor: Redactor) -> str:
+    tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
+    response = result.response
+    if response is not None and result.final:
+        status = response.status_code
+        if 200 <= status < 300:
+            return f"POST {shown} answered {status}{tries}"
+        if 300 <= status < 400:
+            raise ActionFailedError(
+                f"POST {shown} answered {status} (a redirect){tries}; point the workflow at the final "
+                "address",
+                retryable=False,
+            )
+        raise ActionFailedError(
+            f"POST {shown} answered {status}{tries}{_excerpt(response, redactor)}", retryable=False
+        )
+    if response is not None:
+        what = f"answered {response.status_code}"
+        if result.problem:
+            what += f" and {result.problem}"
+        raise ActionFailedError(f"POST {shown} {what}{tries}{_excerpt(response, redactor)}", retryable=True)
+    raise ActionFailedError(f"POST {shown} {result.problem or 'got no answer'}{tries}", retryable=True)
+
+
+def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
+    text = " ".join(response.content[: _EXCERPT * 4].decode("utf-8", errors="replace").split())
+    if not text:
+        return ""
+    if len(text) > _EXCERPT:
+        text = text[:_EXCERPT] + "..."
+    return f"; body: {redactor.text(text)}"
