@@ -175,6 +175,18 @@ class EnrichRef(DefinitionModel):
     resource: str = Field(description="key of the resource whose details endpoint fetches the record")
     idPath: RecordPath = Field(description="path of the record id in the delivery")
 
+    _id: CompiledPath | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile(self) -> EnrichRef:
+        self._id = compile_path(self.idPath)
+        return self
+
+    def record_id(self, delivery: Any) -> Any:
+        """The value at ``idPath`` in a delivery (None when absent)."""
+        assert self._id is not None
+        return self._id.get(delivery)
+
 
 class WebhookHandler(DefinitionModel):
     recordType: Literal["order", "customer", "product", "cart"]

@@ -41,7 +41,6 @@ from mercator.deliveries import (
     RecordChange,
     json_media_type,
 )
-from mercator.mapping import CompiledPath, compile_path
 from mercator.mapping.dates import utc_now
 from mercator.messages import ChangeEvent, EnrichBatch
 from mercator.observability import logger
@@ -168,7 +167,6 @@ class WebhookIntake:
         self.max_body_bytes = max_body_bytes
         self.resend_after = resend_after
         self.clock = clock
-        self._paths: dict[str, CompiledPath] = {}
 
     def receive(self, delivery: IncomingDelivery, content_type: str | None) -> IntakeResult:
         """Take one delivery; raises IntakeError or VerificationError when it is refused."""
@@ -318,7 +316,7 @@ class WebhookIntake:
     ) -> IntakeResult:
         assert handler.enrich is not None
         resource = parsed.definition.resources[handler.enrich.resource]
-        record_id = self._path(handler.enrich.idPath).get(parsed.payload)
+        record_id = handler.enrich.record_id(parsed.payload)
         if record_id is None or record_id == "":
             reason = f"event {parsed.event}: no record id at {handler.enrich.idPath}"
             return self._dead_letter(parsed, handler, reason, {"field": handler.enrich.idPath})
@@ -386,12 +384,6 @@ class WebhookIntake:
         self.dead_letters.send([letter.body()])
         logger.warning("delivery sent to the dead-letter queue: %s", reason, extra=_context(parsed))
         return IntakeResult(Outcome.DEAD_LETTERED, parsed.event, reason=reason)
-
-    def _path(self, source: str) -> CompiledPath:
-        compiled = self._paths.get(source)
-        if compiled is None:
-            compiled = self._paths[source] = compile_path(source)
-        return compiled
 
 
 def _is_ping(content_type: str | None, body: bytes) -> bool:
