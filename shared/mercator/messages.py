@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercator.mapping.dates import to_iso
 from mercator.state.models import RunCheckpoint
 
 MAX_BODY_BYTES = 200 * 1024  # below SQS's 256 KiB, leaving room for attributes and envelopes
@@ -117,6 +118,20 @@ class ChangeEvent(_Message):
         None, description="the webhook event that delivered the change; None when a sync found it"
     )
     occurred_at: datetime
+
+    def context(self) -> dict[str, Any]:
+        """Where the change came from, as trigger and workflow receivers see it (camelCase JSON)."""
+        return {
+            "integrationId": self.integration_id,
+            "tenantId": self.tenant_id,
+            "connector": self.connector,
+            "contentType": self.content_type,
+            "code": self.code,
+            "change": self.change,
+            "source": self.source,
+            "occurredAt": to_iso(self.occurred_at),
+            "eventId": self.id,
+        }
 
     @property
     def id(self) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from mercator.mapping.dates import to_iso
 from mercator.messages import ChangeEvent
 from mercator.providers.redaction import Redactor
 from mercator.state.errors import CredentialsError
@@ -28,15 +27,7 @@ A = TypeVar("A")
 def event_context(event: ChangeEvent, workflow: Workflow) -> dict[str, Any]:
     """Where a change came from and which workflow it ran, as receivers and templates see it."""
     return {
-        "integrationId": event.integration_id,
-        "tenantId": event.tenant_id,
-        "connector": event.connector,
-        "contentType": event.content_type,
-        "code": event.code,
-        "change": event.change,
-        "source": event.source,
-        "occurredAt": to_iso(event.occurred_at),
-        "eventId": event.id,
+        **event.context(),
         "trigger": workflow.trigger,
         "workflow": {"guid": workflow.guid, "name": workflow.name},
     }

@@ -41,9 +41,9 @@ from mercator.providers.pagination import (
     query_value,
     strategy_for,
 )
-from mercator.providers.redaction import Redactor, redacting
+from mercator.providers.redaction import Redactor
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sender import ClientStats, Reply, RequestSender
+from mercator.providers.sender import ClientStats, RequestSender
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class ProviderClient:
             headers={"User-Agent": "Mercator"},
         )
         self.stats = ClientStats()
-        self._sender = _WritingSender(
+        self._sender = RequestSender(
             self._http,
             limiter=limiter,
             retry=retry or RetryPolicy(),
@@ -367,8 +367,8 @@ class ProviderClient:
             raise ValueError("a status must not be empty")
         url = fill(endpoint.path_for(record_id), self._credentials, "sync.actions.updateStatus.url")
         url = self.base_url + url if url.startswith("/") else url
-        await self._sender.write(
-            endpoint.method, url, endpoint.body_for(status, record_id), headers=self._headers
+        await self._sender.send(
+            endpoint.method, url, headers=self._headers, json=endpoint.body_for(status, record_id)
         )
 
     # Definition lookups
@@ -469,43 +469,6 @@ class ProviderClient:
                 "connector's hosts; start the listing again"
             )
         return url
-
-
-class _WritingSender(RequestSender):
-    """A RequestSender that also sends JSON bodies, for the writes a connector describes."""
-
-    async def write(self, method: str, url: str, body: Any, *, headers: Mapping[str, str]) -> int:
-        """Send ``body``; the status of the answer that accepted it, or a ProviderError."""
-        request = self._http.build_request(method, url, json=body, headers=headers, timeout=self._timeout)
-        shown = self.redactor.url(request.url)
-        attempt = 0
-        while True:
-            with redacting(self.redactor):
-                outcome, wait = await self._attempt(request, shown, attempt)
-            if isinstance(outcome, Reply):
-                return outcome.status
-            if isinstance(outcome, ProviderResponseError) and _accepted(outcome.status):
-                # The store took the write; what it answered (nothing, a page) is not needed, and
-                # sending the write again would not change the answer.
-                return outcome.status or 0
-            if self._retry.gives_up(attempt):
-                raise outcome
-            self.stats.retries += 1
-            logger.warning(
-                "retrying %s %s in %.2f s (attempt %d of %d failed: %s)",
-                method,
-                shown,
-                wait,
-                attempt + 1,
-                self._retry.max_attempts,
-                self.redactor.text(str(outcome)),
-            )
-            await self._retry.sleep(wait)
-            attempt += 1
-
-
-def _accepted(status: int | None) -> bool:
-    return status is not None and 200 <= status < 300
 
 
 async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:

@@ -92,9 +92,16 @@ class RequestSender:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        json: Any = None,
     ) -> Reply:
-        """The JSON answer to ``method url``; a ProviderError once retries cannot help."""
-        request = self._http.build_request(method, url, params=params, headers=headers, timeout=self._timeout)
+        """The JSON answer to ``method url``; a ProviderError once retries cannot help.
+
+        With a ``json`` body (a write), any 2xx answer is a success even without a JSON body: the
+        store took the write, and sending it again would not change what it answers.
+        """
+        request = self._http.build_request(
+            method, url, params=params, headers=headers, json=json, timeout=self._timeout
+        )
         shown = self._redactor.url(request.url)
         attempt = 0
         while True:
@@ -102,6 +109,8 @@ class RequestSender:
                 outcome, wait = await self._attempt(request, shown, attempt)
             if isinstance(outcome, Reply):
                 return outcome
+            if json is not None and isinstance(outcome, ProviderResponseError) and _accepted(outcome.status):
+                return Reply(None, httpx.Headers(), shown, outcome.status or 0)
             if self._retry.gives_up(attempt):
                 raise outcome
             self.stats.retries += 1
@@ -217,3 +226,7 @@ def _reason(response: httpx.Response, redactor: Redactor) -> str | None:
         target = redactor.url(location) if location else "nowhere"
         return f"redirected to {target}; point the connector's baseUrl at the final address"
     return None
+
+
+def _accepted(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mercator.connector import ConnectorDefinition, Trigger
-from mercator.mapping.dates import to_iso, utc_now
+from mercator.mapping.dates import utc_now
 from mercator.messages import ChangeEvent
 from mercator.outbound.eventbridge import BusEvent
 from mercator.services.ports import Connectors
@@ -242,20 +242,9 @@ def fired_triggers(definition: ConnectorDefinition, event: ChangeEvent) -> list[
 
 def bus_event(event: ChangeEvent, trigger: Trigger) -> BusEvent:
     """The EventBridge entry of one fired trigger: the record and where it came from."""
-    context: dict[str, Any] = {
-        "integrationId": event.integration_id,
-        "tenantId": event.tenant_id,
-        "connector": event.connector,
-        "contentType": event.content_type,
-        "code": event.code,
-        "change": event.change,
-        "source": event.source,
-        "occurredAt": to_iso(event.occurred_at),
-        "eventId": event.id,
-    }
     return BusEvent(
         source=f"mercator.{event.connector}",
         detail_type=trigger.event,
-        detail={"record": event.record, "context": context},
+        detail={"record": event.record, "context": event.context()},
         time=event.occurred_at,
     )

@@ -69,9 +69,7 @@ def record_upsert(
     written_at: datetime,
 ) -> tuple[Item, Expression, str]:
     """The key, update and condition of a newer-only record write (alone, or in a transaction)."""
-    update = Expression()
-    update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
-    update.set("integration_id", s(integration_id))
+    update = _identified(tenant_id, content_type, code, integration_id)
     update.set("record", s(record_json(record, content_type, code)))
     update.set("content_hash", s(content_hash))
     update.set_or_remove("source_updated_at", optional_ms(source_updated_at))
@@ -97,9 +95,7 @@ def record_deletion(
     ``deleted_at`` becomes the source updated-at, so a delivery of an older version arriving after
     the deletion is refused as stale instead of bringing the record back.
     """
-    update = Expression()
-    update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
-    update.set("integration_id", s(integration_id))
+    update = _identified(tenant_id, content_type, code, integration_id)
     update.set_if_absent("record", s(record_json(tombstone, content_type, code)))
     update.set_if_absent("content_hash", s(content_hash))
     update.set("source_updated_at", ms(deleted_at))
@@ -114,6 +110,13 @@ def record_deletion(
         f"OR {stored_at} <= {update.value(ms(deleted_at))}))"
     )
     return record_key(tenant_id, content_type, code), update, condition
+
+
+def _identified(tenant_id: str, content_type: str, code: str, integration_id: str) -> Expression:
+    """An update that sets what identifies a record, whatever else it writes."""
+    update = Expression()
+    update.set("tenant_id", s(tenant_id)).set("content_type", s(content_type)).set("code", s(code))
+    return update.set("integration_id", s(integration_id))
 
 
 def record_json(record: Mapping[str, Any], content_type: str, code: str) -> str:

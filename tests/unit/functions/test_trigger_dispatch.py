@@ -20,6 +20,7 @@ from mercator.services.dispatch import DispatchService
 from mercator.settings import DispatchSettings, SettingsError
 from mercator.state.errors import StateAccessError
 from mercator_local.resources import create_template_table
+from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import LambdaContext, Loader, load_event
 from tests.unit.services.dispatch_support import DispatchWorld, FakePublisher, FakeWorkflows, workflow
 
@@ -39,14 +40,7 @@ EVENT_FILE = "trigger_dispatch/change_event.json"
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The state table as template.yaml defines it; yields a DynamoDB client."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch, REGION)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_template_table(dynamodb, "StateTable", table_name=STATE)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mercator_local.webhook_events import SAMPLE_CREDENTIALS, events, render
+from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import EVENTS, Loader
 from tests.unit.services.intake_world import World, intake_world
 
@@ -42,12 +43,7 @@ class Context:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch, "eu-west-1")
     with intake_world(dict(SAMPLE_CREDENTIALS), INTEGRATIONS) as built:
         # The events were signed at a fixed moment; none of the shipped schemes signs a timestamp.
         yield built

@@ -18,6 +18,7 @@ from mercator.messages import SyncJob
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.models import Integration
 from mercator_local.resources import create_template_table
+from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import LambdaContext, Loader, load_event
 
 REGION = "eu-central-1"
@@ -28,14 +29,7 @@ QUEUES = ("SyncJobsQueue", "EnrichQueue", "TriggerQueue", "EnrichDLQ")
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Tables keyed as the contract says and the four queues; yields queue URLs by name."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch, REGION)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_template_table(dynamodb, "StateTable", table_name=STATE)

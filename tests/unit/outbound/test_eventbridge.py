@@ -21,6 +21,7 @@ from mercator.outbound.eventbridge import (
     EventsNotPublishedError,
 )
 from mercator.state.errors import MissingResourceError
+from tests.fake_aws import use_fake_aws
 
 REGION = "eu-central-1"
 BUS = "mercator-test-events"
@@ -30,14 +31,7 @@ AT = datetime(2025, 1, 1, 6, 0, 3, tzinfo=UTC)
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A bus whose rule sends every mercator.salla event to a queue; yields the queue URL."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch, REGION)
     with mock_aws():
         events = boto3.client("events", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)

@@ -27,6 +27,7 @@ from mercator.services.intake import (
     UnsupportedMediaTypeError,
 )
 from mercator.state.archive import S3DeliveryArchive, archive_key
+from tests.fake_aws import use_fake_aws
 from tests.unit.services.intake_world import NOW, REGION, World, intake_world
 
 SECRET = "shpss_intake_test_secret"
@@ -35,12 +36,7 @@ JSON = "application/json"
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch, REGION)
     integrations = [("shopify", "shop-1"), ("salla", "salla-1"), ("woocommerce", "woo-1")]
     with intake_world({"webhookSecret": SECRET}, integrations) as built:
         yield built

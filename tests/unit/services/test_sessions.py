@@ -14,6 +14,7 @@ from mercator.connector import load_shipped
 from mercator.providers.sessions import ProviderSessionFactory
 from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
+from tests.fake_aws import use_fake_aws
 from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries
 from tests.unit.services.support import make_integration
 
@@ -23,14 +24,7 @@ TABLE = "mercator-state"
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch, REGION)
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         create_template_table(client, "StateTable", table_name=TABLE)

@@ -16,6 +16,7 @@ from mercator.services.connectors import ConnectorCatalog
 from mercator.services.intake import Outcome
 from mercator.services.mapper import map_details_response
 from mercator_sandbox import Sandbox
+from tests.fake_aws import use_fake_aws
 from tests.integration.providers.support import FrozenClock
 from tests.unit.services.intake_world import World as IntakeWorld
 from tests.unit.services.intake_world import intake_world
@@ -37,12 +38,7 @@ def thin_orders(document: dict[str, Any]) -> None:
 
 @pytest.fixture
 def intake(monkeypatch: pytest.MonkeyPatch) -> Iterator[IntakeWorld]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch, "eu-west-1")
     with intake_world({"webhookSecret": SECRET}, [("woocommerce", "woo-thin")]) as built:
         built.intake.connectors = ConnectorCatalog(
             {"woocommerce": tweaked_connector("woocommerce", thin_orders)}

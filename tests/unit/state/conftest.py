@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from mercator_local.resources import create_template_table
+from tests.fake_aws import use_fake_aws
 from tests.unit.state.clients import SerializedClient
 
 REGION = "eu-west-1"
@@ -27,13 +28,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch, REGION)
     with mock_aws():
         yield
 
