@@ -94,9 +94,9 @@ class ArchivedDelivery(BaseModel):
 
 @dataclass(frozen=True)
 class Announcement:
-    """A message a delivery sent on: a change event to the Trigger queue or a request to the Enrich queue."""
+    """A message a delivery sent on: a change event, a request for enrichment or a dead letter."""
 
-    queue: Literal["trigger", "enrich"]
+    queue: Literal["trigger", "enrich", "dead_letter"]
     body: str
 
 

@@ -159,11 +159,11 @@ class WebhookIntake:
         self.archive = archive
         self.records = records
         self.writer = writer
-        self.queues: dict[Literal["trigger", "enrich"], MessageQueue] = {
+        self.queues: dict[Literal["trigger", "enrich", "dead_letter"], MessageQueue] = {
             "trigger": triggers,
             "enrich": enrich,
+            "dead_letter": dead_letters,
         }
-        self.dead_letters = dead_letters
         self.max_body_bytes = max_body_bytes
         self.resend_after = resend_after
         self.clock = clock
@@ -251,7 +251,14 @@ class WebhookIntake:
         mapped = map_delivery(parsed.definition, parsed.event, parsed.payload)
         if mapped.failures:
             failure = mapped.failures[0]
-            return self._dead_letter(parsed, handler, failure.reason, failure.detail)
+            return self._dead_letter(
+                parsed,
+                handler,
+                claim_key=claim_key,
+                received_at=received_at,
+                reason=failure.reason,
+                detail=failure.detail,
+            )
         record = mapped.records[0]
         code = code_of(record)
         integration = parsed.integration
@@ -319,7 +326,14 @@ class WebhookIntake:
         record_id = handler.enrich.record_id(parsed.payload)
         if record_id is None or record_id == "":
             reason = f"event {parsed.event}: no record id at {handler.enrich.idPath}"
-            return self._dead_letter(parsed, handler, reason, {"field": handler.enrich.idPath})
+            return self._dead_letter(
+                parsed,
+                handler,
+                claim_key=claim_key,
+                received_at=received_at,
+                reason=reason,
+                detail={"field": handler.enrich.idPath},
+            )
         body = EnrichBatch(
             integration_id=parsed.integration.id,
             resource=resource.name,
@@ -371,7 +385,14 @@ class WebhookIntake:
         return IntakeResult(Outcome.DUPLICATE, parsed.event, code, resent=resent)
 
     def _dead_letter(
-        self, parsed: _Parsed, handler: WebhookHandler, reason: str, detail: dict[str, Any]
+        self,
+        parsed: _Parsed,
+        handler: WebhookHandler,
+        *,
+        claim_key: str,
+        received_at: datetime,
+        reason: str,
+        detail: dict[str, Any],
     ) -> IntakeResult:
         letter = DeadLetter(
             reason=reason,
@@ -379,9 +400,21 @@ class WebhookIntake:
             raw=parsed.payload,
             integration_id=parsed.integration.id,
             resource=_resource_of(parsed.definition, handler.contentType),
-            run_id=f"webhook-{parsed.dedupe_key}",
+            run_id=f"webhook-{claim_key}",
+        ).body()
+        claim = DeliveryClaim(
+            integration_id=parsed.integration.id,
+            dedupe_key=claim_key,
+            event=parsed.event,
+            received_at=received_at,
+            outcome=Outcome.DEAD_LETTERED.value,
+            announcements=(Announcement("dead_letter", letter),),
         )
-        self.dead_letters.send([letter.body()])
+        # Claimed, so that the platform's retries of the same delivery leave one dead letter.
+        earlier = self.ledger.claim(claim)
+        if earlier is not None:
+            return self._duplicate(parsed, earlier, None)
+        self.queues["dead_letter"].send([letter])
         logger.warning("delivery sent to the dead-letter queue: %s", reason, extra=_context(parsed))
         return IntakeResult(Outcome.DEAD_LETTERED, parsed.event, reason=reason)
 

@@ -397,3 +397,11 @@ def test_archive_keys_are_per_integration_and_delivery(world: World) -> None:
     [key] = world.archived()
 
     assert key.startswith("deliveries/shop-1/id-") and key == archive_key("shop-1", key.split("/")[2][:-5])
+
+
+def test_a_retried_delivery_that_cannot_be_mapped_leaves_one_dead_letter(world: World) -> None:
+    first = world.intake.receive(_shopify("orders/create", b'{"note": "no id"}'), JSON)
+    again = world.intake.receive(_shopify("orders/create", b'{"note": "no id"}'), JSON)
+
+    assert (first.outcome, again.outcome) == (Outcome.DEAD_LETTERED, Outcome.DUPLICATE)
+    assert len(world.messages("dlq")) == 1
