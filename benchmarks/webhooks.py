@@ -8,7 +8,10 @@ real handler (functions/webhook_intake/app.py) wired to moto's in-process AWS:
 - 400 copies of deliveries already taken, as a platform's retry would send them.
 
 For each kind: p50 and p99 handler time, and AWS calls per delivery (counted on botocore's
-``before-call`` event of every client). The same deliveries then go, in the same process, through a
+``before-call`` event of every client), with the time moto took per AWS operation. The
+deliveries run in eight fresh moto worlds of 250: moto copies every table a transaction touches,
+for its rollback, so in one world of 2,000 a delivery's time would grow with the table, which
+DynamoDB's does not. The same deliveries then go, in the same process, through a
 baseline built the common way from the same parts: Powertools idempotency (an in-progress record,
 then a completion) around an archive put and the RecordWriter (a tracking read, a conditional write,
 the event, a tracking write). Figures are printed, never asserted.
@@ -86,6 +89,7 @@ class Delivery:
 @dataclass
 class Run:
     name: str
+    operations: dict[str, list[float]] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=dict)
     calls: dict[str, list[int]] = field(default_factory=dict)
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -97,16 +101,23 @@ class Run:
 
 
 class CallCounter:
+    """Counts AWS calls and times each operation (botocore's before-call and after-call events)."""
+
     def __init__(self) -> None:
         self.count = 0
-        self.names: Counter[str] = Counter()
+        self.seconds: dict[str, list[float]] = {}
+        self._started = 0.0
 
-    def __call__(self, model: Any, **_: Any) -> None:
+    def before(self, model: Any, **_: Any) -> None:
         self.count += 1
-        self.names[model.name] += 1
+        self._started = time.perf_counter()
+
+    def after(self, model: Any, **_: Any) -> None:
+        self.seconds.setdefault(model.name, []).append(time.perf_counter() - self._started)
 
 
-def deliveries(products: int, orders: int, copies: int) -> list[Delivery]:
+def deliveries(products: int, orders: int, copies: int, shards: int) -> list[list[Delivery]]:
+    """The deliveries in ``shards`` groups, each with its own originals and copies of them."""
     definition = load_shipped("shopify")
     assert definition.webhook is not None
     product = json.loads(definition.resolve("samples/shopify/products_update.json").read_bytes())
@@ -134,11 +145,13 @@ def deliveries(products: int, orders: int, copies: int) -> list[Delivery]:
         payload["customer"]["id"] = 5_000_000 + number
         payload["customer"]["email"] = f"buyer{number}@example.com"
         made.append(signed("new order + buyer", "orders/create", payload, f"o-{number}"))
-    originals = list(made)
+    groups = [made[index::shards] for index in range(shards)]
     for number in range(copies):
+        group = groups[number % shards]
+        originals = [delivery for delivery in group if delivery.kind != "copy"]
         original = originals[(number * 7) % len(originals)]
-        made.append(Delivery("copy", original.event, original.body, original.topic))
-    return made
+        group.append(Delivery("copy", original.event, original.body, original.topic))
+    return groups
 
 
 @contextmanager
@@ -173,7 +186,8 @@ def aws() -> Iterator[tuple[CallCounter, dict[str, str]]]:
         )
         register(dynamodb, secret)
         # Counted from here: the set-up above is not part of any delivery.
-        boto3.DEFAULT_SESSION.events.register("before-call", counter)
+        boto3.DEFAULT_SESSION.events.register("before-call", counter.before)
+        boto3.DEFAULT_SESSION.events.register("after-call", counter.after)
         yield counter, urls
 
 
@@ -214,9 +228,15 @@ def load_handler() -> Any:
     return module
 
 
-def run_mercator(batch: list[Delivery], *, through_handler: bool) -> Run:
+def run_mercator(shards: list[list[Delivery]], *, through_handler: bool) -> Run:
     """Through the handler (API Gateway event in, HTTP answer out) or straight into WebhookIntake."""
     run = Run("handler" if through_handler else "service")
+    for batch in shards:
+        run_mercator_shard(batch, run, through_handler=through_handler)
+    return run
+
+
+def run_mercator_shard(batch: list[Delivery], run: Run, *, through_handler: bool) -> None:
     with aws() as (counter, _):
         app = load_handler()
         with redirect_stdout(io.StringIO()):
@@ -242,15 +262,22 @@ def run_mercator(batch: list[Delivery], *, through_handler: bool) -> Run:
                 outcome = intake.receive(incoming, "application/json").outcome.value
             elapsed = time.perf_counter() - started
             run.add(delivery.kind, elapsed, counter.count - before, outcome)
+        for name, seconds in counter.seconds.items():
+            run.operations.setdefault(name, []).extend(seconds)
+
+
+def run_baseline(shards: list[list[Delivery]]) -> Run:
+    """The same deliveries through Powertools idempotency + archive + RecordWriter."""
+    run = Run("baseline")
+    for batch in shards:
+        run_baseline_shard(batch, run)
     return run
 
 
-def run_baseline(batch: list[Delivery]) -> Run:
-    """The same deliveries through Powertools idempotency + archive + RecordWriter."""
+def run_baseline_shard(batch: list[Delivery], run: Run) -> None:
     from mercator.settings import WebhookSettings  # noqa: PLC0415
     from mercator.wiring import shared_adapters  # noqa: PLC0415
 
-    run = Run("baseline")
     with aws() as (counter, _):
         settings = WebhookSettings.from_environ()
         shared = shared_adapters(settings)
@@ -307,7 +334,8 @@ def run_baseline(batch: list[Delivery]) -> Run:
             result = take(claim={"key": key}, incoming=incoming, topic=delivery.topic)
             elapsed = time.perf_counter() - started
             run.add(delivery.kind, elapsed, counter.count - before, "accepted" if result["new"] else "seen")
-    return run
+        for name, seconds in counter.seconds.items():
+            run.operations.setdefault(name, []).extend(seconds)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -334,6 +362,13 @@ def report(handler: Run, service: Run, baseline: Run) -> None:
         f"p50 service / baseline {p50:.2f}"
     )
     print(f"outcomes through the handler: {dict(handler.outcomes)}")
+    print("\nmoto's time per AWS operation (ms): operation, run, calls, p50, p99")
+    for run in (service, baseline):
+        for name, seconds in sorted(run.operations.items()):
+            print(
+                f"  {name:<22}{run.name:<10}{len(seconds):>6}{percentile(seconds, 0.5) * 1000:>8.1f}"
+                f"{percentile(seconds, 0.99) * 1000:>8.1f}"
+            )
 
 
 def main() -> int:
@@ -341,14 +376,19 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=1_000)
     parser.add_argument("--orders", type=int, default=600)
     parser.add_argument("--copies", type=int, default=400)
+    parser.add_argument("--shards", type=int, default=8)
     args = parser.parse_args()
-    batch = deliveries(args.products, args.orders, args.copies)
-    print(f"{len(batch):,} signed Shopify deliveries through the WebhookIntake handler on moto")
-    handler = run_mercator(batch, through_handler=True)
-    service = run_mercator(batch, through_handler=False)
+    shards = deliveries(args.products, args.orders, args.copies, args.shards)
+    total = sum(len(batch) for batch in shards)
+    print(
+        f"{total:,} signed Shopify deliveries through the WebhookIntake handler on moto, "
+        f"in {args.shards} fresh moto worlds of about {total // args.shards}"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        baseline = run_baseline(batch)
+        handler = run_mercator(shards, through_handler=True)
+        service = run_mercator(shards, through_handler=False)
+        baseline = run_baseline(shards)
     report(handler, service, baseline)
     return 0
 
