@@ -28,6 +28,7 @@ from mercator.services.mapper import (
 from mercator.state.errors import StateError
 
 if TYPE_CHECKING:
+    from mercator.state.api_keys import DynamoApiKeys
     from mercator.state.integrations import DynamoIntegrations
     from mercator.state.secrets import SecretsVault
 
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(handler=_sandbox)
     _integrations_parser(commands)
     _replay_parser(commands)
+    _api_keys_parser(commands)
     return parser
 
 
@@ -423,6 +425,120 @@ def _credentials_file(path: Path) -> dict[str, str]:
     ):
         raise ValueError(f"{path}: must be a JSON object of credential names to text values")
     return document
+
+
+# API keys of the Integrations API: the table keeps hashes, so a key is printed once, when created.
+
+
+def _api_keys_parser(commands: Any) -> None:
+    api_keys = commands.add_parser(
+        "api-keys", help="create, list and revoke tenants' API keys (the state table is $STATE_TABLE)"
+    )
+    actions = api_keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create", help="make a tenant's key and print it; it cannot be shown again, only revoked"
+    )
+    create.add_argument("--tenant", required=True, metavar="TENANT")
+    create.set_defaults(handler=_api_keys_create)
+    listing = actions.add_parser("list", help="print a tenant's key ids and their dates (never the keys)")
+    listing.add_argument("--tenant", required=True, metavar="TENANT")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.set_defaults(handler=_api_keys_list)
+    revoke = actions.add_parser("revoke", help="refuse a key from now on (API Gateway may cache it 5 min)")
+    revoke.add_argument("key_id", metavar="KEYID", help="the 16 hex characters after mk_")
+    revoke.set_defaults(handler=_api_keys_revoke)
+
+
+def _api_keys_create(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    prefix = "mercator api-keys create"
+    keys = _api_keys(err, prefix)
+    if keys is None:
+        return 1
+    refusals: tuple[type[Exception], ...] = (ValueError, *_aws_errors())
+    try:
+        issued = keys.create(args.tenant)
+    except refusals as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 1
+    err.write(
+        f"created API key {issued.key_id} for tenant {issued.tenant_id}. Keep it now: Mercator stores "
+        "only its hash and cannot show it again.\n"
+    )
+    out.write(issued.key + "\n")
+    return 0
+
+
+def _api_keys_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    prefix = "mercator api-keys list"
+    keys = _api_keys(err, prefix)
+    if keys is None:
+        return 1
+    try:
+        found = keys.for_tenant(args.tenant)
+    except _aws_errors() as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 1
+    if args.format == "json":
+        rows = [
+            {
+                "keyId": key.key_id,
+                "tenantId": key.tenant_id,
+                "createdAt": key.created_at.isoformat(),
+                "revoked": key.revoked,
+                "revokedAt": None if key.revoked_at is None else key.revoked_at.isoformat(),
+            }
+            for key in found
+        ]
+        out.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    table = [("KEY ID", "STATUS", "CREATED", "REVOKED")] + [
+        (
+            key.key_id,
+            "revoked" if key.revoked else "active",
+            key.created_at.isoformat(timespec="seconds"),
+            "" if key.revoked_at is None else key.revoked_at.isoformat(timespec="seconds"),
+        )
+        for key in found
+    ]
+    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
+    for row in table:
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+    return 0
+
+
+def _api_keys_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    prefix = "mercator api-keys revoke"
+    keys = _api_keys(err, prefix)
+    if keys is None:
+        return 1
+    refusals: tuple[type[Exception], ...] = (ValueError, *_aws_errors())  # an unknown key is a StateError
+    try:
+        revoked = keys.revoke(args.key_id)
+    except refusals as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 1
+    at = revoked.revoked_at.isoformat(timespec="seconds") if revoked.revoked_at else "now"
+    err.write(f"revoked API key {revoked.key_id} of tenant {revoked.tenant_id} (since {at})\n")
+    return 0
+
+
+def _api_keys(err: TextIO, prefix: str) -> DynamoApiKeys | None:
+    """The API key store on the state table, or None after saying what is missing."""
+    table = _state_table_name()
+    if table is None:
+        err.write(f"{prefix}: set STATE_TABLE to the name of Mercator's state table\n")
+        return None
+    import boto3  # noqa: PLC0415 - only these commands talk to AWS
+
+    from mercator.state.api_keys import DynamoApiKeys  # noqa: PLC0415
+
+    try:
+        return DynamoApiKeys(boto3.client("dynamodb"), table)
+    except _aws_errors() as exc:
+        err.write(f"{prefix}: cannot reach AWS: {exc}\n")
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

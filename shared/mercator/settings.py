@@ -171,3 +171,11 @@ class WebhookSettings(_EnvironmentSettings):
     dedupe_days: int = Field(
         3, alias="WEBHOOK_DEDUPE_DAYS", ge=1, le=30, description="how long a delivery's claim is kept"
     )
+
+
+class AuthorizerSettings(_EnvironmentSettings):
+    """ApiAuthorizer: checks the Integrations API's bearer keys against the hashes in the state table."""
+
+    function = "ApiAuthorizer"
+
+    state_table: Name = Field(alias="STATE_TABLE")
