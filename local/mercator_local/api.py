@@ -8,8 +8,10 @@ error`` when the handler raises or returns something that is not a proxy result.
 
 Request bodies of textual types (JSON, form data, ``text/*``, XML) that are valid UTF-8 arrive as text,
 any other body base64-encoded with ``isBase64Encoded`` true, so a handler checking a webhook signature
-sees the exact bytes. Authorizers, API keys, CORS, request validation, binary media type settings and
-API Gateway's 29-second integration timeout are not emulated.
+sees the exact bytes. A route a Lambda authorizer guards is served only past it, with its answers
+cached, as API Gateway does (see :mod:`mercator_local.authorizers`). API keys, CORS, request
+validation, binary media type settings and API Gateway's 29-second integration timeout are not
+emulated.
 
 Invocations run one at a time in the whole process, not only per function: a running handler has the
 process's environment, ``sys.path`` and layer modules set to its own (see :mod:`mercator_local.handlers`).
@@ -39,6 +41,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from mercator_local.authorizers import AuthorizerGate, Refusal
 from mercator_local.functions import ApiRoute, FunctionSpec
 from mercator_local.handlers import WarmFunction
 from mercator_local.intrinsics import ACCOUNT_ID, TemplateError
@@ -398,7 +401,8 @@ def _response_body(result: Mapping[str, Any]) -> bytes:
 class ApiGateway:
     """The ASGI app: API Gateway REST for the routes of ``functions`` (warm functions by logical id).
 
-    ``api`` limits it to one API (logical id; ``ServerlessRestApi`` for SAM's implicit one).
+    ``api`` limits it to one API (logical id; ``ServerlessRestApi`` for SAM's implicit one). ``clock``
+    (seconds) times the authorizer cache.
     """
 
     def __init__(
@@ -410,6 +414,7 @@ class ApiGateway:
         api: str | None = None,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.functions = dict(functions)
         self.routes = RouteTable.of(
@@ -417,9 +422,17 @@ class ApiGateway:
             stack_name=stack_name,
             api=api,
         )
+        for route in self.routes.routes:
+            authorizer = route.api.authorizer
+            if authorizer is not None and authorizer.function not in self.functions:
+                raise KeyError(
+                    f"route {route.api.name} of {route.function} is guarded by authorizer {authorizer.name}, "
+                    f"whose function {authorizer.function} is not among the served functions"
+                )
         self.region = region
         self.max_payload_bytes = max_payload_bytes
         self._now = now
+        self._gate = AuthorizerGate(self._run, region=region, clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -448,6 +461,13 @@ class ApiGateway:
             scheme=scope.get("scheme", "http"),
         )
         event = proxy_event(request, match, region=self.region, request_id=request_id, now=self._now())
+        authorizer = match.route.api.authorizer
+        if authorizer is not None:
+            verdict = await self._gate.authorize(authorizer, event)
+            if isinstance(verdict, Refusal):
+                await _respond(send, _refusal(verdict, request_id))
+                return
+            event["requestContext"]["authorizer"] = verdict
         response = await self._invoke(match.route.function, event, request_id)
         await _respond(send, response)
 
@@ -471,10 +491,13 @@ class ApiGateway:
                 break
         return b"".join(chunks)
 
+    async def _run(self, function: str, event: dict[str, Any]) -> Any:
+        """A function's (logical id) result for ``event``, run in a worker thread, or its exception."""
+        return await anyio.to_thread.run_sync(_invoke_alone, self.functions[function], event)
+
     async def _invoke(self, function: str, event: dict[str, Any], request_id: str) -> HttpResponse:
-        warm = self.functions[function]
         try:
-            result = await anyio.to_thread.run_sync(_invoke_alone, warm, event)
+            result = await self._run(function, event)
         except Exception:
             logger.exception("%s raised while handling %s %s", function, event["httpMethod"], event["path"])
             return _gateway_error(502, "Internal server error", request_id)
@@ -511,16 +534,22 @@ _ERROR_TYPES = {
 }
 
 
-def _gateway_error(status: int, message: str, request_id: str) -> HttpResponse:
+def _gateway_error(
+    status: int, message: str | None, request_id: str, error_type: str | None = None
+) -> HttpResponse:
     return HttpResponse(
         status=status,
         headers=(
             ("Content-Type", "application/json"),
             ("x-amzn-RequestId", request_id),
-            ("x-amzn-ErrorType", _ERROR_TYPES[status]),
+            ("x-amzn-ErrorType", error_type or _ERROR_TYPES[status]),
         ),
         body=json.dumps({"message": message}).encode(),
     )
+
+
+def _refusal(refusal: Refusal, request_id: str) -> HttpResponse:
+    return _gateway_error(refusal.status, refusal.message, request_id, refusal.error_type)
 
 
 async def _respond(send: Send, response: HttpResponse) -> None:

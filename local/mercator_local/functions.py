@@ -1,8 +1,9 @@
 """What the local runner needs of each AWS::Serverless::Function: code, limits, environment, triggers.
 
 Only the event sources the local stack emulates are read: ``Schedule`` and ``ScheduleV2`` (EventBridge),
-``SQS``, and ``Api`` (API Gateway REST, served by :mod:`mercator_local.api`). Other event types
-(``HttpApi`` and so on) are left to the tools that serve them.
+``SQS``, and ``Api`` (API Gateway REST, served by :mod:`mercator_local.api`, with the Lambda authorizer
+guarding each route: :mod:`mercator_local.api_auth`). Other event types (``HttpApi`` and so on) are
+left to the tools that serve them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mercator_local.api_auth import LambdaAuthorizer, route_authorizer
 from mercator_local.intrinsics import ACCOUNT_ID, Resolver, TemplateError
 from mercator_local.resources import physical_name
 from mercator_local.template import LAYER, Template
@@ -68,13 +70,15 @@ class PathSegment:
 @dataclass(frozen=True)
 class ApiRoute:
     """An API Gateway REST event: resource ``path``, ``method`` (upper case, ``ANY`` for every method),
-    the API serving it (logical id; :data:`IMPLICIT_API` for SAM's implicit one) and that API's stage."""
+    the API serving it (logical id; :data:`IMPLICIT_API` for SAM's implicit one), that API's stage, and
+    the Lambda authorizer guarding the route (None: open)."""
 
     name: str
     path: str
     method: str
     rest_api: str
     stage: str
+    authorizer: LambdaAuthorizer | None = None
 
     @property
     def segments(self) -> tuple[PathSegment, ...]:
@@ -255,7 +259,21 @@ def _api_route(
         rest_api, stage = _explicit_api(
             rest_api_reference, template, resolver, f"{path}.Properties.RestApiId"
         )
-    return ApiRoute(name=name, path=resource_path, method=method.upper(), rest_api=rest_api, stage=stage)
+    authorizer = route_authorizer(
+        template,
+        resolver,
+        api=None if rest_api_reference is None else rest_api,
+        route_auth=properties.get("Auth"),
+        path=path,
+    )
+    return ApiRoute(
+        name=name,
+        path=resource_path,
+        method=method.upper(),
+        rest_api=rest_api,
+        stage=stage,
+        authorizer=authorizer,
+    )
 
 
 def _implicit_stage(template: Template, resolver: Resolver, path: str) -> str:
