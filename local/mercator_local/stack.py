@@ -22,6 +22,7 @@ import boto3  # type: ignore[import-untyped]
 import httpx
 from moto.server import ThreadedMotoServer
 
+from mercator_local import moto_transactions
 from mercator_local.api import ApiGateway, serving_api
 from mercator_local.event_source import SqsEventSource
 from mercator_local.functions import FunctionSpec, function_spec
@@ -119,6 +120,8 @@ class LocalStack:
         werkzeug = logging.getLogger("werkzeug")
         self._exit.callback(werkzeug.setLevel, werkzeug.level)
         werkzeug.setLevel(logging.WARNING)
+        # Each webhook delivery is a transaction: at the cost of its items, not of whole tables.
+        moto_transactions.install()
         server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
