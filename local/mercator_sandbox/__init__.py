@@ -13,6 +13,7 @@ Public API::
         faults=Faults(error_rate=0.01), rate_limit=RateLimitConfig(rate=20, burst=20),
         webhooks=WebhookConfig(url="http://receiver/webhooks", secret="s"),
         clock=fake_clock, sleep=fake_sleep, webhook_client=httpx.AsyncClient(...),
+        oauth=OAuthServerConfig(access_token_seconds=3600),   # /oauth/authorize and /oauth/token
     )
     sandbox.app                   # the ASGI app (Starlette); also create_app(flavor, config)
     sandbox.base_url(origin)      # e.g. "http://127.0.0.1:8900/admin/v2", for a connector's baseUrl
@@ -22,6 +23,7 @@ Public API::
     sandbox.set_faults(**knobs)   # change faults at run time, e.g. in the middle of a listing
     sandbox.counters.snapshot()   # requests per endpoint, 429s, 5xx, faults, mutations, webhooks
     sandbox.emitter.emit(resource, record_id, event); await sandbox.emitter.flush()
+    sandbox.oauth.issue(); sandbox.oauth.counters.snapshot()   # tokens, token calls per grant type
 
 Resources are named ``orders``, ``products``, ``customers`` and ``carts`` on every flavor (carts
 are Salla's abandoned carts and Shopify's abandoned checkouts; WooCommerce has none). Served from
@@ -32,6 +34,7 @@ from mercator_sandbox.app import Sandbox, SandboxConfig, Sizes, create_app
 from mercator_sandbox.counters import Counters
 from mercator_sandbox.dataset import Query, RecordState, Store, UnknownRecordError, Window
 from mercator_sandbox.faults import Faults, MutationKind, Mutations
+from mercator_sandbox.oauth import OAuthCounters, OAuthServer, OAuthServerConfig
 from mercator_sandbox.ratelimit import RateLimitConfig
 from mercator_sandbox.webhooks import Delivery, DeliveryResult, WebhookConfig, WebhookEmitter
 
@@ -42,6 +45,9 @@ __all__ = [
     "Faults",
     "MutationKind",
     "Mutations",
+    "OAuthCounters",
+    "OAuthServer",
+    "OAuthServerConfig",
     "Query",
     "RateLimitConfig",
     "RecordState",

@@ -28,6 +28,7 @@ from mercator_sandbox.dataset import Store
 from mercator_sandbox.faults import FaultInjector, Faults
 from mercator_sandbox.flavors import Answer, ApiError, Endpoint, Flavor, flavor_class
 from mercator_sandbox.mutations import apply_mutations
+from mercator_sandbox.oauth import OAuthServer, OAuthServerConfig
 from mercator_sandbox.ratelimit import LeakyBucket, RateLimitConfig
 from mercator_sandbox.timebase import DEFAULT_ANCHOR, Clock, Sleep, StoreTime
 from mercator_sandbox.webhooks import WebhookConfig, WebhookEmitter
@@ -70,6 +71,9 @@ class SandboxConfig(BaseModel):
     )
     faults: Faults = Faults()
     webhooks: WebhookConfig | None = None
+    oauth: OAuthServerConfig | None = Field(
+        None, description="serve /oauth/authorize and /oauth/token; tokens are then checked (see oauth.py)"
+    )
 
 
 class Sandbox:
@@ -94,6 +98,7 @@ class Sandbox:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         webhook_client: httpx.AsyncClient | None = None,
+        oauth: OAuthServerConfig | Mapping[str, Any] | None = None,
     ) -> None:
         config = SandboxConfig.model_validate(
             {
@@ -106,6 +111,7 @@ class Sandbox:
                 "webhooks": webhooks,
                 "anchor": anchor,
                 "span_days": span_days,
+                "oauth": oauth,
             }
         )
         self._setup(config, clock, sleep, webhook_client)
@@ -155,6 +161,7 @@ class Sandbox:
             if config.webhooks is not None
             else None
         )
+        self.oauth = OAuthServer(config.oauth, clock) if config.oauth is not None else None
         self.app = self._build_app()
 
     # --- knobs ----------------------------------------------------------------------------------
@@ -195,6 +202,8 @@ class Sandbox:
 
     def _build_app(self) -> Starlette:
         routes = [self._route(endpoint) for endpoint in self.flavor.endpoints]
+        if self.oauth is not None:
+            routes.extend(self.oauth.routes())
         routes.append(Route("/{path:path}", self._unrouted, methods=None))
         app = Starlette(routes=routes, lifespan=self._lifespan)
         app.state.sandbox = self
@@ -256,7 +265,7 @@ class Sandbox:
         flavor = self.flavor
         if endpoint is None:
             return self._error(flavor.no_route(), None)
-        if not flavor.authenticate(request):
+        if not flavor.authenticate(request) or not self._token_accepted(request):
             return self._error(flavor.unauthorized(endpoint), endpoint)
         admission = self.bucket.admit() if self.bucket is not None else None
         if admission is not None and not admission.allowed:
@@ -266,6 +275,15 @@ class Sandbox:
         if admission is not None:
             answer.headers.update(flavor.budget_headers(admission))
         return answer
+
+    def _token_accepted(self, request: Request) -> bool:
+        """With the OAuth server on: the sample token, or a token it issued that has not expired."""
+        if self.oauth is None:
+            return True
+        token = self.flavor.access_token(request.headers)
+        if token is None or token == self.flavor.sample_token:
+            return True
+        return self.oauth.token_status(token) == "valid"
 
     def _fault_or_answer(self, request: Request, endpoint: Endpoint, faults: Faults, sent: bytes) -> Answer:
         if self.injector.burst_429(faults):

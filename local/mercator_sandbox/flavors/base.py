@@ -89,6 +89,15 @@ class Flavor(ABC):
     def authenticate(self, request: Request) -> bool:
         """Whether the request carries credentials in the platform's form (any non-empty value)."""
 
+    def access_token(self, headers: Mapping[str, str]) -> str | None:
+        """The OAuth access token ``headers`` present, for platforms that issue them; else None."""
+        return None
+
+    @property
+    def sample_token(self) -> str | None:
+        """The access token of ``sample_headers``, accepted whether or not the OAuth server issued it."""
+        return self.access_token(self.sample_headers)
+
     @abstractmethod
     def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
         """One page of a list endpoint."""

@@ -168,6 +168,11 @@ class Salla(Flavor):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and bool(token.strip())
 
+    def access_token(self, headers: Mapping[str, str]) -> str | None:
+        value = next((value for name, value in headers.items() if name.lower() == "authorization"), "")
+        scheme, _, token = value.partition(" ")
+        return token.strip() or None if scheme.lower() == "bearer" else None
+
     def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
         params = request.query_params
         page = whole_number(params, "page", 1)

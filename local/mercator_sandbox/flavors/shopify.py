@@ -149,6 +149,12 @@ class Shopify(Flavor):
     def authenticate(self, request: Request) -> bool:
         return bool(request.headers.get("x-shopify-access-token", "").strip())
 
+    def access_token(self, headers: Mapping[str, str]) -> str | None:
+        value = next(
+            (value for name, value in headers.items() if name.lower() == "x-shopify-access-token"), ""
+        )
+        return value.strip() or None
+
     def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
         params = request.query_params
         limit = min(whole_number(params, "limit", self.default_limit), self.max_per_page)

@@ -3,7 +3,8 @@
 Every session of one integration, in any concurrent Lambda, draws on the same DynamoDB rate bucket
 (``mercator.state.rate_buckets``), so together they keep the connector's ``rateLimitPerSecond``.
 An integration's ``settings["baseUrl"]`` replaces the connector's ``sync.baseUrl`` (staging stores,
-the local sandbox).
+the local sandbox). With a TokenRefresher, sessions of connectors with ``auth.auto_refresh`` renew
+their OAuth access token before it expires and once after a 401, once across every Lambda.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 from mercator.connector import ConnectorDefinition
 from mercator.providers.client import ProviderClient
 from mercator.providers.retries import RetryPolicy
+from mercator.providers.token_refresh import SessionTokens, TokenRefresher
 from mercator.state.models import Integration
 from mercator.state.rate_buckets import DynamoDBClient, SharedRateBucket
 
@@ -38,6 +40,7 @@ class _SessionClient(ProviderClient):
         retry: RetryPolicy,
         details_concurrency: int,
         page_prefetch: int,
+        tokens: SessionTokens | None,
     ) -> None:
         super().__init__(
             definition,
@@ -48,6 +51,7 @@ class _SessionClient(ProviderClient):
             retry=retry,
             details_concurrency=details_concurrency,
             page_prefetch=page_prefetch,
+            tokens=tokens,
         )
         self._made_http = made_http
 
@@ -63,6 +67,8 @@ class ProviderSessionFactory:
 
     ``http_factory`` makes the HTTP client of each session (tests route it to the sandbox store);
     by default each client makes its own. ``clock`` and ``sleep`` drive the shared rate bucket.
+    ``refresher`` renews OAuth tokens (mercator.providers.token_refresh); without it a session uses
+    the token it was opened with until the provider refuses it.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class ProviderSessionFactory:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         details_concurrency: int = 8,
         page_prefetch: int = 4,
+        refresher: TokenRefresher | None = None,
     ) -> None:
         if not state_table:
             raise ValueError("state_table must name the state table that holds the rate buckets")
@@ -87,6 +94,7 @@ class ProviderSessionFactory:
         self._sleep = sleep
         self._details_concurrency = details_concurrency
         self._page_prefetch = page_prefetch
+        self._refresher = refresher
 
     def open(
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
@@ -106,6 +114,7 @@ class ProviderSessionFactory:
             sleep=self._sleep,
         )
         base_url = base_url_of(integration)
+        tokens = self._refresher.session(definition, integration, credentials) if self._refresher else None
         if self._http_factory is None:
             return ProviderClient(
                 definition,
@@ -115,6 +124,7 @@ class ProviderSessionFactory:
                 retry=self._retry_factory(),
                 details_concurrency=self._details_concurrency,
                 page_prefetch=self._page_prefetch,
+                tokens=tokens,
             )
         # Should the client refuse its settings, this HTTP client has sent nothing and holds no
         # connection, so dropping it unclosed leaks nothing.
@@ -127,6 +137,7 @@ class ProviderSessionFactory:
             retry=self._retry_factory(),
             details_concurrency=self._details_concurrency,
             page_prefetch=self._page_prefetch,
+            tokens=tokens,
         )
 
 

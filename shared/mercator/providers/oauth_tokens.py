@@ -1,0 +1,299 @@
+"""A connector's OAuth 2.0 app and its token endpoint: codes and refresh tokens in, tokens out.
+
+An OAuth app (the client Mercator is registered as with the platform) lives in Secrets Manager under
+``mercator/oauth/<connector>`` as a JSON object::
+
+    {"clientId": "...", "clientSecret": "...",
+     "authorizeUrl": "...", "tokenUrl": "...",     optional: replace the connector's (a staging host)
+     "credentials": {"webhookSecret": "..."},       optional: app-wide credentials every install gets
+     "settings": {"baseUrl": "..."},                optional: settings every install gets
+     "allowedHosts": ["*.myshopify.com"],           hosts a store-specific URL ([[shopDomain]]) may name
+     "scopeSeparator": ","}                         optional: how scopes are joined (default a space)
+
+A URL whose host comes from a placeholder is only used when the filled host matches ``allowedHosts``:
+otherwise a made-up store domain would receive the app's client secret at the token call.
+
+Token requests are form posts with the client's id and secret in the body (RFC 6749 section 2.3.1),
+the way Salla, Zid and Shopify document them. No token, code or secret ever reaches a message or log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from mercator.connector.auth import OAuth2Auth
+from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.placeholders import fill
+from mercator.providers.redaction import Redactor
+
+HttpFactory = Callable[[], httpx.AsyncClient]
+
+TOKEN_TIMEOUT_SECONDS = 15.0
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+# Token-response fields some platforms add beside the standard ones, and the credential each becomes:
+# Zid returns the store's ``authorization`` token next to its ``access_token``.
+_EXTRA_CREDENTIALS = {"authorization": "authorizationToken"}
+_DESCRIPTION_LIMIT = 200
+_EPOCH_FLOOR = 1_000_000_000  # an "expires" below this is a duration, not a moment
+
+
+class OAuthConfigurationError(ValueError):
+    """A connector cannot go through OAuth as configured; the message says what to change."""
+
+
+class OAuthApp(BaseModel):
+    """Mercator's registered client at one platform, as its secret holds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    client_id: str = Field(alias="clientId", min_length=1)
+    client_secret: str = Field(alias="clientSecret", min_length=1, repr=False)
+    authorize_url: str | None = Field(None, alias="authorizeUrl")
+    token_url: str | None = Field(None, alias="tokenUrl")
+    credentials: dict[str, str] = Field(default_factory=dict, repr=False)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    allowed_hosts: list[str] = Field(default_factory=list, alias="allowedHosts")
+    scope_separator: Literal[" ", ","] = Field(" ", alias="scopeSeparator")
+
+    @field_validator("authorize_url", "token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _HTTP_URL.validate_python(value)
+            except ValidationError:
+                raise ValueError("must be an http(s) URL") from None
+        return value
+
+
+def parse_app(connector: str, text: str) -> OAuthApp:
+    """The OAuth app of ``connector`` from its secret's text; errors name fields, never values."""
+    where = f"the OAuth app secret of connector {connector!r}"
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise OAuthConfigurationError(
+            f"{where} is not JSON (expected an object with clientId, clientSecret)"
+        ) from None
+    try:
+        return OAuthApp.model_validate(document)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        ]
+        raise OAuthConfigurationError(f"{where} is invalid: {'; '.join(problems)}") from None
+
+
+def oauth_auth(definition: ConnectorDefinition) -> OAuth2Auth:
+    """The connector's OAuth 2.0 block; OAuthConfigurationError when it authenticates otherwise."""
+    auth = definition.auth
+    if not isinstance(auth, OAuth2Auth):
+        kind = "not set" if auth is None else repr(auth.type)
+        raise OAuthConfigurationError(
+            f"connector {definition.name!r} does not authenticate with OAuth 2.0 (its auth.type is "
+            f"{kind}); configure it with its credentials instead"
+        )
+    return auth
+
+
+def authorize_url_of(definition: ConnectorDefinition, app: OAuthApp, values: Mapping[str, str]) -> str:
+    """Where merchants approve the app: the app's own URL, else the connector's, placeholders filled."""
+    return _resolved(
+        app.authorize_url or oauth_auth(definition).authorizeUrl, app, values, "auth.authorizeUrl"
+    )
+
+
+def token_url_of(definition: ConnectorDefinition, app: OAuthApp, values: Mapping[str, str]) -> str:
+    """The token endpoint: the app's own URL, else the connector's, placeholders filled."""
+    return _resolved(app.token_url or oauth_auth(definition).tokenUrl, app, values, "auth.tokenUrl")
+
+
+def _resolved(template: str, app: OAuthApp, values: Mapping[str, str], where: str) -> str:
+    url = fill(template, values, where)
+    authority = template.partition("://")[2].partition("/")[0]
+    if "[[" not in authority:
+        return url
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    if not host or not any(fnmatchcase(host, pattern.lower()) for pattern in app.allowed_hosts):
+        allowed = ", ".join(app.allowed_hosts) or "none (set allowedHosts in the OAuth app secret)"
+        raise OAuthConfigurationError(
+            f"{where}: the store host {host or url!r} is not one the OAuth app allows; allowed: {allowed}"
+        )
+    return url
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a token endpoint granted; ``expires_at`` in epoch seconds, None when the token does not expire."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: int | None = None
+    scope: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def credentials(self) -> dict[str, str]:
+        """The grant as integration credentials: accessToken, refreshToken, expiresAt and extras."""
+        found = {"accessToken": self.access_token, **self.extra}
+        if self.refresh_token:
+            found["refreshToken"] = self.refresh_token
+        if self.expires_at is not None:
+            found["expiresAt"] = str(self.expires_at)
+        return found
+
+
+class TokenEndpointError(Exception):
+    """The token endpoint refused or failed; ``error`` is its OAuth error code (``invalid_grant``...)."""
+
+    def __init__(self, message: str, *, status: int | None, error: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+
+    @property
+    def permanent(self) -> bool:
+        """True when asking again cannot help: the grant or the client was refused."""
+        return self.error in {
+            "invalid_grant",
+            "invalid_client",
+            "unauthorized_client",
+            "unsupported_grant_type",
+        }
+
+
+class OAuthTokenClient:
+    """Calls token endpoints over httpx; each call opens a client from ``http_factory`` and closes it."""
+
+    def __init__(
+        self,
+        http_factory: HttpFactory | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        timeout: float = TOKEN_TIMEOUT_SECONDS,
+    ) -> None:
+        self._http_factory = http_factory or (
+            lambda: httpx.AsyncClient(timeout=timeout, headers={"User-Agent": "Mercator"})
+        )
+        self._clock = clock
+        self._timeout = timeout
+
+    async def exchange_code(
+        self, token_url: str, app: OAuthApp, *, code: str, redirect_uri: str
+    ) -> TokenGrant:
+        """Trade an authorization code for tokens (the ``redirect_uri`` the code was issued for)."""
+        if not code:
+            raise ValueError("an authorization code must not be empty")
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        return await self._request(token_url, app, form, secrets=[code])
+
+    async def refresh(self, token_url: str, app: OAuthApp, *, refresh_token: str) -> TokenGrant:
+        """New tokens for a refresh token; platforms that rotate refresh tokens return a new one."""
+        if not refresh_token:
+            raise ValueError("a refresh token must not be empty")
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return await self._request(token_url, app, form, secrets=[refresh_token])
+
+    async def _request(
+        self, token_url: str, app: OAuthApp, form: dict[str, str], *, secrets: list[str]
+    ) -> TokenGrant:
+        redactor = Redactor({"clientSecret": app.client_secret}, extra=secrets)
+        shown = redactor.url(token_url)
+        body = {**form, "client_id": app.client_id, "client_secret": app.client_secret}
+        try:
+            async with self._http_factory() as http:
+                response = await http.post(
+                    token_url, data=body, headers={"Accept": "application/json"}, timeout=self._timeout
+                )
+        except httpx.HTTPError as exc:
+            raise TokenEndpointError(
+                f"the token endpoint {shown} could not be reached: {type(exc).__name__}",
+                status=None,
+                error=None,
+            ) from None
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if not 200 <= response.status_code < 300:
+            raise _refusal(shown, response.status_code, document, redactor)
+        return self._grant(shown, response.status_code, document)
+
+    def _grant(self, shown: str, status: int, document: object) -> TokenGrant:
+        if not isinstance(document, dict):
+            raise TokenEndpointError(
+                f"the token endpoint {shown} answered {status} without a JSON object",
+                status=status,
+                error=None,
+            )
+        access = document.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise TokenEndpointError(
+                f"the token endpoint {shown} answered {status} without an access_token",
+                status=status,
+                error=None,
+            )
+        refresh = document.get("refresh_token")
+        scope = document.get("scope")
+        extra = {
+            name: value
+            for field_name, name in _EXTRA_CREDENTIALS.items()
+            if isinstance(value := document.get(field_name), str) and value
+        }
+        return TokenGrant(
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            expires_at=self._expires_at(document),
+            scope=scope if isinstance(scope, str) else None,
+            extra=extra,
+        )
+
+    def _expires_at(self, document: Mapping[str, object]) -> int | None:
+        lifetime = _number(document.get("expires_in"))
+        if lifetime is not None and lifetime > 0:
+            return int(self._clock() + lifetime)
+        # Salla's app events carry ``expires`` as a moment in epoch seconds.
+        moment = _number(document.get("expires"))
+        if moment is not None and moment > 0:
+            return int(moment) if moment >= _EPOCH_FLOOR else int(self._clock() + moment)
+        return None
+
+
+def _refusal(shown: str, status: int, document: object, redactor: Redactor) -> TokenEndpointError:
+    error: str | None = None
+    description = ""
+    if isinstance(document, dict):
+        code = document.get("error")
+        error = code if isinstance(code, str) and code else None
+        text = document.get("error_description") or document.get("message")
+        if isinstance(text, str):
+            description = redactor.text(" ".join(text.split()))[:_DESCRIPTION_LIMIT]
+    reason = ": ".join(part for part in (error, description) if part) or "no reason given"
+    return TokenEndpointError(
+        f"the token endpoint {shown} refused the request ({status}): {reason}", status=status, error=error
+    )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None

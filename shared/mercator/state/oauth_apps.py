@@ -1,0 +1,39 @@
+"""Connectors' OAuth apps (client id and secret) from Secrets Manager, ``mercator/oauth/<connector>``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mercator.providers.oauth_tokens import OAuthApp, OAuthConfigurationError, parse_app
+from mercator.state.errors import CredentialsError
+
+_NOT_FOUND = "ResourceNotFoundException"
+
+
+class SecretReader(Protocol):
+    def secret_string(self, secret_id: str) -> str: ...
+
+
+def app_secret_name(connector: str) -> str:
+    return f"mercator/oauth/{connector}"
+
+
+class SecretsOAuthApps:
+    """The OAuth app of each connector, read from its secret on every call (installs are rare)."""
+
+    def __init__(self, secrets: SecretReader) -> None:
+        self._secrets = secrets
+
+    def app(self, connector: str) -> OAuthApp:
+        """The app of ``connector``; OAuthConfigurationError when it has none or it is malformed."""
+        name = app_secret_name(connector)
+        try:
+            text = self._secrets.secret_string(name)
+        except CredentialsError as e:
+            if e.code == _NOT_FOUND:
+                raise OAuthConfigurationError(
+                    f"connector {connector!r} has no OAuth app: create secret {name!r} holding "
+                    '{"clientId": ..., "clientSecret": ...}'
+                ) from None
+            raise
+        return parse_app(connector, text)
