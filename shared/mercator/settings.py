@@ -179,3 +179,42 @@ class AuthorizerSettings(_EnvironmentSettings):
     function = "ApiAuthorizer"
 
     state_table: Name = Field(alias="STATE_TABLE")
+
+
+class OAuthSettings(_EnvironmentSettings):
+    """OAuth: sends tenants to a platform's consent page and turns the callback into an integration."""
+
+    function = "OAuth"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    state_key_secret: Name = Field(
+        alias="OAUTH_STATE_KEY_SECRET",
+        description="name or ARN of the secret whose text (at least 32 bytes) signs install states",
+    )
+    state_ttl_seconds: int = Field(
+        600, alias="OAUTH_STATE_TTL_SECONDS", ge=60, le=3600, description="how long an install may take"
+    )
+
+
+class ManagementSettings(_EnvironmentSettings):
+    """ManagementApi: the Integrations API; it resumes paused workflow executions with their actions."""
+
+    function = "ManagementApi"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    # A resumed execution runs its action here, so the actions' settings are TriggerDispatch's.
+    event_bus_name: Name = Field(alias="EVENT_BUS_NAME")
+    sender_email: Annotated[str, AfterValidator(_email)] = Field(alias="SENDER_EMAIL")
+    vapid_secret_arn: Annotated[
+        str | None,
+        BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
+        AfterValidator(_secret_arn),
+    ] = Field(None, alias="VAPID_SECRET_ARN")
+    credentials_check_attempts: int = Field(
+        2,
+        alias="CREDENTIALS_CHECK_ATTEMPTS",
+        ge=1,
+        le=5,
+        description="tries of the one store request that checks new credentials (API Gateway waits 29 s)",
+    )

@@ -6,6 +6,7 @@ the record writer and the integration lookups are put together in one place.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,8 +24,10 @@ from mercator.state.secrets import SecretsVault
 from mercator.state.tracking import DynamoTracking
 
 if TYPE_CHECKING:
+    from mercator.services.dispatch import DispatchService
     from mercator.services.intake import WebhookIntake
-    from mercator.settings import WebhookSettings
+    from mercator.services.management import ManagementService
+    from mercator.settings import ManagementSettings, WebhookSettings
 
 
 class TableSettings(Protocol):
@@ -100,3 +103,113 @@ def webhook_intake(settings: WebhookSettings) -> WebhookIntake:
         dead_letters=shared.queue(settings.enrich_dlq_url),
         max_body_bytes=settings.max_body_bytes,
     )
+
+
+class ActionSettings(Protocol):
+    """What running workflow actions needs (DispatchSettings, ManagementSettings)."""
+
+    @property
+    def state_table(self) -> str: ...
+
+    @property
+    def event_bus_name(self) -> str: ...
+
+    @property
+    def sender_email(self) -> str: ...
+
+    @property
+    def vapid_secret_arn(self) -> str | None: ...
+
+
+def dispatch_service(
+    settings: ActionSettings,
+    *,
+    dynamodb: Any | None = None,
+    vault: SecretsVault | None = None,
+    connectors: ConnectorCatalog | None = None,
+) -> DispatchService:
+    """DispatchService on AWS with every action runner: TriggerDispatch's, and the API's for resumes."""
+    import httpx  # noqa: PLC0415
+
+    from mercator.outbound.email import EmailSender  # noqa: PLC0415
+    from mercator.outbound.eventbridge import EventBridgePublisher  # noqa: PLC0415
+    from mercator.outbound.push import PushSender  # noqa: PLC0415
+    from mercator.outbound.status import StatusUpdater  # noqa: PLC0415
+    from mercator.outbound.webhook import WebhookSender  # noqa: PLC0415
+    from mercator.services.dispatch import DispatchService  # noqa: PLC0415
+    from mercator.state.subscriptions import DynamoPushSubscriptions  # noqa: PLC0415
+    from mercator.state.workflows import DynamoExecutions, DynamoWorkflows  # noqa: PLC0415
+
+    dynamodb = dynamodb or boto3.client("dynamodb")
+    vault = vault or SecretsVault(boto3.client("secretsmanager"))
+    connectors = connectors or ConnectorCatalog()
+    http = httpx.Client()
+    return DispatchService(
+        connectors=connectors,
+        workflows=DynamoWorkflows(dynamodb, settings.state_table),
+        executions=DynamoExecutions(dynamodb, settings.state_table),
+        publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        runners={
+            "webhook": WebhookSender(http, vault),
+            "send_email": EmailSender(boto3.client("ses"), sender=settings.sender_email),
+            "send_push": PushSender(
+                http,
+                DynamoPushSubscriptions(dynamodb, settings.state_table),
+                vault,
+                settings.vapid_secret_arn,
+            ),
+            "update_status": StatusUpdater(
+                DynamoIntegrations(dynamodb, settings.state_table),
+                vault,
+                connectors,
+                ProviderSessionFactory(dynamodb, settings.state_table),
+            ),
+        },
+    )
+
+
+def management_service(settings: ManagementSettings) -> ManagementService:
+    """The Integrations API's service on AWS."""
+    from mercator.connector import shipped_definitions  # noqa: PLC0415
+    from mercator.providers.retries import RetryPolicy  # noqa: PLC0415
+    from mercator.services.management import ManagementService  # noqa: PLC0415
+    from mercator.services.management_ports import IntegrationStores  # noqa: PLC0415
+    from mercator.state.cursors import DynamoCursors  # noqa: PLC0415
+    from mercator.state.deliveries import DynamoDeliveryLedger  # noqa: PLC0415
+    from mercator.state.subscriptions import DynamoPushSubscriptions  # noqa: PLC0415
+    from mercator.state.workflows import DynamoWorkflows  # noqa: PLC0415
+
+    dynamodb = boto3.client("dynamodb")
+    vault = SecretsVault(boto3.client("secretsmanager"))
+    connectors = ConnectorCatalog()
+    state, records = settings.state_table, settings.records_table
+
+    def probe_retries() -> RetryPolicy:
+        # The check answers an API request: a short wait, never a provider's long Retry-After.
+        return RetryPolicy(
+            max_attempts=settings.credentials_check_attempts, max_delay=2.0, max_retry_after=5.0
+        )
+
+    return ManagementService(
+        connectors=connectors,
+        providers=[path.stem for path in shipped_definitions()],
+        integrations=DynamoIntegrations(dynamodb, state),
+        vault=vault,
+        sessions=ProviderSessionFactory(dynamodb, state, retry_factory=probe_retries),
+        stores=IntegrationStores(
+            tracking=DynamoTracking(dynamodb, state),
+            cursors=DynamoCursors(dynamodb, state),
+            run_log=DynamoRunLog(dynamodb, state),
+            deliveries=DynamoDeliveryLedger(dynamodb, state, records),
+            records=DynamoRecords(dynamodb, records),
+        ),
+        subscriptions=DynamoPushSubscriptions(dynamodb, state),
+        workflows=DynamoWorkflows(dynamodb, state),
+        resumer=dispatch_service(settings, dynamodb=dynamodb, vault=vault, connectors=connectors),
+    )
+
+
+def keep_secrets_out_of_aws_logs() -> None:
+    """Never let botocore log at DEBUG: its debug lines print whole requests and answers, the text of
+    secrets included (CreateSecret, GetSecretValue), whatever level the function's logs are set to."""
+    logging.getLogger("botocore").setLevel(logging.INFO)

@@ -2,8 +2,8 @@
 
 The call is the connector's ``sync.actions.updateStatus``, made through a provider session of the
 change's integration, so it shares the integration's rate bucket, retries and credential masking
-with the sync. A connector without that block (Shopify) or for another kind of record fails the
-action for good, saying so.
+with the sync. An integration whose ``pushTracking`` setting is off, a connector without that block
+(Shopify) or another kind of record fails the action for good, saying so.
 """
 
 from __future__ import annotations
@@ -108,6 +108,13 @@ class StatusUpdater:
         if integration.status != "active":
             raise ActionFailedError(
                 f"integration {integration.id!r} is {integration.status}; activate it and resume",
+                retryable=False,
+            )
+        if integration.settings.get("pushTracking") is not True:
+            # Writing to the merchant's store is opt-in, whatever a workflow asks for.
+            raise ActionFailedError(
+                f"integration {integration.id!r} does not push statuses to the store (its setting "
+                "pushTracking is off); configure it with pushTracking: true, then resume",
                 retryable=False,
             )
         return integration

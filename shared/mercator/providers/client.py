@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import re
 from collections import deque
@@ -30,7 +31,7 @@ from mercator.connector.auth import BasicAuth
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.placeholders import MissingCredentialError, fill
 from mercator.connector.sync import DetailsEndpoint, Endpoint, Resource
-from mercator.providers.errors import ProviderError, ProviderResponseError
+from mercator.providers.errors import ProviderError, ProviderHTTPError, ProviderResponseError
 from mercator.providers.limits import RateLimiter
 from mercator.providers.pagination import (
     Page,
@@ -43,11 +44,13 @@ from mercator.providers.pagination import (
 )
 from mercator.providers.redaction import Redactor
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sender import ClientStats, RequestSender
+from mercator.providers.sender import ClientStats, Reply, RequestSender
+from mercator.providers.token_refresh import ACCESS_TOKEN, SessionTokens
 
 logger = logging.getLogger(__name__)
 
 EndpointKind = Literal["list", "details"]
+_UNAUTHORIZED = 401
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,56 @@ class _Fetched:
     method: str
 
 
+class ProviderCredentialsError(ProviderHTTPError):
+    """The provider refused the integration's credentials (401 or 403).
+
+    ``reason`` is what the provider said, from a body that already went through the Redactor.
+    """
+
+    def __init__(self, refused: ProviderHTTPError) -> None:
+        super().__init__(
+            refused.status,
+            refused.method,
+            refused.url,
+            refused.excerpt,
+            reason=refusal_reason(refused.excerpt),
+            attempts=refused.attempts,
+        )
+
+
+_CREDENTIALS_REFUSED = frozenset({401, 403})
+_REASON_KEYS = ("error_description", "message", "error", "errors", "detail", "title")
+_REASON_LENGTH = 200
+
+
+def refusal_reason(excerpt: str) -> str | None:
+    """The provider's own words in an error body: its message field when the body is JSON."""
+    text = excerpt.strip()
+    if not text:
+        return None
+    try:
+        found = _reason_in(json.loads(text))
+    except ValueError:  # cut short, or not JSON: the excerpt itself is the reason
+        found = text
+    if not found:
+        return None
+    return found if len(found) <= _REASON_LENGTH else found[:_REASON_LENGTH] + "..."
+
+
+def _reason_in(body: Any) -> str | None:
+    if isinstance(body, str):
+        return body.strip() or None
+    if isinstance(body, list):
+        reasons = [reason for item in body if (reason := _reason_in(item))]
+        return "; ".join(reasons) or None
+    if isinstance(body, dict):
+        for name in _REASON_KEYS:
+            reason = _reason_in(body.get(name))
+            if reason:
+                return reason
+    return None
+
+
 class ProviderClient:
     """Lists and fetches records of one integration; use ``async with`` (or ``aclose``)."""
 
@@ -79,6 +132,7 @@ class ProviderClient:
         retry: RetryPolicy | None = None,
         details_concurrency: int = 8,
         page_prefetch: int = 4,
+        tokens: SessionTokens | None = None,
     ) -> None:
         if details_concurrency < 1:
             raise ValueError(f"details_concurrency must be at least 1, not {details_concurrency}")
@@ -91,6 +145,7 @@ class ProviderClient:
         sync = definition.sync
 
         auth, secrets = self._auth()
+        self._auth_secrets = secrets
         self.redactor = Redactor(self._credentials, extra=secrets)
         base = fill(base_url or sync.baseUrl, self._credentials, "sync.baseUrl")
         scheme, separator, rest = base.partition("://")
@@ -103,10 +158,7 @@ class ProviderClient:
         # A store URL typed with a trailing slash must not turn "[[storeUrl]]/wp-json" into "//wp-json".
         self.base_url = f"{scheme}://{re.sub('/{2,}', '/', rest).rstrip('/')}"
         self._base = httpx.URL(self.base_url)
-        self._headers = {
-            name: fill(value, self._credentials, f"sync.headers.{name}")
-            for name, value in sync.headers.items()
-        }
+        self._headers = self._filled_headers()
         timeout = sync.syncConfiguration.timeout / 1000
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
@@ -118,15 +170,12 @@ class ProviderClient:
             headers={"User-Agent": "Mercator"},
         )
         self.stats = ClientStats()
-        self._sender = RequestSender(
-            self._http,
-            limiter=limiter,
-            retry=retry or RetryPolicy(),
-            redactor=self.redactor,
-            timeout=timeout,
-            auth=auth,
-            stats=self.stats,
-        )
+        self._limiter = limiter
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._basic_auth = auth
+        self._tokens = tokens
+        self._sender = self._new_sender()
         self._strategies: dict[str, Strategy] = {}
         self._params: dict[tuple[str, EndpointKind], dict[str, str]] = {}
 
@@ -251,7 +300,7 @@ class ProviderClient:
         else:
             url = self._stored_to_url(request.url, resource)
             params = None
-        reply = await self._sender.send(endpoint.method, url, params=params, headers=self._headers)
+        reply = await self._send(endpoint.method, url, params=params)
         records = resource.responseMapping.records_in(reply.body)
         if records is None:
             path = resource.responseMapping.dataProperty
@@ -292,9 +341,7 @@ class ProviderClient:
         if not text:
             raise ValueError("a record id must not be empty")
         url = self._endpoint_url(resource, "details").replace("{id}", quote(text, safe=""))
-        reply = await self._sender.send(
-            endpoint.method, url, params=self._endpoint_params(resource, "details"), headers=self._headers
-        )
+        reply = await self._send(endpoint.method, url, params=self._endpoint_params(resource, "details"))
         record = endpoint.record_in(reply.body)
         if not isinstance(record, dict):
             where = endpoint.dataProperty or "the top level"
@@ -351,6 +398,28 @@ class ProviderClient:
         finally:
             await _cancel(workers)
 
+    # Checks
+
+    async def probe(self) -> None:
+        """One list request of the first enabled resource, at the smallest page size it allows.
+
+        It proves the credentials and the store's address before an integration is stored: the
+        provider refusing the credentials (401, 403) raises ProviderCredentialsError with its reason,
+        any other failure its ProviderError. Nothing is prefetched and the records are not read.
+        """
+        resource = next((found for found in self.definition.resources.values() if found.enabled), None)
+        if resource is None:
+            raise ValueError(
+                f"connector {self.definition.name!r} has no enabled resource to check the credentials with"
+            )
+        strategy = self._strategy(resource)
+        try:
+            await self._fetch_page(resource, strategy, self._start(resource, strategy, None, None, 1))
+        except ProviderHTTPError as exc:
+            if exc.status in _CREDENTIALS_REFUSED:
+                raise ProviderCredentialsError(exc) from None
+            raise
+
     # Writes
 
     async def update_status(self, record_id: str, status: str) -> None:
@@ -367,8 +436,67 @@ class ProviderClient:
             raise ValueError("a status must not be empty")
         url = fill(endpoint.path_for(record_id), self._credentials, "sync.actions.updateStatus.url")
         url = self.base_url + url if url.startswith("/") else url
-        await self._sender.send(
-            endpoint.method, url, headers=self._headers, json=endpoint.body_for(status, record_id)
+        await self._send(endpoint.method, url, json=endpoint.body_for(status, record_id))
+
+    # Sending, with the session's current access token
+
+    async def _send(
+        self, method: str, url: str, *, params: Mapping[str, str] | None = None, json: Any = None
+    ) -> Reply:
+        """One provider call; with renewable tokens, renewed before they expire and once after a 401."""
+        tokens = self._tokens
+        if tokens is None:
+            return await self._sender.send(method, url, params=params, headers=self._headers, json=json)
+        url, params = self._use(await tokens.fresh(), url, params)
+        sent_with = self._credentials.get(ACCESS_TOKEN, "")
+        try:
+            return await self._sender.send(method, url, params=params, headers=self._headers, json=json)
+        except ProviderHTTPError as exc:
+            if exc.status != _UNAUTHORIZED:
+                raise
+            renewed = await tokens.after_rejection(sent_with)
+            if renewed is None:
+                raise
+        url, params = self._use(renewed, url, params)
+        return await self._sender.send(method, url, params=params, headers=self._headers, json=json)
+
+    def _use(
+        self, credentials: Mapping[str, str], url: str, params: Mapping[str, str] | None
+    ) -> tuple[str, Mapping[str, str] | None]:
+        """Switch to renewed credentials; ``url`` and ``params``, built with the old ones, rebuilt."""
+        if credentials == self._credentials:
+            return url, params
+        previous = self.redactor
+        # Replaced tokens stay masked: a late log line or error may still quote one.
+        replaced = [value for name, value in self._credentials.items() if credentials.get(name) != value]
+        self._credentials = dict(credentials)
+        self.redactor = Redactor(self._credentials, extra=[*self._auth_secrets, *replaced])
+        self._headers = self._filled_headers()
+        self._params.clear()
+        self._sender = self._new_sender()
+
+        def rebuilt(text: str) -> str:
+            return fill(previous.templatize(text), self._credentials, "a request built before the renewal")
+
+        return rebuilt(url), None if params is None else {
+            name: rebuilt(value) for name, value in params.items()
+        }
+
+    def _filled_headers(self) -> dict[str, str]:
+        return {
+            name: fill(value, self._credentials, f"sync.headers.{name}")
+            for name, value in self.definition.sync.headers.items()
+        }
+
+    def _new_sender(self) -> RequestSender:
+        return RequestSender(
+            self._http,
+            limiter=self._limiter,
+            retry=self._retry,
+            redactor=self.redactor,
+            timeout=self._timeout,
+            auth=self._basic_auth,
+            stats=self.stats,
         )
 
     # Definition lookups

@@ -44,18 +44,27 @@ from mercator.state.dynamo import (
     s,
 )
 from mercator.state.models import Cursor, RunCheckpoint, RunStats
+from mercator.state.purge import Purger
 
 STALE_AFTER = timedelta(hours=6)
 RUN_LOG_RETENTION = timedelta(days=30)
 _COUNTERS = tuple(RunStats.model_fields)
 
 
+CURSOR_PREFIX = "CURSOR#"
+RUN_PREFIX = "RUN#"
+
+
+def integration_partition(integration_id: str) -> str:
+    return f"INTEGRATION#{integration_id}"
+
+
 def cursor_key(integration_id: str, resource: str) -> Item:
-    return key(f"INTEGRATION#{integration_id}", f"CURSOR#{resource}")
+    return key(integration_partition(integration_id), f"{CURSOR_PREFIX}{resource}")
 
 
 def run_log_key(integration_id: str, resource: str, run_id: str) -> Item:
-    return key(f"INTEGRATION#{integration_id}", f"RUN#{resource}#{run_id}")
+    return key(integration_partition(integration_id), f"{RUN_PREFIX}{resource}#{run_id}")
 
 
 class DynamoCursors:
@@ -140,6 +149,10 @@ class DynamoCursors:
             return False
         return True
 
+    def delete_for_integration(self, integration_id: str) -> int:
+        """Delete the cursors of every resource of the integration; how many were deleted."""
+        return Purger(self._table).partition(integration_partition(integration_id), sort_prefix=CURSOR_PREFIX)
+
     def _finish_update(self, run_id: str, stats: RunStats, finished_at: datetime) -> Expression:
         update = Expression()
         update.set("last_success_at", ms(finished_at))
@@ -192,6 +205,10 @@ class DynamoRunLog:
         for name in _COUNTERS:
             update.add(name, n(getattr(counts, name)))
         self._table.update(run_log_key(integration_id, resource, run_id), update)
+
+    def delete_for_integration(self, integration_id: str) -> int:
+        """Delete the run logs of every resource of the integration; how many were deleted."""
+        return Purger(self._table).partition(integration_partition(integration_id), sort_prefix=RUN_PREFIX)
 
     def get(self, integration_id: str, resource: str, run_id: str) -> RunStats:
         item = self._table.get(run_log_key(integration_id, resource, run_id))

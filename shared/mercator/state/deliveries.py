@@ -44,6 +44,7 @@ from mercator.state.dynamo import (
 )
 from mercator.state.errors import StateAccessError
 from mercator.state.models import TrackedId
+from mercator.state.purge import Purger
 from mercator.state.records import record_deletion, record_upsert
 from mercator.state.tracking import tracking_update
 
@@ -54,8 +55,12 @@ _BACKOFF_BASE = 0.02
 _BACKOFF_CAP = 0.5
 
 
+def delivery_partition(integration_id: str) -> str:
+    return f"DELIVERY#{integration_id}"
+
+
 def delivery_key(integration_id: str, dedupe_key: str) -> Item:
-    return key(f"DELIVERY#{integration_id}", f"KEY#{dedupe_key}")
+    return key(delivery_partition(integration_id), f"KEY#{dedupe_key}")
 
 
 class DynamoDeliveryLedger:
@@ -141,6 +146,12 @@ class DynamoDeliveryLedger:
     def get(self, integration_id: str, dedupe_key: str) -> DeliveryClaim | None:
         item = self._state.get(delivery_key(integration_id, dedupe_key))
         return None if item is None else _decode_claim(item)
+
+    def delete_for_integration(self, integration_id: str) -> int:
+        """Forget every delivery claimed for the integration; how many claims were deleted."""
+        return Purger(self._state, sleep=self._sleep, jitter=self._jitter).partition(
+            delivery_partition(integration_id)
+        )
 
     def _transact(self, items: list[Item]) -> list[dict[str, Any]] | None:
         """None when the transaction committed, else DynamoDB's cancellation reasons (one per item)."""

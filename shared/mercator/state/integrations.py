@@ -1,19 +1,32 @@
-"""Integrations in the state table, findable by status through the ``gsi1`` index.
+"""Integrations in the state table, findable by status and by tenant through the ``gsi1`` index.
 
 One item per integration::
 
     pk  INTEGRATION#<id>   sk  META
-    gsi1pk  INTEGRATIONS#<status>   gsi1sk  <id>
+    gsi1pk  INTEGRATIONS#<status>   gsi1sk  <tenant_id>#<id>
     id, tenant_id, connector, status, credentials_arn    S
     settings     S   JSON object (kept as JSON so every value comes back exactly as written)
     resources    L   of S; absent when the integration syncs every resource its connector enables
     created_at   N   epoch milliseconds
+
+A tenant has at most one integration per connector. ``register`` writes the integration together
+with the tenant's claim on the connector, in one transaction, so two concurrent registrations cannot
+both succeed::
+
+    pk  TENANT#<tenant_id>   sk  CONNECTOR#<connector>
+    tenant_id, connector, integration_id   S
+
+Tenant ids never hold ``#`` (``mercator.state.registration.NAME_PATTERN``), so ``<tenant_id>#``
+selects one tenant's entries of a status partition. The index is eventually consistent: an
+integration registered a moment ago may be missing from ``for_tenant`` and ``with_status`` briefly.
 """
 
 from __future__ import annotations
 
 import json
-from typing import get_args
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, cast, get_args
 
 from pydantic import ValidationError
 
@@ -27,6 +40,7 @@ from mercator.state.dynamo import (
     Expression,
     Item,
     Table,
+    error_code,
     from_epoch_ms,
     key,
     ms,
@@ -34,26 +48,61 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import IntegrationNotFoundError
+from mercator.state.errors import IntegrationNotFoundError, StateAccessError, StateError
 from mercator.state.models import Integration, IntegrationStatus
 
 META = "META"
 STATUSES: tuple[IntegrationStatus, ...] = get_args(IntegrationStatus)
+_CANCELLED = "TransactionCanceledException"
+_CONDITION_FAILED = "ConditionalCheckFailed"
+_CONFLICT = "TransactionConflict"
+_REGISTER_ATTEMPTS = 4
+
+
+class ConnectorTakenError(StateError):
+    """The tenant already has an integration of this connector (``integration_id``)."""
+
+    def __init__(self, tenant_id: str, connector: str, integration_id: str) -> None:
+        super().__init__(
+            f"tenant {tenant_id!r} already has integration {integration_id!r} of connector {connector!r}"
+        )
+        self.tenant_id = tenant_id
+        self.connector = connector
+        self.integration_id = integration_id
+
+
+class IntegrationsClient(DynamoDBClient, Protocol):
+    """The DynamoDB calls registration and removal make besides the shared ones."""
+
+    def transact_write_items(self, **request: Any) -> dict[str, Any]: ...
+
+    def delete_item(self, **request: Any) -> dict[str, Any]: ...
 
 
 def integration_key(integration_id: str) -> Item:
     return key(f"INTEGRATION#{integration_id}", META)
 
 
+def claim_key(tenant_id: str, connector: str) -> Item:
+    return key(f"TENANT#{tenant_id}", f"CONNECTOR#{connector}")
+
+
 def status_partition(status: IntegrationStatus) -> str:
     return f"INTEGRATIONS#{status}"
 
 
-class DynamoIntegrations:
-    """IntegrationRepository over the state table."""
+def tenant_prefix(tenant_id: str) -> str:
+    return f"{tenant_id}#"
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+
+class DynamoIntegrations:
+    """IntegrationRepository over the state table; ``sleep`` paces retries of conflicting registrations."""
+
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._table = Table(client, table_name)
+        self._sleep = sleep
 
     def get(self, integration_id: str) -> Integration | None:
         item = self._table.get(integration_key(integration_id))
@@ -67,13 +116,133 @@ class DynamoIntegrations:
         return self.with_status("active", page_size=page_size)
 
     def with_status(self, status: IntegrationStatus, *, page_size: int | None = None) -> list[Integration]:
-        """Integrations of one status, ordered by id; the index is eventually consistent."""
+        """Integrations of one status, ordered by tenant, then id; the index is eventually consistent."""
+        return self._indexed(status, None, page_size)
+
+    def for_tenant(self, tenant_id: str) -> list[Integration]:
+        """The tenant's integrations of every status, oldest first (the index is eventually consistent)."""
+        if not tenant_id:
+            raise ValueError("a tenant id must not be empty")
+        found = [integration for status in STATUSES for integration in self._indexed(status, tenant_id, None)]
+        return sorted(found, key=lambda integration: (integration.created_at, integration.id))
+
+    def register(self, integration: Integration) -> None:
+        """Store the integration with its tenant's claim on its connector, both or neither.
+
+        ConnectorTakenError when another integration of the tenant holds the claim. A claim whose
+        integration no longer exists (a removal that stopped halfway) is taken over.
+        """
+        stale: str | None = None
+        for attempt in range(_REGISTER_ATTEMPTS):
+            if attempt:
+                self._sleep(0.05 * attempt)
+            reasons = self._transact([self._claim(integration, stale), {"Put": self._put(integration)}])
+            if reasons is None:
+                return
+            codes = [reason.get("Code") for reason in reasons]
+            if codes[0] == _CONDITION_FAILED:
+                holder = _holder(reasons[0].get("Item")) or self._holder_of(integration)
+                if holder is not None and self.get(holder) is not None:
+                    raise ConnectorTakenError(integration.tenant_id, integration.connector, holder)
+                stale = holder
+                continue
+            if _CONFLICT not in codes:
+                raise self._cancelled("registering", integration.id, codes)
+        raise StateAccessError(
+            f"registering integration {integration.id!r} kept conflicting with concurrent writes after "
+            f"{_REGISTER_ATTEMPTS} attempts; try again",
+            resource=self._table.name,
+            operation="TransactWriteItems",
+            code=_CONFLICT,
+        )
+
+    def delete(self, integration: Integration) -> None:
+        """Delete the integration and its tenant's claim on its connector; nothing stored is no error."""
+        claim = claim_key(integration.tenant_id, integration.connector)
+        owned = Expression()
+        condition = (
+            f"attribute_not_exists({owned.name(PARTITION_KEY)}) "
+            f"OR {owned.name('integration_id')} = {owned.value(s(integration.id))}"
+        )
+        reasons = self._transact(
+            [
+                {"Delete": {"TableName": self._table.name, "Key": integration_key(integration.id)}},
+                {"Delete": {"TableName": self._table.name, "Key": claim, **owned.request(condition)}},
+            ]
+        )
+        if reasons is None:
+            return
+        codes = [reason.get("Code") for reason in reasons]
+        if codes[1] != _CONDITION_FAILED:
+            raise self._cancelled("deleting", integration.id, codes)
+        # The claim is another integration's (one registered before claims existed): it stays.
+        client = cast(IntegrationsClient, self._table.client)
+        self._table.call(
+            "DeleteItem", client.delete_item, TableName=self._table.name, Key=integration_key(integration.id)
+        )
+
+    def _indexed(
+        self, status: IntegrationStatus, tenant_id: str | None, page_size: int | None
+    ) -> list[Integration]:
         if status not in STATUSES:
             raise ValueError(f"unknown integration status {status!r}; statuses: {', '.join(STATUSES)}")
         expression = Expression()
         condition = f"{expression.name(GSI1_PARTITION_KEY)} = {expression.value(s(status_partition(status)))}"
+        if tenant_id is not None:
+            prefix = expression.value(s(tenant_prefix(tenant_id)))
+            condition += f" AND begins_with({expression.name(GSI1_SORT_KEY)}, {prefix})"
         items = self._table.query(expression, condition, page_size=page_size, IndexName=GSI1)
         return [self._decode(item) for item in items]
+
+    def _claim(self, integration: Integration, stale: str | None) -> Item:
+        expression = Expression()
+        holder = expression.name("integration_id")
+        condition = (
+            f"attribute_not_exists({expression.name(PARTITION_KEY)}) "
+            f"OR {holder} = {expression.value(s(integration.id))}"
+        )
+        if stale is not None:
+            condition += f" OR {holder} = {expression.value(s(stale))}"
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": {
+                    **claim_key(integration.tenant_id, integration.connector),
+                    "tenant_id": s(integration.tenant_id),
+                    "connector": s(integration.connector),
+                    "integration_id": s(integration.id),
+                },
+                **expression.request(condition),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _holder_of(self, integration: Integration) -> str | None:
+        return _holder(self._table.get(claim_key(integration.tenant_id, integration.connector)))
+
+    def _put(self, integration: Integration) -> dict[str, Any]:
+        return {"TableName": self._table.name, "Item": _encode(integration)}
+
+    def _transact(self, items: list[Item]) -> list[dict[str, Any]] | None:
+        """None when the transaction committed, else DynamoDB's cancellation reasons (one per item)."""
+        client = cast(IntegrationsClient, self._table.client)
+        try:
+            client.transact_write_items(TransactItems=items)
+        except self._table.client.exceptions.ClientError as e:
+            if error_code(e) != _CANCELLED:
+                raise self._table.error("TransactWriteItems", e) from e
+            reasons: list[dict[str, Any]] = getattr(e, "response", {}).get("CancellationReasons", [])
+            return reasons or [{"Code": "Unknown"}] * len(items)
+        return None
+
+    def _cancelled(self, doing: str, integration_id: str, codes: list[Any]) -> StateAccessError:
+        return StateAccessError(
+            f"TransactWriteItems {doing} integration {integration_id!r} was cancelled: "
+            f"{', '.join(str(code) for code in codes)}",
+            resource=self._table.name,
+            operation="TransactWriteItems",
+            code=_CANCELLED,
+        )
 
     def set_status(self, integration_id: str, status: IntegrationStatus) -> Integration:
         """Activate or disable an integration; the index entry moves with it."""
@@ -116,7 +285,7 @@ def _encode(integration: Integration) -> Item:
     item: Item = {
         **integration_key(integration.id),
         GSI1_PARTITION_KEY: s(status_partition(integration.status)),
-        GSI1_SORT_KEY: s(integration.id),
+        GSI1_SORT_KEY: s(tenant_prefix(integration.tenant_id) + integration.id),
         "id": s(integration.id),
         "tenant_id": s(integration.tenant_id),
         "connector": s(integration.connector),
@@ -128,3 +297,9 @@ def _encode(integration: Integration) -> Item:
     if integration.resources is not None:
         item["resources"] = {"L": [s(resource) for resource in integration.resources]}
     return item
+
+
+def _holder(item: Item | None) -> str | None:
+    """The integration id a claim names (None when DynamoDB did not return the claim)."""
+    value = (item or {}).get("integration_id", {}).get("S")
+    return value if isinstance(value, str) else None

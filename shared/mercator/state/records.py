@@ -21,7 +21,7 @@ source updated-at is newer, or equal with another content hash.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ from mercator.state.dynamo import (
     s,
 )
 from mercator.state.models import StoredRecord, WriteOutcome
+from mercator.state.purge import Purger
 
 
 def type_partition(tenant_id: str, content_type: str) -> str:
@@ -183,6 +184,23 @@ class DynamoRecords:
         condition = f"{expression.name(PARTITION_KEY)} = {partition}"
         for item in self._table.query(expression, condition, page_size=page_size, ConsistentRead=True):
             yield self._decode(item)
+
+    def delete_for_integration(
+        self, tenant_id: str, content_types: Iterable[str], integration_id: str
+    ) -> int:
+        """Delete the tenant's records of ``content_types`` last written by the integration; how many.
+
+        A record another integration of the tenant wrote last is that integration's, and stays.
+        """
+        purger = Purger(self._table)
+        deleted = 0
+        for content_type in dict.fromkeys(content_types):
+            expression = Expression()
+            partition = expression.value(s(type_partition(tenant_id, content_type)))
+            condition = f"{expression.name(PARTITION_KEY)} = {partition}"
+            written_by = f"{expression.name('integration_id')} = {expression.value(s(integration_id))}"
+            deleted += purger.selected(expression, condition, filter_expression=written_by)
+        return deleted
 
     def _decode(self, item: Item) -> StoredRecord:
         try:

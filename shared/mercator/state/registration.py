@@ -1,8 +1,9 @@
 """Registering an integration: its credentials into Secrets Manager, then the integration itself.
 
-Used by ``mercator integrations register`` until the management API exists. Everything is checked
-before anything is stored: the connector's resources, the settings, and that the credentials hold
-every name the connector's requests use.
+Used by the Integrations API, the OAuth callback and ``mercator integrations register``. Everything
+is checked before anything is stored: the connector's resources, the settings, that the credentials
+hold every name the connector's requests use, and that the tenant has no other integration of the
+connector (one per tenant and connector; a concurrent registration loses on the stored claim).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,7 +21,7 @@ from mercator.connector import ConnectorDefinition
 from mercator.connector.auth import BasicAuth
 from mercator.connector.placeholders import placeholders
 from mercator.mapping.dates import utc_now
-from mercator.services.ports import IntegrationRepository
+from mercator.state.integrations import ConnectorTakenError
 from mercator.state.models import MAX_RATE, Integration, parse_rate
 
 # Ids and tenants become parts of key strings (``#``-separated) and of the secret's name.
@@ -31,10 +33,40 @@ class RegistrationError(ValueError):
     """The registration cannot be made as asked; the message says what to change."""
 
 
+class IntegrationConflictError(RegistrationError):
+    """The tenant already has an integration of the connector (``integration_id``)."""
+
+    def __init__(
+        self, tenant_id: str, connector: str, integration_id: str, status: str | None = None
+    ) -> None:
+        shown = f" ({status})" if status else ""
+        super().__init__(
+            f"tenant {tenant_id!r} already has integration {integration_id!r}{shown} of connector "
+            f"{connector!r}; remove it before configuring {connector} again"
+        )
+        self.tenant_id = tenant_id
+        self.connector = connector
+        self.integration_id = integration_id
+
+
+class IntegrationStore(Protocol):
+    """Where registered integrations go (mercator.state.integrations.DynamoIntegrations)."""
+
+    def get(self, integration_id: str) -> Integration | None: ...
+
+    def for_tenant(self, tenant_id: str) -> list[Integration]: ...
+
+    def register(self, integration: Integration) -> None:
+        """Store the integration; ConnectorTakenError when the tenant has another of its connector."""
+        ...
+
+
 class CredentialsStore(Protocol):
     def store_credentials(
         self, name: str, credentials: Mapping[str, str], *, description: str | None = None
     ) -> str: ...
+
+    def delete_secret(self, secret_id: str) -> None: ...
 
 
 def secret_name(tenant_id: str, integration_id: str) -> str:
@@ -56,9 +88,16 @@ def required_credentials(definition: ConnectorDefinition, settings: Mapping[str,
     return needed
 
 
-def register_integration(
-    integrations: IntegrationRepository,
-    vault: CredentialsStore,
+@dataclass(frozen=True)
+class RegistrationPlan:
+    """A registration that passed every check, ready to be stored (or first tried, as a probe does)."""
+
+    integration: Integration
+    existing: Integration | None
+
+
+def plan_registration(
+    integrations: IntegrationStore,
     definition: ConnectorDefinition,
     *,
     tenant_id: str,
@@ -67,8 +106,11 @@ def register_integration(
     resources: Sequence[str] | None = None,
     settings: Mapping[str, Any] | None = None,
     clock: Callable[[], datetime] = utc_now,
-) -> Integration:
-    """Store the credentials and the (active) integration; re-registering an id updates it."""
+) -> RegistrationPlan:
+    """Check a registration without storing anything; RegistrationError says what to change.
+
+    The plan's integration names the secret its credentials will be stored in, not its ARN yet.
+    """
     integration_id = integration_id or uuid.uuid4().hex
     for what, value in (("tenant", tenant_id), ("integration id", integration_id)):
         if not NAME_PATTERN.fullmatch(value):
@@ -90,11 +132,9 @@ def register_integration(
             f"integration {integration_id!r} already exists for tenant {existing.tenant_id!r} and connector "
             f"{existing.connector!r}; choose another id"
         )
-    arn = vault.store_credentials(
-        secret_name(tenant_id, integration_id),
-        credentials,
-        description=f"Mercator: {definition.name} credentials of integration {integration_id}",
-    )
+    for other in integrations.for_tenant(tenant_id):
+        if other.connector == definition.name and other.id != integration_id:
+            raise IntegrationConflictError(tenant_id, definition.name, other.id, other.status)
     integration = Integration(
         id=integration_id,
         tenant_id=tenant_id,
@@ -102,10 +142,53 @@ def register_integration(
         status="active",
         settings=settings,
         resources=chosen,
-        credentials_arn=arn,
+        credentials_arn=secret_name(tenant_id, integration_id),
         created_at=existing.created_at if existing else clock(),
     )
-    integrations.put(integration)
+    return RegistrationPlan(integration, existing)
+
+
+def register_integration(
+    integrations: IntegrationStore,
+    vault: CredentialsStore,
+    definition: ConnectorDefinition,
+    *,
+    tenant_id: str,
+    credentials: Mapping[str, str],
+    integration_id: str | None = None,
+    resources: Sequence[str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Integration:
+    """Store the credentials and the (active) integration; re-registering an id updates it.
+
+    IntegrationConflictError when the tenant has another integration of the connector; nothing is
+    left stored then.
+    """
+    plan = plan_registration(
+        integrations,
+        definition,
+        tenant_id=tenant_id,
+        credentials=credentials,
+        integration_id=integration_id,
+        resources=resources,
+        settings=settings,
+        clock=clock,
+    )
+    planned = plan.integration
+    arn = vault.store_credentials(
+        secret_name(tenant_id, planned.id),
+        credentials,
+        description=f"Mercator: {definition.name} credentials of integration {planned.id}",
+    )
+    integration = planned.model_copy(update={"credentials_arn": arn})
+    try:
+        integrations.register(integration)
+    except ConnectorTakenError as taken:
+        if plan.existing is None:
+            # The secret was made for this registration alone; the winner has its own.
+            vault.delete_secret(arn)
+        raise IntegrationConflictError(tenant_id, definition.name, taken.integration_id) from None
     return integration
 
 

@@ -34,6 +34,8 @@ class SecretsManagerClient(Protocol):
 
     def put_secret_value(self, **request: Any) -> dict[str, Any]: ...
 
+    def delete_secret(self, **request: Any) -> dict[str, Any]: ...
+
 
 class SecretsVault:
     """CredentialsVault over Secrets Manager."""
@@ -109,6 +111,41 @@ class SecretsVault:
         except self._client.exceptions.ClientError as e:
             raise _access_error("PutSecretValue", name, e) from e
         return str(updated["ARN"])
+
+    def replace_credentials(self, integration: Integration, credentials: Mapping[str, str]) -> None:
+        """Put ``credentials`` as the new current version of the integration's existing secret.
+
+        Used when a provider renews tokens: the secret must already exist (a missing one means the
+        integration was removed meanwhile, and its tokens must not come back).
+        """
+        where = f"the credentials of integration {integration.id!r}"
+        _credentials(credentials, where, integration.id)
+        text = json.dumps(dict(credentials), ensure_ascii=False, sort_keys=True)
+        secret = integration.credentials_arn
+        try:
+            self._client.put_secret_value(SecretId=secret, SecretString=text)
+        except self._client.exceptions.ClientError as e:
+            code = error_code(e)
+            if code == _NOT_FOUND:
+                raise CredentialsError(
+                    f"{where} (secret {secret!r}) do not exist any more",
+                    integration_id=integration.id,
+                    code=code,
+                ) from e
+            raise _access_error("PutSecretValue", secret, e) from e
+
+    def delete_secret(self, secret_id: str) -> None:
+        """Delete secret ``secret_id`` at once, without the recovery window; a missing one is no error.
+
+        Removing an integration must leave no way back to its credentials.
+        """
+        if not secret_id:
+            raise ValueError("a secret id must not be empty")
+        try:
+            self._client.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+        except self._client.exceptions.ClientError as e:
+            if error_code(e) != _NOT_FOUND:
+                raise _access_error("DeleteSecret", secret_id, e) from e
 
 
 def _credentials(document: object, where: str, integration_id: str | None) -> dict[str, str]:

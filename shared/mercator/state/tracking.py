@@ -43,14 +43,19 @@ from mercator.state.dynamo import (
 )
 from mercator.state.errors import StateAccessError
 from mercator.state.models import TrackedId
+from mercator.state.purge import Purger
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem request, DynamoDB's maximum
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 2.0
 
 
+def tracking_partition(integration_id: str, resource: str) -> str:
+    return f"TRACK#{integration_id}#{resource}"
+
+
 def tracking_key(integration_id: str, resource: str, external_id: str) -> Item:
-    return key(f"TRACK#{integration_id}#{resource}", f"ID#{external_id}")
+    return key(tracking_partition(integration_id, resource), f"ID#{external_id}")
 
 
 def tracking_update(tracked: TrackedId) -> tuple[Item, Expression, str]:
@@ -116,6 +121,11 @@ class DynamoTracking:
         except ConditionFailedError:
             return False
         return True
+
+    def delete_for_integration(self, integration_id: str, resources: Iterable[str]) -> int:
+        """Forget every id tracked for the integration's ``resources``; how many entries were deleted."""
+        purger = Purger(self._table, max_attempts=self._max_attempts, sleep=self._sleep, jitter=self._jitter)
+        return sum(purger.partition(tracking_partition(integration_id, resource)) for resource in resources)
 
     def _batch_get(self, keys: list[Item]) -> list[Item]:
         items: list[Item] = []

@@ -58,7 +58,7 @@ class Shop:
 def open_shop(flavor: FlavorName, table: str, *, faults: dict[str, Any] | None = None) -> Shop:
     sandbox = Sandbox(flavor, seed=4, sizes=SIZES, rate_limit=None, faults=faults)
     # A high rate: the shared bucket would otherwise pace the retries at the platform's real rate.
-    settings: dict[str, Any] = {"rateLimitPerSecond": 100}
+    settings: dict[str, Any] = {"rateLimitPerSecond": 100, "pushTracking": True}
     if flavor == "salla":
         settings["baseUrl"] = sandbox.base_url("http://salla.sandbox.test")
     integration = Integration(
@@ -242,4 +242,33 @@ def test_an_integration_that_is_gone_or_disabled_or_another_tenants_is_not_used(
     shop.integrations.put(disabled)
     with pytest.raises(ActionFailedError, match="is disabled"):
         shop.updater.run(action, order_event(shop, order), make_workflow(action))
+    assert shop.sandbox.counters.total == 0
+
+
+@pytest.mark.parametrize("push_tracking", [False, None, "true"])
+def test_an_integration_without_push_tracking_never_writes_to_the_store(
+    table: str, push_tracking: object
+) -> None:
+    # Given an integration whose merchant did not turn pushTracking on (off, absent, or not a boolean)
+    shop = open_shop("salla", table)
+    settings = {
+        name: value
+        for name, value in shop.integrations.items["salla-shop"].settings.items()
+        if name != "pushTracking"
+    }
+    if push_tracking is not None:
+        settings["pushTracking"] = push_tracking
+    shop.integrations.put(shop.integrations.items["salla-shop"].model_copy(update={"settings": settings}))
+    order_id = shop.order()
+    before = shop.slug(order_id)
+    action = set_status("delivered")
+
+    # When a workflow asks to set an order's status
+    with pytest.raises(ActionFailedError) as caught:
+        shop.updater.run(action, order_event(shop, str(order_id)), make_workflow(action))
+
+    # Then it fails for good saying why, and the store was never called
+    assert caught.value.retryable is False
+    assert "pushTracking is off" in caught.value.reason
+    assert shop.slug(order_id) == before
     assert shop.sandbox.counters.total == 0

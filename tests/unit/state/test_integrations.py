@@ -61,7 +61,7 @@ def test_the_item_follows_the_contract(dynamodb: Any, state_table: str) -> None:
     )["Item"]
 
     assert item["gsi1pk"] == {"S": "INTEGRATIONS#disabled"}
-    assert item["gsi1sk"] == {"S": "shop-1"}
+    assert item["gsi1sk"] == {"S": "tenant-1#shop-1"}
     # 2025-03-01T09:30:15.123Z in epoch milliseconds.
     assert item["created_at"] == {"N": "1740821415123"}
 

@@ -1,0 +1,186 @@
+"""The Integrations API's bodies (``seeds/004``): requests as validated, responses as answered.
+
+Every answer is an envelope: ``{"success": true, "data": ...}`` (or ``{"success": true}`` alone where
+the contract says so), and ``{"success": false, "error": {"code", "message"}}`` on failure. Requests
+refuse fields they do not know, so a misspelt setting is an error rather than silently ignored.
+Credential values are ``SecretStr``: a request model printed or logged shows them masked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from mercator.state.models import MAX_RATE, Integration
+from mercator.workflows import Action, EntityType, ExecutionStatus, Workflow, WorkflowExecution
+
+ErrorCode = Literal[
+    "NOT_FOUND", "CONFIGURATION_ERROR", "CONFLICT", "UNAUTHORIZED", "FORBIDDEN", "INTERNAL_ERROR"
+]
+
+Data = TypeVar("Data")
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# Requests
+
+
+class IntegrationSettings(_Request):
+    """What the integration does; orders and abandoned carts, products, customers always."""
+
+    autoImportOrders: bool = Field(True, description="sync orders and abandoned carts")
+    syncProducts: bool = Field(True, description="sync products")
+    pushTracking: bool = Field(
+        False, description="let update_status workflows set order statuses in the store"
+    )
+    baseUrl: str | None = Field(
+        None, min_length=1, description="the store's API base URL, where it differs from the connector's"
+    )
+    rateLimitPerSecond: float | None = Field(
+        None, gt=0, le=MAX_RATE, description="the store's request budget, where its plan differs"
+    )
+
+
+class ConfigureIntegrationRequest(_Request):
+    providerId: str = Field(min_length=1, description="a connector Mercator ships: salla, shopify, ...")
+    providerType: Literal["ecommerce"]
+    credentials: dict[str, SecretStr] = Field(
+        min_length=1, description="the connector's credential names to their values"
+    )
+    settings: IntegrationSettings = Field(default_factory=IntegrationSettings)
+
+    def credential_values(self) -> dict[str, str]:
+        return {name: value.get_secret_value() for name, value in self.credentials.items()}
+
+
+class PushSubscriptionKeys(_Request):
+    p256dh: str = Field(min_length=1, description="the browser's P-256 public key, base64url")
+    auth: str = Field(min_length=1, description="the browser's auth secret, base64url")
+
+
+class SavePushSubscriptionRequest(_Request):
+    """A browser's ``PushSubscription.toJSON()``."""
+
+    endpoint: str = Field(min_length=1, description="the push service URL (https)")
+    expirationTime: int | None = Field(None, description="as the browser gives it; not used")
+    keys: PushSubscriptionKeys
+
+
+class ConfigureWorkflowRequest(_Request):
+    guid: str | None = Field(
+        None, min_length=1, description="a workflow of the tenant to update; absent: create"
+    )
+    name: str = Field(min_length=1, max_length=200)
+    entityType: EntityType
+    triggerId: str = Field(
+        min_length=1, description="a trigger's guid from GET /api/workflows/triggers/{entityType}"
+    )
+    action: Action
+    conditions: dict[str, Any] = Field(
+        default_factory=dict, description="record path → value (equality) or {operator: value}; all must hold"
+    )
+
+
+# Responses
+
+
+class Envelope(_Response, Generic[Data]):
+    success: Literal[True]
+    data: Data
+
+
+class Done(_Response):
+    success: Literal[True]
+
+
+class ErrorDetail(_Response):
+    code: ErrorCode
+    message: str
+
+
+class ErrorEnvelope(_Response):
+    success: Literal[False]
+    error: ErrorDetail
+
+
+class IntegrationView(_Response):
+    guid: str
+    provider: str = Field(description="the connector's name")
+    status: Literal["active", "disabled"]
+    connectedAt: datetime
+
+    @classmethod
+    def of(cls, integration: Integration) -> IntegrationView:
+        return cls(
+            guid=integration.id,
+            provider=integration.connector,
+            status=integration.status,
+            connectedAt=integration.created_at,
+        )
+
+
+class DisabledIntegration(_Response):
+    guid: str
+    status: Literal["disabled"]
+
+
+class TriggerView(_Response):
+    guid: str
+    name: str
+    code: str = Field(description="the connector's event")
+    description: str
+    provider: str = Field(description="the connector whose event it is")
+
+
+class WorkflowSummary(_Response):
+    guid: str
+    name: str
+    entityType: EntityType
+    trigger: str = Field(description="the trigger's code (the connector's event)")
+    triggerId: str
+    action: str = Field(description="the action's type")
+    isActive: bool
+    isManaged: bool
+
+    @classmethod
+    def of(cls, workflow: Workflow) -> WorkflowSummary:
+        return cls(
+            guid=workflow.guid,
+            name=workflow.name,
+            entityType=workflow.entity_type,
+            trigger=workflow.trigger,
+            triggerId=workflow.trigger_id,
+            action=workflow.action.type,
+            isActive=workflow.is_active,
+            isManaged=workflow.is_managed,
+        )
+
+
+class ConfiguredWorkflow(_Response):
+    guid: str
+    name: str
+    isActive: bool
+
+
+class ToggledWorkflow(_Response):
+    guid: str
+    isActive: bool
+
+
+class ResumedExecution(_Response):
+    guid: str = Field(description="the execution's id (workflowId of the request)")
+    status: ExecutionStatus = Field(description="succeeded, paused again (see reason) or skipped")
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, execution: WorkflowExecution) -> ResumedExecution:
+        return cls(guid=execution.id, status=execution.status, reason=execution.reason)

@@ -1,0 +1,104 @@
+"""Deleting every item a query selects, as removing an integration needs (its ids, cursors, claims, records).
+
+Keys are read page by page (only ``pk`` and ``sk``) and deleted 25 at a time with BatchWriteItem, the
+most one request takes. DynamoDB leaves some deletes unprocessed when throttled: those are sent again
+with exponential backoff and jitter, up to ``max_attempts`` rounds per batch. Deleting what is already
+gone is not an error, so a removal that stopped halfway can simply run again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, cast
+
+from mercator.state.dynamo import PARTITION_KEY, SORT_KEY, DynamoDBClient, Expression, Item, Table
+from mercator.state.errors import StateAccessError
+
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem, DynamoDB's maximum
+_BACKOFF_BASE = 0.05
+_BACKOFF_CAP = 2.0
+
+
+class PurgeClient(DynamoDBClient, Protocol):
+    """The DynamoDB calls a purge makes besides the shared ones."""
+
+    def batch_write_item(self, **request: Any) -> dict[str, Any]: ...
+
+
+class Purger:
+    """Deletes the items of one table that a key condition (and optional filter) selects."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        max_attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: random.Random | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
+        self._table = table
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._jitter = jitter or random.Random()
+
+    def partition(self, partition: str, *, sort_prefix: str | None = None) -> int:
+        """Delete the items of partition ``partition`` (whose sort key starts with ``sort_prefix``)."""
+        expression = Expression()
+        condition = f"{expression.name(PARTITION_KEY)} = {expression.value({'S': partition})}"
+        if sort_prefix is not None:
+            condition += (
+                f" AND begins_with({expression.name(SORT_KEY)}, {expression.value({'S': sort_prefix})})"
+            )
+        return self.selected(expression, condition)
+
+    def selected(
+        self, expression: Expression, key_condition: str, *, filter_expression: str | None = None
+    ) -> int:
+        """Delete every item the query selects; how many deletes were sent."""
+        keys = self._keys(expression, key_condition, filter_expression)
+        deleted = 0
+        batch: list[Item] = []
+        for item_key in keys:
+            batch.append(item_key)
+            if len(batch) == BATCH_WRITE_LIMIT:
+                deleted += self._delete(batch)
+                batch = []
+        if batch:
+            deleted += self._delete(batch)
+        return deleted
+
+    def _keys(
+        self, expression: Expression, key_condition: str, filter_expression: str | None
+    ) -> Iterator[Item]:
+        projection = f"{expression.name(PARTITION_KEY)}, {expression.name(SORT_KEY)}"
+        options: dict[str, Any] = {"ProjectionExpression": projection, "ConsistentRead": True}
+        if filter_expression is not None:
+            options["FilterExpression"] = filter_expression
+        # A query page ends at a key, not at a position, so deleting what earlier pages held skips nothing.
+        for item in self._table.query(expression, key_condition, **options):
+            yield {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}
+
+    def _delete(self, keys: list[Item]) -> int:
+        client = cast(PurgeClient, self._table.client)
+        pending: list[Item] = [{"DeleteRequest": {"Key": item_key}} for item_key in keys]
+        for attempt in range(self._max_attempts):
+            if attempt:
+                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
+                self._sleep(self._jitter.uniform(delay / 2, delay))
+            response = self._table.call(
+                "BatchWriteItem", client.batch_write_item, RequestItems={self._table.name: pending}
+            )
+            pending = (response.get("UnprocessedItems") or {}).get(self._table.name, [])
+            if not pending:
+                return len(keys)
+        raise StateAccessError(
+            f"BatchWriteItem on DynamoDB table {self._table.name!r} left {len(pending)} deletes unprocessed "
+            f"after {self._max_attempts} attempts (the table is throttled); run the removal again",
+            resource=self._table.name,
+            operation="BatchWriteItem",
+            code="UnprocessedItems",
+        )
