@@ -48,43 +48,9 @@ _dispatch_once: DispatchOnce | None = None
 
 def build_services(settings: DispatchSettings) -> DispatchService:
     """Wire the dispatch service to AWS; runs once per cold start, on the first invocation."""
-    import boto3  # type: ignore[import-untyped]
-    import httpx
+    from mercator.wiring import dispatch_service
 
-    from mercator.outbound.email import EmailSender
-    from mercator.outbound.eventbridge import EventBridgePublisher
-    from mercator.outbound.push import PushSender
-    from mercator.outbound.status import StatusUpdater
-    from mercator.outbound.webhook import WebhookSender
-    from mercator.providers.sessions import ProviderSessionFactory
-    from mercator.services.connectors import ConnectorCatalog
-    from mercator.state.integrations import DynamoIntegrations
-    from mercator.state.secrets import SecretsVault
-    from mercator.state.subscriptions import DynamoPushSubscriptions
-    from mercator.state.workflows import DynamoExecutions, DynamoWorkflows
-
-    dynamodb = boto3.client("dynamodb")
-    vault = SecretsVault(boto3.client("secretsmanager"))
-    connectors = ConnectorCatalog()
-    http = httpx.Client()
-    subscriptions = DynamoPushSubscriptions(dynamodb, settings.state_table)
-    return DispatchService(
-        connectors=connectors,
-        workflows=DynamoWorkflows(dynamodb, settings.state_table),
-        executions=DynamoExecutions(dynamodb, settings.state_table),
-        publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
-        runners={
-            "webhook": WebhookSender(http, vault),
-            "send_email": EmailSender(boto3.client("ses"), sender=settings.sender_email),
-            "send_push": PushSender(http, subscriptions, vault, settings.vapid_secret_arn),
-            "update_status": StatusUpdater(
-                DynamoIntegrations(dynamodb, settings.state_table),
-                vault,
-                connectors,
-                ProviderSessionFactory(dynamodb, settings.state_table),
-            ),
-        },
-    )
+    return dispatch_service(settings)
 
 
 def build_idempotency(settings: DispatchSettings) -> DynamoDBPersistenceLayer:

@@ -58,16 +58,26 @@ class Shared:
         return SqsQueue(self.sqs, url)
 
 
+def provider_sessions(dynamodb: Any, state_table: str, vault: SecretsVault) -> ProviderSessionFactory:
+    """Provider sessions paced by the shared rate bucket, renewing OAuth tokens that expire."""
+    from mercator.providers.token_refresh import TokenRefresher  # noqa: PLC0415
+
+    return ProviderSessionFactory(
+        dynamodb, state_table, refresher=TokenRefresher.on_aws(dynamodb, state_table, vault)
+    )
+
+
 def shared_adapters(settings: TableSettings) -> Shared:
     dynamodb = boto3.client("dynamodb")
     sqs = boto3.client("sqs")
+    vault = SecretsVault(boto3.client("secretsmanager"))
     return Shared(
         dynamodb=dynamodb,
         sqs=sqs,
         integrations=DynamoIntegrations(dynamodb, settings.state_table),
-        vault=SecretsVault(boto3.client("secretsmanager")),
+        vault=vault,
         connectors=ConnectorCatalog(),
-        sessions=ProviderSessionFactory(dynamodb, settings.state_table),
+        sessions=provider_sessions(dynamodb, settings.state_table, vault),
         writer=RecordWriter(
             DynamoRecords(dynamodb, settings.records_table),
             DynamoTracking(dynamodb, settings.state_table),
@@ -162,7 +172,7 @@ def dispatch_service(
                 DynamoIntegrations(dynamodb, settings.state_table),
                 vault,
                 connectors,
-                ProviderSessionFactory(dynamodb, settings.state_table),
+                provider_sessions(dynamodb, settings.state_table, vault),
             ),
         },
     )
