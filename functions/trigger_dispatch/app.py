@@ -90,6 +90,9 @@ def dispatch_once() -> DispatchOnce:
 @tracer.capture_method
 def handle_change(record: SQSRecord) -> dict[str, int]:
     event = ChangeEvent.parse(record.body)
+    if event.first_import:
+        # History fires nothing; skipping here also spares the idempotency record's two writes.
+        return {}
     return dispatch_once()(change={"id": event.id}, event=event)
 
 

@@ -52,6 +52,7 @@ class EnrichBatch(_Message):
     reconcile: bool = Field(
         False, description="listed by a sync that backs up webhooks: count what is written as missed by them"
     )
+    first_import: bool = Field(False, description="listed by the integration's first run of the resource")
     records: list[dict[str, Any]] = Field(min_length=1, description="the raw list records, as listed")
 
     @classmethod
@@ -65,6 +66,7 @@ class EnrichBatch(_Message):
         batch_size: int,
         seen_via: Literal["sync", "webhook"] = "sync",
         reconcile: bool = False,
+        first_import: bool = False,
     ) -> Iterator[EnrichBatch]:
         """Batches of at most ``batch_size`` records, each body under MAX_BODY_BYTES."""
 
@@ -75,6 +77,7 @@ class EnrichBatch(_Message):
                 run_id=run_id,
                 seen_via=seen_via,
                 reconcile=reconcile,
+                first_import=first_import,
                 records=batch,
             )
 
@@ -116,6 +119,11 @@ class ChangeEvent(_Message):
     source: Literal["sync", "webhook"]
     event: str | None = Field(
         None, description="the webhook event that delivered the change; None when a sync found it"
+    )
+    first_import: bool = Field(
+        False,
+        description="written by the integration's first sync of the resource: the store's history, which "
+        "fires no trigger (a new integration would otherwise announce every past order as new)",
     )
     occurred_at: datetime
 

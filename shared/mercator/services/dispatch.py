@@ -226,6 +226,8 @@ def _conditions_hold(workflow: Workflow, record: Mapping[str, Any]) -> tuple[boo
 
 def fired_triggers(definition: ConnectorDefinition, event: ChangeEvent) -> list[Trigger]:
     """The connector's triggers this change fires, in the definition's order."""
+    if event.first_import:
+        return []
     if event.event is not None:
         return [trigger for trigger in definition.triggers if trigger.event == event.event]
     fired = []

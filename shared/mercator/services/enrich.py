@@ -189,6 +189,7 @@ class EnrichmentService:
             [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)],
             run_id=batch.run_id,
             seen_via=batch.seen_via,
+            first_import=batch.first_import,
         )
         if letters:
             self.dead_letters.send([letter.body() for letter in letters])

@@ -259,6 +259,7 @@ class SyncService:
             started_at=now,
             since=since,
             listing=ListingPass(number=1, started_at=now),
+            first_import=cursor is None or cursor.last_success_at is None,
         )
         if not self.cursors.save_checkpoint(integration.id, resource.name, run):
             owner = running.run_id if running is not None else None
@@ -407,7 +408,12 @@ class _RunWalk:
         raws = [record for index, record in enumerate(records) if index not in failed]
         mapped = [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)]
         summary = self.service.writer.write(
-            self.integration, self.resource, mapped, run_id=run.run_id, seen_via="sync"
+            self.integration,
+            self.resource,
+            mapped,
+            run_id=run.run_id,
+            seen_via="sync",
+            first_import=run.first_import,
         )
         return summary.stats(reconciling=self.reconciling).add(RunStats(errors=len(outcome.failures)))
 
@@ -427,6 +433,7 @@ class _RunWalk:
             records=objects,
             batch_size=self.definition.sync.syncConfiguration.batchSize,
             reconcile=self.reconciling,
+            first_import=run.first_import,
         )
         bodies = [batch.body() for batch in batches]
         if bodies:

@@ -101,6 +101,7 @@ class RecordWriter:
         *,
         run_id: str | None,
         seen_via: SeenVia,
+        first_import: bool = False,
     ) -> WriteSummary:
         """Write a resource's mapped records; the source updated-at comes from each raw record."""
         ready = [
@@ -113,6 +114,7 @@ class RecordWriter:
             records=ready,
             run_id=run_id,
             seen_via=seen_via,
+            first_import=first_import,
         )
 
     def write_ready(
@@ -124,6 +126,7 @@ class RecordWriter:
         records: Sequence[ReadyRecord],
         run_id: str | None,
         seen_via: SeenVia,
+        first_import: bool = False,
     ) -> WriteSummary:
         """Write records whose code and source updated-at the caller worked out itself."""
         summary = WriteSummary()
@@ -166,6 +169,7 @@ class RecordWriter:
                     record=item.record,
                     content_hash=digest,
                     source=seen_via,
+                    first_import=first_import,
                     occurred_at=self._clock(),
                 ).body()
             )

@@ -129,6 +129,9 @@ class RunCheckpoint(_StateModel):
     high_water_mark: datetime | None = Field(None, description="newest source updated-at listed so far")
     stats: RunStats = Field(default_factory=RunStats)
     listing: ListingPass | None = Field(None, description="the pass in progress; None: the first one")
+    first_import: bool = Field(
+        False, description="the integration's first run of the resource: what it writes is history, not news"
+    )
 
 
 class Cursor(_StateModel):

@@ -45,6 +45,7 @@ def change(
     event: str | None = "order.created",
     tenant_id: str = TENANT,
     connector: str = "salla",
+    first_import: bool = False,
 ) -> ChangeEvent:
     body = ORDER if record is None else record
     return ChangeEvent.model_validate(
@@ -59,6 +60,7 @@ def change(
             "content_hash": content_hash(body),
             "source": source,
             "event": event,
+            "first_import": first_import,
             "occurred_at": datetime(2025, 1, 1, 6, 0, 3, tzinfo=UTC),
         }
     )

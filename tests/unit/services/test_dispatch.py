@@ -66,6 +66,16 @@ def test_a_change_no_trigger_listens_to_publishes_nothing_and_loads_no_workflow(
     assert world.workflows.loads == 0
 
 
+def test_a_first_import_fires_nothing_and_loads_no_workflow() -> None:
+    """A new integration's first sync writes the store's history: past orders are not new orders."""
+    world = DispatchWorld(FakeWorkflows(workflow("wf-1")))
+
+    outcome = world.service().dispatch(change(source="sync", event=None, first_import=True))
+
+    assert outcome == DispatchOutcome()
+    assert (world.publisher.published, world.workflows.loads, world.email.runs) == ([], 0, [])
+
+
 def test_each_fired_trigger_reaches_the_bus_with_the_record_and_its_context() -> None:
     world = DispatchWorld(FakeWorkflows())
     event = change(event="order.created")

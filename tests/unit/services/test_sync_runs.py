@@ -84,6 +84,8 @@ async def test_an_initial_run_writes_every_record_of_the_store_and_announces_eac
     assert {(event.change, event.source, event.tenant_id, event.connector) for event in events} == {
         ("created", "sync", TENANT, "woocommerce")
     }
+    # ...as the store's history, which fires no trigger
+    assert {event.first_import for event in events} == {True}
     # And the run counted five pages (23 records, 5 a page) and one request each
     assert outcome.status == "finished"
     assert outcome.stats.pages == math.ceil(PRODUCTS / PAGE) == 5
@@ -154,6 +156,8 @@ async def test_a_record_changed_in_the_store_is_written_again_and_announced_as_u
     assert outcome.stats.new == 0
     events = [ChangeEvent.parse(body) for body in world.triggers.bodies]
     assert [(event.change, event.code) for event in events] == [("updated", str(changed))]
+    # ...as news: the integration's first run of the resource has finished
+    assert [event.first_import for event in events] == [False]
     stored = world.records.of_type(TENANT, "core:product")[str(changed)]
     assert stored.version == 2
     assert stored.record == (await store_products(sandbox))[str(changed)]
