@@ -2,10 +2,11 @@
 
 Each route validates its request with the models of ``mercator.api_models``, reads the caller's
 tenant from ``requestContext.authorizer.tenantId`` (never from the body, the path or a header) and
-makes one call into ManagementService. Refusals become the error envelope here, in one place: 404
-NOT_FOUND, 400 CONFIGURATION_ERROR (an invalid request names the field), 409 CONFLICT, 401 when no
-tenant came through the authorizer, 500 INTERNAL_ERROR for anything unexpected. ``GET
-/api/openapi.json`` serves the OpenAPI document the resolver generates from these routes.
+makes one call into ManagementService. Besides the seed's routes, ``GET /api/integrations`` lists
+the caller's integrations. Refusals become the error envelope here, in one place: 404 NOT_FOUND, 400
+CONFIGURATION_ERROR (an invalid request names the field), 409 CONFLICT, 401 when no tenant came
+through the authorizer, 500 INTERNAL_ERROR for anything unexpected. ``GET /api/openapi.json`` serves
+the OpenAPI document the resolver generates from these routes.
 
 The configure request carries credentials: the event is never logged, and neither are request bodies.
 """
@@ -20,6 +21,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -33,6 +35,7 @@ from mercator.api_models import (
     Done,
     Envelope,
     ErrorCode,
+    IntegrationSummary,
     IntegrationView,
     ResumedExecution,
     SavePushSubscriptionRequest,
@@ -86,6 +89,14 @@ def tenant() -> str:
 
 
 # Integrations
+
+
+@app.get("/api/integrations", responses=documented(list[IntegrationSummary]))
+@tracer.capture_method
+def list_integrations() -> Envelope[list[IntegrationSummary]]:
+    caller = tenant()
+    integrations = service().integrations(caller)
+    return Envelope(success=True, data=[IntegrationSummary.of(integration) for integration in integrations])
 
 
 @app.post("/api/integrations/provider/configure", responses=documented(IntegrationView, 400, 404, 409))
@@ -227,6 +238,13 @@ def not_found(error: NotFoundError) -> Response[dict[str, Any]]:
     return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", str(error))
 
 
+@app.not_found
+def no_route(error: NoRouteError) -> Response[dict[str, Any]]:
+    # API Gateway matched the resource, but a path parameter holds characters the resolver's routes
+    # never match (a symbol such as "¤"): nothing is there, which is a 404, not the catch-all's 500.
+    return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", "Not found")
+
+
 @app.exception_handler(ConfigurationError)
 def misconfigured(error: ConfigurationError) -> Response[dict[str, Any]]:
     logger.info("request refused: %s", error)
@@ -237,6 +255,14 @@ def misconfigured(error: ConfigurationError) -> Response[dict[str, Any]]:
 def invalid(error: RequestValidationError) -> Response[dict[str, Any]]:
     # Built from where and what, never from the values sent: they may be credentials.
     return _error(HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR", validation_message(error.errors()))
+
+
+@app.exception_handler(UnicodeDecodeError)
+def undecodable(error: UnicodeDecodeError) -> Response[dict[str, Any]]:
+    # A body API Gateway passed on base64-encoded that is not UTF-8 text cannot be JSON.
+    return _error(
+        HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR", validation_message([{"type": "json_invalid"}])
+    )
 
 
 @app.exception_handler(ConflictError)

@@ -59,6 +59,7 @@ class ApiCall:
 
 
 CALLS: tuple[ApiCall, ...] = (
+    ApiCall("list_integrations", "GET", "/api/integrations", "/api/integrations"),
     ApiCall(
         "configure_integration",
         "POST",

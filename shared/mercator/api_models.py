@@ -128,6 +128,24 @@ class IntegrationView(_Response):
         )
 
 
+class IntegrationSummary(IntegrationView):
+    """An integration as ``GET /api/integrations`` lists it: the configure answer, and what it syncs."""
+
+    resources: list[str] | None = Field(
+        description="the connector's resource keys it syncs; null: every enabled resource of the connector"
+    )
+
+    @classmethod
+    def of(cls, integration: Integration) -> IntegrationSummary:
+        return cls(
+            guid=integration.id,
+            provider=integration.connector,
+            status=integration.status,
+            connectedAt=integration.created_at,
+            resources=None if integration.resources is None else list(integration.resources),
+        )
+
+
 class DisabledIntegration(_Response):
     guid: str
     status: Literal["disabled"]

@@ -1,7 +1,11 @@
-"""The ``mercator`` command line: validate and preview connector definitions, print their schema.
+"""The ``mercator`` command line: connector definitions, and a tenant's integrations and workflows.
+
+Validates and previews connector definitions and prints their schema; configures a tenant's
+integrations and workflows through the Integrations API; replays archived deliveries; manages API keys.
 
 Errors in definitions or inputs are printed as ``file: path: message`` lines with exit status 1; the
-command never shows a traceback for a user's mistake.
+command never shows a traceback for a user's mistake. The API's refusals are printed as ``code:
+message`` with exit status 1; an API that cannot be reached, or is not named, exits with status 2.
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
+from mercator.connector import DefinitionError, load_definition, shipped_definitions
 from mercator.connector.checklist import check
 from mercator.connector.schema import definition_json_schema
 from mercator.mapping import FUNCTIONS, TRANSFORMS
@@ -28,14 +32,17 @@ from mercator.services.mapper import (
 from mercator.state.errors import StateError
 
 if TYPE_CHECKING:
+    import httpx
+
+    from mercator.api_client import IntegrationsApiClient
     from mercator.state.api_keys import DynamoApiKeys
-    from mercator.state.integrations import DynamoIntegrations
-    from mercator.state.secrets import SecretsVault
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, api_transport: httpx.BaseTransport | None = None) -> int:
+    """Run one command; ``api_transport`` carries the API commands' requests instead of the network."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.api_transport = api_transport
     handler = args.handler
     return int(handler(args, sys.stdout, sys.stderr))
 
@@ -85,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("args", nargs=argparse.REMAINDER)
     sandbox.set_defaults(handler=_sandbox)
     _integrations_parser(commands)
+    _workflows_parser(commands)
     _replay_parser(commands)
     _api_keys_parser(commands)
     return parser
@@ -185,9 +193,8 @@ def _sandbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run(args.args)
 
 
-# Integrations: registered here until the management API exists. AWS is reached through boto3's usual
-# configuration (credentials, region, AWS_ENDPOINT_URL for a local stack); the state table's name comes
-# from STATE_TABLE, as for the functions.
+# Replaying archived deliveries: AWS is reached through boto3's usual configuration (credentials,
+# region, AWS_ENDPOINT_URL for a local stack), with the WebhookIntake function's environment.
 
 
 def _replay_parser(commands: Any) -> None:
@@ -252,149 +259,373 @@ def _replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if failed else 0
 
 
+# Integrations and workflows: clients of the Integrations API. The API's URL (the stage's) comes from
+# --api-url or MERCATOR_API_URL, the tenant's key from --api-key or MERCATOR_API_KEY; the key names
+# the tenant and is never printed. A refusal prints the envelope's code and message and exits 1; no
+# answer at all exits 2.
+
+_API_URL_VARIABLE = "MERCATOR_API_URL"
+_API_KEY_VARIABLE = "MERCATOR_API_KEY"
+_TEXT_OR_JSON = ("text", "json")
+
+
+def _api_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--api-url", metavar="URL", help=f"the Integrations API's stage URL (default: ${_API_URL_VARIABLE})"
+    )
+    options.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=f"the tenant's API key, mk_...; better in ${_API_KEY_VARIABLE}, out of the process list",
+    )
+    return options
+
+
 def _integrations_parser(commands: Any) -> None:
+    api = _api_options()
     integrations = commands.add_parser(
-        "integrations", help="register and list integrations (the state table is $STATE_TABLE)"
+        "integrations", help="configure, list, disable and remove the tenant's integrations (through the API)"
     )
     actions = integrations.add_subparsers(dest="action", required=True, metavar="ACTION")
-    register = actions.add_parser(
-        "register", help="store an integration's credentials in Secrets Manager and the integration, active"
+    listing = actions.add_parser("list", parents=[api], help="print the tenant's integrations")
+    listing.add_argument("--status", choices=("active", "disabled", "all"), default="all")
+    listing.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    listing.set_defaults(handler=_integrations_list)
+    configure = actions.add_parser(
+        "configure",
+        aliases=["register"],
+        parents=[api],
+        help="connect a store: the API checks the credentials with it, stores them and prints the guid",
     )
-    register.add_argument("--connector", required=True, metavar="NAME", help="a shipped connector")
-    register.add_argument("--tenant", required=True, metavar="TENANT")
-    register.add_argument(
+    configure.add_argument(
+        "--provider", required=True, metavar="NAME", help="a shipped connector: salla, ..."
+    )
+    configure.add_argument(
         "--credentials-file",
         required=True,
         type=Path,
         metavar="CREDENTIALS.json",
         help="a JSON object of credential names to values",
     )
-    register.add_argument("--id", dest="integration_id", metavar="ID", help="default: a new random id")
-    register.add_argument(
-        "--resources", metavar="KEY,KEY", help="resource keys to sync; default: every enabled resource"
-    )
-    register.add_argument(
+    for flag, help_text in (
+        ("--auto-import-orders", "sync orders and abandoned carts (default: on)"),
+        ("--sync-products", "sync products (default: on)"),
+        ("--push-tracking", "let update_status workflows set order statuses in the store (default: off)"),
+    ):
+        configure.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+    configure.add_argument(
         "--setting",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an integration setting, e.g. baseUrl=http://127.0.0.1:8000 (repeatable)",
+        help="baseUrl=URL or rateLimitPerSecond=N (repeatable); numbers and true/false are sent as such",
     )
-    register.set_defaults(handler=_integrations_register)
-    listing = actions.add_parser("list", help="print the registered integrations")
-    listing.add_argument("--status", choices=("active", "disabled", "all"), default="all")
-    listing.add_argument("--format", choices=("text", "json"), default="text")
-    listing.set_defaults(handler=_integrations_list)
+    configure.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    configure.set_defaults(handler=_integrations_configure)
+    disable = actions.add_parser(
+        "disable", parents=[api], help="stop the integration's schedules and webhooks; it keeps its data"
+    )
+    disable.add_argument("integration_id", metavar="ID")
+    disable.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    disable.set_defaults(handler=_integrations_disable)
+    remove = actions.add_parser(
+        "remove", parents=[api], help="delete the integration, its credentials and sync state"
+    )
+    remove.add_argument("integration_id", metavar="ID")
+    remove.add_argument("--purge", action="store_true", help="also delete the records it wrote")
+    remove.set_defaults(handler=_integrations_remove)
 
 
-def _integrations_register(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mercator.state.registration import RegistrationError, register_integration  # noqa: PLC0415
+def _workflows_parser(commands: Any) -> None:
+    api = _api_options()
+    workflows = commands.add_parser(
+        "workflows", help="configure the tenant's workflows and resume paused runs (through the API)"
+    )
+    actions = workflows.add_subparsers(dest="action", required=True, metavar="ACTION")
+    triggers = actions.add_parser(
+        "triggers", parents=[api], help="print the triggers of the tenant's integrations for an entity type"
+    )
+    triggers.add_argument("entity_type", metavar="ENTITY", help="Order, Customer, Product, Cart, Shipment")
+    triggers.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    triggers.set_defaults(handler=_workflows_triggers)
+    listing = actions.add_parser("list", parents=[api], help="print the tenant's workflows of an entity type")
+    listing.add_argument("entity_type", metavar="ENTITY")
+    listing.add_argument("--managed", action="store_true", help="include managed workflows")
+    listing.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    listing.set_defaults(handler=_workflows_list)
+    configure = actions.add_parser(
+        "configure", parents=[api], help="create a workflow, or update the one the file's guid names"
+    )
+    configure.add_argument(
+        "--file",
+        required=True,
+        type=Path,
+        metavar="WORKFLOW.json",
+        help="the request body: name, entityType, triggerId, action, conditions (and guid to update)",
+    )
+    configure.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    configure.set_defaults(handler=_workflows_configure)
+    toggle = actions.add_parser("toggle", parents=[api], help="turn a workflow off, or on again")
+    toggle.add_argument("guid", metavar="GUID")
+    toggle.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    toggle.set_defaults(handler=_workflows_toggle)
+    delete = actions.add_parser("delete", parents=[api], help="delete a workflow")
+    delete.add_argument("guid", metavar="GUID")
+    delete.set_defaults(handler=_workflows_delete)
+    resume = actions.add_parser("resume", parents=[api], help="run a paused workflow execution again")
+    resume.add_argument("execution_id", metavar="EXECUTION_ID")
+    resume.add_argument("--format", choices=_TEXT_OR_JSON, default="text")
+    resume.set_defaults(handler=_workflows_resume)
 
-    prefix = "mercator integrations register"
-    names = [path.stem for path in shipped_definitions()]
-    if args.connector not in names:
-        err.write(f"{prefix}: unknown connector {args.connector!r}; shipped connectors: {', '.join(names)}\n")
-        return 1
+
+_ApiWork = Callable[["IntegrationsApiClient"], int]
+
+
+def _through_api(args: argparse.Namespace, err: TextIO, call: _ApiWork) -> int:
+    """Run ``call`` with a client of the API the options name; refusals and failures said on ``err``."""
+    from mercator.api_client import (  # noqa: PLC0415 - httpx only for the commands that need it
+        ApiError,
+        ApiSetupError,
+        ApiUnreachableError,
+        IntegrationsApiClient,
+    )
+
+    prefix = f"mercator {args.command} {args.action}"
+    url = args.api_url or os.environ.get(_API_URL_VARIABLE) or ""
+    key = args.api_key or os.environ.get(_API_KEY_VARIABLE) or ""
+    if not url.strip():
+        err.write(f"{prefix}: give the Integrations API's URL with --api-url or ${_API_URL_VARIABLE}\n")
+        return 2
+    if not key.strip():
+        err.write(f"{prefix}: give the tenant's API key with ${_API_KEY_VARIABLE} or --api-key\n")
+        return 2
     try:
-        definition = load_shipped(args.connector)
-    except DefinitionError as exc:
-        err.write(exc.render() + "\n")
+        with IntegrationsApiClient(url, key, transport=getattr(args, "api_transport", None)) as client:
+            return call(client)
+    except ApiError as exc:
+        err.write(f"{prefix}: {exc.code}: {exc.message}\n")
         return 1
+    except (ApiSetupError, ApiUnreachableError) as exc:
+        err.write(f"{prefix}: {exc}\n")
+        return 2
+
+
+def _integrations_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        found = [
+            integration
+            for integration in api.integrations()
+            if args.status == "all" or integration.get("status") == args.status
+        ]
+        if args.format == "json":
+            _write_json(out, found)
+        else:
+            _write_integrations(out, found)
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _integrations_configure(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mercator.api_client import setting_value  # noqa: PLC0415
+
+    prefix = f"mercator integrations {args.action}"
     try:
-        settings = dict(_setting(text) for text in args.setting)
+        settings: dict[str, Any] = {
+            name: setting_value(value) for name, value in (_setting(text) for text in args.setting)
+        }
         credentials = _credentials_file(args.credentials_file)
     except ValueError as exc:
         err.write(f"{prefix}: {exc}\n")
         return 1
-    resources = (
-        None if args.resources is None else [k.strip() for k in args.resources.split(",") if k.strip()]
-    )
-    aws = _aws(err, prefix)
-    if aws is None:
-        return 1
-    integrations, vault = aws
-    refusals: tuple[type[Exception], ...] = (RegistrationError, *_aws_errors())
-    try:
-        integration = register_integration(
-            integrations,
-            vault,
-            definition,
-            tenant_id=args.tenant,
-            credentials=credentials,
-            integration_id=args.integration_id,
-            resources=resources,
-            settings=settings,
+    for name, chosen in (
+        ("autoImportOrders", args.auto_import_orders),
+        ("syncProducts", args.sync_products),
+        ("pushTracking", args.push_tracking),
+    ):
+        if chosen is not None:
+            settings[name] = chosen
+
+    def call(api: IntegrationsApiClient) -> int:
+        integration = api.configure_integration(args.provider, credentials, settings)
+        err.write(
+            f"configured integration {integration.get('guid')} ({integration.get('provider')}, "
+            f"{integration.get('status')})\n"
         )
-    except refusals as exc:
-        err.write(f"{prefix}: {exc}\n")
-        return 1
-    err.write(
-        f"registered integration {integration.id} ({integration.connector}, tenant {integration.tenant_id}); "
-        f"credentials in {integration.credentials_arn}\n"
-    )
-    out.write(integration.id + "\n")
-    return 0
-
-
-def _integrations_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    prefix = "mercator integrations list"
-    aws = _aws(err, prefix)
-    if aws is None:
-        return 1
-    integrations, _ = aws
-    statuses: tuple[Literal["active", "disabled"], ...] = (
-        ("active", "disabled") if args.status == "all" else (args.status,)
-    )
-    try:
-        found = [integration for status in statuses for integration in integrations.with_status(status)]
-    except _aws_errors() as exc:
-        err.write(f"{prefix}: {exc}\n")
-        return 1
-    found.sort(key=lambda integration: (integration.tenant_id, integration.id))
-    if args.format == "json":
-        out.write(json.dumps([i.model_dump(mode="json") for i in found], indent=2) + "\n")
+        if args.format == "json":
+            _write_json(out, integration)
+        else:
+            out.write(f"{integration.get('guid')}\n")
         return 0
-    rows = [("ID", "TENANT", "CONNECTOR", "STATUS", "RESOURCES", "CREATED")] + [
-        (
-            i.id,
-            i.tenant_id,
-            i.connector,
-            i.status,
-            ",".join(i.resources) if i.resources is not None else "(all)",
-            i.created_at.isoformat(timespec="seconds"),
+
+    return _through_api(args, err, call)
+
+
+def _integrations_disable(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        disabled = api.disable_integration(args.integration_id)
+        if args.format == "json":
+            _write_json(out, disabled)
+        else:
+            out.write(f"{disabled.get('guid')}  {disabled.get('status')}\n")
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _integrations_remove(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        api.remove_integration(args.integration_id, purge=args.purge)
+        purged = " and the records it wrote" if args.purge else "; its records stay"
+        err.write(f"removed integration {args.integration_id}{purged}\n")
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _workflows_triggers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        found = api.triggers(args.entity_type)
+        if args.format == "json":
+            _write_json(out, found)
+            return 0
+        _write_table(
+            out,
+            ("ID", "PROVIDER", "CODE", "NAME"),
+            [_cells(trigger, "guid", "provider", "code", "name") for trigger in found],
         )
-        for i in found
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _workflows_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        found = api.workflows(args.entity_type, managed=args.managed)
+        if args.format == "json":
+            _write_json(out, found)
+            return 0
+        _write_table(
+            out,
+            ("ID", "ACTIVE", "MANAGED", "TRIGGER", "ACTION", "NAME"),
+            [
+                (
+                    str(workflow.get("guid")),
+                    _yes_no(workflow.get("isActive")),
+                    _yes_no(workflow.get("isManaged")),
+                    *_cells(workflow, "trigger", "action", "name"),
+                )
+                for workflow in found
+            ],
+        )
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _workflows_configure(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        workflow = json.loads(args.file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        err.write(f"mercator workflows configure: {args.file}: cannot read: {exc.strerror or exc}\n")
+        return 1
+    except json.JSONDecodeError as exc:
+        err.write(f"mercator workflows configure: {args.file}: not JSON: {exc}\n")
+        return 1
+    if not isinstance(workflow, dict):
+        err.write(f"mercator workflows configure: {args.file}: must be a JSON object (the request body)\n")
+        return 1
+
+    def call(api: IntegrationsApiClient) -> int:
+        configured = api.configure_workflow(workflow)
+        state = "active" if configured.get("isActive") else "inactive"
+        err.write(f"configured workflow {configured.get('guid')} ({configured.get('name')}, {state})\n")
+        if args.format == "json":
+            _write_json(out, configured)
+        else:
+            out.write(f"{configured.get('guid')}\n")
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _workflows_toggle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        toggled = api.toggle_workflow(args.guid)
+        if args.format == "json":
+            _write_json(out, toggled)
+        else:
+            out.write(f"{toggled.get('guid')}  {'active' if toggled.get('isActive') else 'inactive'}\n")
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _workflows_delete(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        api.delete_workflow(args.guid)
+        err.write(f"deleted workflow {args.guid}\n")
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _workflows_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def call(api: IntegrationsApiClient) -> int:
+        execution = api.resume_execution(args.execution_id)
+        if args.format == "json":
+            _write_json(out, execution)
+            return 0
+        reason = execution.get("reason")
+        out.write(f"{execution.get('guid')}  {execution.get('status')}{f': {reason}' if reason else ''}\n")
+        return 0
+
+    return _through_api(args, err, call)
+
+
+def _write_integrations(out: TextIO, integrations: Sequence[Mapping[str, Any]]) -> None:
+    rows = [
+        (
+            *_cells(integration, "guid", "provider", "status"),
+            "(all)" if integration.get("resources") is None else ",".join(integration["resources"]),
+            str(integration.get("connectedAt")),
+        )
+        for integration in integrations
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    for row in rows:
+    _write_table(out, ("ID", "PROVIDER", "STATUS", "RESOURCES", "CONNECTED"), rows)
+
+
+def _cells(item: Mapping[str, Any], *names: str) -> tuple[str, ...]:
+    return tuple("" if item.get(name) is None else str(item[name]) for name in names)
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value is True else "no"
+
+
+def _write_json(out: TextIO, value: Any) -> None:
+    out.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def _write_table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded to their widest cell, two spaces apart; the header first."""
+    table = [tuple(header), *(tuple(row) for row in rows)]
+    widths = [max(len(row[column]) for row in table) for column in range(len(header))]
+    for row in table:
         out.write(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
         )
-    return 0
+
+
+# The state table: the API-key commands reach AWS through boto3's usual configuration (credentials,
+# region, AWS_ENDPOINT_URL for a local stack); the state table's name comes from STATE_TABLE, as for
+# the functions.
 
 
 def _state_table_name() -> str | None:
     # The functions read STATE_TABLE through mercator.settings; the command reads the same variable.
     return os.environ.get("STATE_TABLE") or None
-
-
-def _aws(err: TextIO, prefix: str) -> tuple[DynamoIntegrations, SecretsVault] | None:
-    """The integrations table and the secrets vault, or None after saying what is missing."""
-    table = _state_table_name()
-    if table is None:
-        err.write(f"{prefix}: set STATE_TABLE to the name of Mercator's state table\n")
-        return None
-    import boto3  # noqa: PLC0415 - only these commands talk to AWS
-
-    from mercator.state.integrations import DynamoIntegrations  # noqa: PLC0415
-    from mercator.state.secrets import SecretsVault  # noqa: PLC0415
-
-    try:
-        dynamodb, secretsmanager = boto3.client("dynamodb"), boto3.client("secretsmanager")
-    except _aws_errors() as exc:
-        err.write(f"{prefix}: cannot reach AWS: {exc}\n")
-        return None
-    return DynamoIntegrations(dynamodb, table), SecretsVault(secretsmanager)
 
 
 def _aws_errors() -> tuple[type[Exception], ...]:
@@ -491,7 +722,7 @@ def _api_keys_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ]
         out.write(json.dumps(rows, indent=2) + "\n")
         return 0
-    table = [("KEY ID", "STATUS", "CREATED", "REVOKED")] + [
+    table = [
         (
             key.key_id,
             "revoked" if key.revoked else "active",
@@ -500,11 +731,7 @@ def _api_keys_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         for key in found
     ]
-    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
-    for row in table:
-        out.write(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
+    _write_table(out, ("KEY ID", "STATUS", "CREATED", "REVOKED"), table)
     return 0
 
 

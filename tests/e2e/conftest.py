@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -33,11 +32,8 @@ def stack(clock: SteppingClock) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def open_store(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> OpenStore:
+def open_store(stack: LocalStack) -> OpenStore:
     """``open_store(flavor, sizes=...)``: a sandbox store of that flavor, served, an integration on it."""
-
-    def state_table(name: str) -> None:
-        monkeypatch.setenv("STATE_TABLE", name)
 
     def open_one(flavor: FlavorName, *, sizes: dict[str, int] | None = None) -> Storefront:
         sandbox = Sandbox(
@@ -48,6 +44,6 @@ def open_store(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             max_per_page=PAGE_CAP[flavor],
             clock=still_store_time,
         )
-        return open_storefront(stack, sandbox, tmp_path, state_table)
+        return open_storefront(stack, sandbox)
 
     return open_one

@@ -1,8 +1,8 @@
 """A sandbox store served to the local stack with an integration registered on it, and what tests read.
 
-``Storefront`` is one flavor's store as a merchant's integration sees it: registered with
-``mercator integrations register`` (credentials in Secrets Manager, ``baseUrl`` pointing at the
-sandbox, a high ``rateLimitPerSecond`` so the shared bucket does not pace a test), synced by firing
+``Storefront`` is one flavor's store as a merchant's integration sees it: registered under a fixed id
+with ``register_integration`` (credentials in Secrets Manager, ``baseUrl`` pointing at the sandbox, a
+high ``rateLimitPerSecond`` so the shared bucket does not pace a test), synced by firing
 the template's schedules and draining the queues through the real handlers. Tests compare the
 records table (``rows``) with the oracle (``expected``), which reads the store on its own.
 """
@@ -13,14 +13,15 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from mercator.cli import main as mercator_cli
 from mercator.connector import ConnectorDefinition, Resource, load_shipped
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
+from mercator.state.integrations import DynamoIntegrations
 from mercator.state.models import Cursor, RunStats
+from mercator.state.registration import register_integration
+from mercator.state.secrets import SecretsVault
 from mercator_local import LocalStack, RunReport
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
@@ -38,7 +39,7 @@ CONTENT_TYPES = {
 FAMILIES = tuple(CONTENT_TYPES)
 # The integration's own budget: as many requests per second as Mercator allows, so the shared
 # rate bucket never holds a test back (the store itself is built without a rate limit).
-RATE_LIMIT = "1000"
+RATE_LIMIT = 1000
 
 # Credentials in each platform's form; the base URL comes from the integration's settings, so the
 # names only a connector's base URL uses (a store's domain) are not needed.
@@ -313,31 +314,24 @@ class Storefront:
         return run_log.get(self.integration_id, resource.name, run_id)
 
 
-def open_storefront(
-    stack: LocalStack, sandbox: Sandbox, folder: Path, state_table_env: Callable[[str], None]
-) -> Storefront:
-    """Serve ``sandbox`` behind an AnswerTap and register an integration of its flavor on it."""
+def open_storefront(stack: LocalStack, sandbox: Sandbox) -> Storefront:
+    """Serve ``sandbox`` behind an AnswerTap and register an integration of its flavor on it, under the
+    fixed id ``<tenant>-<flavor>``."""
     tap = AnswerTap(sandbox.app)
     # uvicorn serves whatever app the sandbox holds when serving starts.
     sandbox.app = tap  # type: ignore[assignment]
     origin = stack.serve_sandbox(sandbox)
     flavor = sandbox.config.flavor
-    integration_id = f"{TENANT}-{flavor}"
-    credentials = folder / f"{flavor}-credentials.json"
-    credentials.write_text(json.dumps(CREDENTIALS[flavor]), encoding="utf-8")
-    state_table_env(stack.table_name("StateTable"))
-    status = mercator_cli(
-        [
-            "integrations",
-            "register",
-            *("--connector", flavor, "--tenant", TENANT, "--id", integration_id),
-            *("--credentials-file", str(credentials)),
-            *("--setting", f"baseUrl={sandbox.base_url(origin)}"),
-            *("--setting", f"rateLimitPerSecond={RATE_LIMIT}"),
-        ]
+    integration = register_integration(
+        DynamoIntegrations(stack.client("dynamodb"), stack.table_name("StateTable")),
+        SecretsVault(stack.client("secretsmanager")),
+        load_shipped(flavor),
+        tenant_id=TENANT,
+        integration_id=f"{TENANT}-{flavor}",
+        credentials=CREDENTIALS[flavor],
+        settings={"baseUrl": sandbox.base_url(origin), "rateLimitPerSecond": RATE_LIMIT},
     )
-    assert status == 0, "registering the integration failed"
-    return Storefront(stack, sandbox, tap, origin, integration_id)
+    return Storefront(stack, sandbox, tap, origin, integration.id)
 
 
 def change_counts(changes: list[dict[str, Any]]) -> dict[tuple[str, str], int]:

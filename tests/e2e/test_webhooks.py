@@ -19,7 +19,10 @@ import pytest
 from mercator.cli import main as mercator_cli
 from mercator.connector import load_shipped
 from mercator.providers.webhook_signing import signed_headers
+from mercator.state.integrations import DynamoIntegrations
 from mercator.state.records import DynamoRecords
+from mercator.state.registration import register_integration
+from mercator.state.secrets import SecretsVault
 from mercator_local import LocalStack
 from mercator_local.webhook_events import SAMPLE_CREDENTIALS
 
@@ -52,21 +55,20 @@ REAL_DELIVERIES = [
 
 
 @pytest.fixture
-def api(stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The webhook API's base URL, with one integration per shipped connector registered."""
-    monkeypatch.setenv("STATE_TABLE", stack.table_name("StateTable"))
+def api(stack: LocalStack) -> Iterator[str]:
+    """The webhook API's base URL, with one integration per shipped connector registered (ids fixed:
+    ``<connector>-e2e``)."""
+    integrations = DynamoIntegrations(stack.client("dynamodb"), stack.table_name("StateTable"))
+    vault = SecretsVault(stack.client("secretsmanager"))
     for connector, credentials in OTHER_CREDENTIALS.items():
-        file = tmp_path / f"{connector}.json"
-        file.write_text(json.dumps({**credentials, **SAMPLE_CREDENTIALS}), encoding="utf-8")
-        status = mercator_cli(
-            [
-                "integrations",
-                "register",
-                *("--connector", connector, "--tenant", TENANT, "--id", f"{connector}-e2e"),
-                *("--credentials-file", str(file)),
-            ]
+        register_integration(
+            integrations,
+            vault,
+            load_shipped(connector),
+            tenant_id=TENANT,
+            integration_id=f"{connector}-e2e",
+            credentials={**credentials, **SAMPLE_CREDENTIALS},
         )
-        assert status == 0
     yield stack.serve_api()
 
 

@@ -1,8 +1,8 @@
 """Mercator's real handlers on the local stack: a schedule syncs a sandbox store into the records table.
 
-The integration is registered with ``mercator integrations register``, as a developer would against
-the local endpoint; the schedules' inputs and the SQS batches reach ScheduledSync and DetailEnrichment
-exactly as on AWS.
+The integration is configured with ``mercator integrations configure`` through the Integrations API
+the stack serves, with the tenant's API key, as a developer would; the schedules' inputs and the SQS
+batches reach ScheduledSync and DetailEnrichment exactly as on AWS.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mercator.cli import main as mercator_cli
+from mercator.state.api_keys import DynamoApiKeys
 from mercator_local import LocalStack
 from mercator_sandbox import Sandbox
 
@@ -31,21 +32,15 @@ def stack() -> Iterator[LocalStack]:
 def _register(stack: LocalStack, base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     credentials = tmp_path / "credentials.json"
     credentials.write_text(json.dumps({"accessToken": "salla-at-local-e2e"}), encoding="utf-8")
-    monkeypatch.setenv("STATE_TABLE", stack.table_name("StateTable"))
+    keys = DynamoApiKeys(stack.client("dynamodb"), stack.table_name("StateTable"))
+    monkeypatch.setenv("MERCATOR_API_KEY", keys.create("acme").key)
     status = mercator_cli(
         [
             "integrations",
-            "register",
-            "--connector",
-            "salla",
-            "--tenant",
-            "acme",
-            "--id",
-            "acme-salla",
-            "--credentials-file",
-            str(credentials),
-            "--setting",
-            f"baseUrl={base_url}",
+            "configure",
+            *("--api-url", stack.serve_api("IntegrationsApi")),
+            *("--provider", "salla", "--credentials-file", str(credentials)),
+            *("--setting", f"baseUrl={base_url}"),
         ]
     )
     assert status == 0

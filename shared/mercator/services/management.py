@@ -142,6 +142,10 @@ class ManagementService:
 
     # Integrations
 
+    def integrations(self, tenant_id: str) -> list[Integration]:
+        """The tenant's integrations of every status, oldest first."""
+        return self._integrations.for_tenant(tenant_id)
+
     def configure(self, tenant_id: str, request: ConfigureIntegrationRequest) -> Integration:
         """Check the request and the credentials (one call to the store), then store the integration."""
         definition = self._provider(request.providerId)

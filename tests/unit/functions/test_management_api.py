@@ -216,7 +216,9 @@ def test_every_event_carries_its_tenant_in_the_authorizer_context_only() -> None
         ).replace(f"mercator/{SAMPLE_TENANT}/", "")
 
 
-SEED_ROUTES = {
+# The seed's routes, and the listing of a tenant's integrations the seed lacks.
+ROUTES = {
+    ("get", "/api/integrations"),
     ("post", "/api/integrations/provider/configure"),
     ("get", "/api/integrations/provider/disable/{id}"),
     ("post", "/api/integrations/provider/disable/{id}"),
@@ -233,7 +235,7 @@ SEED_ROUTES = {
 
 def test_the_openapi_document_declares_every_route_and_its_answers(document: dict[str, Any]) -> None:
     routes = {(method, path) for path, methods in document["paths"].items() for method in methods}
-    assert routes == SEED_ROUTES
+    assert routes == ROUTES
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
             answers = operation["responses"]
@@ -281,6 +283,44 @@ def test_configure_answers_the_seeds_envelope_for_the_sample_event(world: Manage
     assert json.loads(
         world.secrets.get_secret_value(SecretId=integration.credentials_arn)["SecretString"]
     ) == (SAMPLE_CREDENTIALS)
+
+
+def test_list_answers_the_tenants_integrations_oldest_first_with_their_resources(
+    world: ManagementWorld, api: Api
+) -> None:
+    assert api.send("list_integrations") == (200, {"success": True, "data": []})
+    # Given tenant A's Salla integration without products, then a WooCommerce one a minute later,
+    # and tenant B's Salla integration
+    _, salla = api.configure(syncProducts=False)
+    world.clock.advance(minutes=1)
+    woo = configured(api, "woocommerce")
+    configured(api, tenant=B)
+    api.on_integration("disable_integration", woo)
+
+    status, body = api.send("list_integrations")
+
+    assert (status, body) == (
+        200,
+        {
+            "success": True,
+            "data": [
+                {
+                    "guid": salla["data"]["guid"],
+                    "provider": "salla",
+                    "status": "active",
+                    "connectedAt": "2025-06-01T09:00:00Z",
+                    "resources": ["orders", "customers", "abandoned_carts"],
+                },
+                {
+                    "guid": woo,
+                    "provider": "woocommerce",
+                    "status": "disabled",
+                    "connectedAt": "2025-06-01T09:01:00Z",
+                    "resources": ["products", "customers", "orders"],
+                },
+            ],
+        },
+    )
 
 
 def test_configure_refusals_answer_the_error_envelope(api: Api) -> None:
@@ -621,6 +661,7 @@ def test_tenant_b_gets_404_for_every_id_of_tenant_a_exactly_as_for_a_missing_one
     )
     as_b_and_missing(lambda guid: resume(api, guid, tenant=B), execution)
     # And B's lists never show A's items
+    assert api.send("list_integrations", tenant=B) == (200, {"success": True, "data": []})
     assert api.send("workflow_triggers", tenant=B) == (200, {"success": True, "data": []})
     assert api.send("configured_workflows", tenant=B) == (200, {"success": True, "data": []})
     assert world.subscriptions.list(B) == []

@@ -270,6 +270,25 @@ def configure_and_refuse(world: ManagementWorld, caplog: pytest.LogCaptureFixtur
     return caplog.text + " ".join(repr(record.__dict__) for record in caplog.records)
 
 
+# List
+
+
+def test_the_tenants_integrations_are_listed_oldest_first_and_no_one_elses(world: ManagementWorld) -> None:
+    salla = world.service.configure(A, request())
+    world.clock.advance(seconds=5)
+    woo = world.service.configure(A, request("woocommerce"))
+    world.service.configure(B, request())
+    world.service.disable(A, salla.id)
+
+    listed = world.service.integrations(A)
+
+    assert [(i.id, i.connector, i.status) for i in listed] == [
+        (salla.id, "salla", "disabled"),
+        (woo.id, "woocommerce", "active"),
+    ]
+    assert world.service.integrations("tenant-c") == []
+
+
 # Disable
 
 
