@@ -1,9 +1,10 @@
 """The local stack: Mercator's AWS side on one machine, for development and end-to-end tests.
 
-moto's AWS server on a loopback port with every table and queue of ``template.yaml`` (keys, indexes,
-TTL, visibility timeouts, redrive policies to the dead-letter queues), and a runner that invokes the
-real handlers (``functions/<name>/app.py``) in this process with the environments the template gives
-them and the events their triggers deliver. Development only: it is not part of the Lambda layer.
+moto's AWS server on a loopback port with every table, queue, bucket, event bus and secret of
+``template.yaml`` (keys, indexes, TTL, visibility timeouts, redrive policies to the dead-letter queues,
+generated secret values), and a runner that invokes the real handlers (``functions/<name>/app.py``) in
+this process with the environments the template gives them and the events their triggers deliver.
+Development only: it is not part of the Lambda layer.
 
 Public API::
 
@@ -14,6 +15,9 @@ Public API::
         stack.dead_letter_queue("EnrichQueue")      # "EnrichDLQ"
         stack.environment("DetailEnrichmentFunction")
         stack.create_secret("mercator/acme", {"accessToken": "..."})
+        stack.secret_arn("OAuthStateKeySecret")     # a template secret's ARN (its Ref)
+        url = stack.serve_api("IntegrationsApi")    # API Gateway REST over HTTP: authorizers,
+                                                    # gateway responses, proxy events
         origin = stack.serve_sandbox(Sandbox("salla"))   # a sandbox store over HTTP
         stack.runner.invoke_schedule("ScheduledSyncFunction", "products")
         stack.runner.poll_once("SyncJobsQueue")     # one batch, like Lambda's SQS poller

@@ -9,7 +9,8 @@ error`` when the handler raises or returns something that is not a proxy result.
 Request bodies of textual types (JSON, form data, ``text/*``, XML) that are valid UTF-8 arrive as text,
 any other body base64-encoded with ``isBase64Encoded`` true, so a handler checking a webhook signature
 sees the exact bytes. A route a Lambda authorizer guards is served only past it, with its answers
-cached, as API Gateway does (see :mod:`mercator_local.authorizers`). API keys, CORS, request
+cached, as API Gateway does (see :mod:`mercator_local.authorizers`). The gateway's own answers follow
+the API's GatewayResponses (see :mod:`mercator_local.gateway_responses`). API keys, CORS, request
 validation, binary media type settings and API Gateway's 29-second integration timeout are not
 emulated.
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
 import socket
 import threading
@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -43,6 +43,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mercator_local.authorizers import AuthorizerGate, Refusal
 from mercator_local.functions import ApiRoute, FunctionSpec
+from mercator_local.gateway_responses import (
+    GatewayRefusal,
+    GatewayRequest,
+    GatewayResponses,
+    gateway_answer,
+)
 from mercator_local.handlers import WarmFunction
 from mercator_local.intrinsics import ACCOUNT_ID, TemplateError
 
@@ -433,27 +439,45 @@ class ApiGateway:
         self.max_payload_bytes = max_payload_bytes
         self._now = now
         self._gate = AuthorizerGate(self._run, region=region, clock=clock)
+        # A request no route serves still belongs to an API when there is only one to belong to.
+        apis = {route.api.rest_api: route for route in self.routes.routes}
+        self._unrouted = next(iter(apis.values())) if len(apis) == 1 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # no lifespan work; websockets are another API Gateway product
         request_id = str(uuid.uuid4())
         raw_path = scope.get("raw_path") or scope["path"].encode()
+        client = scope.get("client") or ("127.0.0.1", 0)
+        headers = _request_headers(scope)
+        query_string = scope["query_string"].decode("latin-1")
+        gateway = GatewayRequest(
+            request_id=request_id,
+            api_id="",
+            stage="",
+            method=scope["method"],
+            headers=headers,
+            query=parse_qsl(query_string, keep_blank_values=True),
+            source_ip=client[0],
+        )
         match = self.routes.match(scope["method"], raw_path.decode("latin-1"))
         if match is None:
-            await _respond(send, _gateway_error(403, "Missing Authentication Token", request_id))
+            await _respond(send, self._unrouted_answer(gateway))
             return
+        route = match.route
+        gateway = replace(
+            gateway, api_id=route.api_id, stage=route.api.stage, path_parameters=match.path_parameters
+        )
         body = await self._body(scope, receive)
         if body is None:
-            await _respond(send, _gateway_error(413, "Request Too Long", request_id))
+            await _respond(send, _answer(REQUEST_TOO_LONG, route, gateway))
             return
-        client = scope.get("client") or ("127.0.0.1", 0)
         server = scope.get("server") or ("127.0.0.1", 80)
         request = HttpRequest(
             method=scope["method"],
             raw_path=raw_path.decode("latin-1"),
-            query_string=scope["query_string"].decode("latin-1"),
-            headers=_request_headers(scope),
+            query_string=query_string,
+            headers=headers,
             body=body,
             source_ip=client[0],
             port=int(server[1] or 80),
@@ -461,15 +485,23 @@ class ApiGateway:
             scheme=scope.get("scheme", "http"),
         )
         event = proxy_event(request, match, region=self.region, request_id=request_id, now=self._now())
-        authorizer = match.route.api.authorizer
+        authorizer = route.api.authorizer
         if authorizer is not None:
             verdict = await self._gate.authorize(authorizer, event)
             if isinstance(verdict, Refusal):
-                await _respond(send, _refusal(verdict, request_id))
+                await _respond(send, _answer(verdict, route, gateway))
                 return
             event["requestContext"]["authorizer"] = verdict
-        response = await self._invoke(match.route.function, event, request_id)
+        response = await self._invoke(route, event, gateway)
         await _respond(send, response)
+
+    def _unrouted_answer(self, gateway: GatewayRequest) -> HttpResponse:
+        if self._unrouted is None:
+            return _gateway_answer(MISSING_AUTHENTICATION_TOKEN, GatewayResponses(), gateway)
+        route = self._unrouted
+        return _answer(
+            MISSING_AUTHENTICATION_TOKEN, route, replace(gateway, api_id=route.api_id, stage=route.api.stage)
+        )
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The request body, or None once it is over the limit (the rest is not read)."""
@@ -495,20 +527,21 @@ class ApiGateway:
         """A function's (logical id) result for ``event``, run in a worker thread, or its exception."""
         return await anyio.to_thread.run_sync(_invoke_alone, self.functions[function], event)
 
-    async def _invoke(self, function: str, event: dict[str, Any], request_id: str) -> HttpResponse:
+    async def _invoke(self, route: Route, event: dict[str, Any], gateway: GatewayRequest) -> HttpResponse:
+        function = route.function
         try:
             result = await self._run(function, event)
         except Exception:
             logger.exception("%s raised while handling %s %s", function, event["httpMethod"], event["path"])
-            return _gateway_error(502, "Internal server error", request_id)
+            return _answer(INTERNAL_SERVER_ERROR, route, gateway)
         try:
             response = http_response(result)
         except MalformedProxyResponseError as exc:
             logger.error("%s returned a malformed proxy response: %s", function, exc)
-            return _gateway_error(502, "Internal server error", request_id)
+            return _answer(INTERNAL_SERVER_ERROR, route, gateway)
         return HttpResponse(
             status=response.status,
-            headers=(*response.headers, ("x-amzn-RequestId", request_id)),
+            headers=(*response.headers, ("x-amzn-RequestId", gateway.request_id)),
             body=response.body,
         )
 
@@ -527,29 +560,25 @@ def _request_headers(scope: Scope) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
-_ERROR_TYPES = {
-    403: "MissingAuthenticationTokenException",
-    413: "RequestTooLongException",
-    502: "InternalServerErrorException",
-}
+# What API Gateway answers itself, beside its authorizers' refusals. A failing Lambda proxy
+# integration has no response type of its own: only DEFAULT_5XX customises it.
+MISSING_AUTHENTICATION_TOKEN = GatewayRefusal(
+    403, "Missing Authentication Token", "MissingAuthenticationTokenException", "MISSING_AUTHENTICATION_TOKEN"
+)
+REQUEST_TOO_LONG = GatewayRefusal(413, "Request Too Long", "RequestTooLongException", "REQUEST_TOO_LARGE")
+INTERNAL_SERVER_ERROR = GatewayRefusal(502, "Internal server error", "InternalServerErrorException")
 
 
-def _gateway_error(
-    status: int, message: str | None, request_id: str, error_type: str | None = None
+def _answer(error: GatewayRefusal, route: Route, gateway: GatewayRequest) -> HttpResponse:
+    """``error`` as the API of ``route`` answers it, its gateway responses applied."""
+    return _gateway_answer(error, route.api.gateway_responses, gateway)
+
+
+def _gateway_answer(
+    error: GatewayRefusal, responses: GatewayResponses, gateway: GatewayRequest
 ) -> HttpResponse:
-    return HttpResponse(
-        status=status,
-        headers=(
-            ("Content-Type", "application/json"),
-            ("x-amzn-RequestId", request_id),
-            ("x-amzn-ErrorType", error_type or _ERROR_TYPES[status]),
-        ),
-        body=json.dumps({"message": message}).encode(),
-    )
-
-
-def _refusal(refusal: Refusal, request_id: str) -> HttpResponse:
-    return _gateway_error(refusal.status, refusal.message, request_id, refusal.error_type)
+    answer = gateway_answer(error, responses, gateway)
+    return HttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
 
 
 async def _respond(send: Send, response: HttpResponse) -> None:

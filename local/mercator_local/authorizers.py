@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mercator_local.api_auth import LambdaAuthorizer
+from mercator_local.gateway_responses import GatewayRefusal
 from mercator_local.intrinsics import ACCOUNT_ID
 
 UNAUTHORIZED_MESSAGE = "Unauthorized"  # what an authorizer raises to have API Gateway answer 401
@@ -45,19 +46,16 @@ _REQUEST_KEYS = (
 _INVOKE_ACTION = "execute-api:Invoke"
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(GatewayRefusal):
     """API Gateway's own answer when an authorizer does not let a request through."""
 
-    status: int
-    message: str | None
-    error_type: str
 
-
-UNAUTHORIZED = Refusal(401, "Unauthorized", "UnauthorizedException")
-ACCESS_DENIED = Refusal(403, "User is not authorized to access this resource", "AccessDeniedException")
+UNAUTHORIZED = Refusal(401, "Unauthorized", "UnauthorizedException", "UNAUTHORIZED")
+ACCESS_DENIED = Refusal(
+    403, "User is not authorized to access this resource", "AccessDeniedException", "ACCESS_DENIED"
+)
 # API Gateway hides what went wrong from the caller: the message is null.
-MISCONFIGURED = Refusal(500, None, "AuthorizerConfigurationException")
+MISCONFIGURED = Refusal(500, None, "AuthorizerConfigurationException", "AUTHORIZER_CONFIGURATION_ERROR")
 
 
 class MalformedAuthorizerResponseError(ValueError):

@@ -2,7 +2,8 @@
 
 Only the event sources the local stack emulates are read: ``Schedule`` and ``ScheduleV2`` (EventBridge),
 ``SQS``, and ``Api`` (API Gateway REST, served by :mod:`mercator_local.api`, with the Lambda authorizer
-guarding each route: :mod:`mercator_local.api_auth`). Other event types (``HttpApi`` and so on) are
+guarding each route, :mod:`mercator_local.api_auth`, and the API's gateway responses,
+:mod:`mercator_local.gateway_responses`). Other event types (``HttpApi`` and so on) are
 left to the tools that serve them.
 """
 
@@ -11,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mercator_local.api_auth import LambdaAuthorizer, route_authorizer
+from mercator_local.gateway_responses import GatewayResponses, api_gateway_responses
 from mercator_local.intrinsics import ACCOUNT_ID, Resolver, TemplateError
 from mercator_local.resources import physical_name
 from mercator_local.template import LAYER, Template
@@ -71,7 +73,7 @@ class PathSegment:
 class ApiRoute:
     """An API Gateway REST event: resource ``path``, ``method`` (upper case, ``ANY`` for every method),
     the API serving it (logical id; :data:`IMPLICIT_API` for SAM's implicit one), that API's stage, and
-    the Lambda authorizer guarding the route (None: open)."""
+    the Lambda authorizer guarding the route (None: open) and the API's gateway responses."""
 
     name: str
     path: str
@@ -79,6 +81,7 @@ class ApiRoute:
     rest_api: str
     stage: str
     authorizer: LambdaAuthorizer | None = None
+    gateway_responses: GatewayResponses = field(default_factory=GatewayResponses)
 
     @property
     def segments(self) -> tuple[PathSegment, ...]:
@@ -273,6 +276,9 @@ def _api_route(
         rest_api=rest_api,
         stage=stage,
         authorizer=authorizer,
+        gateway_responses=api_gateway_responses(
+            template, resolver, None if rest_api_reference is None else rest_api
+        ),
     )
 
 

@@ -1,5 +1,5 @@
-"""The template's tables, queues, buckets and event buses, created on the local server as CloudFormation
-would.
+"""The template's tables, queues, buckets, event buses and secrets, created on the local server as
+CloudFormation would.
 
 Each creator maps the resolved CloudFormation properties onto the service API's request and raises
 TemplateError for a property it does not know, so nothing in the template is silently left out.
@@ -49,6 +49,18 @@ _QUEUE_ATTRIBUTES = {
     "SqsManagedSseEnabled": "SqsManagedSseEnabled",
     "VisibilityTimeout": "VisibilityTimeout",
 }
+
+# GenerateSecretString properties that GetRandomPassword takes under the same names.
+_PASSWORD_OPTIONS = (
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "ExcludeLowercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
 
 
 def physical_name(stack_name: str, logical_id: str) -> str:
@@ -203,6 +215,60 @@ def create_event_bus(client: Any, *, logical_id: str, properties: Mapping[str, A
     name = str(properties["Name"])
     arn = str(client.create_event_bus(Name=name)["EventBusArn"])
     return Physical(ref=name, attributes={"Arn": arn, "Name": name})
+
+
+def create_secret(
+    client: Any, *, stack_name: str, logical_id: str, properties: Mapping[str, Any]
+) -> Physical:
+    """CreateSecret with the template's SecretString, or a value generated as GenerateSecretString says;
+    with neither the secret is created empty, as CloudFormation does. Ref and ``Id`` are the ARN."""
+    path = f"Resources.{logical_id}.Properties"
+    _refuse_unknown(
+        properties, {"Name", "Description", "SecretString", "GenerateSecretString", "KmsKeyId", "Tags"}, path
+    )
+    if "SecretString" in properties and "GenerateSecretString" in properties:
+        raise TemplateError(f"{path}: SecretString and GenerateSecretString exclude each other; keep one")
+    request: dict[str, Any] = {"Name": str(properties.get("Name") or physical_name(stack_name, logical_id))}
+    request.update({key: properties[key] for key in ("Description", "KmsKeyId", "Tags") if key in properties})
+    if "SecretString" in properties:
+        request["SecretString"] = str(properties["SecretString"])
+    elif "GenerateSecretString" in properties:
+        request["SecretString"] = _generated_secret(
+            client, properties["GenerateSecretString"], f"{path}.GenerateSecretString"
+        )
+    arn = str(client.create_secret(**request)["ARN"])
+    return Physical(ref=arn, attributes={"Id": arn})
+
+
+def _generated_secret(client: Any, generate: Any, path: str) -> str:
+    """A value made by GetRandomPassword, alone or under GenerateStringKey in SecretStringTemplate."""
+    if not isinstance(generate, Mapping):
+        raise TemplateError(f"{path}: must be a mapping")
+    _refuse_unknown(generate, {*_PASSWORD_OPTIONS, "SecretStringTemplate", "GenerateStringKey"}, path)
+    options: dict[str, Any] = {}
+    for key, value in generate.items():
+        if key == "PasswordLength":
+            if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 4096:
+                raise TemplateError(f"{path}.PasswordLength: must be from 1 to 4096, got {value!r}")
+            options[key] = int(value)
+        elif key == "ExcludeCharacters":
+            options[key] = str(value)
+        elif key in _PASSWORD_OPTIONS:
+            options[key] = _flag(value)
+    password = str(client.get_random_password(**options)["RandomPassword"])
+    template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
+    if template is None and key is None:
+        return password
+    if template is None or key is None:
+        raise TemplateError(f"{path}: SecretStringTemplate and GenerateStringKey go together; give both")
+    try:
+        document = json.loads(str(template))
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"{path}.SecretStringTemplate: not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise TemplateError(f"{path}.SecretStringTemplate: must be a JSON object, got {template!r}")
+    document[str(key)] = password
+    return json.dumps(document)
 
 
 def _refuse_unknown(properties: Mapping[str, Any], known: set[str], path: str) -> None:

@@ -1,4 +1,4 @@
-"""The local stack: moto's AWS server on loopback with the template's tables and queues, and a runner.
+"""The local stack: moto's AWS server on loopback with the template's resources, and a runner.
 
 One stack at a time per process: moto keeps its state in module globals, so two servers would share
 it. The server starts empty (moto's state is reset), and is stopped, its port closed, on exit.
@@ -28,9 +28,15 @@ from mercator_local.event_source import SqsEventSource
 from mercator_local.functions import FunctionSpec, function_spec
 from mercator_local.handlers import WarmFunction, applied_environment
 from mercator_local.intrinsics import Physical, Resolver, TemplateError, references
-from mercator_local.resources import create_bucket, create_event_bus, create_queue, create_table
+from mercator_local.resources import (
+    create_bucket,
+    create_event_bus,
+    create_queue,
+    create_secret,
+    create_table,
+)
 from mercator_local.runner import Runner
-from mercator_local.template import BUCKET, EVENT_BUS, FUNCTION, QUEUE, TABLE, Template
+from mercator_local.template import BUCKET, EVENT_BUS, FUNCTION, QUEUE, SECRET, TABLE, Template
 from mercator_sandbox import Sandbox
 from mercator_sandbox.serve import serving
 
@@ -46,7 +52,7 @@ _CREDENTIALS = {
 
 
 class LocalStack:
-    """``with LocalStack() as stack:`` the template's tables and queues on a local AWS endpoint.
+    """``with LocalStack() as stack:`` the template's resources on a local AWS endpoint.
 
     Inside the block, ``AWS_ENDPOINT_URL``, the region and dummy credentials are set in this process's
     environment (boto3 honours them), and ``stack.runner`` invokes the functions with their own
@@ -86,6 +92,7 @@ class LocalStack:
         self._tables: dict[str, Physical] = {}
         self.buckets: dict[str, Physical] = {}
         self.event_buses: dict[str, Physical] = {}
+        self.secrets: dict[str, Physical] = {}
         self._dead_letters: dict[str, str] = {}
         self.functions: dict[str, FunctionSpec] = {}
         self._warm: dict[str, WarmFunction] = {}
@@ -170,6 +177,11 @@ class LocalStack:
         queue: Physical = _lookup(self.queues, logical_id, "queue")
         return queue
 
+    def secret_arn(self, logical_id: str) -> str:
+        """The ARN of a secret the template declares (what its Ref gives)."""
+        secret: Physical = _lookup(self.secrets, logical_id, "secret")
+        return secret.ref
+
     def create_secret(self, name: str, values: Mapping[str, str]) -> str:
         """A Secrets Manager secret whose SecretString is ``values`` as JSON; returns its ARN."""
         response = self.client("secretsmanager").create_secret(
@@ -232,7 +244,7 @@ class LocalStack:
     # --- building ----------------------------------------------------------------------------------
 
     def _resolver(self) -> Resolver:
-        created = {**self._tables, **self.queues, **self.buckets, **self.event_buses}
+        created = {**self._tables, **self.queues, **self.buckets, **self.event_buses, **self.secrets}
         return Resolver(
             stack_name=self.stack_name,
             region=self.region,
@@ -275,6 +287,13 @@ class LocalStack:
                 self.event_buses[logical_id] = create_event_bus(
                     self.client("events"), logical_id=logical_id, properties=properties
                 )
+            elif resource["Type"] == SECRET:
+                self.secrets[logical_id] = create_secret(
+                    self.client("secretsmanager"),
+                    stack_name=self.stack_name,
+                    logical_id=logical_id,
+                    properties=properties,
+                )
             else:
                 self.queues[logical_id] = create_queue(
                     sqs, stack_name=self.stack_name, logical_id=logical_id, properties=properties
@@ -295,13 +314,14 @@ class LocalStack:
         )
 
     def _creation_order(self) -> list[str]:
-        """Tables, queues, buckets and buses, each after the ones its properties refer to (a DLQ before
-        its source)."""
+        """Tables, queues, buckets, buses and secrets, each after the ones its properties refer to (a DLQ
+        before its source)."""
         pending = {
             **self.template.of_type(TABLE),
             **self.template.of_type(QUEUE),
             **self.template.of_type(BUCKET),
             **self.template.of_type(EVENT_BUS),
+            **self.template.of_type(SECRET),
         }
         order: list[str] = []
         visiting: set[str] = set()

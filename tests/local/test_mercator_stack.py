@@ -1,18 +1,24 @@
-"""Mercator's own template.yaml on the local stack: exactly its tables and queues, and resolved environments.
+"""Mercator's own template.yaml on the local stack: exactly its tables and queues, resolved environments,
+the OAuth state key, and the Integrations API behind its API-key authorizer.
 
 Expected names and keys come from the shared contract (state table pk/sk with gsi1 and TTL ``ttl``,
 records table pk/sk, SyncJobs/Enrich/Trigger queues each with a dead-letter queue, the functions'
-environment variables); the numbers a deployer may tune are read from the template itself.
+environment variables, the API's error envelope); the numbers a deployer may tune are read from the
+template itself.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
+from mercator.cli import main
+from mercator.state.api_keys import DynamoApiKeys
 from mercator_local import DEFAULT_TEMPLATE, LocalStack
 from mercator_local.cfn import read_template
 
@@ -26,6 +32,11 @@ FUNCTIONS = ("ScheduledSyncFunction", "DetailEnrichmentFunction")
 def stack() -> Iterator[LocalStack]:
     with LocalStack() as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def api_url(stack: LocalStack) -> str:
+    return stack.serve_api("IntegrationsApi")
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +201,62 @@ def test_functions_load_mercator_from_the_shared_layer(stack: LocalStack, functi
     assert spec.layer_dirs == (DEFAULT_TEMPLATE.parent / "shared",)
     assert spec.layer_packages == ("mercator",)
     assert spec.module_path == DEFAULT_TEMPLATE.parent / "functions" / spec.code_dir.name / "app.py"
+
+
+# --- the OAuth state key and the Integrations API --------------------------------------------------
+
+
+def test_the_oauth_state_key_is_generated_and_named_to_the_oauth_function(stack: LocalStack) -> None:
+    secrets = stack.client("secretsmanager")
+    arn = stack.secret_arn("OAuthStateKeySecret")
+
+    described = secrets.describe_secret(SecretId=arn)
+    key = secrets.get_secret_value(SecretId=arn)["SecretString"]
+
+    assert described["Name"] == "mercator/oauth-state-key-dev"
+    # 64 characters, punctuation excluded: letters and digits only
+    assert len(key) == 64
+    assert set(key) <= set(string.ascii_letters + string.digits)
+    assert stack.environment("OAuthFunction")["OAUTH_STATE_KEY_SECRET"] == arn
+
+
+TRIGGERS = "/api/workflows/triggers/Order"
+
+
+def test_the_integrations_api_refuses_a_request_without_a_key_in_its_envelope(api_url: str) -> None:
+    response = httpx.get(f"{api_url}{TRIGGERS}")
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"success": False, "error": {"code": "UNAUTHORIZED", "message": "Unauthorized"}}
+
+
+def test_a_revoked_key_is_forbidden_in_the_envelope(stack: LocalStack, api_url: str) -> None:
+    keys = DynamoApiKeys(stack.client("dynamodb"), stack.table_name("StateTable"))
+    issued = keys.create("revoked-tenant")
+    keys.revoke(issued.key_id)
+
+    response = httpx.get(f"{api_url}{TRIGGERS}", headers={"Authorization": f"Bearer {issued.key}"})
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "success": False,
+        "error": {"code": "FORBIDDEN", "message": "User is not authorized to access this resource"},
+    }
+
+
+def test_a_key_made_by_the_cli_reaches_the_api_and_the_document_is_public(
+    stack: LocalStack, api_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STATE_TABLE", stack.table_name("StateTable"))
+    assert main(["api-keys", "create", "--tenant", "acme"]) == 0
+    key = capsys.readouterr().out.strip()
+
+    response = httpx.get(f"{api_url}{TRIGGERS}", headers={"Authorization": f"Bearer {key}"})
+    document = httpx.get(f"{api_url}/api/openapi.json")
+
+    assert key.startswith("mk_")
+    # No integration yet: no connector's Order triggers to list
+    assert (response.status_code, response.json()) == (200, {"success": True, "data": []})
+    assert document.status_code == 200
+    assert TRIGGERS.replace("Order", "{entityType}") in document.json()["paths"]

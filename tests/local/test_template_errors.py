@@ -131,6 +131,68 @@ BUILD_FAILURES = [
         r"FilterCriteria: event filtering is not emulated locally",
     ),
     (
+        "unknown secret property",
+        """\
+        Secret:
+          Type: AWS::SecretsManager::Secret
+          Properties:
+            SecretString: x
+            ReplicaRegions: [{Region: eu-west-1}]
+        """,
+        r"Resources\.Secret\.Properties: the local stack does not know ReplicaRegions",
+    ),
+    (
+        "secret with both a value and a generator",
+        """\
+        Secret:
+          Type: AWS::SecretsManager::Secret
+          Properties:
+            SecretString: x
+            GenerateSecretString: {PasswordLength: 16}
+        """,
+        r"Resources\.Secret\.Properties: SecretString and GenerateSecretString exclude each other",
+    ),
+    (
+        "unknown generator property",
+        """\
+        Secret:
+          Type: AWS::SecretsManager::Secret
+          Properties:
+            GenerateSecretString: {PasswordLength: 16, ExcludeSymbols: true}
+        """,
+        r"Properties\.GenerateSecretString: the local stack does not know ExcludeSymbols",
+    ),
+    (
+        "string template without its key",
+        """\
+        Secret:
+          Type: AWS::SecretsManager::Secret
+          Properties:
+            GenerateSecretString: {SecretStringTemplate: '{"user": "a"}'}
+        """,
+        r"GenerateSecretString: SecretStringTemplate and GenerateStringKey go together",
+    ),
+    (
+        "string template that is not a JSON object",
+        """\
+        Secret:
+          Type: AWS::SecretsManager::Secret
+          Properties:
+            GenerateSecretString: {SecretStringTemplate: '["a"]', GenerateStringKey: password}
+        """,
+        r"GenerateSecretString\.SecretStringTemplate: must be a JSON object",
+    ),
+    (
+        "password length out of range",
+        """\
+        Secret:
+          Type: AWS::SecretsManager::Secret
+          Properties:
+            GenerateSecretString: {PasswordLength: 5000}
+        """,
+        r"GenerateSecretString\.PasswordLength: must be from 1 to 4096, got 5000",
+    ),
+    (
         "unknown condition",
         """\
         Queue:

@@ -14,6 +14,8 @@ FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
 TABLE = "AWS::DynamoDB::Table"
 QUEUE = "AWS::SQS::Queue"
+SECRET = "AWS::SecretsManager::Secret"
+API = "AWS::Serverless::Api"
 
 DUMMY_REGION = "eu-central-1"
 DUMMY_ACCOUNT = "123456789012"
@@ -111,4 +113,7 @@ def _dummy_reference(template: Mapping[str, Any], name: str) -> str:
         return f"https://sqs.{DUMMY_REGION}.amazonaws.com/{DUMMY_ACCOUNT}/mercator-test-{name}"
     if resource_type in {"AWS::S3::Bucket", "AWS::Events::EventBus"}:
         return f"mercator-test-{name.lower()}"
+    if resource_type == SECRET:
+        # Ref of a secret is its ARN, which ends in a random suffix Secrets Manager adds to the name.
+        return f"arn:aws:secretsmanager:{DUMMY_REGION}:{DUMMY_ACCOUNT}:secret:mercator/test-{name}-AbCdEf"
     raise AssertionError(f"no stand-in for a reference to {name} ({resource_type or 'undeclared'})")

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from tests.sam.support import (
+    API,
     FUNCTION,
     LAYER,
     QUEUE,
+    SECRET,
     TABLE,
     events,
     function_environment,
@@ -27,6 +29,9 @@ FUNCTIONS = {
     "DetailEnrichmentFunction": "functions/detail_enrichment/",
     "WebhookIntakeFunction": "functions/webhook_intake/",
     "TriggerDispatchFunction": "functions/trigger_dispatch/",
+    "ApiAuthorizerFunction": "functions/api_authorizer/",
+    "ManagementApiFunction": "functions/management_api/",
+    "OAuthFunction": "functions/oauth/",
 }
 CONTRACT_VARIABLES = {
     "STATE_TABLE": "StateTable",
@@ -268,28 +273,80 @@ def test_no_full_access_policy_anywhere(template: dict[str, Any]) -> None:
     assert offending == []
 
 
+SECRETS_UNDER_MERCATOR = {
+    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:mercator/*"
+}
+
+
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_policies_are_sam_templates_scoped_to_this_stack(template: dict[str, Any], logical_id: str) -> None:
     for name, parameters in policy_templates(template, logical_id):
-        if name == "DynamoDBCrudPolicy":
+        if name in {"DynamoDBCrudPolicy", "DynamoDBReadPolicy"}:
             assert referenced(parameters["TableName"]) in {"StateTable", "RecordsTable"}
         elif name == "SQSSendMessagePolicy":
             queue = parameters["QueueName"]
             assert queue["Fn::GetAtt"][1] == "QueueName"
             assert referenced(queue) in of_type(template, QUEUE)
         elif name == "AWSSecretsManagerGetSecretValuePolicy":
-            assert parameters["SecretArn"] == {
-                "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
-                ":secret:mercator/*"
-            }
+            assert parameters["SecretArn"] == SECRETS_UNDER_MERCATOR
         elif name == "S3WritePolicy":
             assert parameters["BucketName"] == {"Ref": "DeliveryArchiveBucket"}
         elif name == "EventBridgePutEventsPolicy":
             assert parameters["EventBusName"] == {"Ref": "EventBus"}
         elif name == "SESBulkTemplatedCrudPolicy":
             assert parameters["IdentityName"] == {"Ref": "SenderEmail"}
+        elif name == "Statement":
+            pass  # inline statements: test_inline_statements_only_write_secrets_under_mercator
         else:
             pytest.fail(f"{logical_id}: unexpected policy {name}")
+
+
+def _statement_actions(template: dict[str, Any], logical_id: str) -> set[str]:
+    """Every action the function's inline statements allow."""
+    return {
+        action
+        for name, statements in policy_templates(template, logical_id)
+        if name == "Statement"
+        for statement in statements
+        for action in statement["Action"]
+    }
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_inline_statements_only_write_secrets_under_mercator(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    for name, statements in policy_templates(template, logical_id):
+        if name != "Statement":
+            continue
+        assert isinstance(statements, list) and statements, logical_id
+        for statement in statements:
+            assert set(statement) == {"Effect", "Action", "Resource"}, logical_id
+            assert statement["Effect"] == "Allow"
+            assert statement["Resource"] == SECRETS_UNDER_MERCATOR, logical_id
+            assert statement["Action"], logical_id
+            assert set(statement["Action"]) <= {
+                "secretsmanager:CreateSecret",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:DeleteSecret",
+            }, logical_id
+
+
+def test_each_function_writes_only_the_secrets_its_work_needs(template: dict[str, Any]) -> None:
+    lifecycle = {
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:DeleteSecret",
+    }
+    # Configure and remove (the API) and the OAuth callback create, replace and delete credentials.
+    assert _statement_actions(template, "ManagementApiFunction") == lifecycle
+    assert _statement_actions(template, "OAuthFunction") == lifecycle
+    # The provider clients renew OAuth tokens and store them back.
+    for renewing in ("ScheduledSyncFunction", "DetailEnrichmentFunction", "TriggerDispatchFunction"):
+        assert _statement_actions(template, renewing) == {"secretsmanager:PutSecretValue"}, renewing
+    # Intake only verifies signatures; the authorizer only reads hashed keys from the state table.
+    assert _statement_actions(template, "WebhookIntakeFunction") == set()
+    assert _statement_actions(template, "ApiAuthorizerFunction") == set()
 
 
 def _sends(template: dict[str, Any], logical_id: str) -> set[str]:
@@ -309,6 +366,32 @@ def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) 
     assert _sends(template, "WebhookIntakeFunction") == {"TriggerQueue", "EnrichQueue", "EnrichDLQ"}
     # Dispatch ends the flow: the event bus and the workflows' own destinations.
     assert _sends(template, "TriggerDispatchFunction") == set()
+    # The API's functions answer requests; none of them feeds a queue.
+    for answering in ("ApiAuthorizerFunction", "ManagementApiFunction", "OAuthFunction"):
+        assert _sends(template, answering) == set(), answering
+
+
+def _tables(template: dict[str, Any], logical_id: str, policy: str) -> set[str]:
+    return {
+        referenced(parameters["TableName"])
+        for name, parameters in policy_templates(template, logical_id)
+        if name == policy
+    }
+
+
+# Tables each function writes (DynamoDBCrudPolicy): only the authorizer reads without writing.
+CRUD_TABLES = {
+    "ScheduledSyncFunction": {"StateTable", "RecordsTable"},
+    "DetailEnrichmentFunction": {"StateTable", "RecordsTable"},
+    "WebhookIntakeFunction": {"StateTable", "RecordsTable"},
+    # Dispatch reads workflows and writes executions; it never touches records.
+    "TriggerDispatchFunction": {"StateTable"},
+    # Removing an integration purges its records too.
+    "ManagementApiFunction": {"StateTable", "RecordsTable"},
+    # Installs write integrations and single-use state nonces; never records.
+    "OAuthFunction": {"StateTable"},
+    "ApiAuthorizerFunction": set(),
+}
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
@@ -316,15 +399,131 @@ def test_each_function_reaches_its_tables_and_the_integration_secrets(
     template: dict[str, Any], logical_id: str
 ) -> None:
     names = [name for name, _ in policy_templates(template, logical_id)]
-    tables = {
-        referenced(parameters["TableName"])
-        for name, parameters in policy_templates(template, logical_id)
-        if name == "DynamoDBCrudPolicy"
+
+    assert _tables(template, logical_id, "DynamoDBCrudPolicy") == CRUD_TABLES[logical_id]
+    if logical_id == "ApiAuthorizerFunction":
+        # It looks keys up, nothing more: read-only on the state table, no secrets at all.
+        assert _tables(template, logical_id, "DynamoDBReadPolicy") == {"StateTable"}
+        assert names == ["DynamoDBReadPolicy"]
+    else:
+        assert _tables(template, logical_id, "DynamoDBReadPolicy") == set()
+        assert names.count("AWSSecretsManagerGetSecretValuePolicy") == 1
+
+
+# --- The Integrations API -------------------------------------------------------------------------
+
+INTEGRATIONS_ROUTES = {
+    ("get", "/api/integrations"),
+    ("post", "/api/integrations/provider/configure"),
+    ("get", "/api/integrations/provider/disable/{id}"),
+    ("post", "/api/integrations/provider/disable/{id}"),
+    ("delete", "/api/integrations/providers/ecommerce/remove/{id}"),
+    ("post", "/api/integrations/save-vapid-subscription"),
+    ("get", "/api/workflows/triggers/{entityType}"),
+    ("get", "/api/workflows/{entityType}/configured"),
+    ("post", "/api/workflows/configure"),
+    ("get", "/api/workflows/configured/{guid}/toggle"),
+    ("delete", "/api/workflows/configured/{guid}"),
+    ("get", "/api/workflows/resume-workflow"),
+    ("get", "/api/openapi.json"),
+    ("get", "/oauth/{connector}/install"),
+    ("get", "/oauth/{connector}/callback"),
+}
+
+
+def _api_routes(template: dict[str, Any], api: str) -> dict[tuple[str, str], str | None]:
+    """(method, path) of every Api event on ``api`` → the authorizer SAM puts on it (None: open)."""
+    auth = template["Resources"][api]["Properties"].get("Auth", {})
+    routes: dict[tuple[str, str], str | None] = {}
+    for _, _, props in events(template, "Api"):
+        if referenced(props["RestApiId"]) != api:
+            continue
+        chosen = props.get("Auth", {}).get("Authorizer", auth.get("DefaultAuthorizer"))
+        routes[(props["Method"], props["Path"])] = None if chosen in (None, "NONE") else chosen
+    return routes
+
+
+def test_every_integrations_api_route_is_protected_but_the_document_and_the_oauth_callback(
+    template: dict[str, Any],
+) -> None:
+    routes = _api_routes(template, "IntegrationsApi")
+
+    assert set(routes) == INTEGRATIONS_ROUTES
+    open_routes = {route for route, authorizer in routes.items() if authorizer is None}
+    # The document describes the API to anyone; the platform sends the merchant's browser to the callback.
+    assert open_routes == {("get", "/api/openapi.json"), ("get", "/oauth/{connector}/callback")}
+    assert {authorizer for authorizer in routes.values() if authorizer is not None} == {"ApiKeyAuthorizer"}
+
+
+def test_every_api_event_names_its_api_explicitly(template: dict[str, Any]) -> None:
+    # An Api event without RestApiId would land on SAM's implicit API, open to all.
+    apis = {referenced(props["RestApiId"]) for _, _, props in events(template, "Api")}
+    assert apis == set(of_type(template, API)) == {"IntegrationsApi", "WebhookApi"}
+
+
+def test_the_api_key_authorizer_reads_the_authorization_header(template: dict[str, Any]) -> None:
+    auth = template["Resources"]["IntegrationsApi"]["Properties"]["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["ApiAuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
+    assert authorizer["Identity"]["Headers"] == ["Authorization"]
+    # A revoked key must stop working within minutes: API Gateway caches the answer this long.
+    assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 300
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status", "code", "message"),
+    [
+        ("UNAUTHORIZED", 401, "UNAUTHORIZED", "Unauthorized"),
+        ("ACCESS_DENIED", 403, "FORBIDDEN", "User is not authorized to access this resource"),
+    ],
+)
+def test_the_gateways_refusals_use_the_apis_error_envelope(
+    template: dict[str, Any], response_type: str, status: int, code: str, message: str
+) -> None:
+    declared = template["Resources"]["IntegrationsApi"]["Properties"]["GatewayResponses"][response_type]
+    # API Gateway substitutes $context.error.messageString with the message as a quoted JSON string.
+    body = declared["ResponseTemplates"]["application/json"].replace(
+        "$context.error.messageString", json.dumps(message)
+    )
+
+    assert int(declared["StatusCode"]) == status
+    assert json.loads(body) == {"success": False, "error": {"code": code, "message": message}}
+
+
+def test_the_webhook_api_has_no_authorizer(template: dict[str, Any]) -> None:
+    # Providers sign their deliveries; intake checks the signature itself.
+    api = template["Resources"]["WebhookApi"]["Properties"]
+    assert "Auth" not in api
+    assert "Api" not in template.get("Globals", {})
+    routes = _api_routes(template, "WebhookApi")
+    assert routes == {("post", "/webhooks/{integrationId}"): None}
+    for _, _, props in events(template, "Api"):
+        if referenced(props["RestApiId"]) == "WebhookApi":
+            assert "Auth" not in props
+
+
+def test_the_oauth_state_key_is_generated_and_reaches_only_the_oauth_function(
+    template: dict[str, Any],
+) -> None:
+    (secret_id,) = of_type(template, SECRET)
+    generate = template["Resources"][secret_id]["Properties"]["GenerateSecretString"]
+
+    # A signing key of 64 letters and digits, made by Secrets Manager and never written anywhere
+    assert generate == {"PasswordLength": 64, "ExcludePunctuation": True}
+    assert "SecretString" not in template["Resources"][secret_id]["Properties"]
+    users = {
+        logical_id
+        for logical_id in FUNCTIONS
+        if {"Ref": secret_id} in function_environment(template, logical_id).values()
     }
-    # Dispatch reads workflows and writes executions; it never touches records.
-    wanted = {"StateTable"} if logical_id == "TriggerDispatchFunction" else {"StateTable", "RecordsTable"}
-    assert tables == wanted
-    assert names.count("AWSSecretsManagerGetSecretValuePolicy") == 1
+    assert users == {"OAuthFunction"}
+    assert function_environment(template, "OAuthFunction")["OAUTH_STATE_KEY_SECRET"] == {"Ref": secret_id}
+    # Under mercator/, so the functions' secret policies cover it
+    assert template["Resources"][secret_id]["Properties"]["Name"] == {
+        "Fn::Sub": "mercator/oauth-state-key-${Stage}"
+    }
 
 
 # --- Outputs --------------------------------------------------------------------------------------
