@@ -8,10 +8,11 @@ handlers.
    its own rate limit and latency, which signs a webhook delivery of each of its changes and posts it
    to that API the way stores do: 5 % are never sent, 10 % are sent twice, and each batch arrives
    shuffled (seeded: every run sends the same).
-3. Registers an integration on it as the Integrations API does (credentials, the webhook secret with
-   them, in Secrets Manager). Gives the tenant one workflow, "Notify on new orders", whose webhook
-   action posts to a receiver on loopback that verifies every Standard Webhooks signature; and taps
-   the event bus with a rule and a queue, as an AWS-native consumer of triggers would.
+3. Creates the tenant's API key and, through the Integrations API (served by the local stack behind
+   its API-key authorizer), configures the integration (the API checks the credentials with the store
+   and keeps them, the webhook secret with them, in Secrets Manager) and one workflow, "Notify on new
+   orders", whose webhook action posts to a receiver on loopback that verifies every Standard Webhooks
+   signature; and taps the event bus with a rule and a queue, as an AWS-native consumer would.
 4. Initial sync of every resource: each schedule fans out a SyncJob, ScheduledSync pages the store,
    DetailEnrichment fetches order details, both write the records table and emit change events.
    TriggerDispatch takes them too, but an integration's first import is history: it fires no
@@ -43,13 +44,11 @@ import os
 import random
 import sys
 import time
-import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import httpx
@@ -69,21 +68,20 @@ from demo_webhooks import (
     expected_stale,
     serving,
 )
+from mercator.api_client import IntegrationsApiClient
 from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
 from mercator.connector.checklist import check
 from mercator.services.families import FAMILIES as CONTENT_TYPES
+from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.models import RunStats
-from mercator.state.registration import register_integration
-from mercator.state.secrets import SecretsVault
-from mercator.state.workflows import DynamoExecutions, DynamoWorkflows
-from mercator.workflows import WebhookAction, Workflow
+from mercator.state.workflows import DynamoExecutions
+from mercator.workflows import trigger_id
 from mercator_local import LocalStack, Runner
 from mercator_sandbox import Delivery, DeliveryResult, Faults, RateLimitConfig, Sandbox, WebhookConfig
 
 TENANT = "demo-tenant"
-INTEGRATION = "demo-salla"
 SEED = 2024
 RATE = 40.0  # the demo store's plan: requests per second, shared by every worker of the integration
 SIZES = {"orders": 1_000, "products": 1_000, "customers": 1_000, "carts": 300}
@@ -237,21 +235,20 @@ def check_connectors() -> bool:
     return ok
 
 
-def register(stack: LocalStack, base_url: str) -> None:
-    """The integration, registered the way the Integrations API registers one: credentials (the webhook
-    secret with them) in Secrets Manager, then the integration, active."""
-    integration = register_integration(
-        DynamoIntegrations(stack.client("dynamodb"), stack.table_name("StateTable")),
-        SecretsVault(stack.client("secretsmanager")),
-        load_shipped("salla"),
-        tenant_id=TENANT,
-        credentials={"accessToken": "demo-access-token", "webhookSecret": WEBHOOK_SECRET},
-        integration_id=INTEGRATION,
-        settings={"baseUrl": base_url, "rateLimitPerSecond": RATE},
-    )
-    console.print(
-        f"Integration {integration.id} registered; its credentials in {integration.credentials_arn}"
-    )
+def register(api: IntegrationsApiClient, base_url: str) -> str:
+    """The integration, configured through the Integrations API as a tenant would: the API checks the
+    credentials with the store, keeps them (the webhook secret with them) in Secrets Manager and
+    assigns the integration's id."""
+    credentials = {"accessToken": "demo-access-token", "webhookSecret": WEBHOOK_SECRET}
+    settings = {
+        "autoImportOrders": True,
+        "syncProducts": True,
+        "baseUrl": base_url,
+        "rateLimitPerSecond": RATE,
+    }
+    integration = api.configure_integration("salla", credentials, settings)
+    console.print(f"Integration {integration['guid']} configured through the Integrations API")
+    return str(integration["guid"])
 
 
 def signing_key() -> str:
@@ -260,24 +257,20 @@ def signing_key() -> str:
     return "whsec_" + base64.b64encode(key).decode("ascii")
 
 
-def add_workflow(stack: LocalStack, receiver_url: str, key: str) -> None:
-    """The tenant's workflow, stored as the Integrations API stores one; its signing key as a secret."""
+def add_workflow(stack: LocalStack, api: IntegrationsApiClient, receiver_url: str, key: str) -> None:
+    """The tenant's workflow, configured through the Integrations API; its signing key as a secret."""
     # Stored as the bare key: the webhook action reads the secret's whole text as the key, where
     # stack.create_secret would store a JSON object of values.
     stack.client("secretsmanager").create_secret(Name=SIGNING_KEY_SECRET, SecretString=key)
-    now = datetime.now(UTC)
-    workflow = Workflow(
-        guid=str(uuid.UUID(int=random.Random(f"{SEED}:guid").getrandbits(128), version=4)),
-        tenant_id=TENANT,
-        name="Notify on new orders",
-        entity_type="Order",
-        connector="salla",
-        trigger="order.created",
-        action=WebhookAction(type="webhook", url=receiver_url, secretName=SIGNING_KEY_SECRET),
-        created_at=now,
-        updated_at=now,
+    api.configure_workflow(
+        {
+            "name": "Notify on new orders",
+            "entityType": "Order",
+            "triggerId": trigger_id("salla", "order.created"),
+            "action": {"type": "webhook", "url": receiver_url, "secretName": SIGNING_KEY_SECRET},
+            "conditions": {},
+        }
     )
-    DynamoWorkflows(stack.client("dynamodb"), stack.table_name("StateTable")).put(TENANT, workflow)
 
 
 def records_per_type(stack: LocalStack) -> dict[str, int]:
@@ -308,14 +301,17 @@ def run_stats(stack: LocalStack) -> dict[str, RunStats]:
     dynamodb = stack.client("dynamodb")
     table = stack.table_name("StateTable")
     cursors, run_log = DynamoCursors(dynamodb, table), DynamoRunLog(dynamodb, table)
+    # The tenant's one integration, whose id the Integrations API assigned.
+    [integration] = DynamoIntegrations(dynamodb, table).for_tenant(TENANT)
+    integration_id = integration.id
     connector = load_shipped("salla")
     stats: dict[str, RunStats] = {}
     for family, key in RESOURCE_KEYS.items():
-        cursor = cursors.get(INTEGRATION, key)
+        cursor = cursors.get(integration_id, key)
         if cursor is None or cursor.last_run_stats is None or cursor.last_run_id is None:
             stats[family] = RunStats()
         elif connector.resources[key].expandDetails:
-            stats[family] = run_log.get(INTEGRATION, key, cursor.last_run_id)
+            stats[family] = run_log.get(integration_id, key, cursor.last_run_id)
         else:
             stats[family] = cursor.last_run_stats
     return stats
@@ -608,7 +604,8 @@ def main() -> int:
             rate_limit=RateLimitConfig(rate=RATE, burst=int(RATE)),
             faults=Faults(latency_ms=20, jitter_ms=10),
             webhooks=WebhookConfig(
-                url=f"{api}/webhooks/{INTEGRATION}",
+                # Until the integration exists and has its id: set below, before any delivery.
+                url=f"{api}/webhooks/not-yet-configured",
                 secret=WEBHOOK_SECRET,
                 duplicate_rate=0.1,
                 drop_rate=0.05,
@@ -620,14 +617,19 @@ def main() -> int:
         )
         console.print(
             f"\nSandbox Salla store: {', '.join(f'{n:,} {family}' for family, n in SIZES.items())}; "
-            f"limit {RATE:g} requests/s, latency 20 ± 10 ms; webhooks to {api}/webhooks/{INTEGRATION} "
+            f"limit {RATE:g} requests/s, latency 20 ± 10 ms; webhooks to {api}/webhooks/<integration> "
             "(5 % dropped, 10 % sent twice, shuffled)"
         )
         origin = stack.serve_sandbox(sandbox)
-        register(stack, sandbox.base_url(origin))
+        key = DynamoApiKeys(stack.client("dynamodb"), stack.table_name("StateTable")).create(TENANT).key
+        integrations_api = running.enter_context(IntegrationsApiClient(api, key))
+        integration_id = register(integrations_api, sandbox.base_url(origin))
+        emitter = sandbox.emitter
+        assert emitter is not None
+        emitter.config = emitter.config.model_copy(update={"url": f"{api}/webhooks/{integration_id}"})
         receiver = WorkflowReceiver(signing_key())
         receiver_url = running.enter_context(serving(receiver.app)) + receiver.path
-        add_workflow(stack, receiver_url, signing_key())
+        add_workflow(stack, integrations_api, receiver_url, signing_key())
         bus = stack.environment("TriggerDispatchFunction")["EVENT_BUS_NAME"]
         tap = BusTap(stack.client("events"), stack.client("sqs"), bus=bus, name="demo-trigger-tap")
         observers = Observers(tap, receiver)
