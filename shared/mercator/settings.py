@@ -116,10 +116,8 @@ def _secret_arn(value: str | None) -> str | None:
     return value
 
 
-class DispatchSettings(_EnvironmentSettings):
-    """TriggerDispatch: fires triggers on the event bus and runs the tenants' workflow actions."""
-
-    function = "TriggerDispatch"
+class _ActionSettings(_EnvironmentSettings):
+    """What running workflow actions needs: TriggerDispatch's, and the API's when it resumes one."""
 
     state_table: Name = Field(alias="STATE_TABLE")
     records_table: Name = Field(alias="RECORDS_TABLE")
@@ -135,6 +133,13 @@ class DispatchSettings(_EnvironmentSettings):
         alias="VAPID_SECRET_ARN",
         description="the VAPID key pair for Web Push; without it send_push actions pause with the reason",
     )
+
+
+class DispatchSettings(_ActionSettings):
+    """TriggerDispatch: fires triggers on the event bus and runs the tenants' workflow actions."""
+
+    function = "TriggerDispatch"
+
     idempotency_ttl_seconds: int = Field(
         86400,
         alias="IDEMPOTENCY_TTL_SECONDS",
@@ -196,21 +201,11 @@ class OAuthSettings(_EnvironmentSettings):
     )
 
 
-class ManagementSettings(_EnvironmentSettings):
+class ManagementSettings(_ActionSettings):
     """ManagementApi: the Integrations API; it resumes paused workflow executions with their actions."""
 
     function = "ManagementApi"
 
-    state_table: Name = Field(alias="STATE_TABLE")
-    records_table: Name = Field(alias="RECORDS_TABLE")
-    # A resumed execution runs its action here, so the actions' settings are TriggerDispatch's.
-    event_bus_name: Name = Field(alias="EVENT_BUS_NAME")
-    sender_email: Annotated[str, AfterValidator(_email)] = Field(alias="SENDER_EMAIL")
-    vapid_secret_arn: Annotated[
-        str | None,
-        BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
-        AfterValidator(_secret_arn),
-    ] = Field(None, alias="VAPID_SECRET_ARN")
     credentials_check_attempts: int = Field(
         2,
         alias="CREDENTIALS_CHECK_ATTEMPTS",
