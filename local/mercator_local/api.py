@@ -56,7 +56,6 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota, whi
 
 logger = logging.getLogger(__name__)
 
-_INVOCATIONS = threading.Lock()
 _RAW_HEADER_NAMES = "mercator_local.raw_header_names"
 _TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "application/xml", "text/xml")
 _TEXT_SUFFIXES = ("+json", "+xml")
@@ -525,7 +524,7 @@ class ApiGateway:
 
     async def _run(self, function: str, event: dict[str, Any]) -> Any:
         """A function's (logical id) result for ``event``, run in a worker thread, or its exception."""
-        return await anyio.to_thread.run_sync(_invoke_alone, self.functions[function], event)
+        return await anyio.to_thread.run_sync(self.functions[function].invoke, event)
 
     async def _invoke(self, route: Route, event: dict[str, Any], gateway: GatewayRequest) -> HttpResponse:
         function = route.function
@@ -544,11 +543,6 @@ class ApiGateway:
             headers=(*response.headers, ("x-amzn-RequestId", gateway.request_id)),
             body=response.body,
         )
-
-
-def _invoke_alone(warm: WarmFunction, event: dict[str, Any]) -> Any:
-    with _INVOCATIONS:
-        return warm.invoke(event)
 
 
 def _request_headers(scope: Scope) -> tuple[tuple[str, str], ...]:

@@ -23,6 +23,7 @@ import importlib.util
 import itertools
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import ModuleType
@@ -34,6 +35,10 @@ from mercator_local.lambda_context import LocalLambdaContext
 Handler = Callable[[Any, LocalLambdaContext], Any]
 
 _module_numbers = itertools.count(1)
+
+
+# Reentrant: nothing nests invocations today, and a deadlock would be the wrong way to find out.
+_INVOCATIONS = threading.RLock()
 
 
 class HandlerNotFoundError(LookupError):
@@ -74,8 +79,17 @@ class WarmFunction:
         return self._module is not None
 
     def invoke(self, event: Any) -> Any:
-        """Call the handler with ``event`` and a fresh context; its result or its exception, unchanged."""
-        with applied_environment(self.environment), _on_path(self._paths), self._layer_modules.active():
+        """Call the handler with ``event`` and a fresh context; its result or its exception, unchanged.
+
+        One invocation at a time in the whole process, whichever thread asks (the API's server thread,
+        the runner): each swaps the process's environment, path and modules for its function's.
+        """
+        with (
+            _INVOCATIONS,
+            applied_environment(self.environment),
+            _on_path(self._paths),
+            self._layer_modules.active(),
+        ):
             handler = self._handler or self._cold_start()
             context = LocalLambdaContext.start(
                 function_name=self.spec.name,

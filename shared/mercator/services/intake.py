@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -313,7 +313,7 @@ class WebhookIntake:
             return self._duplicate(parsed, result.earlier, code)
         # Refused as stale or unchanged: claim it alone, so its copies count as duplicates.
         refused = Outcome(result.status)
-        earlier = self.ledger.claim(_replace_claim(claim, refused))
+        earlier = self.ledger.claim(replace(claim, outcome=refused.value, announcements=()))
         if earlier is not None:
             return self._duplicate(parsed, earlier, code)
         return IntakeResult(refused, parsed.event, code)
@@ -449,16 +449,6 @@ def _nest(path: str, value: Any) -> dict[str, Any]:
     for key in reversed(keys[:-1]):
         record = {key: record}
     return record
-
-
-def _replace_claim(claim: DeliveryClaim, outcome: Outcome) -> DeliveryClaim:
-    return DeliveryClaim(
-        integration_id=claim.integration_id,
-        dedupe_key=claim.dedupe_key,
-        event=claim.event,
-        received_at=claim.received_at,
-        outcome=outcome.value,
-    )
 
 
 def _context(parsed: _Parsed) -> dict[str, str]:
