@@ -66,7 +66,6 @@ from demo_webhooks import (
     WorkflowReceiver,
     change_orders_twice,
     expected_stale,
-    serving,
 )
 from mercator.api_client import IntegrationsApiClient
 from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
@@ -80,6 +79,7 @@ from mercator.state.workflows import DynamoExecutions
 from mercator.workflows import trigger_id
 from mercator_local import LocalStack, Runner
 from mercator_sandbox import Delivery, DeliveryResult, Faults, RateLimitConfig, Sandbox, WebhookConfig
+from mercator_sandbox.serve import serving_app
 
 TENANT = "demo-tenant"
 SEED = 2024
@@ -628,7 +628,7 @@ def main() -> int:
         assert emitter is not None
         emitter.config = emitter.config.model_copy(update={"url": f"{api}/webhooks/{integration_id}"})
         receiver = WorkflowReceiver(signing_key())
-        receiver_url = running.enter_context(serving(receiver.app)) + receiver.path
+        receiver_url = running.enter_context(serving_app(receiver.app, lifespan="off")) + receiver.path
         add_workflow(stack, integrations_api, receiver_url, signing_key())
         bus = stack.environment("TriggerDispatchFunction")["EVENT_BUS_NAME"]
         tap = BusTap(stack.client("events"), stack.client("sqs"), bus=bus, name="demo-trigger-tap")

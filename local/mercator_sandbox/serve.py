@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import uvicorn
 from pydantic import ValidationError
+from starlette.types import ASGIApp
 
 from mercator_sandbox.app import Sandbox, SandboxConfig, Sizes
 from mercator_sandbox.flavors import FLAVORS
@@ -143,19 +144,28 @@ def serving(sandbox: Sandbox, host: str = "127.0.0.1") -> Iterator[str]:
     For clients that need real HTTP (other threads, handlers with their own httpx client, peer tools);
     the server and its thread are gone when the block ends.
     """
+    with serving_app(sandbox.app, host) as origin:
+        yield origin
+
+
+@contextmanager
+def serving_app(
+    app: ASGIApp, host: str = "127.0.0.1", *, lifespan: Literal["auto", "on", "off"] = "auto"
+) -> Iterator[str]:
+    """Serve any ASGI ``app`` the same way (the demo's workflow receiver, for one)."""
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP, and
     # with Nagle on, an answer's body waits ~40 ms behind its headers for the client's delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(sandbox.app, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
             sock.close()
-            raise RuntimeError("the sandbox server stopped while starting")
+            raise RuntimeError("the server stopped while starting")
         time.sleep(0.01)
     try:
         yield f"http://{host}:{port}"
