@@ -32,6 +32,7 @@ _service: SyncService | None = None
 
 def build_services(settings: SyncSettings) -> SyncService:
     """Wire the sync service to AWS; runs once per cold start, on the first invocation."""
+    from mercator.services.deletions import DeletionGuard
     from mercator.state.cursors import DynamoCursors
     from mercator.wiring import shared_adapters
 
@@ -46,6 +47,8 @@ def build_services(settings: SyncSettings) -> SyncService:
         writer=shared.writer,
         sync_jobs=shared.queue(settings.sync_jobs_queue_url),
         enrich=shared.queue(settings.enrich_queue_url),
+        dead_letters=shared.queue(settings.enrich_dlq_url),
+        deletion_guard=DeletionGuard(settings.deletion_guard_fraction, settings.deletion_guard_min),
         deadline_margin_seconds=settings.deadline_margin_seconds,
     )
 
@@ -92,6 +95,9 @@ def _count(outcome: SyncOutcome) -> None:
         metrics.add_metric(name="SyncErrors", unit=MetricUnit.Count, value=stats.errors)
         metrics.add_metric(name="ProviderThrottled", unit=MetricUnit.Count, value=stats.throttled)
         metrics.add_metric(name="MissedByWebhook", unit=MetricUnit.Count, value=stats.missed_by_webhook)
+        metrics.add_metric(name="SyncRecordsDeleted", unit=MetricUnit.Count, value=stats.deleted)
+        metrics.add_metric(name="DeletionsHeld", unit=MetricUnit.Count, value=stats.deletions_held)
+        metrics.add_metric(name="SyncRunsUnsettled", unit=MetricUnit.Count, value=stats.unsettled)
         metrics.add_metric(name="SyncRunDuration", unit=MetricUnit.Milliseconds, value=stats.duration_ms)
 
 

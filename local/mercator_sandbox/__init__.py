@@ -20,6 +20,10 @@ Public API::
     sandbox.credentials           # request headers the store accepts
     sandbox.client()              # an authenticated httpx.AsyncClient over ASGITransport
     sandbox.store.ids(resource)   # live ids now; .touch/.insert/.delete(resource, ...) change records
+    sandbox.store.delete(resource, id, force=False)   # the platform's delete: trash on WooCommerce
+    sandbox.store.trashed_ids(resource)               # WooCommerce orders and products in the trash
+    sandbox.advance_clock(1_800)  # jump the store's wall time; every answer carries its Date header
+    sandbox.flavor.event_log      # Shopify: the Events API's log (destroy events of deletions)
     sandbox.set_faults(**knobs)   # change faults at run time, e.g. in the middle of a listing
     sandbox.counters.snapshot()   # requests per endpoint, 429s, 5xx, faults, mutations, webhooks
     sandbox.emitter.emit(resource, record_id, event); await sandbox.emitter.flush()
@@ -32,13 +36,21 @@ the command line with ``mercator sandbox`` (:mod:`mercator_sandbox.serve`).
 
 from mercator_sandbox.app import Sandbox, SandboxConfig, Sizes, create_app
 from mercator_sandbox.counters import Counters
-from mercator_sandbox.dataset import Query, RecordState, Store, UnknownRecordError, Window
+from mercator_sandbox.dataset import (
+    AlreadyTrashedError,
+    Query,
+    RecordState,
+    Store,
+    UnknownRecordError,
+    Window,
+)
 from mercator_sandbox.faults import Faults, MutationKind, Mutations
 from mercator_sandbox.oauth import OAuthCounters, OAuthServer, OAuthServerConfig
 from mercator_sandbox.ratelimit import RateLimitConfig
 from mercator_sandbox.webhooks import Delivery, DeliveryResult, WebhookConfig, WebhookEmitter
 
 __all__ = [
+    "AlreadyTrashedError",
     "Counters",
     "Delivery",
     "DeliveryResult",

@@ -4,6 +4,11 @@ Every request goes through the same steps, in the order a real platform and the 
 would apply them: latency (and hangs), credentials, the store's rate budget, the burst-429 fault,
 the 5xx fault, the flavor's answer, then body corruption; a list page served may then change the
 store (the mutation faults), which in turn queues webhooks.
+
+Every HTTP answer, whatever produced it (a list, details, an error, the OAuth server), carries one
+``Date`` header in the store's own time, as a platform's server stamps its answers: a client can read
+the store's clock from it, even after ``Sandbox.advance_clock`` moved that clock. Serve the app with
+the server's own ``Date`` turned off (uvicorn's ``date_header=False``, as ``serve.py`` does).
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import Any, Literal
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mercator_sandbox.counters import UNROUTED, Counters
 from mercator_sandbox.dataset import Store
@@ -40,6 +47,30 @@ MALFORMED_PAGE = (
     b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
     b"<body><h1>Checking your browser before accessing the store.</h1></body></html>"
 )
+
+
+class StoreDateHeader:
+    """ASGI middleware: stamps every HTTP answer with ``Date`` in the store's time, replacing any other."""
+
+    def __init__(self, app: ASGIApp, store_time: StoreTime) -> None:
+        self.app = app
+        self.store_time = store_time
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value) for name, value in message.get("headers", []) if name.lower() != b"date"
+                ]
+                headers.append((b"date", self.store_time.http_date().encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 class Sizes(BaseModel):
@@ -179,6 +210,15 @@ class Sandbox:
         self._faults = faults
         return faults
 
+    def advance_clock(self, seconds: float) -> float:
+        """Jump the store's wall time forward by ``seconds`` now, without waiting; the store's new time.
+
+        Everything the store stamps afterwards (record changes, inserts, trash and deletions, events,
+        webhook times, the ``Date`` header) is that much later; the rate budget and token lifetimes,
+        which measure elapsed time, are not affected (see ``timebase.py``).
+        """
+        return self.store.time.advance(seconds)
+
     def base_url(self, origin: str = "http://testserver") -> str:
         """The base URL to put in a connector: the origin plus the platform's API prefix."""
         return f"{origin.rstrip('/')}{self.flavor.prefix}"
@@ -205,7 +245,11 @@ class Sandbox:
         if self.oauth is not None:
             routes.extend(self.oauth.routes())
         routes.append(Route("/{path:path}", self._unrouted, methods=None))
-        app = Starlette(routes=routes, lifespan=self._lifespan)
+        app = Starlette(
+            routes=routes,
+            lifespan=self._lifespan,
+            middleware=[Middleware(StoreDateHeader, store_time=self.store.time)],
+        )
         app.state.sandbox = self
         app.state.store = self.store
         app.state.counters = self.counters
@@ -298,6 +342,8 @@ class Sandbox:
                 return self.flavor.list_page(request, endpoint)
             if endpoint.kind == "status":
                 return self.flavor.update_status(request, endpoint, request.path_params["id"], sent)
+            if endpoint.kind == "delete":
+                return self.flavor.delete_record(request, endpoint, request.path_params["id"])
             return self.flavor.details(request, endpoint, request.path_params["id"])
         except ApiError as error:
             return self._error(error, endpoint)

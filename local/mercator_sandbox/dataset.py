@@ -9,6 +9,12 @@ Each resource keeps its live records sorted three ways (by id, by creation, by u
 in any of those orders, optionally cut by a time window on the same field, is a slice of an index.
 Other combinations (a window on one field, sorted by another; a status filter) are materialised once
 per change of the resource and cached.
+
+A record leaves in one of two ways. ``Store.delete`` does what the platform does when a merchant
+deletes it: on a resource whose spec is ``trashable`` (WooCommerce's orders and products) the record
+moves to the trash, out of the live listings but still retrievable, its update time moved to the
+deletion; anywhere else, or with ``force=True`` (which also purges a trashed record), it is gone for
+good and only a tombstone remains, so older records can still refer to it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import bisect
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any, Literal, overload
 
@@ -25,7 +31,10 @@ from mercator_sandbox.timebase import StoreTime
 RESOURCES: tuple[str, ...] = ("orders", "products", "customers", "carts")
 INDEX_FIELDS: tuple[str, ...] = ("id", "created", "updated")
 
-ChangeKind = Literal["created", "updated", "deleted"]
+ChangeKind = Literal["created", "updated", "trashed", "deleted"]
+# Which records a listing shows: the live ones only (every platform's default), only the trashed
+# ones, or both.
+TrashScope = Literal["hide", "only", "with"]
 SortKey = Callable[["RecordState"], Any]
 
 # Generated ids grow by a random step of at least 2, so a record can later be inserted between two
@@ -46,6 +55,13 @@ class RecordState:
     variant: int
     status: int  # index into the flavor's statuses for the resource
     revision: int = 0  # how many times the record was changed since generation
+    # The update time the record had when it was trashed (WordPress keeps the status and time it had
+    # before, to restore it); None while it is not in the trash.
+    trashed_from: int | None = None
+
+    @property
+    def trashed(self) -> bool:
+        return self.trashed_from is not None
 
     def value(self, field_name: str) -> int:
         if field_name == "id":
@@ -64,11 +80,12 @@ class ResourceSpec:
     id_base: int
     status_weights: tuple[float, ...] = (1.0,)
     max_update_delay: int = 7 * 86400  # seconds between creation and the last generated update
+    trashable: bool = False  # a delete without force moves the record to the trash
 
 
 @dataclass(frozen=True)
 class Change:
-    """A record was created, updated or deleted; ``state`` is the record right after the change."""
+    """A record was created, updated, trashed or deleted; ``state`` is the record right after it."""
 
     resource: str
     id: int
@@ -102,12 +119,17 @@ class Window:
 
 @dataclass(frozen=True)
 class Query:
-    """Which live records a listing shows and in what order (ties broken by id, the same way)."""
+    """Which records a listing shows and in what order (ties broken by id, the same way).
+
+    ``statuses`` filters the live records only: a trashed record keeps the status it had, but lists
+    as trashed whatever it was.
+    """
 
     order: str = "id"
     descending: bool = False
     windows: tuple[Window, ...] = ()
     statuses: frozenset[int] | None = None
+    trash: TrashScope = "hide"
 
     def matches(self, state: RecordState) -> bool:
         if self.statuses is not None and state.status not in self.statuses:
@@ -125,13 +147,24 @@ class Query:
 class UnknownRecordError(LookupError):
     """No live record of that resource has that id."""
 
-    def __init__(self, resource: str, record_id: int) -> None:
+    def __init__(self, resource: str, record_id: int, message: str | None = None) -> None:
         self.resource = resource
         self.record_id = record_id
-        super().__init__(f"no live {resource} record with id {record_id}")
+        super().__init__(message or f"no live {resource} record with id {record_id}")
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class AlreadyTrashedError(UnknownRecordError):
+    """The record is in the trash already: only a forced delete removes it (for good)."""
+
+    def __init__(self, resource: str, record_id: int) -> None:
+        super().__init__(
+            resource,
+            record_id,
+            f"{resource} record {record_id} is in the trash already; delete it with force=True to purge it",
+        )
 
 
 class IndexSlice(Sequence[int]):
@@ -175,6 +208,7 @@ class Table:
         self.resource = resource
         self.spec = spec
         self.records: dict[int, RecordState] = {}
+        self.trashed: dict[int, RecordState] = {}
         self.tombstones: dict[int, RecordState] = {}
         self.generated: list[int] = []  # ids as generated; other records refer to these
         self.version = 0
@@ -197,7 +231,7 @@ class Table:
         self.version += 1
 
     def add(self, state: RecordState) -> None:
-        if state.id in self.records or state.id in self.tombstones:
+        if self.taken(state.id):
             raise ValueError(f"{self.resource} id {state.id} is already taken")
         self.records[state.id] = state
         for name in INDEX_FIELDS:
@@ -212,6 +246,22 @@ class Table:
         self.tombstones[state.id] = state
         self.version += 1
 
+    def trash(self, state: RecordState, at: int) -> None:
+        """Move a live record to the trash, modified at ``at``; it leaves every live index."""
+        for name in INDEX_FIELDS:
+            self._drop(name, state)
+        del self.records[state.id]
+        state.trashed_from = state.updated
+        state.updated = at
+        self.trashed[state.id] = state
+        self.version += 1
+
+    def purge(self, state: RecordState) -> None:
+        """Remove a trashed record for good."""
+        del self.trashed[state.id]
+        self.tombstones[state.id] = state
+        self.version += 1
+
     def retime(self, state: RecordState, updated: int) -> None:
         self._drop("updated", state)
         state.updated = updated
@@ -219,7 +269,7 @@ class Table:
         self.version += 1
 
     def taken(self, record_id: int) -> bool:
-        return record_id in self.records or record_id in self.tombstones
+        return record_id in self.records or record_id in self.trashed or record_id in self.tombstones
 
     def register_sort_key(self, name: str, key: SortKey) -> None:
         if name in INDEX_FIELDS:
@@ -245,6 +295,8 @@ class Table:
         return listing
 
     def _compute(self, query: Query) -> Sequence[int]:
+        if query.trash != "hide":
+            return self._compute_with_trash(query)
         if (
             query.order in INDEX_FIELDS
             and query.statuses is None
@@ -265,6 +317,18 @@ class Table:
             states.sort(key=self._key(query.order))
         if query.descending:
             states.reverse()
+        return [state.id for state in states]
+
+    def _compute_with_trash(self, query: Query) -> list[int]:
+        # The trash is small and unindexed (records reach it one deletion at a time): filter and sort.
+        states = [
+            state
+            for state in self.trashed.values()
+            if all(window.contains(state) for window in query.windows)
+        ]
+        if query.trash == "with":
+            states += [self.records[i] for i in self._compute(replace(query, trash="hide"))]
+        states.sort(key=self._key(query.order), reverse=query.descending)
         return [state.id for state in states]
 
     def _key(self, order: str) -> SortKey:
@@ -325,7 +389,8 @@ class Store:
     """Every resource of one sandbox store; the single place records change.
 
     ``ids``, ``touch``, ``insert`` and ``delete`` are meant for tests too: a test can snapshot
-    ``ids(resource)`` when a listing starts and check later that nothing was missed.
+    ``ids(resource)`` when a listing starts and check later that nothing was missed. ``ids`` are the
+    live records; ``trashed_ids`` those in the trash.
     """
 
     def __init__(
@@ -385,10 +450,19 @@ class Store:
         """A live record, or None."""
         return self.table(resource).records.get(record_id)
 
-    def lookup(self, resource: str, record_id: int) -> RecordState | None:
-        """A live or deleted record (deleted ones are still referred to by older records)."""
+    def retrievable(self, resource: str, record_id: int) -> RecordState | None:
+        """A record the platform still answers for by id: a live one or one in the trash; else None."""
         table = self.table(resource)
-        return table.records.get(record_id) or table.tombstones.get(record_id)
+        return table.records.get(record_id) or table.trashed.get(record_id)
+
+    def trashed_ids(self, resource: str) -> frozenset[int]:
+        """The ids of the records of ``resource`` in the trash right now (never live ones)."""
+        return frozenset(self.table(resource).trashed)
+
+    def lookup(self, resource: str, record_id: int) -> RecordState | None:
+        """A live, trashed or deleted record (deleted ones are still referred to by older records)."""
+        table = self.table(resource)
+        return table.records.get(record_id) or table.trashed.get(record_id) or table.tombstones.get(record_id)
 
     def generated_ids(self, resource: str) -> list[int]:
         """The ids the resource was generated with, in id order; never changes afterwards."""
@@ -414,10 +488,31 @@ class Store:
         self._notify(Change(resource, record_id, "updated", state))
         return state
 
-    def delete(self, resource: str, record_id: int) -> RecordState:
+    def delete(self, resource: str, record_id: int, *, force: bool = False) -> RecordState:
+        """The merchant deleted the record now, with the platform's own consequences.
+
+        On a ``trashable`` resource, a live record moves to the trash (status trash, update time now,
+        always forward; still retrievable, listed only by a trash listing) and a ``trashed`` change
+        is sent. Otherwise, or with ``force``, the record (live or trashed) is gone for good and a
+        ``deleted`` change is sent. UnknownRecordError when there is no such record to delete;
+        AlreadyTrashedError when it is in the trash and ``force`` is not given.
+        """
         table = self.table(resource)
-        state = self.get(resource, record_id)
-        table.remove(state)
+        state = table.records.get(record_id)
+        if state is not None and table.spec.trashable and not force:
+            table.trash(state, max(self._time.now_seconds(), state.updated + 1))
+            state.revision += 1
+            self._notify(Change(resource, record_id, "trashed", state))
+            return state
+        if state is not None:
+            table.remove(state)
+        else:
+            state = table.trashed.get(record_id)
+            if state is None:
+                raise UnknownRecordError(resource, record_id)
+            if not force:
+                raise AlreadyTrashedError(resource, record_id)
+            table.purge(state)
         self._notify(Change(resource, record_id, "deleted", state))
         return state
 
@@ -459,6 +554,8 @@ class Store:
         room there (a derived order, or no free id between two neighbours) the record is inserted
         the ordinary way, still matching the listing's filters.
         """
+        if query.trash != "hide":
+            raise ValueError("records are inserted next to live records, not into a listing of the trash")
         table = self.table(resource)
         listing = table.select(query)
         if not 0 <= position < len(listing):

@@ -2,6 +2,9 @@
 
 Prints the base URL to put in a connector and the credentials the store accepts, then serves until
 interrupted. ``--faults`` takes the whole fault model as JSON for knobs without a flag of their own.
+
+A sandbox store stamps its own ``Date`` header in the store's time, so uvicorn is always told not to
+add its own (``date_header=False``): every answer carries exactly one ``Date``.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     sandbox = Sandbox.from_config(config)
     describe(sandbox, f"http://{args.host}:{args.port}", sys.stdout)
     sys.stdout.flush()
-    uvicorn.run(sandbox.app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(sandbox.app, host=args.host, port=args.port, log_level="warning", date_header=False)
     return 0
 
 
@@ -144,22 +147,32 @@ def serving(sandbox: Sandbox, host: str = "127.0.0.1") -> Iterator[str]:
     For clients that need real HTTP (other threads, handlers with their own httpx client, peer tools);
     the server and its thread are gone when the block ends.
     """
-    with serving_app(sandbox.app, host) as origin:
+    with serving_app(sandbox.app, host, date_header=False) as origin:
         yield origin
 
 
 @contextmanager
 def serving_app(
-    app: ASGIApp, host: str = "127.0.0.1", *, lifespan: Literal["auto", "on", "off"] = "auto"
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    *,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+    date_header: bool = True,
 ) -> Iterator[str]:
-    """Serve any ASGI ``app`` the same way (the demo's workflow receiver, for one)."""
+    """Serve any ASGI ``app`` the same way (the demo's workflow receiver, for one).
+
+    ``date_header=False`` leaves the ``Date`` header to the app (a sandbox store stamps its own).
+    """
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP, and
     # with Nagle on, an answer's body waits ~40 ms behind its headers for the client's delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, lifespan=lifespan, log_level="warning", access_log=False, date_header=date_header
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

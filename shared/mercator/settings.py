@@ -76,6 +76,7 @@ class SyncSettings(_EnvironmentSettings):
     records_table: Name = Field(alias="RECORDS_TABLE")
     sync_jobs_queue_url: QueueUrl = Field(alias="SYNC_JOBS_QUEUE_URL")
     enrich_queue_url: QueueUrl = Field(alias="ENRICH_QUEUE_URL")
+    enrich_dlq_url: QueueUrl = Field(alias="ENRICH_DLQ_URL")
     trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
     deadline_margin_seconds: float = Field(
         30,
@@ -83,6 +84,21 @@ class SyncSettings(_EnvironmentSettings):
         gt=0,
         le=900,
         description="a run stops and continues elsewhere when less than this is left of the invocation",
+    )
+    deletion_guard_fraction: float = Field(
+        0.25,
+        alias="DELETION_GUARD_FRACTION",
+        ge=0,
+        le=1,
+        description="a whole listing may delete at most this share of a resource's tracked records at "
+        "once (or DELETION_GUARD_MIN, when more); above it every deletion is held and counted",
+    )
+    deletion_guard_min: int = Field(
+        10,
+        alias="DELETION_GUARD_MIN",
+        ge=0,
+        le=1_000_000,
+        description="deletions a whole listing may always make, however small the resource",
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from starlette.requests import Request
 
 from mercator.mapping.dates import parse_datetime
-from mercator_sandbox.dataset import ChangeKind, RecordState, ResourceSpec, Store, UnknownRecordError
+from mercator_sandbox.dataset import ChangeKind, RecordState, ResourceSpec, Store
 from mercator_sandbox.facts import Catalog
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
@@ -26,12 +26,13 @@ View = Literal["list", "details", "webhook"]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One route of a flavor, relative to its prefix; ``status`` routes set a record's status."""
+    """One route of a flavor, relative to its prefix; ``status`` routes set a record's status and
+    ``delete`` routes delete it the platform's way."""
 
     resource: str
-    kind: Literal["list", "details", "status"]
+    kind: Literal["list", "details", "status", "delete"]
     path: str
-    method: Literal["GET", "POST", "PUT", "PATCH"] = "GET"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
 
 
 class ApiError(Exception):
@@ -103,7 +104,8 @@ class Flavor(ABC):
         """One page of a list endpoint."""
 
     def details(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
-        state = self.find(endpoint.resource, raw_id)
+        # A trashed record still answers by id (WooCommerce); a deleted one is a 404 everywhere.
+        state = self.find(endpoint.resource, raw_id, trashed=True)
         record = self.render(endpoint.resource, state, "details", origin_of(request))
         return Answer(self.wrap_details(endpoint.resource, record))
 
@@ -111,15 +113,23 @@ class Flavor(ABC):
         """Set a record's status from a write's body; flavors without such an endpoint never get here."""
         raise self.no_route()
 
-    def find(self, resource: str, raw_id: str) -> RecordState:
+    def delete_record(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
+        """Delete a record the platform's way; flavors without such an endpoint never get here."""
+        raise self.no_route()
+
+    def find(self, resource: str, raw_id: str, *, trashed: bool = False) -> RecordState:
+        """The live record ``raw_id`` names (or a trashed one too, with ``trashed``); else ApiError(404)."""
+        missing = ApiError(404, self.not_found_message(resource), code="not_found")
         try:
             record_id = int(raw_id)
         except ValueError:
-            raise ApiError(404, self.not_found_message(resource), code="not_found") from None
-        try:
-            return self.store.get(resource, record_id)
-        except UnknownRecordError:
-            raise ApiError(404, self.not_found_message(resource), code="not_found") from None
+            raise missing from None
+        state = (
+            self.store.retrievable(resource, record_id) if trashed else self.store.find(resource, record_id)
+        )
+        if state is None:
+            raise missing
+        return state
 
     def not_found_message(self, resource: str) -> str:
         return "Not Found"

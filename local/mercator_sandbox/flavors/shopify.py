@@ -10,7 +10,15 @@ else is a 400, as on Shopify. Filters: ``since_id``, ``created_at_min/max``, ``u
 (ISO 8601; a time without an offset is read in the shop's zone), orders' ``status``
 (``open`` by default, ``closed``, ``cancelled``, ``any``) and products' ``status`` (a comma list).
 Details: ``/orders/{id}.json`` answers ``{"order": {...}}`` (products and customers alike);
-abandoned checkouts have no details endpoint on Shopify, so none here either.
+abandoned checkouts have no details endpoint on Shopify, so none here either. A deleted record's
+details answer 404 ``{"errors": "Not Found"}``.
+
+Events: ``/events.json`` answers ``{"events": [...]}``, the shop's log (``shopify_events.py``): a
+``destroy`` event for every deletion of a product, an order or a customer, ``create`` / ``confirmed``
+for new products and orders, stamped with the store's time. Filters: ``filter`` (subject types,
+comma-separated: ``Product,Order,Customer``), ``verb``, ``since_id``, ``created_at_min/max``; paged by
+id with ``limit`` and the same ``Link`` / ``page_info`` cursors as the other lists (the filters travel
+inside ``page_info``).
 
 Credentials: any ``X-Shopify-Access-Token``. Rate limit: a leaky bucket (40, leaking 2 a second
 by default); every answer carries ``X-Shopify-Shop-Api-Call-Limit: n/40``; a refusal is a 429 with
@@ -27,14 +35,14 @@ import bisect
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Window
+from mercator_sandbox.dataset import Change, ChangeKind, Query, RecordState, ResourceSpec, Store, Window
 from mercator_sandbox.facts import Line, OrderFacts, Person, money
 from mercator_sandbox.flavors.base import (
     Answer,
@@ -47,6 +55,7 @@ from mercator_sandbox.flavors.base import (
     origin_of,
     whole_number,
 )
+from mercator_sandbox.flavors.shopify_events import EventLog
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
 from mercator_sandbox.templates import Template
@@ -56,6 +65,7 @@ SHOP_ZONE = ZoneInfo("America/New_York")
 CURRENCY = "USD"
 SHOP = "mercator-sandbox"
 SHOP_DOMAIN = f"{SHOP}.myshopify.com"
+ORDER_NUMBER_BASE = 1000  # an order's name is #(base + a slice of its id), as a shop's first is #1001
 
 # (state, financial_status, fulfillment_status): state is what the orders `status` filter reads.
 ORDER_STATUSES: tuple[tuple[str, str, str | None], ...] = (
@@ -108,6 +118,8 @@ EXTRA_EVENTS: Mapping[str, tuple[str, ...]] = {"orders": ("orders/paid", "orders
 DELETE_EVENTS = frozenset({"orders/delete", "products/delete", "customers/delete"})
 
 FILTERS = ("since_id", "created_at_min", "created_at_max", "updated_at_min", "updated_at_max", "status")
+# The Event resource's filters: ``filter`` is a comma list of subject types (Product, Order, ...).
+EVENT_FILTERS = ("since_id", "created_at_min", "created_at_max", "filter", "verb")
 WITH_PAGE_INFO = frozenset({"limit", "page_info", "fields"})
 
 
@@ -131,6 +143,7 @@ class Shopify(Flavor):
         Endpoint("customers", "list", "/customers.json"),
         Endpoint("customers", "details", "/customers/{id}.json"),
         Endpoint("carts", "list", "/checkouts.json"),
+        Endpoint("events", "list", "/events.json"),
     )
     specs: ClassVar[Mapping[str, ResourceSpec]] = {
         "orders": ResourceSpec(5_900_000_000_000, (0.35, 0.1, 0.05, 0.05, 0.35, 0.05, 0.05)),
@@ -144,6 +157,35 @@ class Shopify(Flavor):
     sample_headers: ClassVar[dict[str, str]] = {"X-Shopify-Access-Token": "shpat_sandbox"}
     default_limit = 50
 
+    def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
+        super().__init__(store, max_per_page=max_per_page)
+        self.event_log = EventLog(SHOP_DOMAIN)
+        store.subscribe(self._log_change)
+
+    def _log_change(self, change: Change) -> None:
+        """Every change the shop logs goes into the Event log at the store's present."""
+        if not self.event_log.logs(change.resource, change.kind):
+            return
+        self.event_log.record(
+            change.resource,
+            change.kind,
+            change.id,
+            self._labels(change.resource, change.state),
+            self.store.time.now_seconds(),
+        )
+
+    def _labels(self, resource: str, state: RecordState) -> tuple[str, ...]:
+        """How the shop names a record in its log: a product's title, an order's name and buyer, a
+        customer's name."""
+        if resource == "products":
+            return (self.catalog.product(state.id).title,)
+        if resource == "orders":
+            facts = self.catalog.order(state.variant, placed=state.created, guest_share=0.1)
+            return (f"#{ORDER_NUMBER_BASE + state.id % 10_000_000}", facts.customer.name)
+        if resource == "customers":
+            return (self.catalog.customer(state.id).name,)
+        return ()
+
     # --- requests -------------------------------------------------------------------------------
 
     def authenticate(self, request: Request) -> bool:
@@ -156,52 +198,128 @@ class Shopify(Flavor):
         return value.strip() or None
 
     def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
+        if endpoint.resource == "events":
+            return self._events_page(request, endpoint)
         params = request.query_params
-        limit = min(whole_number(params, "limit", self.default_limit), self.max_per_page)
-        raw_cursor = params.get("page_info")
-        direction, cursor_id = "next", None
-        if raw_cursor is not None:
-            extra = sorted(set(params.keys()) - WITH_PAGE_INFO)
-            if extra:
-                raise ApiError(
-                    400,
-                    f"page_info cannot be combined with other parameters ({', '.join(extra)}); "
-                    "only limit and fields may be sent with it",
-                    param="page_info",
-                )
-            direction, cursor_id, filters = self._decode(raw_cursor)
-        else:
-            filters = {name: params[name] for name in FILTERS if params.get(name)}
+        limit, direction, cursor_id, filters = self._paging(params, FILTERS)
         query = self._query(endpoint.resource, filters)
         listing = self.store.select(endpoint.resource, query)
-        if cursor_id is None:
-            start = 0
-            stop = min(limit, len(listing))
-        elif direction == "next":
-            start = bisect.bisect_right(listing, cursor_id)
-            stop = min(start + limit, len(listing))
-        else:
-            stop = bisect.bisect_left(listing, cursor_id)
-            start = max(0, stop - limit)
+        start, stop = self._slice(listing, direction, cursor_id, limit)
         ids = listing[start:stop]
         records = [
             self.render(endpoint.resource, self.store.get(endpoint.resource, i), "list", origin_of(request))
             for i in ids
         ]
-        fields = self._fields(params.get("fields"))
-        if fields:
-            records = [{key: record[key] for key in fields if key in record} for record in records]
+        body = {ENVELOPES[endpoint.resource]: self._project(records, params.get("fields"))}
+        headers = self._links(
+            request,
+            endpoint,
+            limit,
+            ids,
+            more_before=start > 0,
+            more_after=stop < len(listing),
+            filters=filters,
+        )
+        return Answer(body, headers=headers, page=ServedPage(endpoint.resource, query, stop, len(ids)))
+
+    def _events_page(self, request: Request, endpoint: Endpoint) -> Answer:
+        """``GET /events.json``: the shop's event log, by id, with Shopify's filters and cursors."""
+        params = request.query_params
+        limit, direction, cursor_id, filters = self._paging(params, EVENT_FILTERS)
+        since = filters.get("since_id")
+        try:
+            since_id = int(since) if since is not None else None
+        except ValueError:
+            raise ApiError(400, f"since_id must be a whole number, got {since!r}", param="since_id") from None
+        subject_types = filters.get("filter")
+        events = self.event_log.select(
+            since_id=since_id,
+            created_min=moment(filters, "created_at_min", SHOP_ZONE),
+            created_max=moment(filters, "created_at_max", SHOP_ZONE),
+            subject_types=[part.strip() for part in subject_types.split(",")] if subject_types else None,
+            verb=filters.get("verb"),
+        )
+        listing = [event.id for event in events]
+        start, stop = self._slice(listing, direction, cursor_id, limit)
+        page = events[start:stop]
+        ids = listing[start:stop]
+        records = [event.as_json(SHOP_ZONE) for event in page]
+        body = {"events": self._project(records, params.get("fields"))}
+        return Answer(
+            body,
+            headers=self._links(
+                request,
+                endpoint,
+                limit,
+                ids,
+                more_before=start > 0,
+                more_after=stop < len(listing),
+                filters=filters,
+            ),
+        )
+
+    def _paging(
+        self, params: Mapping[str, str], allowed: tuple[str, ...]
+    ) -> tuple[int, str, int | None, dict[str, str]]:
+        """``limit``, the cursor's direction and last id (None on a first page) and the filters.
+
+        A first page takes its filters from the query; later pages carry them inside ``page_info``,
+        which may travel with ``limit`` and ``fields`` only, as on Shopify.
+        """
+        limit = min(whole_number(params, "limit", self.default_limit), self.max_per_page)
+        raw_cursor = params.get("page_info")
+        if raw_cursor is None:
+            return limit, "next", None, {name: params[name] for name in allowed if params.get(name)}
+        extra = sorted(set(params.keys()) - WITH_PAGE_INFO)
+        if extra:
+            raise ApiError(
+                400,
+                f"page_info cannot be combined with other parameters ({', '.join(extra)}); "
+                "only limit and fields may be sent with it",
+                param="page_info",
+            )
+        direction, cursor_id, filters = self._decode(raw_cursor, allowed)
+        return limit, direction, cursor_id, filters
+
+    @staticmethod
+    def _slice(listing: Sequence[int], direction: str, cursor_id: int | None, limit: int) -> tuple[int, int]:
+        """Where the page falls in an id-ordered listing: after the cursor, or just before it."""
+        if cursor_id is None:
+            return 0, min(limit, len(listing))
+        if direction == "next":
+            start = bisect.bisect_right(listing, cursor_id)
+            return start, min(start + limit, len(listing))
+        stop = bisect.bisect_left(listing, cursor_id)
+        return max(0, stop - limit), stop
+
+    def _project(self, records: list[dict[str, Any]], raw_fields: str | None) -> list[dict[str, Any]]:
+        fields = self._fields(raw_fields)
+        if not fields:
+            return records
+        return [{key: record[key] for key in fields if key in record} for record in records]
+
+    def _links(
+        self,
+        request: Request,
+        endpoint: Endpoint,
+        limit: int,
+        ids: Sequence[int],
+        *,
+        more_before: bool,
+        more_after: bool,
+        filters: Mapping[str, str],
+    ) -> dict[str, str]:
+        """The ``Link`` header of a page, or no header on a lone page."""
+        params = request.query_params
         # Shopify's cursor URLs carry limit and page_info only (and fields, which may go with them).
         base = f"{origin_of(request)}{self.prefix}{endpoint.path}?limit={limit}&page_info="
         suffix = f"&fields={params['fields']}" if params.get("fields") else ""
         links = []
-        if ids and start > 0:
+        if ids and more_before:
             links.append(f'<{base}{self._encode("prev", ids[0], filters)}{suffix}>; rel="previous"')
-        if ids and stop < len(listing):
+        if ids and more_after:
             links.append(f'<{base}{self._encode("next", ids[-1], filters)}{suffix}>; rel="next"')
-        headers = {"Link": ", ".join(links)} if links else {}
-        body = {ENVELOPES[endpoint.resource]: records}
-        return Answer(body, headers=headers, page=ServedPage(endpoint.resource, query, stop, len(ids)))
+        return {"Link": ", ".join(links)} if links else {}
 
     def _query(self, resource: str, filters: Mapping[str, str]) -> Query:
         windows: list[Window] = []
@@ -255,7 +373,7 @@ class Shopify(Flavor):
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @staticmethod
-    def _decode(token: str) -> tuple[str, int, dict[str, str]]:
+    def _decode(token: str, allowed: tuple[str, ...]) -> tuple[str, int, dict[str, str]]:
         invalid = ApiError(400, "Invalid value.", param="page_info")
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -271,7 +389,7 @@ class Shopify(Flavor):
             or not isinstance(filters, dict)
         ):
             raise invalid
-        if not all(key in FILTERS and isinstance(value, str) for key, value in filters.items()):
+        if not all(key in allowed and isinstance(value, str) for key, value in filters.items()):
             raise invalid
         return str(direction), record_id, {str(key): str(value) for key, value in filters.items()}
 
@@ -327,7 +445,7 @@ class Shopify(Flavor):
         facts = self.catalog.order(state.variant, placed=state.created, guest_share=0.1)
         order_state, financial, fulfillment = ORDER_STATUSES[state.status]
         record = TEMPLATES["orders"].fresh()
-        number = 1000 + state.id % 10_000_000
+        number = ORDER_NUMBER_BASE + state.id % 10_000_000
         paid = financial in ("paid", "refunded")
         total = facts.total_cents
         record.update(
@@ -335,7 +453,7 @@ class Shopify(Flavor):
                 "id": state.id,
                 "admin_graphql_api_id": f"gid://shopify/Order/{state.id}",
                 "name": f"#{number}",
-                "number": number - 1000,
+                "number": number - ORDER_NUMBER_BASE,
                 "order_number": number,
                 "token": facts.token,
                 "confirmation_number": facts.token[:9].upper(),
@@ -468,7 +586,8 @@ class Shopify(Flavor):
                 "first_name": person.first_name,
                 "last_name": person.last_name,
                 "phone": self._phone(person),
-                "state": "enabled",
+                # The customer's account state, as the customers endpoints show it.
+                "state": self._account_state(customer) if customer else "disabled",
                 "created_at": shop_time(customer.created) if customer else None,
                 "updated_at": shop_time(customer.updated) if customer else None,
                 "default_address": self._customer_address(
@@ -564,7 +683,7 @@ class Shopify(Flavor):
                 "updated_at": shop_time(state.updated),
                 "orders_count": state.variant % 12,
                 "total_spent": money(state.variant % 12 * 4_599),
-                "state": "enabled" if state.variant % 3 else "disabled",
+                "state": self._account_state(state),
                 "tags": "",
                 "currency": CURRENCY,
                 "addresses": [address],
@@ -573,6 +692,10 @@ class Shopify(Flavor):
         )
         record["email_marketing_consent"] = dict(record["email_marketing_consent"], state=consent)
         return record
+
+    @staticmethod
+    def _account_state(customer: RecordState) -> str:
+        return "enabled" if customer.variant % 3 else "disabled"
 
     def _customer_address(self, template: dict[str, Any], customer_id: int, person: Person) -> dict[str, Any]:
         address1, city, province, province_code, zip_code, country, country_code = ADDRESSES[

@@ -12,6 +12,20 @@ A page past the last answers an empty array.
 ``PUT /orders/{id}`` updates an order's ``status`` (other fields are ignored) and answers the order;
 an unknown status is a 400 ``rest_invalid_param``.
 
+Deletion, as in WooCommerce: deleting an order or a product (``Store.delete`` or ``DELETE
+/orders/{id}`` without ``force=true``) moves it to the trash. Its ``status`` reads ``trash`` and
+``date_modified`` / ``date_modified_gmt`` move to the deletion; listings with the default status
+(``any``) or any other status leave it out, ``status=trash`` lists only trashed records (the other
+filters, ``modified_after`` and so on, still apply) and ``GET /orders/{id}`` still answers it. Deleting
+it again without force is a 410 ``woocommerce_rest_already_trashed``; with ``force=true`` (or
+``Store.delete(..., force=True)``) it is gone for good and its details answer a 404. Customers cannot
+be trashed: a delete without force is a 501 ``woocommerce_rest_trash_not_supported`` and
+``Store.delete`` removes them for good. ``DELETE`` answers the record as it was before the deletion
+(the v3 CRUD controller renders it first). Webhooks follow WooCommerce's topic hooks: trashing fires
+``order.deleted`` / ``product.deleted`` (``wp_trash_post``, ``woocommerce_trash_order``), deleting a
+customer fires ``customer.deleted`` (``delete_user``), and a permanent deletion of an order or a
+product fires nothing.
+
 WooCommerce has no abandoned-cart API (carts live in the shopper's session until checkout; only
 third-party plugins keep abandoned carts), so this flavor serves no carts and sends no cart webhooks.
 
@@ -36,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Store, Window
+from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Store, TrashScope, Window
 from mercator_sandbox.facts import OrderFacts, Person, money, person
 from mercator_sandbox.flavors.base import (
     Answer,
@@ -62,6 +76,9 @@ ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", 
 PAID = frozenset({"processing", "completed", "refunded"})
 PRODUCT_STATUSES = ("publish", "draft", "pending", "private")
 STATUSES = {"orders": ORDER_STATUSES, "products": PRODUCT_STATUSES}
+TRASH = "trash"
+# The post types WooCommerce names in its deletion errors ("The shop_order has already been deleted.").
+POST_TYPES = {"orders": "shop_order", "products": "product"}
 PAYMENTS: tuple[tuple[str, str], ...] = (
     ("bacs", "Direct Bank Transfer"),
     ("cod", "Cash on delivery"),
@@ -124,15 +141,19 @@ class WooCommerce(Flavor):
         Endpoint("orders", "list", "/orders"),
         Endpoint("orders", "details", "/orders/{id}"),
         Endpoint("orders", "status", "/orders/{id}", "PUT"),
+        Endpoint("orders", "delete", "/orders/{id}", "DELETE"),
         Endpoint("products", "list", "/products"),
         Endpoint("products", "details", "/products/{id}"),
+        Endpoint("products", "delete", "/products/{id}", "DELETE"),
         Endpoint("customers", "list", "/customers"),
         Endpoint("customers", "details", "/customers/{id}"),
+        Endpoint("customers", "delete", "/customers/{id}", "DELETE"),
     )
     specs: ClassVar[Mapping[str, ResourceSpec]] = {
-        # Orders, products and customers share WordPress's post and user id sequences.
-        "orders": ResourceSpec(700, (0.05, 0.2, 0.05, 0.55, 0.05, 0.05, 0.05)),
-        "products": ResourceSpec(90, (0.85, 0.1, 0.03, 0.02), max_update_delay=60 * 86400),
+        # Orders, products and customers share WordPress's post and user id sequences. Orders and
+        # products are posts and go to the trash when deleted; customers are users and do not.
+        "orders": ResourceSpec(700, (0.05, 0.2, 0.05, 0.55, 0.05, 0.05, 0.05), trashable=True),
+        "products": ResourceSpec(90, (0.85, 0.1, 0.03, 0.02), max_update_delay=60 * 86400, trashable=True),
         "customers": ResourceSpec(20, max_update_delay=30 * 86400),
     }
     platform_rate_limit = None
@@ -175,7 +196,7 @@ class WooCommerce(Flavor):
         start = min(offset if offset is not None else (page - 1) * per_page, total)
         stop = min(start + per_page, total)
         records = [
-            self.render(resource, self.store.get(resource, i), "list", origin_of(request))
+            self.render(resource, self._listed(resource, i), "list", origin_of(request))
             for i in listing[start:stop]
         ]
         total_pages = math.ceil(total / per_page)
@@ -188,7 +209,9 @@ class WooCommerce(Flavor):
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
         if links:
             headers["Link"] = ", ".join(links)
-        return Answer(records, headers=headers, page=ServedPage(resource, query, stop, len(records)))
+        # The mutation faults shake listings of live records; a listing of the trash is left alone.
+        served = ServedPage(resource, query, stop, len(records)) if query.trash == "hide" else None
+        return Answer(records, headers=headers, page=served)
 
     def _query(self, resource: str, params: Mapping[str, str]) -> Query:
         default_by, default_direction = DEFAULT_ORDERING[resource]
@@ -201,6 +224,7 @@ class WooCommerce(Flavor):
             raise ApiError(400, "order is not one of asc, desc.", param="order")
         windows: list[Window] = []
         statuses: frozenset[int] | None = None
+        trash: TrashScope = "hide"
         if resource in STATUSES:
             gmt = self._flag(params, "dates_are_gmt")
             zone = UTC if gmt else SITE_ZONE
@@ -214,13 +238,20 @@ class WooCommerce(Flavor):
                     windows.append(
                         Window(field_name, None if lo is None else lo + 1, None if hi is None else hi - 1)
                     )
-            statuses = self._statuses(resource, params.get("status"))
+            statuses, trash = self._statuses(resource, params.get("status"))
         return Query(
             order=ORDERINGS[resource][orderby],
             descending=direction == "desc",
             windows=tuple(windows),
             statuses=statuses,
+            trash=trash,
         )
+
+    def _listed(self, resource: str, record_id: int) -> RecordState:
+        state = self.store.retrievable(resource, record_id)
+        if state is None:  # pragma: no cover - a listing names only live or trashed records
+            raise AssertionError(f"{resource} listing lost record {record_id}")
+        return state
 
     @staticmethod
     def _flag(params: Mapping[str, str], name: str) -> bool:
@@ -232,15 +263,24 @@ class WooCommerce(Flavor):
         raise ApiError(400, f"{name} is not of type boolean.", param=name)
 
     @staticmethod
-    def _statuses(resource: str, raw: str | None) -> frozenset[int] | None:
+    def _statuses(resource: str, raw: str | None) -> tuple[frozenset[int] | None, TrashScope]:
+        """The live statuses a ``status`` parameter lists (None: all) and what it shows of the trash.
+
+        ``any`` means every status but trash, as WordPress's ``post_status=any`` does.
+        """
         names = STATUSES[resource]
         wanted = [part.strip() for part in (raw or "any").split(",") if part.strip()]
-        if "any" in wanted:
-            return None
-        unknown = [part for part in wanted if part not in names]
+        unknown = [part for part in wanted if part not in (*names, "any", TRASH)]
         if unknown:
-            raise ApiError(400, f"status[0] is not one of any, {', '.join(names)}.", param="status")
-        return frozenset(names.index(part) for part in wanted)
+            raise ApiError(400, f"status[0] is not one of any, {TRASH}, {', '.join(names)}.", param="status")
+        live = [part for part in wanted if part != TRASH]
+        if TRASH not in wanted:
+            trash: TrashScope = "hide"
+        else:
+            trash = "with" if live else "only"
+        if "any" in live:
+            return None, trash
+        return frozenset(names.index(part) for part in live), trash
 
     def wrap_details(self, resource: str, record: dict[str, Any]) -> Any:
         return record
@@ -254,6 +294,35 @@ class WooCommerce(Flavor):
         except ApiError as error:
             error.code = NOT_FOUND_CODES[endpoint.resource]
             raise
+
+    def delete_record(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
+        """``DELETE /{resource}/{id}[?force=true]``: trash, or with force delete for good (see above)."""
+        resource = endpoint.resource
+        force = self._flag(request.query_params, "force")
+        if resource == "customers":
+            if not force:
+                raise ApiError(
+                    501, "Customers do not support trashing.", code="woocommerce_rest_trash_not_supported"
+                )
+            try:
+                state = self.find(resource, raw_id)
+            except ApiError as error:
+                raise ApiError(400, "Invalid resource id.", code="woocommerce_rest_invalid_id") from error
+        else:
+            try:
+                state = self.find(resource, raw_id, trashed=True)
+            except ApiError as error:
+                error.code = NOT_FOUND_CODES[resource]
+                raise
+            if state.trashed and not force:
+                raise ApiError(
+                    410,
+                    f"The {POST_TYPES[resource]} has already been deleted.",
+                    code="woocommerce_rest_already_trashed",
+                )
+        record = self.render(resource, state, "details", origin_of(request))
+        self.store.delete(resource, state.id, force=force)
+        return Answer(record)
 
     def update_status(self, request: Request, endpoint: Endpoint, raw_id: str, body: bytes) -> Answer:
         """Update an order: its ``status`` (other fields are left as they are); answers the order."""
@@ -295,6 +364,12 @@ class WooCommerce(Flavor):
         }
 
     def unauthorized(self, endpoint: Endpoint | None) -> ApiError:
+        if endpoint is not None and endpoint.kind == "delete":
+            return ApiError(
+                401,
+                "Sorry, you are not allowed to delete this resource.",
+                code="woocommerce_rest_cannot_delete",
+            )
         verb = (
             "view this resource" if endpoint is not None and endpoint.kind == "details" else "list resources"
         )
@@ -333,11 +408,13 @@ class WooCommerce(Flavor):
 
     def _order(self, state: RecordState, origin: str) -> dict[str, Any]:
         facts = self.catalog.order(state.variant, placed=state.created, guest_share=0.3)
-        status = ORDER_STATUSES[state.status]
+        # A trashed order keeps what it was before (paid, completed) but lists as trash.
+        was = ORDER_STATUSES[state.status]
+        status = TRASH if state.trashed else was
         record = TEMPLATES["orders"].fresh()
         method, title = PAYMENTS[facts.payment % len(PAYMENTS)]
-        paid_at = state.created + 60 if status in PAID else None
-        completed_at = state.updated if status == "completed" else None
+        paid_at = state.created + 60 if was in PAID else None
+        completed_at = (state.trashed_from or state.updated) if was == "completed" else None
         record.update(
             {
                 "id": state.id,
@@ -459,7 +536,7 @@ class WooCommerce(Flavor):
     def _product(self, state: RecordState, origin: str) -> dict[str, Any]:
         product = self.catalog.product(state.id)
         record = TEMPLATES["products"].fresh()
-        status = PRODUCT_STATUSES[state.status]
+        status = TRASH if state.trashed else PRODUCT_STATUSES[state.status]
         price = product.sale_cents or product.price_cents
         image_template = record["images"][0]
         images = []
@@ -549,7 +626,14 @@ class WooCommerce(Flavor):
     def event_for(self, resource: str, change: ChangeKind) -> str | None:
         if resource not in RESOURCE_NAMES:
             return None
-        return f"{RESOURCE_NAMES[resource]}.{change}"
+        name = RESOURCE_NAMES[resource]
+        if change == "trashed":
+            return f"{name}.deleted"
+        if change == "deleted" and resource in POST_TYPES:
+            # order.deleted and product.deleted hook wp_trash_post (and woocommerce_trash_order);
+            # a permanent deletion fires neither.
+            return None
+        return f"{name}.{change}"
 
     def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:
         if event.endswith(".deleted"):

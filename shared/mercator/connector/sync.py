@@ -17,6 +17,7 @@ from mercator.mapping import (
     CompiledMapping,
     CompiledPath,
     MappingDefinitionError,
+    MappingError,
     compile_mapping,
     compile_path,
 )
@@ -141,6 +142,7 @@ class Resource(DefinitionModel):
     samples: ResourceSamples = Field(default_factory=ResourceSamples)
 
     _compiled: CompiledMapping | None = PrivateAttr(None)
+    _code: CompiledMapping | None = PrivateAttr(None)
     _id: CompiledPath | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -150,9 +152,26 @@ class Resource(DefinitionModel):
         self._id = compile_path(self.idPath)
         try:
             self._compiled = compile_mapping(self.apiMapping, scope=f"resource {self.name}")
+            code_rule = self.apiMapping.get("code")
+            if code_rule is not None:
+                self._code = compile_mapping({"code": code_rule}, scope=f"resource {self.name}")
         except MappingDefinitionError as exc:
             raise mapping_error("apiMapping", exc) from None
         return self
+
+    def code_of(self, record: Any) -> str | None:
+        """The code a listed record is written under (its apiMapping ``code`` alone); None when it has none.
+
+        A sync that hands records to enrichment knows them only by their list entries; the deletion
+        sweep needs their codes, which tracking is keyed by.
+        """
+        if self._code is None:
+            return None
+        try:
+            code = self._code(record).get("code")
+        except MappingError:
+            return None
+        return None if code is None or code == "" or isinstance(code, dict | list) else str(code)
 
     @property
     def mapping(self) -> CompiledMapping:

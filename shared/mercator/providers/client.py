@@ -45,6 +45,7 @@ from mercator.providers.pagination import (
 from mercator.providers.redaction import Redactor
 from mercator.providers.retries import RetryPolicy
 from mercator.providers.sender import ClientStats, Reply, RequestSender
+from mercator.providers.store_clock import store_clock
 from mercator.providers.token_refresh import ACCESS_TOKEN, SessionTokens
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class DetailResult:
 class _Fetched:
     response: PageResponse
     method: str
+    served_at: datetime | None = None
 
 
 class ProviderCredentialsError(ProviderHTTPError):
@@ -311,7 +313,9 @@ class ProviderClient:
                 f"expected a list of records at {path or 'the top level'!r}, found {_describe(found)}",
                 status=reply.status,
             )
-        return _Fetched(PageResponse(reply.body, reply.headers, records, reply.url), endpoint.method)
+        return _Fetched(
+            PageResponse(reply.body, reply.headers, records, reply.url), endpoint.method, store_clock(reply)
+        )
 
     def _page(self, resource: Resource, strategy: Strategy, at: PageCheckpoint, fetched: _Fetched) -> Page:
         response = fetched.response
@@ -329,7 +333,7 @@ class ProviderClient:
             following = following.model_copy(
                 update={"url": self._url_to_stored(following.url, response.url, fetched.method)}
             )
-        return Page(records, at.number, strategy.total(response), following)
+        return Page(records, at.number, strategy.total(response), following, fetched.served_at)
 
     # Details
 

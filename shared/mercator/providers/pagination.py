@@ -96,6 +96,8 @@ class Page:
     number: int
     total: int | None
     next: PageCheckpoint | None
+    # The store's clock when the page was asked for, from its Date header; None when it sent none.
+    served_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class Reply:
     headers: httpx.Headers
     url: str
     status: int
+    elapsed: float = 0.0  # seconds from sending the request to its answer
 
 
 class RequestSender:
@@ -138,8 +139,10 @@ class RequestSender:
         try:
             # httpx times each phase (connect, every read) and only where the transport enforces it,
             # so a trickling answer or an in-process transport could outlast the connector's timeout.
+            sent = time.monotonic()
             async with asyncio.timeout(self._timeout):
                 response = await self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+            elapsed = time.monotonic() - sent
         except (httpx.TimeoutException, TimeoutError):
             self.stats.timeouts += 1
             return ProviderTimeoutError(method, shown, self._timeout, attempts=attempts), self._retry.backoff(
@@ -179,7 +182,7 @@ class RequestSender:
             return ProviderResponseError(
                 method, shown, problem, status=status, attempts=attempts
             ), self._retry.backoff(attempt)
-        return Reply(body, response.headers, str(response.url), status), 0.0
+        return Reply(body, response.headers, str(response.url), status, elapsed), 0.0
 
     async def _refused(
         self, response: httpx.Response, shown: str, signal: RateSignal, attempt: int

@@ -6,8 +6,9 @@ its content type and written through the RecordWriter (an unchanged record costs
 announces nothing).
 
 What cannot succeed on a retry goes to the Enrich DLQ as a dead letter, and its batch-mates are
-written: a record that fails mapping or validation, a record without an id, and a record the
-provider no longer has (404/410). A failure that may pass (a provider error after the client's
+written: a record that fails mapping or validation, and a record without an id. A record the
+provider no longer has (its details answer 404/410) was deleted between the listing and now: it is
+marked deleted, as a deletion webhook would. A failure that may pass (a provider error after the client's
 retries, throttling) raises DetailsUnavailableError once the rest of the batch is written, so the
 SQS message fails alone and is delivered again; on that retry the records already written are
 unchanged and cost nothing.
@@ -18,16 +19,17 @@ sync already left out the records a webhook had delivered.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mercator.connector import ConnectorDefinition, Resource
-from mercator.messages import MAX_BODY_BYTES, EnrichBatch
+from mercator.mapping.dates import utc_now
+from mercator.messages import EnrichBatch
 from mercator.providers.errors import ProviderError, ProviderHTTPError
 from mercator.providers.sessions import rate_of
+from mercator.services.dead_letters import DeadLetter
 from mercator.services.mapper import map_records
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
@@ -39,7 +41,7 @@ from mercator.services.ports import (
     RunLog,
 )
 from mercator.services.sync import UnknownResourceError
-from mercator.services.writer import MappedRecord, RecordWriter, WriteSummary
+from mercator.services.writer import Clock, MappedRecord, RecordWriter, WriteSummary
 from mercator.state.models import Integration, RunStats
 
 logger = logging.getLogger(__name__)
@@ -67,41 +69,13 @@ class NotEnoughTimeError(Exception):
     """Too little of the invocation is left to fetch a batch's details; it is better retried."""
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """A record that will not succeed on a retry, with why; the Enrich DLQ's body."""
-
-    reason: str
-    detail: dict[str, Any]
-    raw: Any
-    integration_id: str
-    resource: str
-    run_id: str
-
-    def body(self) -> str:
-        document = {
-            "reason": self.reason,
-            "detail": self.detail,
-            "raw": self.raw,
-            "integration_id": self.integration_id,
-            "resource": self.resource,
-            "run_id": self.run_id,
-        }
-        text = _json(document)
-        if len(text.encode()) <= MAX_BODY_BYTES:
-            return text
-        # An SQS message cannot hold it: keep the reason, say how big the payload was.
-        document["raw"] = {"omitted": f"the raw record is {len(_json(self.raw).encode())} bytes"}
-        document["detail"] = {"omitted": "too large for a message"}
-        return _json(document)
-
-
 @dataclass
 class _Fetched:
     """What a batch's detail calls brought: records by id, dead letters, failures that may pass."""
 
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     letters: list[DeadLetter] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
     unavailable: dict[str, ProviderError] = field(default_factory=dict)
     traffic: RunStats = field(default_factory=RunStats)
 
@@ -132,6 +106,7 @@ class EnrichmentService:
         run_log: RunLog,
         dead_letters: MessageQueue,
         margin_seconds: float = DEFAULT_MARGIN_SECONDS,
+        clock: Clock = utc_now,
     ) -> None:
         self.integrations = integrations
         self.vault = vault
@@ -141,6 +116,8 @@ class EnrichmentService:
         self.run_log = run_log
         self.dead_letters = dead_letters
         self.margin = margin_seconds
+        # A details 404 tells no deletion time: the deletion is dated when Mercator learned of it.
+        self.clock = clock
 
     async def enrich(self, batch: EnrichBatch, deadline: Deadline | None = None) -> EnrichOutcome:
         """Enrich and write one batch; ``deadline()`` gives the seconds left to this invocation."""
@@ -191,6 +168,24 @@ class EnrichmentService:
             seen_via=batch.seen_via,
             first_import=batch.first_import,
         )
+        deleted = 0
+        if fetched.gone:
+            deleted = self.writer.delete(
+                integration,
+                resource=resource.name,
+                content_type=resource.contentType,
+                codes=[_code(resource, fetched_id, by_id[fetched_id]) for fetched_id in fetched.gone],
+                deleted_at=self.clock(),
+                run_id=batch.run_id,
+                seen_via=batch.seen_via,
+                first_import=batch.first_import,
+            )
+            logger.info(
+                "%d %s record(s) are gone from the store (details 404/410): marked deleted",
+                len(fetched.gone),
+                resource.name,
+                extra={"integration_id": integration.id, "resource": resource.name, "run_id": batch.run_id},
+            )
         if letters:
             self.dead_letters.send([letter.body() for letter in letters])
             for letter in letters:
@@ -205,7 +200,9 @@ class EnrichmentService:
                     },
                 )
         counts = (
-            written.stats(reconciling=batch.reconcile).add(fetched.traffic).add(RunStats(errors=len(letters)))
+            written.stats(reconciling=batch.reconcile)
+            .add(fetched.traffic)
+            .add(RunStats(errors=len(letters), deleted=deleted))
         )
         self.run_log.add(integration.id, resource.name, batch.run_id, counts)
         if fetched.unavailable:
@@ -232,9 +229,7 @@ class EnrichmentService:
                 if result.record is not None:
                     fetched.details[result.id] = result.record
                 elif _gone(result.error):
-                    reason = f"the provider no longer has {resource.name} record {result.id}"
-                    detail = {"id": result.id, "status": _status(result.error), "error": str(result.error)}
-                    fetched.letters.append(self._letter(integration, batch, reason, detail, by_id[result.id]))
+                    fetched.gone.append(result.id)
                 elif result.error is not None:
                     fetched.unavailable[result.id] = result.error
         finally:
@@ -278,16 +273,15 @@ class EnrichmentService:
     def _letter(
         integration: Integration, batch: EnrichBatch, reason: str, detail: dict[str, Any], raw: Any
     ) -> DeadLetter:
-        return DeadLetter(reason, detail, raw, integration.id, batch.resource, batch.run_id)
+        return DeadLetter(
+            reason, detail, raw, integration.id, batch.resource, batch.run_id, connector=integration.connector
+        )
 
 
 def _gone(error: ProviderError | None) -> bool:
     return isinstance(error, ProviderHTTPError) and error.status in GONE_STATUSES
 
 
-def _status(error: ProviderError | None) -> int | None:
-    return error.status if isinstance(error, ProviderHTTPError) else None
-
-
-def _json(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
+def _code(resource: Resource, record_id: str, listed: dict[str, Any]) -> str:
+    """The code a gone record was written under: its list entry's mapped code, else its id."""
+    return resource.code_of(listed) or record_id

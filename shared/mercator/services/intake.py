@@ -46,7 +46,7 @@ from mercator.messages import ChangeEvent, EnrichBatch
 from mercator.observability import logger
 from mercator.providers.listing import content_hash
 from mercator.providers.verification import verify_delivery
-from mercator.services.enrich import DeadLetter
+from mercator.services.dead_letters import DeadLetter
 from mercator.services.mapper import extract_customer, map_delivery
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
@@ -359,17 +359,34 @@ class WebhookIntake:
         outcome = extract_customer(parsed.definition, parsed.event, parsed.payload)
         if outcome is None:
             return
-        for failure in outcome.failures:
-            # The delivery's own record does not depend on its buyer: log, and go on without it.
-            logger.warning("buyer not extracted: %s", failure.reason, extra=_context(parsed))
+        resource = _resource_of(parsed.definition, "core:customer")
+        if outcome.failures:
+            # The delivery's own record does not depend on its buyer: it is written, the buyer is not.
+            letters = [
+                DeadLetter(
+                    reason=f"buyer not extracted: {failure.reason}",
+                    detail=failure.detail,
+                    raw=failure.raw,
+                    integration_id=parsed.integration.id,
+                    resource=resource,
+                    run_id=f"webhook-{parsed.dedupe_key}",
+                    connector=parsed.definition.name,
+                    event=parsed.event,
+                ).body()
+                for failure in outcome.failures
+            ]
+            self.queues["dead_letter"].send(letters)
+            logger.warning("buyer sent to the dead-letter queue", extra=_context(parsed))
         ready = [ReadyRecord(code_of(record), record, _updated_at(record)) for record in outcome.records]
+        # An order carries part of its buyer: laid over the stored customer, whatever else it holds stays.
         self.writer.write_ready(
             parsed.integration,
-            resource=_resource_of(parsed.definition, "core:customer"),
+            resource=resource,
             content_type="core:customer",
             records=ready,
             run_id=None,
             seen_via="webhook",
+            partial=True,
         )
 
     def _duplicate(self, parsed: _Parsed, earlier: DeliveryClaim | None, code: str | None) -> IntakeResult:
@@ -401,6 +418,8 @@ class WebhookIntake:
             integration_id=parsed.integration.id,
             resource=_resource_of(parsed.definition, handler.contentType),
             run_id=f"webhook-{claim_key}",
+            connector=parsed.definition.name,
+            event=parsed.event,
         ).body()
         claim = DeliveryClaim(
             integration_id=parsed.integration.id,

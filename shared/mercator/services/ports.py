@@ -15,7 +15,15 @@ from mercator.connector import ConnectorDefinition
 from mercator.providers.client import DetailResult
 from mercator.providers.pagination import Page, PageCheckpoint
 from mercator.providers.sender import ClientStats
-from mercator.state.models import Cursor, Integration, RunCheckpoint, RunStats, TrackedId, WriteOutcome
+from mercator.state.models import (
+    Cursor,
+    Integration,
+    RunCheckpoint,
+    RunStats,
+    StoredRecord,
+    TrackedId,
+    WriteOutcome,
+)
 
 
 class IntegrationLookup(Protocol):
@@ -45,6 +53,10 @@ class TrackingRepository(Protocol):
         """The tracked ids among ``external_ids`` (absent ones are missing from the result)."""
         ...
 
+    def live(self, integration_id: str, resource: str) -> Iterable[TrackedId]:
+        """Every tracked id of the resource that is not marked deleted."""
+        ...
+
     def put(self, tracked: TrackedId) -> bool:
         """Store ``tracked`` unless what is stored is newer; True when written.
 
@@ -70,9 +82,11 @@ class CursorRepository(Protocol):
         high_water_mark: datetime | None,
         stats: RunStats,
         finished_at: datetime,
+        settled: bool = True,
     ) -> bool:
         """End run ``run_id``: clear its checkpoint, move the high-water mark (never backwards),
-        record ``last_success_at`` and the stats. False when ``run_id`` no longer owns the cursor."""
+        record ``last_success_at`` and the stats. An unsettled run moves neither the mark nor
+        ``last_success_at``. False when ``run_id`` no longer owns the cursor."""
         ...
 
 
@@ -85,6 +99,16 @@ class RunLog(Protocol):
 
     def get(self, integration_id: str, resource: str, run_id: str) -> RunStats:
         """The run's counters so far (all zero when none were added)."""
+        ...
+
+    def add_listed(
+        self, integration_id: str, resource: str, run_id: str, page: int, ids: Iterable[str]
+    ) -> None:
+        """Keep the ids page ``page`` of the run listed (the same page again replaces them)."""
+        ...
+
+    def listed(self, integration_id: str, resource: str, run_id: str) -> set[str]:
+        """Every id the run's pages listed so far."""
         ...
 
 
@@ -101,6 +125,21 @@ class RecordRepository(Protocol):
         integration_id: str,
     ) -> WriteOutcome:
         """Write when the source updated-at is newer than the stored one, or equal with another hash."""
+        ...
+
+    def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None: ...
+
+    def mark_deleted(
+        self,
+        *,
+        tenant_id: str,
+        content_type: str,
+        code: str,
+        content_hash: str,
+        deleted_at: datetime,
+        integration_id: str,
+    ) -> tuple[WriteOutcome, dict[str, Any]]:
+        """Mark a record deleted unless a newer version is stored; the outcome and its last content."""
         ...
 
 

@@ -20,6 +20,22 @@ the run then lists the same window again (up to ``max_passes``), and the writer'
 check turns what the first pass already wrote into no-ops. Only then does the run finish, and only
 finishing moves the cursor's high-water mark: a run that stops half-way never advances it.
 
+The window never skips. The mark a run stores is the newest updated-at it listed, but never later
+than the store's own clock when the run asked for its first page (read from the store's ``Date``
+header, less the request's time; Mercator's clock where the store sends none): an edit made while
+the listing ran, to a record on a page already listed, is newer than that, so the next window (the
+mark less the overlap) still holds it, however long the run took. A run whose last pass still saw
+the store move finishes ``unsettled``: it moves neither the mark nor the last success, so the next
+run lists the same window again.
+
+A run that lists a whole resource (an initial sync, or a resource without an incremental filter)
+keeps the ids of every page in the run log; when it finishes settled, the deletion sweep
+(``mercator.services.deletions``) marks deleted what tracking holds and the listing did not show,
+behind the mass-delete guard.
+
+A listed record that cannot be mapped or validated goes to the Enrich DLQ with its reason and raw
+payload; its page-mates are written.
+
 An invocation that fails (the provider stays down after the client's retries) fails its SQS
 message. When SQS delivers it again, the run goes on from the checkpoint saved on the cursor: a
 new-run job's run is named after its message, and a continuation looks its run up on the cursor.
@@ -40,6 +56,8 @@ from mercator.connector import ConnectorDefinition, DefinitionError, Resource
 from mercator.mapping.dates import utc_now
 from mercator.messages import EnrichBatch, SyncJob
 from mercator.providers.pagination import Page, PageCheckpoint
+from mercator.services.dead_letters import DeadLetter
+from mercator.services.deletions import DeletionGuard, absent_records
 from mercator.services.families import content_type_of, family_resources
 from mercator.services.mapper import map_records
 from mercator.services.passes import PassWatch
@@ -102,6 +120,8 @@ class SyncService:
         writer: RecordWriter,
         sync_jobs: MessageQueue,
         enrich: MessageQueue,
+        dead_letters: MessageQueue,
+        deletion_guard: DeletionGuard | None = None,
         deadline_margin_seconds: float = 30.0,
         max_passes: int = MAX_PASSES,
         clock: Clock = utc_now,
@@ -120,6 +140,8 @@ class SyncService:
         self.writer = writer
         self.sync_jobs = sync_jobs
         self.enrich = enrich
+        self.dead_letters = dead_letters
+        self.deletion_guard = deletion_guard or DeletionGuard()
         self.margin = deadline_margin_seconds
         self.max_passes = max_passes
         self.clock = clock
@@ -320,6 +342,8 @@ class _RunWalk:
         self.counted_throttled = 0
         self.log_context = _context(integration, resource, run.run_id)
         self.reconciling = run.since is not None and webhooks_deliver(definition, resource)
+        # Only a listing of the whole resource can prove a record absent.
+        self.whole = run.since is None
 
     async def walk(self) -> SyncOutcome:
         run = self.run_state
@@ -362,6 +386,8 @@ class _RunWalk:
 
     def _hand_off(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
         """Give one page's records to enrichment, or map and write them; the page's counts."""
+        if self.whole:
+            self._keep_listed(run, records)
         counts = RunStats(pages=1, records=len(records))
         if self.reconciling:
             records, delivered = self._without_webhook_deliveries(records)
@@ -398,12 +424,26 @@ class _RunWalk:
         for failure in outcome.failures:
             # The reason, not the payload: list records carry buyers' names and addresses.
             logger.warning(
-                "%s record %s was not written: %s",
+                "%s record %s was sent to the dead-letter queue: %s",
                 self.resource.name,
                 self._id_of(failure.raw),
                 failure.reason,
                 extra={**self.log_context, "detail": failure.detail},
             )
+        if outcome.failures:
+            letters = [
+                DeadLetter(
+                    reason=failure.reason,
+                    detail=failure.detail,
+                    raw=failure.raw,
+                    integration_id=self.integration.id,
+                    resource=self.resource.name,
+                    run_id=run.run_id,
+                    connector=self.definition.name,
+                ).body()
+                for failure in outcome.failures
+            ]
+            self.service.dead_letters.send(letters)
         failed = {failure.index for failure in outcome.failures}
         raws = [record for index, record in enumerate(records) if index not in failed]
         mapped = [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)]
@@ -440,6 +480,20 @@ class _RunWalk:
             self.service.enrich.send(bodies)
         return RunStats(errors=len(records) - len(objects))
 
+    def _keep_listed(self, run: RunCheckpoint, records: list[Any]) -> None:
+        """Keep what this page shows, by id and by code (tracking's key), for the deletion sweep."""
+        shown: set[str] = set()
+        for record in records:
+            found = self._key(record)
+            if found is not None:
+                shown.add(found)
+            code = self.resource.code_of(record)
+            if code is not None:
+                shown.add(code)
+        self.service.run_log.add_listed(
+            self.integration.id, self.resource.name, run.run_id, run.pages_handed_off, shown
+        )
+
     def _advance(
         self, run: RunCheckpoint, page: Page, counts: RunStats, listing: ListingPass
     ) -> RunCheckpoint:
@@ -448,11 +502,15 @@ class _RunWalk:
             updated = self.resource.updated_at(record)
             if updated is not None and (mark is None or updated > mark):
                 mark = updated
+        store_started_at = run.store_started_at
+        if store_started_at is None:
+            store_started_at = page.served_at or run.started_at
         return run.model_copy(
             update={
                 "page": page.next.to_json() if page.next is not None else None,
                 "pages_handed_off": run.pages_handed_off + 1,
                 "high_water_mark": mark,
+                "store_started_at": store_started_at,
                 "stats": run.stats.add(counts).add(self._traffic()),
                 "listing": listing,
             }
@@ -498,19 +556,25 @@ class _RunWalk:
 
     def _finish(self, run: RunCheckpoint, reasons: list[str]) -> SyncOutcome:
         service = self.service
+        settled = not reasons
+        swept = self._sweep(run) if settled and self.whole else RunStats()
         now = service.clock()
         enriched = service.run_log.get(self.integration.id, self.resource.name, run.run_id)
-        stats = run.stats.add(self._traffic()).add(enriched)
+        stats = run.stats.add(self._traffic()).add(enriched).add(swept)
         stats = stats.model_copy(
-            update={"duration_ms": max(0, int((now - run.started_at).total_seconds() * 1000))}
+            update={
+                "duration_ms": max(0, int((now - run.started_at).total_seconds() * 1000)),
+                "unsettled": 0 if settled else 1,
+            }
         )
         if not service.cursors.finish(
             self.integration.id,
             self.resource.name,
             run.run_id,
-            high_water_mark=run.high_water_mark,
+            high_water_mark=_window_mark(run),
             stats=stats,
             finished_at=now,
+            settled=settled,
         ):
             return self._superseded(run)
         passes = run.listing.number if run.listing else 1
@@ -524,7 +588,8 @@ class _RunWalk:
             )
         if reasons:
             logger.warning(
-                "run %s finished, but its last pass (%d) still may have missed records: %s",
+                "run %s finished unsettled, its window kept for the next run: its last pass (%d) "
+                "still may have missed records: %s",
                 run.run_id,
                 passes,
                 "; ".join(reasons),
@@ -547,6 +612,47 @@ class _RunWalk:
             gap_reasons=tuple(reasons),
         )
 
+    def _sweep(self, run: RunCheckpoint) -> RunStats:
+        """Mark deleted what the settled whole listing did not show, unless too much is absent at once."""
+        service = self.service
+        writer = service.writer
+        absence = absent_records(
+            writer.live(self.integration.id, self.resource.name),
+            service.run_log.listed(self.integration.id, self.resource.name, run.run_id),
+            run_started_at=run.started_at,
+            listing_started_at=_listing_start(run),
+        )
+        if not absence.codes:
+            return RunStats()
+        if not service.deletion_guard.allows(len(absence.codes), absence.live):
+            logger.error(
+                "run %s: %d of %d tracked %s record(s) are absent from the listing, more than the "
+                "mass-delete guard believes at once; none is deleted",
+                run.run_id,
+                len(absence.codes),
+                absence.live,
+                self.resource.name,
+                extra={**self.log_context, "held": len(absence.codes)},
+            )
+            return RunStats(deletions_held=len(absence.codes))
+        deleted = writer.delete(
+            self.integration,
+            resource=self.resource.name,
+            content_type=self.resource.contentType,
+            codes=absence.codes,
+            deleted_at=_listing_start(run),
+            run_id=run.run_id,
+            first_import=run.first_import,
+        )
+        logger.info(
+            "run %s: %d %s record(s) absent from the whole listing marked deleted",
+            run.run_id,
+            deleted,
+            self.resource.name,
+            extra=self.log_context,
+        )
+        return RunStats(deleted=deleted)
+
     def _superseded(self, run: RunCheckpoint) -> SyncOutcome:
         logger.warning(
             "run %s no longer owns the %s cursor of integration %s; stopping",
@@ -562,6 +668,18 @@ class _RunWalk:
     def _id_of(self, record: Any) -> str:
         found = self.resource.record_id(record)
         return "(without an id)" if found is None or found == "" else str(found)
+
+
+def _listing_start(run: RunCheckpoint) -> datetime:
+    """The store's clock when the run's listing began (Mercator's when the store never said)."""
+    return run.store_started_at or run.started_at
+
+
+def _window_mark(run: RunCheckpoint) -> datetime | None:
+    """The high-water mark a finished run stores: what it listed, but never past its own start."""
+    if run.high_water_mark is None:
+        return None
+    return min(run.high_water_mark, _listing_start(run))
 
 
 def webhooks_deliver(definition: ConnectorDefinition, resource: Resource) -> bool:

@@ -11,11 +11,20 @@ record is compared, written and announced the same way whichever path brought it
    is tracking updated (with the channel that brought the version: webhook or sync). Should the
    invocation stop between the write and the event, the retry finds tracking behind the records
    table and sends the event again: a change is announced at least once.
+
+A path that knows only part of a record (an order's buyer, for the customer) writes it ``partial``:
+its known values (not null) are laid over the stored record, and the change decision compares the
+result, so what the path does not know is kept and an unchanged part costs nothing.
+
+Deletions (``delete``) mark the record deleted in the records table, keeping its last content,
+announce a ``deleted`` change and track the id as deleted, with a content hash no record has: the
+same record listed again later is written and announced as created.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -24,6 +33,7 @@ from mercator.connector import Resource
 from mercator.mapping.dates import utc_now
 from mercator.messages import ChangeEvent
 from mercator.providers.listing import content_hash
+from mercator.services.merge import deep_merge
 from mercator.services.ports import MessageQueue, RecordRepository, TrackingRepository
 from mercator.state.models import Integration, RunStats, SeenVia, TrackedId, WriteOutcome
 
@@ -93,6 +103,10 @@ class RecordWriter:
         """What was last written for each of ``external_ids`` (untracked ones are left out)."""
         return self._tracking.get_many(integration_id, resource, external_ids)
 
+    def live(self, integration_id: str, resource: str) -> Iterable[TrackedId]:
+        """Every tracked id of the resource not marked deleted."""
+        return self._tracking.live(integration_id, resource)
+
     def write(
         self,
         integration: Integration,
@@ -127,11 +141,17 @@ class RecordWriter:
         run_id: str | None,
         seen_via: SeenVia,
         first_import: bool = False,
+        partial: bool = False,
     ) -> WriteSummary:
-        """Write records whose code and source updated-at the caller worked out itself."""
+        """Write records whose code and source updated-at the caller worked out itself.
+
+        ``partial``: the records hold only what their path knows; each is merged over the stored one.
+        """
         summary = WriteSummary()
         if not records:
             return summary
+        if partial:
+            records = [self._completed(integration, content_type, item) for item in records]
         known = self._tracking.get_many(integration.id, resource, {item.code for item in records})
         events: list[str] = []
         tracked_now: list[TrackedId] = []
@@ -182,15 +202,116 @@ class RecordWriter:
                 first_seen_via=tracked.first_seen_via if tracked is not None else seen_via,
                 last_seen_via=seen_via,
                 last_seen_run=run_id,
+                tracked_at=self._clock(),
             )
             # A later copy of the same code in this batch compares against this one.
             known[item.code] = entry
             tracked_now.append(entry)
+        self._announce(events, tracked_now)
+        return summary
+
+    def delete(
+        self,
+        integration: Integration,
+        *,
+        resource: str,
+        content_type: str,
+        codes: Iterable[str],
+        deleted_at: datetime,
+        run_id: str | None,
+        seen_via: SeenVia = "sync",
+        first_import: bool = False,
+    ) -> int:
+        """Mark records deleted as of ``deleted_at``, announce and track each; how many were deleted.
+
+        Only records Mercator tracks as live are deleted: one it never wrote has nothing to delete.
+        A record stored with a newer version than ``deleted_at`` stays as it is.
+        """
+        events: list[str] = []
+        tracked_now: list[TrackedId] = []
+        wanted = list(dict.fromkeys(codes))
+        known = self._tracking.get_many(integration.id, resource, wanted)
+        for code in wanted:
+            tracked = known.get(code)
+            if tracked is None or tracked.deleted:
+                continue
+            digest = deletion_hash(code)
+            outcome, last = self._records.mark_deleted(
+                tenant_id=integration.tenant_id,
+                content_type=content_type,
+                code=code,
+                content_hash=digest,
+                deleted_at=deleted_at,
+                integration_id=integration.id,
+            )
+            if outcome is WriteOutcome.STALE:
+                continue
+            # UNCHANGED: deleted already, by an attempt that stopped before announcing it (tracking,
+            # written last, still has it live); announced now.
+            events.append(
+                ChangeEvent(
+                    change="deleted",
+                    integration_id=integration.id,
+                    tenant_id=integration.tenant_id,
+                    connector=integration.connector,
+                    content_type=content_type,
+                    code=code,
+                    record=last,
+                    content_hash=digest,
+                    source=seen_via,
+                    first_import=first_import,
+                    occurred_at=self._clock(),
+                ).body()
+            )
+            tracked_now.append(
+                TrackedId(
+                    integration_id=integration.id,
+                    resource=resource,
+                    external_id=code,
+                    content_hash=digest,
+                    source_updated_at=deleted_at,
+                    first_seen_via=tracked.first_seen_via,
+                    last_seen_via=seen_via,
+                    last_seen_run=run_id,
+                    deleted=True,
+                    tracked_at=self._clock(),
+                )
+            )
+        self._announce(events, tracked_now)
+        return len(events)
+
+    def _announce(self, events: list[str], tracked_now: list[TrackedId]) -> None:
+        """Send the change events, then track: a stop in between leaves tracking behind, never ahead."""
         if events:
             self._triggers.send(events)
         for entry in tracked_now:
             self._tracking.put(entry)
-        return summary
+
+    def _completed(self, integration: Integration, content_type: str, item: ReadyRecord) -> ReadyRecord:
+        stored = self._records.get(integration.tenant_id, content_type, item.code)
+        known = known_values(item.record)
+        if stored is None or stored.deleted:
+            return ReadyRecord(item.code, known, item.source_updated_at)
+        return ReadyRecord(
+            item.code,
+            deep_merge(stored.record, known),
+            item.source_updated_at or stored.source_updated_at,
+        )
+
+
+def known_values(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` without its nulls, at every level of nesting: what a partial path actually knows."""
+    return {
+        key: known_values(value) if isinstance(value, Mapping) else value
+        for key, value in record.items()
+        if value is not None
+    }
+
+
+def deletion_hash(code: str) -> str:
+    """The content hash tracked for a deleted record: unlike any record's, so a deletion of an unchanged
+    record is a change, and so is the same record listed again afterwards."""
+    return hashlib.sha256(f"deleted\x1f{code}".encode()).hexdigest()
 
 
 def code_of(record: dict[str, Any]) -> str:
@@ -202,7 +323,8 @@ def code_of(record: dict[str, Any]) -> str:
 
 
 def _change(outcome: WriteOutcome, tracked: TrackedId | None) -> Literal["created", "updated"]:
-    if outcome is WriteOutcome.CREATED:
+    if outcome is WriteOutcome.CREATED or (tracked is not None and tracked.deleted):
+        # A record deleted before and listed again is new to whoever heard of its deletion.
         return "created"
     if outcome is WriteOutcome.UPDATED:
         return "updated"

@@ -7,7 +7,8 @@ The cursor (``pk INTEGRATION#<id>``, ``sk CURSOR#<resource>``)::
     running             S   RunCheckpoint JSON of the run in progress (absent when none)
     running_run_id      S   the run that owns the cursor, for conditions
     running_saved_at    N   epoch ms of that run's last checkpoint, for the staleness test
-    last_success_at     N   epoch ms
+    last_success_at     N   epoch ms: the last run that finished settled (its listing saw every record)
+    last_finished_at    N   epoch ms: the last run that finished, settled or not
     last_run_id         S
     last_run_stats      M   of N, one per RunStats counter
 
@@ -16,18 +17,24 @@ when the owner has saved nothing for ``stale_after`` (6 hours): a crashed run mu
 cursor forever, while a long initial sync that keeps checkpointing is never cut off.
 
 The run log (``sk RUN#<resource>#<run_id>``) holds one N attribute per RunStats counter, added to
-atomically by every worker, and expires 30 days after its last addition (``ttl``).
+atomically by every worker, and expires 30 days after its last addition (``ttl``). Beside it, a run
+that lists a whole resource keeps the ids each page listed (``sk RUN#<resource>#<run_id>#LISTED#<page>``,
+``ids`` SS, same expiry): what the deletion sweep compares with tracking once the listing is complete.
+Pages are numbered in the order the run handed them off, so a page listed again after a failed
+invocation overwrites its own item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from mercator.mapping.dates import utc_now
 from mercator.state.dynamo import (
+    PARTITION_KEY,
+    SORT_KEY,
     TTL,
     ConditionFailedError,
     DynamoDBClient,
@@ -53,6 +60,7 @@ _COUNTERS = tuple(RunStats.model_fields)
 
 CURSOR_PREFIX = "CURSOR#"
 RUN_PREFIX = "RUN#"
+LISTED = "#LISTED#"
 
 
 def integration_partition(integration_id: str) -> str:
@@ -124,10 +132,13 @@ class DynamoCursors:
         high_water_mark: datetime | None,
         stats: RunStats,
         finished_at: datetime,
+        settled: bool = True,
     ) -> bool:
+        """End the run. An unsettled run (its listing may have missed records) keeps the mark and the
+        last success where they were, so the next run lists the same window again."""
         key_ = cursor_key(integration_id, resource)
-        if high_water_mark is not None:
-            update = self._finish_update(run_id, stats, finished_at)
+        if high_water_mark is not None and settled:
+            update = self._finish_update(run_id, stats, finished_at, settled)
             update.set("high_water_mark", ms(high_water_mark))
             mark = update.name("high_water_mark")
             condition = (
@@ -142,7 +153,7 @@ class DynamoCursors:
                 # The run still owns the cursor; only its mark is behind the stored one, which stays.
             else:
                 return True
-        update = self._finish_update(run_id, stats, finished_at)
+        update = self._finish_update(run_id, stats, finished_at, settled)
         try:
             self._table.update(key_, update, self._owned_by(update, run_id))
         except ConditionFailedError:
@@ -153,9 +164,13 @@ class DynamoCursors:
         """Delete the cursors of every resource of the integration; how many were deleted."""
         return Purger(self._table).partition(integration_partition(integration_id), sort_prefix=CURSOR_PREFIX)
 
-    def _finish_update(self, run_id: str, stats: RunStats, finished_at: datetime) -> Expression:
+    def _finish_update(
+        self, run_id: str, stats: RunStats, finished_at: datetime, settled: bool
+    ) -> Expression:
         update = Expression()
-        update.set("last_success_at", ms(finished_at))
+        if settled:
+            update.set("last_success_at", ms(finished_at))
+        update.set("last_finished_at", ms(finished_at))
         update.set("last_run_id", s(run_id))
         update.set("last_run_stats", {"M": {name: n(getattr(stats, name)) for name in _COUNTERS}})
         update.remove("running", "running_run_id", "running_saved_at")
@@ -175,6 +190,7 @@ class DynamoCursors:
                 high_water_mark=read_optional_datetime(item, "high_water_mark"),
                 running=None if running is None else RunCheckpoint.model_validate_json(running),
                 last_success_at=read_optional_datetime(item, "last_success_at"),
+                last_finished_at=read_optional_datetime(item, "last_finished_at"),
                 last_run_id=read_optional_s(item, "last_run_id"),
                 last_run_stats=None if stats is None else _stats(stats["M"]),
             )
@@ -210,6 +226,29 @@ class DynamoRunLog:
         """Delete the run logs of every resource of the integration; how many were deleted."""
         return Purger(self._table).partition(integration_partition(integration_id), sort_prefix=RUN_PREFIX)
 
+    def add_listed(
+        self, integration_id: str, resource: str, run_id: str, page: int, ids: Iterable[str]
+    ) -> None:
+        update = Expression()
+        update.set(TTL, n(epoch_ms(self._clock() + self._retention) // 1000))
+        distinct = sorted(set(ids))
+        # A string set cannot be empty; an empty page still leaves its item, so the page is known listed.
+        update.set_or_remove("ids", {"SS": distinct} if distinct else None)
+        self._table.update(listed_key(integration_id, resource, run_id, page), update)
+
+    def listed(self, integration_id: str, resource: str, run_id: str) -> set[str]:
+        expression = Expression()
+        partition = expression.value(s(integration_partition(integration_id)))
+        prefix = expression.value(s(f"{RUN_PREFIX}{resource}#{run_id}{LISTED}"))
+        condition = (
+            f"{expression.name(PARTITION_KEY)} = {partition} "
+            f"AND begins_with({expression.name(SORT_KEY)}, {prefix})"
+        )
+        found: set[str] = set()
+        for item in self._table.query(expression, condition, ConsistentRead=True):
+            found.update(item.get("ids", {}).get("SS", []))
+        return found
+
     def get(self, integration_id: str, resource: str, run_id: str) -> RunStats:
         item = self._table.get(run_log_key(integration_id, resource, run_id))
         if item is None:
@@ -218,6 +257,10 @@ class DynamoRunLog:
             return _stats(item)
         except (KeyError, TypeError, ValueError, ValidationError) as e:
             raise self._table.malformed(item, e) from e
+
+
+def listed_key(integration_id: str, resource: str, run_id: str, page: int) -> Item:
+    return key(integration_partition(integration_id), f"{RUN_PREFIX}{resource}#{run_id}{LISTED}{page:08d}")
 
 
 def _stats(attributes: Item) -> RunStats:

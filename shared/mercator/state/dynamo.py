@@ -278,12 +278,15 @@ def newer_condition(expression: Expression, content_hash: str, updated_at: datet
     """When a write of ``content_hash`` and ``updated_at`` may replace the stored item.
 
     Nothing stored; or a later source updated-at (also over an item stored without one); or the same
-    one with another hash. Without an updated-at only the hashes are compared.
+    one with another hash. Without an updated-at only the hashes are compared, and a deleted item is
+    replaced: with no time to tell versions apart, a listing that shows the record again proves it
+    lives. With one, a deletion stands until a newer version arrives.
     """
     absent = f"attribute_not_exists({expression.name(PARTITION_KEY)})"
     other_hash = f"{expression.name('content_hash')} <> {expression.value(s(content_hash))}"
     if updated_at is None:
-        return f"{absent} OR {other_hash}"
+        deleted = f"{expression.name('deleted')} = {expression.value(boolean(True))}"
+        return f"{absent} OR {other_hash} OR {deleted}"
     stored_at = expression.name("source_updated_at")
     new_at = expression.value(ms(updated_at))
     return (

@@ -78,6 +78,10 @@ class TrackedId(_StateModel):
     )
     last_seen_run: str | None = None
     deleted: bool = False
+    tracked_at: datetime | None = Field(
+        None,
+        description="Mercator's clock when this version was tracked; None on entries older than that",
+    )
 
 
 class RunStats(BaseModel):
@@ -94,6 +98,13 @@ class RunStats(BaseModel):
     throttled: int = 0
     requests: int = 0
     missed_by_webhook: int = 0
+    deleted: int = Field(0, description="records marked deleted: absent from a whole listing, or gone (404)")
+    deletions_held: int = Field(
+        0, description="absent records the mass-delete guard kept live (too many at once to be believed)"
+    )
+    unsettled: int = Field(
+        0, description="1 when the run's last pass still saw the store move: its window is listed again"
+    )
     duration_ms: int = 0
 
     def add(self, other: RunStats) -> RunStats:
@@ -127,6 +138,11 @@ class RunCheckpoint(_StateModel):
     page: str | None = Field(None, description="PageCheckpoint JSON of the next page; None: from the start")
     pages_handed_off: int = 0
     high_water_mark: datetime | None = Field(None, description="newest source updated-at listed so far")
+    store_started_at: datetime | None = Field(
+        None,
+        description="the store's own clock when the run's first page was asked for (its Date header, less "
+        "the request's time); None until then, or when the store sends no Date",
+    )
     stats: RunStats = Field(default_factory=RunStats)
     listing: ListingPass | None = Field(None, description="the pass in progress; None: the first one")
     first_import: bool = Field(
@@ -141,7 +157,8 @@ class Cursor(_StateModel):
     resource: str
     high_water_mark: datetime | None = Field(None, description="newest source updated-at fully synced")
     running: RunCheckpoint | None = None
-    last_success_at: datetime | None = None
+    last_success_at: datetime | None = Field(None, description="when the last settled run finished")
+    last_finished_at: datetime | None = Field(None, description="when the last run finished, settled or not")
     last_run_id: str | None = None
     last_run_stats: RunStats | None = None
 

@@ -171,6 +171,42 @@ class DynamoRecords:
         # UPDATED_OLD holds the previous values of the attributes written: none when nothing existed.
         return WriteOutcome.UPDATED if "version" in response.get("Attributes", {}) else WriteOutcome.CREATED
 
+    def mark_deleted(
+        self,
+        *,
+        tenant_id: str,
+        content_type: str,
+        code: str,
+        content_hash: str,
+        deleted_at: datetime,
+        integration_id: str,
+    ) -> tuple[WriteOutcome, dict[str, Any]]:
+        """Mark a record deleted, keeping its last content; the outcome and that content.
+
+        ``content_hash`` is stored only when nothing was (a tombstone of the code alone).
+
+        UPDATED: marked now; UNCHANGED: it was deleted already; STALE: a version newer than
+        ``deleted_at`` is stored, and stays.
+        """
+        tombstone = {"code": code}
+        item_key, update, condition = record_deletion(
+            tenant_id=tenant_id,
+            content_type=content_type,
+            code=code,
+            tombstone=tombstone,
+            content_hash=content_hash,
+            deleted_at=deleted_at,
+            integration_id=integration_id,
+        )
+        try:
+            response = self._table.update(item_key, update, condition, ReturnValues="ALL_NEW")
+        except ConditionFailedError as refused:
+            stored = refused.item or {}
+            kept = json.loads(stored["record"]["S"]) if "record" in stored else tombstone
+            gone = stored.get("deleted", {}).get("BOOL") is True
+            return (WriteOutcome.UNCHANGED if gone else WriteOutcome.STALE), kept
+        return WriteOutcome.UPDATED, json.loads(response["Attributes"]["record"]["S"])
+
     def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None:
         item = self._table.get(record_key(tenant_id, content_type, code))
         return None if item is None else self._decode(item)

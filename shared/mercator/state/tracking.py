@@ -8,6 +8,7 @@ One item per external id::
     last_seen_via       S   webhook | sync: how the latest version arrived; absent on older entries
     last_seen_run       S   absent until a run sees the id
     deleted             BOOL
+    tracked_at          N   epoch milliseconds on Mercator's clock; absent on entries older than it
 
 A write wins when nothing is stored, when it is newer (``source_updated_at``), or when it is as new
 with another content hash; without an updated-at only the hashes are compared
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
 from mercator.state.dynamo import (
+    PARTITION_KEY,
     ConditionFailedError,
     DynamoDBClient,
     Expression,
@@ -74,6 +76,7 @@ def tracking_update(tracked: TrackedId) -> tuple[Item, Expression, str]:
     update.set_or_remove("last_seen_via", _optional_s(tracked.last_seen_via))
     update.set_or_remove("last_seen_run", _optional_s(tracked.last_seen_run))
     update.set("deleted", boolean(tracked.deleted))
+    update.set_or_remove("tracked_at", optional_ms(tracked.tracked_at))
     condition = newer_condition(update, tracked.content_hash, tracked.source_updated_at)
     return tracking_key(tracked.integration_id, tracked.resource, tracked.external_id), update, condition
 
@@ -113,6 +116,16 @@ class DynamoTracking:
                 tracked = self._decode(item)
                 found[tracked.external_id] = tracked
         return found
+
+    def live(self, integration_id: str, resource: str) -> Iterator[TrackedId]:
+        """Every entry of the resource not marked deleted, read consistently, page by page."""
+        expression = Expression()
+        partition = expression.value(s(tracking_partition(integration_id, resource)))
+        condition = f"{expression.name(PARTITION_KEY)} = {partition}"
+        for item in self._table.query(expression, condition, ConsistentRead=True):
+            tracked = self._decode(item)
+            if not tracked.deleted:
+                yield tracked
 
     def put(self, tracked: TrackedId) -> bool:
         item_key, update, condition = tracking_update(tracked)
@@ -163,6 +176,7 @@ class DynamoTracking:
                     "last_seen_via": read_optional_s(item, "last_seen_via"),
                     "last_seen_run": read_optional_s(item, "last_seen_run"),
                     "deleted": read_bool(item, "deleted"),
+                    "tracked_at": read_optional_datetime(item, "tracked_at"),
                 }
             )
         except (KeyError, TypeError, ValueError, ValidationError) as e:

@@ -22,6 +22,7 @@ SYNC_ENV = {
     "RECORDS_TABLE": "mercator-dev-RecordsTable",
     "SYNC_JOBS_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/mercator-dev-SyncJobsQueue",
     "ENRICH_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/mercator-dev-EnrichQueue",
+    "ENRICH_DLQ_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/mercator-dev-EnrichDLQ",
     "TRIGGER_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/mercator-dev-TriggerQueue",
     "SYNC_DEADLINE_MARGIN_SECONDS": "30",
 }

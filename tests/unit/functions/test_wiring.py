@@ -79,6 +79,7 @@ def test_a_schedule_fans_out_through_dynamodb_and_sqs(load_app: Loader, aws: dic
         "RECORDS_TABLE": RECORDS,
         "SYNC_JOBS_QUEUE_URL": aws["SyncJobsQueue"],
         "ENRICH_QUEUE_URL": aws["EnrichQueue"],
+        "ENRICH_DLQ_URL": aws["EnrichDLQ"],
         "TRIGGER_QUEUE_URL": aws["TriggerQueue"],
     }
     app = load_app("scheduled_sync", env)

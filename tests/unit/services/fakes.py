@@ -72,10 +72,17 @@ class FakeVault:
             raise LookupError(f"no credentials for integration {integration.id!r}") from None
 
 
-def _newer(stored_at: datetime | None, stored_hash: str, new_at: datetime | None, new_hash: str) -> bool:
-    """Whether the incoming version wins over the stored one."""
+def _newer(
+    stored_at: datetime | None,
+    stored_hash: str,
+    new_at: datetime | None,
+    new_hash: str,
+    *,
+    stored_deleted: bool = False,
+) -> bool:
+    """Whether the incoming version wins over the stored one (``dynamo.newer_condition``)."""
     if new_at is None:
-        return new_hash != stored_hash
+        return new_hash != stored_hash or stored_deleted
     if stored_at is None:
         return True
     return new_at > stored_at or (new_at == stored_at and new_hash != stored_hash)
@@ -104,12 +111,23 @@ class FakeTracking:
         stored = self.entries.get(key)
         if stored is not None:
             if not _newer(
-                stored.source_updated_at, stored.content_hash, tracked.source_updated_at, tracked.content_hash
+                stored.source_updated_at,
+                stored.content_hash,
+                tracked.source_updated_at,
+                tracked.content_hash,
+                stored_deleted=stored.deleted,
             ):
                 return False
             tracked = tracked.model_copy(update={"first_seen_via": stored.first_seen_via})
         self.entries[key] = tracked
         return True
+
+    def live(self, integration_id: str, resource: str) -> list[TrackedId]:
+        return [
+            entry
+            for (integration, kind, _), entry in self.entries.items()
+            if integration == integration_id and kind == resource and not entry.deleted
+        ]
 
 
 @dataclass(frozen=True)
@@ -138,7 +156,13 @@ class FakeRecords:
         stored = self.items.get(key)
         if stored is None:
             outcome, version = WriteOutcome.CREATED, 1
-        elif _newer(stored.source_updated_at, stored.content_hash, source_updated_at, content_hash):
+        elif _newer(
+            stored.source_updated_at,
+            stored.content_hash,
+            source_updated_at,
+            content_hash,
+            stored_deleted=stored.deleted,
+        ):
             outcome, version = WriteOutcome.UPDATED, stored.version + 1
         else:
             outcome = WriteOutcome.UNCHANGED if stored.content_hash == content_hash else WriteOutcome.STALE
@@ -157,6 +181,40 @@ class FakeRecords:
         )
         self.writes.append(RecordWrite(code, outcome))
         return outcome
+
+    def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None:
+        return self.items.get((tenant_id, content_type, code))
+
+    def mark_deleted(
+        self,
+        *,
+        tenant_id: str,
+        content_type: str,
+        code: str,
+        content_hash: str,
+        deleted_at: datetime,
+        integration_id: str,
+    ) -> tuple[WriteOutcome, dict[str, Any]]:
+        key = (tenant_id, content_type, code)
+        stored = self.items.get(key)
+        if stored is not None and stored.deleted:
+            return WriteOutcome.UNCHANGED, stored.record
+        stored_at = stored.source_updated_at if stored is not None else None
+        if stored is not None and stored_at is not None and stored_at > deleted_at:
+            return WriteOutcome.STALE, stored.record
+        self.items[key] = StoredRecord(
+            tenant_id=tenant_id,
+            content_type=content_type,
+            code=code,
+            record=stored.record if stored is not None else {"code": code},
+            content_hash=stored.content_hash if stored is not None else content_hash,
+            source_updated_at=deleted_at,
+            integration_id=integration_id,
+            version=stored.version + 1 if stored is not None else 1,
+            deleted=True,
+        )
+        self.writes.append(RecordWrite(code, WriteOutcome.UPDATED))
+        return WriteOutcome.UPDATED, self.items[key].record
 
     def written(self) -> list[str]:
         """Codes of the writes that stored something, in order."""
@@ -209,19 +267,21 @@ class FakeCursors:
         high_water_mark: datetime | None,
         stats: RunStats,
         finished_at: datetime,
+        settled: bool = True,
     ) -> bool:
         key = (integration_id, resource)
         cursor = self.cursors.get(key)
         if cursor is None or cursor.running is None or cursor.running.run_id != run_id:
             return False
         mark = cursor.high_water_mark
-        if high_water_mark is not None and (mark is None or high_water_mark > mark):
+        if settled and high_water_mark is not None and (mark is None or high_water_mark > mark):
             mark = high_water_mark
         self.cursors[key] = cursor.model_copy(
             update={
                 "running": None,
                 "high_water_mark": mark,
-                "last_success_at": finished_at,
+                "last_success_at": finished_at if settled else cursor.last_success_at,
+                "last_finished_at": finished_at,
                 "last_run_id": run_id,
                 "last_run_stats": stats,
             }
@@ -233,6 +293,16 @@ class FakeCursors:
 class FakeRunLog:
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str, str], RunStats] = {}
+        self.pages: dict[tuple[str, str, str], dict[int, set[str]]] = {}
+
+    def add_listed(
+        self, integration_id: str, resource: str, run_id: str, page: int, ids: Iterable[str]
+    ) -> None:
+        self.pages.setdefault((integration_id, resource, run_id), {})[page] = set(ids)
+
+    def listed(self, integration_id: str, resource: str, run_id: str) -> set[str]:
+        pages = self.pages.get((integration_id, resource, run_id), {})
+        return set().union(*pages.values())
 
     def add(self, integration_id: str, resource: str, run_id: str, counts: RunStats) -> None:
         key = (integration_id, resource, run_id)

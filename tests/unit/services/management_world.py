@@ -248,6 +248,7 @@ def management_world() -> Iterator[ManagementWorld]:
             writer=writer,
             sync_jobs=SqsQueue(sqs, queues["jobs"]),
             enrich=SqsQueue(sqs, queues["enrich"]),
+            dead_letters=SqsQueue(sqs, queues["dlq"]),
             clock=clock,
         )
         service = ManagementService(

@@ -210,6 +210,7 @@ class World:
             writer=self.writer,
             sync_jobs=self.sync_jobs,
             enrich=self.enrich,
+            dead_letters=self.dead_letters,
             deadline_margin_seconds=margin,
             clock=self.clock,
         )
@@ -223,6 +224,7 @@ class World:
             writer=self.writer,
             run_log=self.run_log,
             dead_letters=self.dead_letters,
+            clock=self.clock,
         )
 
 

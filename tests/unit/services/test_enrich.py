@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.messages import MAX_BODY_BYTES, EnrichBatch
+from mercator.messages import MAX_BODY_BYTES, ChangeEvent, EnrichBatch
 from mercator.services.connectors import ConnectorCatalog
-from mercator.services.enrich import DeadLetter, DetailsUnavailableError, NotEnoughTimeError
+from mercator.services.dead_letters import DeadLetter
+from mercator.services.enrich import DetailsUnavailableError, NotEnoughTimeError
 from mercator.services.mapper import map_records
 from mercator.services.merge import deep_merge
 from mercator.state.models import Integration
@@ -135,7 +136,9 @@ async def test_a_record_that_fails_validation_is_a_dead_letter_and_its_batch_mat
     assert world.records.written() == [SECOND]
     # And the first is a dead letter with its reason and the payload that failed
     [letter] = world.dead_letters.documents()
-    assert set(letter) == {"reason", "detail", "raw", "integration_id", "resource", "run_id"}
+    fields = {"reason", "detail", "raw", "integration_id", "connector", "resource", "event", "run_id"}
+    assert set(letter) == fields
+    assert (letter["connector"], letter["event"]) == ("salla", None)
     assert "status" in letter["reason"]
     assert "not a valid ecommerce:orders" in letter["reason"]
     assert letter["raw"]["id"] == int(FIRST)
@@ -150,28 +153,55 @@ async def test_a_record_that_fails_validation_is_a_dead_letter_and_its_batch_mat
 
 
 @pytest.mark.anyio
-async def test_a_record_the_provider_no_longer_has_is_a_dead_letter() -> None:
-    # Given three listed orders, one of which the merchant deleted before enrichment
+async def test_a_record_the_provider_no_longer_has_is_marked_deleted_not_dead_lettered() -> None:
+    # Given three orders already written, one of which the merchant then deleted
     sizes = {"orders": 3, "products": 0, "customers": 0, "carts": 0}
     sandbox = Sandbox("salla", seed=6, sizes=sizes, rate_limit=None, clock=FrozenClock())
     integration = make_integration("salla", sandbox)
     built = world(sandbox, integration)
     async with sandbox.client("http://salla.sandbox.test") as http:
         listed = (await http.get("/orders")).json()["data"]
-    gone = listed[1]
-    sandbox.store.delete("orders", gone["id"])
+    await built.enrichment_service().enrich(batch_of(integration, listed), plenty)
+    built.triggers.take()
+    gone = str(listed[1]["id"])
+    kept = built.records.of_type(TENANT, "ecommerce:orders")[gone].record
+    sandbox.store.delete("orders", listed[1]["id"])
+
+    # When the same listing is enriched again (its details now answer 404 for that order)
+    outcome = await built.enrichment_service().enrich(batch_of(integration, listed), plenty)
+
+    # Then the order is marked deleted, keeping its last content, and nothing is dead-lettered
+    stored = built.records.of_type(TENANT, "ecommerce:orders")
+    assert [code for code, item in stored.items() if item.deleted] == [gone]
+    assert stored[gone].record == kept
+    assert built.dead_letters.documents() == []
+    assert outcome.dead_letters == 0
+    # And its deletion is announced once, with its last content, and tracked
+    [change] = [ChangeEvent.parse(body) for body in built.triggers.take()]
+    assert (change.change, change.code, change.record, change.source) == ("deleted", gone, kept, "sync")
+    assert built.tracking.entries[(integration.id, "orders", gone)].deleted
+    assert built.run_log.get(integration.id, "orders", RUN).deleted == 1
+
+
+@pytest.mark.anyio
+async def test_a_record_gone_before_mercator_ever_wrote_it_changes_nothing() -> None:
+    # Given three listed orders, one of which the merchant deleted before the first enrichment
+    sizes = {"orders": 3, "products": 0, "customers": 0, "carts": 0}
+    sandbox = Sandbox("salla", seed=6, sizes=sizes, rate_limit=None, clock=FrozenClock())
+    integration = make_integration("salla", sandbox)
+    built = world(sandbox, integration)
+    async with sandbox.client("http://salla.sandbox.test") as http:
+        listed = (await http.get("/orders")).json()["data"]
+    sandbox.store.delete("orders", listed[1]["id"])
 
     # When the batch is enriched
     outcome = await built.enrichment_service().enrich(batch_of(integration, listed), plenty)
 
-    # Then the other two are written, and the deleted one is a dead letter carrying its list entry
+    # Then the other two are written; the gone one is neither a record, a tombstone nor a dead letter
     assert built.records.written() == [str(listed[0]["id"]), str(listed[2]["id"])]
-    [letter] = built.dead_letters.documents()
-    assert letter["reason"] == f"the provider no longer has orders record {gone['id']}"
-    assert letter["detail"]["status"] == 404
-    assert letter["raw"] == gone
-    assert outcome.dead_letters == 1
-    assert built.run_log.get(integration.id, "orders", RUN).errors == 1
+    assert str(listed[1]["id"]) not in built.records.of_type(TENANT, "ecommerce:orders")
+    assert built.dead_letters.documents() == []
+    assert outcome.dead_letters == 0
 
 
 @pytest.mark.anyio

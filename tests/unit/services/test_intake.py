@@ -26,6 +26,7 @@ from mercator.services.intake import (
     UnknownIntegrationError,
     UnsupportedMediaTypeError,
 )
+from mercator.services.writer import ReadyRecord
 from mercator.state.archive import S3DeliveryArchive, archive_key
 from tests.fake_aws import use_fake_aws
 from tests.unit.services.intake_world import NOW, REGION, World, intake_world
@@ -124,6 +125,65 @@ def test_the_buyer_of_an_order_becomes_a_customer_record(world: World) -> None:
     assert customer is not None
     kinds = sorted(ChangeEvent.model_validate_json(body).content_type for body in world.messages("trigger"))
     assert kinds == ["core:customer", "ecommerce:orders"]
+
+
+def _stored_customer(world: World, **changes: Any) -> dict[str, Any]:
+    """The order sample's buyer as a listing wrote it: fields an order never carries, under attributes."""
+    record: dict[str, Any] = {
+        "code": "225167971",
+        "email": "old-address@example.com",
+        "firstName": "Mohammed",
+        "lastName": "Ali",
+        "attributes": {"groupIds": [7, 9], "adminUrl": "https://s.salla.sa/customers/l7mY"},
+        **changes,
+    }
+    integration = world.intake.integrations.get("salla-1")
+    assert integration is not None
+    world.intake.writer.write_ready(
+        integration,
+        resource="customers",
+        content_type="core:customer",
+        records=[ReadyRecord("225167971", record, None)],
+        run_id="run-1",
+        seen_via="sync",
+    )
+    return record
+
+
+def test_the_buyer_is_laid_over_the_stored_customer_keeping_what_an_order_does_not_carry(
+    world: World,
+) -> None:
+    # Given the buyer already stored by a customers listing, with groups and an older e-mail address
+    _stored_customer(world)
+    world.messages("trigger")
+
+    # When one of their orders arrives
+    world.intake.receive(_salla(json.loads(_sample("salla", "order_created.json"))), JSON)
+
+    # Then the customer takes what the order knows and keeps what only the listing knew
+    customer = world.records.get("tenant-salla-1", "core:customer", "225167971")
+    assert customer is not None
+    assert customer.record["email"] == "usertest@gmail.com"
+    assert customer.record["gender"] == "female"
+    assert customer.record["attributes"] == {
+        "groupIds": [7, 9],
+        "adminUrl": "https://s.salla.sa/customers/l7mY",
+    }
+
+
+def test_a_buyer_the_stored_customer_already_matches_is_no_change(world: World) -> None:
+    # Given the order's buyer stored as a second order already left it
+    payload = json.loads(_sample("salla", "order_created.json"))
+    world.intake.receive(_salla(payload), JSON)
+    world.messages("trigger")
+
+    # When another order of theirs arrives, carrying the same buyer
+    payload["data"]["id"] = 99_000_001
+    world.intake.receive(_salla(payload), JSON)
+
+    # Then only the order is announced: the customer did not change
+    kinds = sorted(ChangeEvent.model_validate_json(body).content_type for body in world.messages("trigger"))
+    assert kinds == ["ecommerce:orders"]
 
 
 # --- duplicates ----------------------------------------------------------------------------------

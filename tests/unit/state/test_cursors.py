@@ -77,6 +77,7 @@ def test_a_run_saves_its_progress_and_finishes(cursors: DynamoCursors) -> None:
         high_water_mark=MARK,
         running=None,
         last_success_at=START + timedelta(minutes=5),
+        last_finished_at=START + timedelta(minutes=5),
         last_run_id="run-1",
         last_run_stats=RunStats(pages=2, records=100, new=7),
     )
@@ -231,3 +232,53 @@ def test_the_run_log_adds_counts_from_every_worker(dynamodb: Any, state_table: s
     )["Item"]
     # 30 days after 2025-06-01T08:00:00Z, in epoch seconds.
     assert item["ttl"] == {"N": str(1748764800 + 30 * 86400)}
+
+
+def test_an_unsettled_run_keeps_the_mark_and_the_last_success(dynamodb: Any, state_table: str) -> None:
+    # Given a cursor whose last settled run left a mark
+    cursors = DynamoCursors(dynamodb, state_table, clock=lambda: START)
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    assert finish(cursors, "run-1", MARK, pages=1)
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"))
+
+    # When the next run finishes unsettled, with a later mark
+    later = MARK + timedelta(hours=1)
+    assert cursors.finish(
+        "shop-1",
+        "orders",
+        "run-2",
+        high_water_mark=later,
+        stats=RunStats(unsettled=1),
+        finished_at=START + timedelta(hours=2),
+        settled=False,
+    )
+
+    # Then the mark and the last success stay; the run is recorded as finished
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None
+    assert cursor.high_water_mark == MARK
+    assert cursor.last_success_at == START + timedelta(minutes=5)
+    assert cursor.last_finished_at == START + timedelta(hours=2)
+    assert (cursor.last_run_id, cursor.running) == ("run-2", None)
+    assert cursor.last_run_stats == RunStats(unsettled=1)
+
+
+def test_the_ids_a_run_listed_are_kept_page_by_page(dynamodb: Any, state_table: str) -> None:
+    # Given a run log
+    log = DynamoRunLog(dynamodb, state_table, clock=lambda: START)
+
+    # When three pages are kept, the second one twice (an invocation that failed and ran again), one
+    # page empty, and another run's page beside them
+    log.add_listed("shop-1", "orders", "run-1", 0, ["1", "2"])
+    log.add_listed("shop-1", "orders", "run-1", 1, ["3", "4"])
+    log.add_listed("shop-1", "orders", "run-1", 1, ["3", "5"])
+    log.add_listed("shop-1", "orders", "run-1", 2, [])
+    log.add_listed("shop-1", "orders", "run-10", 0, ["99"])
+
+    # Then the run's ids are the union of its pages, the page listed again counted as last listed
+    assert log.listed("shop-1", "orders", "run-1") == {"1", "2", "3", "5"}
+    assert log.listed("shop-1", "orders", "run-10") == {"99"}
+    assert log.listed("shop-1", "orders", "run-2") == set()
+    # And they go when the integration's run logs are deleted
+    assert log.delete_for_integration("shop-1") == 4
+    assert log.listed("shop-1", "orders", "run-1") == set()

@@ -161,3 +161,75 @@ def test_a_malformed_item_is_reported(dynamodb: Any, records_table: str) -> None
 def test_a_missing_table_is_named(dynamodb: Any) -> None:
     with pytest.raises(MissingResourceError, match="UpdateItem: DynamoDB table 'mercator-records-dev'"):
         write(DynamoRecords(dynamodb, "mercator-records-dev"))
+
+
+def mark_deleted(records: DynamoRecords, deleted_at: datetime) -> tuple[WriteOutcome, dict[str, Any]]:
+    return records.mark_deleted(
+        tenant_id="tenant-1",
+        content_type="ecommerce:orders",
+        code="1001",
+        content_hash="deleted-1001",
+        deleted_at=deleted_at,
+        integration_id="shop-1",
+    )
+
+
+def test_a_deletion_keeps_the_last_content_and_counts_once(records: DynamoRecords) -> None:
+    # Given a stored order
+    write(records)
+
+    # When it is marked deleted, twice
+    first = mark_deleted(records, T + SECOND)
+    second = mark_deleted(records, T + 2 * SECOND)
+
+    # Then the first marks it and gives its last content; the second finds it deleted already
+    assert first == (WriteOutcome.UPDATED, ORDER)
+    assert second == (WriteOutcome.UNCHANGED, ORDER)
+    stored = records.get("tenant-1", "ecommerce:orders", "1001")
+    assert stored is not None
+    assert (stored.deleted, stored.record, stored.content_hash, stored.version) == (True, ORDER, "h1", 2)
+    assert stored.source_updated_at == T + SECOND
+
+
+def test_a_deletion_older_than_the_stored_version_is_refused(records: DynamoRecords) -> None:
+    # Given a stored order at T
+    write(records)
+
+    # When a deletion dated before T arrives
+    outcome = mark_deleted(records, T - SECOND)
+
+    # Then the newer version stays live
+    assert outcome == (WriteOutcome.STALE, ORDER)
+    stored = records.get("tenant-1", "ecommerce:orders", "1001")
+    assert stored is not None
+    assert not stored.deleted
+
+
+def test_a_record_without_a_source_time_comes_back_after_a_deletion(records: DynamoRecords) -> None:
+    # Given an order stored without an updated-at, then marked deleted
+    write(records, source_updated_at=None)
+    mark_deleted(records, T)
+
+    # When a listing shows it again, the same content, still without an updated-at
+    outcome = write(records, source_updated_at=None)
+
+    # Then it is live again: with no time to compare, a listing that shows it proves it lives
+    assert outcome is WriteOutcome.UPDATED
+    stored = records.get("tenant-1", "ecommerce:orders", "1001")
+    assert stored is not None
+    assert not stored.deleted
+
+
+def test_an_older_version_does_not_bring_a_timed_deletion_back(records: DynamoRecords) -> None:
+    # Given an order marked deleted at T + 1 s
+    write(records)
+    mark_deleted(records, T + SECOND)
+
+    # When its version of T arrives again (a late delivery)
+    outcome = write(records, content_hash="h2")
+
+    # Then it stays deleted
+    assert outcome is WriteOutcome.STALE
+    stored = records.get("tenant-1", "ecommerce:orders", "1001")
+    assert stored is not None
+    assert stored.deleted

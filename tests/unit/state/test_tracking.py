@@ -256,3 +256,20 @@ def test_the_tracking_update_in_a_transaction_keeps_the_newer_wins_condition(
     entry = stored(repository)
     assert (entry.content_hash, entry.source_updated_at) == ("h2", T + SECOND)
     assert (entry.first_seen_via, entry.last_seen_via) == ("sync", "webhook")
+
+
+def test_live_lists_every_entry_of_the_resource_not_marked_deleted(dynamodb: Any, state_table: str) -> None:
+    # Given three orders tracked, one deleted, and a product of the same integration
+    repository = DynamoTracking(dynamodb, state_table)
+    repository.put(tracked("1"))
+    repository.put(tracked("2", deleted=True))
+    repository.put(tracked("3", tracked_at=T))
+    repository.put(tracked("9", resource="products"))
+
+    # When the live orders are read
+    live = {entry.external_id: entry for entry in repository.live("shop-1", "orders")}
+
+    # Then only the live orders come back, with when they were tracked
+    assert set(live) == {"1", "3"}
+    assert live["3"].tracked_at == T
+    assert live["1"].tracked_at is None
