@@ -25,6 +25,9 @@ from mercator.mapping.engine import Location
 from mercator.records import CONTENT_TYPES, RECORD_TYPES
 
 QueryValue = str | int | float | bool
+# Suffixes of the listings a resource's ``deletions`` block derives; resource keys never hold a colon.
+DELETIONS = ":deletions"
+SWEEP = ":sweep"
 
 
 class SyncConfiguration(DefinitionModel):
@@ -125,6 +128,46 @@ ContentType = Annotated[
 ]
 
 
+class DeletionFeed(DefinitionModel):
+    """A listing of what the platform deleted since a time: Shopify's Events API (``verb=destroy``),
+    WooCommerce's trash (``status=trash``). Each incremental run of the resource reads it from where
+    the last one stopped, and marks each id it lists deleted."""
+
+    endpoint: Endpoint = Field(description="the list endpoint of deletions (its params sent every time)")
+    pagination: Pagination = Field(default_factory=lambda: PageNumberPagination(type="page_number"))
+    responseMapping: ResponseMapping = Field(default_factory=ResponseMapping)
+    incremental: Incremental = Field(
+        description="the since filter; recordUpdatedAt is the path of the deletion's time in an item"
+    )
+    idPath: RecordPath = Field("id", description="path of the deleted record's code in an item")
+
+
+class DeletionSweep(DefinitionModel):
+    """A whole listing of the resource, ids only, on a slower schedule, for platforms that report
+    deletions no other way: what a complete, settled sweep does not show is deleted (behind the
+    mass-delete guard)."""
+
+    everySeconds: int = Field(86_400, ge=3_600, le=30 * 86_400, description="time between two sweeps")
+    params: dict[str, QueryValue] = Field(
+        default_factory=dict,
+        description="extra query parameters that make the listing light (Shopify: fields=id); the "
+        "listed items must still carry the id and whatever the code is mapped from",
+    )
+
+
+class Deletions(DefinitionModel):
+    """How Mercator learns of deletions a resource's listing cannot show (it lists by updated-since)."""
+
+    feed: DeletionFeed | None = None
+    sweep: DeletionSweep | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Deletions:
+        if self.feed is None and self.sweep is None:
+            raise ValueError("deletions needs feed, sweep or both")
+        return self
+
+
 class Resource(DefinitionModel):
     name: str
     displayName: str
@@ -138,12 +181,16 @@ class Resource(DefinitionModel):
     responseMapping: ResponseMapping = Field(default_factory=ResponseMapping)
     incremental: Incremental | None = None
     apiMapping: MappingSpec
+    deletions: Deletions | None = Field(
+        None, description="where deletions come from when the listing cannot show them"
+    )
     icon: str | None = None
     samples: ResourceSamples = Field(default_factory=ResourceSamples)
 
     _compiled: CompiledMapping | None = PrivateAttr(None)
     _code: CompiledMapping | None = PrivateAttr(None)
     _id: CompiledPath | None = PrivateAttr(None)
+    _derived: dict[str, Resource] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _compile(self) -> Resource:
@@ -157,7 +204,52 @@ class Resource(DefinitionModel):
                 self._code = compile_mapping({"code": code_rule}, scope=f"resource {self.name}")
         except MappingDefinitionError as exc:
             raise mapping_error("apiMapping", exc) from None
+        self._derived = self._derive()
         return self
+
+    def _derive(self) -> dict[str, Resource]:
+        """The listings a ``deletions`` block adds, as resources of their own that the client can page."""
+        derived: dict[str, Resource] = {}
+        if self.deletions is None:
+            return derived
+        feed = self.deletions.feed
+        if feed is not None:
+            derived[DELETIONS] = Resource(
+                name=f"{self.name}{DELETIONS}",
+                displayName=f"{self.displayName}: deletions",
+                contentType=self.contentType,
+                idPath=feed.idPath,
+                endpoints=Endpoints(list=feed.endpoint),
+                pagination=feed.pagination,
+                responseMapping=feed.responseMapping,
+                incremental=feed.incremental,
+                apiMapping={"code": {"path": feed.idPath, "transform": "toString"}},
+            )
+        sweep = self.deletions.sweep
+        if sweep is not None:
+            listing = self.endpoints.list.model_copy(
+                update={"params": {**self.endpoints.list.params, **sweep.params}}
+            )
+            derived[SWEEP] = Resource(
+                name=f"{self.name}{SWEEP}",
+                displayName=f"{self.displayName}: deletion sweep",
+                contentType=self.contentType,
+                idPath=self.idPath,
+                endpoints=Endpoints(list=listing),
+                pagination=self.pagination,
+                responseMapping=self.responseMapping,
+                apiMapping={"code": self.apiMapping["code"]} if "code" in self.apiMapping else {},
+            )
+        return derived
+
+    def derived(self, part: str) -> Resource | None:
+        """The deletion feed (``:deletions``) or sweep (``:sweep``) listing, when declared."""
+        return self._derived.get(part)
+
+    @property
+    def base_name(self) -> str:
+        """The resource a derived listing belongs to (its own name for a resource of the definition)."""
+        return self.name.split(":", 1)[0]
 
     def code_of(self, record: Any) -> str | None:
         """The code a listed record is written under (its apiMapping ``code`` alone); None when it has none.
@@ -345,6 +437,10 @@ class Sync(DefinitionModel):
     @model_validator(mode="after")
     def _cross_checks(self) -> Sync:
         for key, resource in self.resources.items():
+            if ":" in key:
+                raise located_error(
+                    ("resources", key), "a resource key must not hold ':' (it names derived listings)"
+                )
             if resource.name != key:
                 raise located_error(
                     ("resources", key, "name"), f"name {resource.name!r} must equal its key {key!r}"
@@ -367,6 +463,10 @@ class Sync(DefinitionModel):
         """Name the connector and scope in every compiled mapping's errors."""
         for resource in self.resources.values():
             resource.mapping.connector = connector
+            for part in (DELETIONS, SWEEP):
+                derived = resource.derived(part)
+                if derived is not None:
+                    derived.mapping.connector = connector
         for event, handler in self.webhooks.handlers.items():
             handler.compiled.connector = connector
             handler.compiled.scope = f"event {event}"

@@ -506,8 +506,12 @@ class ProviderClient:
     # Definition lookups
 
     def resource(self, resource_key: str) -> Resource:
-        """A resource of the definition; ValueError naming the valid keys when it has no such one."""
-        found = self.definition.resources.get(resource_key)
+        """A resource of the definition, or a listing its ``deletions`` derive (``orders:deletions``,
+        ``orders:sweep``); ValueError naming the valid keys when it has no such one."""
+        name, colon, part = resource_key.partition(":")
+        found = self.definition.resources.get(name)
+        if found is not None and colon:
+            found = found.derived(colon + part)
         if found is None:
             valid = ", ".join(self.definition.resources) or "none"
             raise ValueError(

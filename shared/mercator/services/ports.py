@@ -83,6 +83,7 @@ class CursorRepository(Protocol):
         stats: RunStats,
         finished_at: datetime,
         settled: bool = True,
+        deletions_mark: datetime | None = None,
     ) -> bool:
         """End run ``run_id``: clear its checkpoint, move the high-water mark (never backwards),
         record ``last_success_at`` and the stats. An unsettled run moves neither the mark nor

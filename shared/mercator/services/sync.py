@@ -53,8 +53,10 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from mercator.connector import ConnectorDefinition, DefinitionError, Resource
+from mercator.connector.sync import DELETIONS, SWEEP
 from mercator.mapping.dates import utc_now
 from mercator.messages import EnrichBatch, SyncJob
+from mercator.providers.errors import ProviderError
 from mercator.providers.pagination import Page, PageCheckpoint
 from mercator.services.dead_letters import DeadLetter
 from mercator.services.deletions import DeletionGuard, absent_records
@@ -166,10 +168,27 @@ class SyncService:
             for resource in family_resources(definition, family):
                 if integration.syncs(resource.name):
                     bodies.append(SyncJob(integration_id=integration.id, resource=resource.name).body())
+                    if self._sweep_due(integration, resource):
+                        sweep = f"{resource.name}{SWEEP}"
+                        bodies.append(SyncJob(integration_id=integration.id, resource=sweep).body())
         if bodies:
             self.sync_jobs.send(bodies)
         logger.info("scheduled %d sync job(s) for %s", len(bodies), family, extra={"family": family})
         return len(bodies)
+
+    def _sweep_due(self, integration: Integration, resource: Resource) -> bool:
+        """Whether the resource's deletion sweep should run now: declared, the resource imported once,
+        and the last sweep (a minute of schedule jitter aside) ``everySeconds`` ago or never."""
+        sweep = resource.deletions.sweep if resource.deletions else None
+        if sweep is None:
+            return False
+        imported = self.cursors.get(integration.id, resource.name)
+        if imported is None or imported.last_success_at is None:
+            return False
+        last = self.cursors.get(integration.id, f"{resource.name}{SWEEP}")
+        if last is None or last.last_success_at is None:
+            return True
+        return (self.clock() - last.last_success_at).total_seconds() >= sweep.everySeconds - 60
 
     async def run_sync_job(
         self, job: SyncJob, deadline: Deadline, *, delivery_id: str | None = None
@@ -183,16 +202,17 @@ class SyncService:
         integration = self.integrations.get(job.integration_id)
         if integration is None:
             return _skip(job, "the integration no longer exists")
-        if not integration.syncs(job.resource):
+        if not integration.syncs(job.resource.split(":", 1)[0]):
             return _skip(job, f"the integration is {integration.status} or does not sync {job.resource}")
         definition = self.connectors.get(integration.connector)
-        resource = definition.resources.get(job.resource)
+        resource = _listing(definition, job.resource)
         if resource is None:
             raise UnknownResourceError(
                 f"connector {definition.name!r} of integration {integration.id!r} has no resource "
                 f"{job.resource!r}; resources: {', '.join(definition.resources) or 'none'}"
             )
-        if not (resource.enabled and definition.sync.syncConfiguration.enabled):
+        target = definition.resources[resource.base_name]
+        if not (target.enabled and definition.sync.syncConfiguration.enabled):
             return _skip(job, f"connector {definition.name} has the sync of {job.resource} disabled")
         if job.run is None:
             started = self._start(integration, resource, delivery_id)
@@ -276,12 +296,19 @@ class SyncService:
                     reason="this job's run has finished already",
                 )
         since = cursor.high_water_mark if cursor is not None and resource.incremental is not None else None
+        feed = resource.deletions.feed if resource.deletions else None
+        deletions_since = None
+        if feed is not None and cursor is not None and since is not None:
+            deletions_since = cursor.deletions_mark or since
+        imported = cursor is not None and cursor.last_success_at is not None
         run = RunCheckpoint(
             run_id=delivery_id or self.new_run_id(),
             started_at=now,
             since=since,
             listing=ListingPass(number=1, started_at=now),
-            first_import=cursor is None or cursor.last_success_at is None,
+            # A sweep's deletions are news: fan_out runs it only once the resource was imported.
+            first_import=resource.name == resource.base_name and not imported,
+            deletions_since=deletions_since,
         )
         if not self.cursors.save_checkpoint(integration.id, resource.name, run):
             owner = running.run_id if running is not None else None
@@ -341,6 +368,9 @@ class _RunWalk:
         self.counted_requests = 0
         self.counted_throttled = 0
         self.log_context = _context(integration, resource, run.run_id)
+        # The resource records are written to: the listed one, or the one a deletion sweep lists.
+        self.target = definition.resources[resource.base_name]
+        self.sweeping = resource.name != self.target.name
         self.reconciling = run.since is not None and webhooks_deliver(definition, resource)
         # Only a listing of the whole resource can prove a record absent.
         self.whole = run.since is None
@@ -369,7 +399,9 @@ class _RunWalk:
             listing = watch.progress
             reasons = watch.gap_reasons()
             if not reasons or listing.number >= self.service.max_passes:
-                return await asyncio.to_thread(self._finish, run, reasons)
+                deletions_mark, deleted = await self._follow_deletions(run)
+                run = run.model_copy(update={"stats": run.stats.add(RunStats(deleted=deleted))})
+                return await asyncio.to_thread(self._finish, run, reasons, deletions_mark)
             logger.info(
                 "listing %s again: pass %d may have missed records (%s)",
                 self.resource.name,
@@ -389,6 +421,9 @@ class _RunWalk:
         if self.whole:
             self._keep_listed(run, records)
         counts = RunStats(pages=1, records=len(records))
+        if self.sweeping:
+            # A sweep lists ids only: what it lists is kept for the sweep, never written.
+            return counts
         if self.reconciling:
             records, delivered = self._without_webhook_deliveries(records)
             counts = counts.add(RunStats(unchanged=delivered))
@@ -554,7 +589,62 @@ class _RunWalk:
             passes=listing.number if listing else 1,
         )
 
-    def _finish(self, run: RunCheckpoint, reasons: list[str]) -> SyncOutcome:
+    async def _follow_deletions(self, run: RunCheckpoint) -> tuple[datetime | None, int]:
+        """Read the resource's deletion feed from ``run.deletions_since`` and mark what it lists deleted.
+
+        Returns where the feed was read up to (on the store's clock, for the cursor) and how many
+        records were deleted. A feed the store fails to answer, or one the deadline cuts short,
+        moves no mark: the next run reads the same stretch again, and deleting twice changes nothing.
+        """
+        if run.deletions_since is None:
+            return None, 0
+        key = f"{self.resource.name}{DELETIONS}"
+        feed = self.target.derived(DELETIONS)
+        assert feed is not None
+        started: datetime | None = None
+        deleted = 0
+        pages = self.session.pages(key, since=run.deletions_since)
+        try:
+            async with _closing(pages):
+                async for page in pages:
+                    started = started or page.served_at
+                    deleted += await asyncio.to_thread(self._delete_listed, run, feed, page)
+                    if page.next is not None and self.deadline() < self.service.margin:
+                        logger.info("deletion feed of %s cut short by the deadline", self.resource.name)
+                        return None, deleted
+        except ProviderError as exc:
+            logger.warning(
+                "deletion feed of %s not read this run (%s); the next run reads it again",
+                self.resource.name,
+                exc,
+                extra=self.log_context,
+            )
+            return None, deleted
+        return started or self.service.clock(), deleted
+
+    def _delete_listed(self, run: RunCheckpoint, feed: Resource, page: Page) -> int:
+        by_time: dict[datetime, list[str]] = {}
+        fallback = page.served_at or self.service.clock()
+        for item in page.records:
+            code = feed.code_of(item)
+            if code is not None:
+                by_time.setdefault(feed.updated_at(item) or fallback, []).append(code)
+        return sum(
+            self.service.writer.delete(
+                self.integration,
+                resource=self.target.name,
+                content_type=self.target.contentType,
+                codes=codes,
+                deleted_at=deleted_at,
+                run_id=run.run_id,
+                first_import=run.first_import,
+            )
+            for deleted_at, codes in by_time.items()
+        )
+
+    def _finish(
+        self, run: RunCheckpoint, reasons: list[str], deletions_mark: datetime | None = None
+    ) -> SyncOutcome:
         service = self.service
         settled = not reasons
         swept = self._sweep(run) if settled and self.whole else RunStats()
@@ -575,6 +665,7 @@ class _RunWalk:
             stats=stats,
             finished_at=now,
             settled=settled,
+            deletions_mark=deletions_mark if deletions_mark is not None else self._feed_start(run, settled),
         ):
             return self._superseded(run)
         passes = run.listing.number if run.listing else 1
@@ -612,12 +703,19 @@ class _RunWalk:
             gap_reasons=tuple(reasons),
         )
 
+    def _feed_start(self, run: RunCheckpoint, settled: bool) -> datetime | None:
+        """After a settled whole listing, the deletion feed need only be read from where it began."""
+        feed = self.target.deletions.feed if self.target.deletions else None
+        if feed is None or not (self.whole and settled) or self.sweeping:
+            return None
+        return _listing_start(run)
+
     def _sweep(self, run: RunCheckpoint) -> RunStats:
         """Mark deleted what the settled whole listing did not show, unless too much is absent at once."""
         service = self.service
         writer = service.writer
         absence = absent_records(
-            writer.live(self.integration.id, self.resource.name),
+            writer.live(self.integration.id, self.target.name),
             service.run_log.listed(self.integration.id, self.resource.name, run.run_id),
             run_started_at=run.started_at,
             listing_started_at=_listing_start(run),
@@ -637,8 +735,8 @@ class _RunWalk:
             return RunStats(deletions_held=len(absence.codes))
         deleted = writer.delete(
             self.integration,
-            resource=self.resource.name,
-            content_type=self.resource.contentType,
+            resource=self.target.name,
+            content_type=self.target.contentType,
             codes=absence.codes,
             deleted_at=_listing_start(run),
             run_id=run.run_id,
@@ -668,6 +766,15 @@ class _RunWalk:
     def _id_of(self, record: Any) -> str:
         found = self.resource.record_id(record)
         return "(without an id)" if found is None or found == "" else str(found)
+
+
+def _listing(definition: ConnectorDefinition, key: str) -> Resource | None:
+    """The resource a SyncJob names, or the deletion sweep one derives (``orders:sweep``)."""
+    name, colon, part = key.partition(":")
+    resource = definition.resources.get(name)
+    if resource is None or not colon:
+        return resource
+    return resource.derived(colon + part)
 
 
 def _listing_start(run: RunCheckpoint) -> datetime:

@@ -11,6 +11,7 @@ The cursor (``pk INTEGRATION#<id>``, ``sk CURSOR#<resource>``)::
     last_finished_at    N   epoch ms: the last run that finished, settled or not
     last_run_id         S
     last_run_stats      M   of N, one per RunStats counter
+    deletions_mark      N   epoch ms: the store's clock up to which the deletion feed was read; forward only
 
 A run owns the cursor from its first checkpoint until it finishes. Another run may take over only
 when the owner has saved nothing for ``stale_after`` (6 hours): a crashed run must not lock the
@@ -133,10 +134,14 @@ class DynamoCursors:
         stats: RunStats,
         finished_at: datetime,
         settled: bool = True,
+        deletions_mark: datetime | None = None,
     ) -> bool:
         """End the run. An unsettled run (its listing may have missed records) keeps the mark and the
-        last success where they were, so the next run lists the same window again."""
+        last success where they were, so the next run lists the same window again. The deletion feed's
+        mark, read separately, moves whenever the run read the feed to its end."""
         key_ = cursor_key(integration_id, resource)
+        if deletions_mark is not None:
+            self._move_deletions_mark(key_, run_id, deletions_mark)
         if high_water_mark is not None and settled:
             update = self._finish_update(run_id, stats, finished_at, settled)
             update.set("high_water_mark", ms(high_water_mark))
@@ -159,6 +164,20 @@ class DynamoCursors:
         except ConditionFailedError:
             return False
         return True
+
+    def _move_deletions_mark(self, key_: Item, run_id: str, mark: datetime) -> None:
+        """Forward only, and only while ``run_id`` owns the cursor; a refusal leaves the stored mark."""
+        update = Expression()
+        update.set("deletions_mark", ms(mark))
+        stored = update.name("deletions_mark")
+        condition = (
+            f"{self._owned_by(update, run_id)} AND (attribute_not_exists({stored}) "
+            f"OR {stored} < {update.value(ms(mark))})"
+        )
+        try:
+            self._table.update(key_, update, condition)
+        except ConditionFailedError:
+            return
 
     def delete_for_integration(self, integration_id: str) -> int:
         """Delete the cursors of every resource of the integration; how many were deleted."""
@@ -193,6 +212,7 @@ class DynamoCursors:
                 last_finished_at=read_optional_datetime(item, "last_finished_at"),
                 last_run_id=read_optional_s(item, "last_run_id"),
                 last_run_stats=None if stats is None else _stats(stats["M"]),
+                deletions_mark=read_optional_datetime(item, "deletions_mark"),
             )
         except (KeyError, TypeError, ValueError, ValidationError) as e:
             raise self._table.malformed(item, e) from e

@@ -148,6 +148,9 @@ class RunCheckpoint(_StateModel):
     first_import: bool = Field(
         False, description="the integration's first run of the resource: what it writes is history, not news"
     )
+    deletions_since: datetime | None = Field(
+        None, description="where this run reads the resource's deletion feed from; None: it reads none"
+    )
 
 
 class Cursor(_StateModel):
@@ -161,6 +164,9 @@ class Cursor(_StateModel):
     last_finished_at: datetime | None = Field(None, description="when the last run finished, settled or not")
     last_run_id: str | None = None
     last_run_stats: RunStats | None = None
+    deletions_mark: datetime | None = Field(
+        None, description="the store's clock up to which the resource's deletion feed has been read"
+    )
 
 
 class StoredRecord(_StateModel):

@@ -268,6 +268,7 @@ class FakeCursors:
         stats: RunStats,
         finished_at: datetime,
         settled: bool = True,
+        deletions_mark: datetime | None = None,
     ) -> bool:
         key = (integration_id, resource)
         cursor = self.cursors.get(key)
@@ -284,6 +285,10 @@ class FakeCursors:
                 "last_finished_at": finished_at,
                 "last_run_id": run_id,
                 "last_run_stats": stats,
+                "deletions_mark": max(
+                    (moment for moment in (cursor.deletions_mark, deletions_mark) if moment is not None),
+                    default=None,
+                ),
             }
         )
         self.finished.append(run_id)

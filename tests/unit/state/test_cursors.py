@@ -282,3 +282,25 @@ def test_the_ids_a_run_listed_are_kept_page_by_page(dynamodb: Any, state_table: 
     # And they go when the integration's run logs are deleted
     assert log.delete_for_integration("shop-1") == 4
     assert log.listed("shop-1", "orders", "run-1") == set()
+
+
+def test_the_deletion_feed_mark_only_moves_forward(dynamodb: Any, state_table: str) -> None:
+    # Given a run that read the deletion feed up to MARK
+    cursors = DynamoCursors(dynamodb, state_table, clock=lambda: START)
+    for run_id, mark in (("run-1", MARK), ("run-2", MARK - timedelta(hours=1)), ("run-3", None)):
+        assert cursors.save_checkpoint("shop-1", "orders", checkpoint(run_id))
+        # When later runs read less far (an older mark) or not at all (None)
+        assert cursors.finish(
+            "shop-1",
+            "orders",
+            run_id,
+            high_water_mark=None,
+            stats=RunStats(),
+            finished_at=START,
+            deletions_mark=mark,
+        )
+
+    # Then the mark stays where the furthest read left it
+    cursor = cursors.get("shop-1", "orders")
+    assert cursor is not None
+    assert cursor.deletions_mark == MARK
