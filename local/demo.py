@@ -21,7 +21,9 @@ handlers.
    orders changed twice a second apart) and posts the deliveries while the queues are worked:
    WebhookIntake writes the records, TriggerDispatch fires their triggers and runs the workflow.
 6. Incremental sync: it recovers what the dropped deliveries never brought (missed by webhook), and
-   its changes fire triggers too.
+   its changes fire triggers too. A record's content does not depend on the path that brought it, so
+   per content type its new + changed records are exactly the records whose latest change no
+   delivery brought, less those its listing cannot see (Salla lists orders by creation date).
 7. Prints what happened: records per content type against the store, new / changed / unchanged /
    missed by webhook, requests, 429s and the time against the rate-limit ideal; the deliveries (sent,
    dropped, duplicated, Mercator's answers, duplicates and stale ones ignored, what the sync
@@ -30,8 +32,9 @@ handlers.
 Exits 1 when a count differs from the store, a message reached a dead-letter queue, a phase stalled, a
 delivery got no 2xx answer, a copy of a delivery was not recognised as one, the stale deliveries are
 not the ones the store sent out of order, the sync's missed-by-webhook count is not the dropped new
-orders, the first import fired a trigger, the receiver refused a signature, a workflow execution
-paused, or the new orders did not get one workflow action each.
+orders, the incremental sync's new + changed of a content type is not what the deliveries left
+undelivered (and its listing can see), the first import fired a trigger, the receiver refused a
+signature, a workflow execution paused, or the new orders did not get one workflow action each.
 Nothing keeps running afterwards: the stack, the servers and the store stop with the `with` blocks.
 """
 
@@ -40,15 +43,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import os
 import random
 import sys
 import time
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as day_time
 from typing import Any, TextIO
 
 import httpx
@@ -68,13 +74,22 @@ from demo_webhooks import (
     expected_stale,
 )
 from mercator.api_client import IntegrationsApiClient
-from mercator.connector import DefinitionError, load_definition, load_shipped, shipped_definitions
+from mercator.connector import (
+    ConnectorDefinition,
+    DefinitionError,
+    Resource,
+    load_definition,
+    load_shipped,
+    shipped_definitions,
+)
 from mercator.connector.checklist import check
+from mercator.mapping.dates import zone
 from mercator.services.families import FAMILIES as CONTENT_TYPES
+from mercator.services.mapper import extract_customer, map_delivery
 from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import RunStats
+from mercator.state.models import Cursor, RunStats
 from mercator.state.workflows import DynamoExecutions
 from mercator.workflows import trigger_id
 from mercator_local import LocalStack, Runner
@@ -206,12 +221,34 @@ class QueueWork:
 @dataclass
 class WebhookPhase(Phase):
     queued: int = 0  # deliveries the store's changes made
+    deliveries: list[Delivery] = field(default_factory=list)  # those deliveries, in the order of the changes
     sent: int = 0
     duplicated: int = 0
     dropped: list[Delivery] = field(default_factory=list)
     results: list[DeliveryResult] = field(default_factory=list)
     answers: DeliveryAnswers = field(default_factory=DeliveryAnswers)
+    outcomes: dict[bytes, list[str]] = field(default_factory=dict)  # Mercator's answers, by delivery body
     expected_stale: int = 0  # older changes the store sent after the newer one
+
+
+class OutcomePath(DeliveryPath):
+    """The store's way to Mercator that also keeps the intake's answer to each delivery, by its body."""
+
+    def __init__(self, between: Callable[[], None]) -> None:
+        super().__init__(between)
+        self.by_body: defaultdict[bytes, list[str]] = defaultdict(list)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await super().handle_async_request(request)
+        try:
+            body: Any = answer.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        status = body.get("status") if isinstance(body, dict) else None
+        self.by_body[request.content].append(
+            status if isinstance(status, str) else f"HTTP {answer.status_code}"
+        )
+        return answer
 
 
 def check_connectors() -> bool:
@@ -389,7 +426,7 @@ def deliver(
     observers: Observers,
     *,
     client: httpx.AsyncClient,
-    path: DeliveryPath,
+    path: OutcomePath,
     pairs: Sequence[TwiceChanged],
 ) -> WebhookPhase:
     """Post the store's queued deliveries, the queues worked between them, then drain every queue."""
@@ -402,6 +439,7 @@ def deliver(
     work = QueueWork(stack.runner, observers.tap)
     queued = list(emitter.pending)
     phase.queued = len(queued)
+    phase.deliveries = queued
     started = time.perf_counter()
     with progress_bars() as progress, without_metric_documents():
         task = progress.add_task("deliveries", total=None)
@@ -421,6 +459,7 @@ def deliver(
     sent = {id(result.delivery) for result in phase.results}
     phase.dropped = [delivery for delivery in queued if id(delivery) not in sent]
     phase.answers = path.answers
+    phase.outcomes = dict(path.by_body)
     phase.expected_stale = expected_stale(phase.results, pairs)
     phase.triggers = work.fired + observers.tap.take()
     phase.actions = observers.receiver.counts().since(actions_before)
@@ -546,6 +585,141 @@ def report_webhooks(webhooks: WebhookPhase, incremental: Phase, pairs: Sequence[
     return all(checks.values()) and not webhooks.stalled
 
 
+# Intake outcomes after which Mercator holds the delivered version (or a newer one) of the record.
+BROUGHT = frozenset({"accepted", "duplicate", "stale", "queued"})
+
+
+@dataclass
+class Undelivered:
+    """Per family, the records whose latest change no delivery brought: those the incremental listing
+    can see (the sync must write exactly these) and those it cannot."""
+
+    listable: dict[str, set[str]] = field(default_factory=lambda: {family: set() for family in FAMILIES})
+    unlistable: dict[str, set[str]] = field(default_factory=lambda: {family: set() for family in FAMILIES})
+
+
+def listing_windows(stack: LocalStack) -> dict[str, datetime | None]:
+    """Where each family's next listing starts, as the store reads its filter (None: listed whole).
+
+    Read before the incremental sync, from the cursors the earlier runs left.
+    """
+    dynamodb = stack.client("dynamodb")
+    table = stack.table_name("StateTable")
+    [integration] = DynamoIntegrations(dynamodb, table).for_tenant(TENANT)
+    cursors = DynamoCursors(dynamodb, table)
+    connector = load_shipped("salla")
+    return {
+        family: listing_start(connector.resources[key], cursors.get(integration.id, key))
+        for family, key in RESOURCE_KEYS.items()
+    }
+
+
+def listing_start(resource: Resource, cursor: Cursor | None) -> datetime | None:
+    incremental = resource.incremental
+    if incremental is None or cursor is None or cursor.high_water_mark is None:
+        return None
+    start = incremental.window_start(cursor.high_water_mark)
+    if incremental.format == "date":
+        # A date filter takes the whole day, from its first moment in the zone the cursor is written in.
+        local = start.astimezone(zone(incremental.timezone))
+        return datetime.combine(local.date(), day_time.min, local.tzinfo)
+    return start
+
+
+Key = tuple[str, str]  # content type, code
+
+
+def undelivered(webhooks: WebhookPhase, sandbox: Sandbox, windows: dict[str, datetime | None]) -> Undelivered:
+    """The records whose latest change never reached Mercator, by whether the next listing sees them.
+
+    A record's changes are the deliveries of its own events; its latest change reached Mercator when
+    that delivery was taken, or when a later taken delivery carried the record too: an order's
+    delivery carries its buyer as the buyer is then (the connector's customer extraction). The
+    deliveries are read with the connector, as the intake reads them.
+    """
+    connector = load_shipped("salla")
+    family_of = {content_type: family for family, content_type in CONTENT_TYPES.items()}
+    changed: dict[Key, bool] = {}  # False when the latest change is a deletion
+    brought: set[Key] = set()
+    for delivery in webhooks.deliveries:  # in the order of the store's changes
+        records, buyers = carried(connector, delivery)
+        for key, whole in records:
+            changed[key] = whole
+            brought.discard(key)
+        if any(outcome in BROUGHT for outcome in webhooks.outcomes.get(delivery.body, [])):
+            brought.update(key for key, _ in records)
+            brought.update(key for key in buyers if key in changed)
+    result = Undelivered()
+    for key, whole in changed.items():
+        content_type, code = key
+        family = family_of.get(content_type)
+        # A dropped deletion comes back as a deletion, never as a new or changed record.
+        if family is None or not whole or key in brought:
+            continue
+        seen = listable(connector, sandbox, family, int(code), windows[family])
+        (result.listable if seen else result.unlistable)[family].add(code)
+    return result
+
+
+def carried(connector: ConnectorDefinition, delivery: Delivery) -> tuple[list[tuple[Key, bool]], list[Key]]:
+    """The records a delivery changes (each with whether it is not a deletion), and the buyers it
+    carries (partly, as they are then) without changing them."""
+    handler = connector.handlers.get(delivery.event)
+    if handler is None:
+        return [], []
+    body = json.loads(delivery.body)
+    records = [
+        ((handler.contentType, str(record["code"])), handler.operation != "delete")
+        for record in map_delivery(connector, delivery.event, body).records
+    ]
+    buyer = extract_customer(connector, delivery.event, body)
+    buyers = [("core:customer", str(record["code"])) for record in buyer.records] if buyer else []
+    return records, buyers
+
+
+def listable(
+    connector: ConnectorDefinition, sandbox: Sandbox, family: str, record_id: int, start: datetime | None
+) -> bool:
+    """Whether the family's next listing shows the record: always for a listing of the whole resource;
+    for an incremental one, when the record's own time (``recordUpdatedAt``, the field its filter reads:
+    the creation date of a Salla order) is inside the window."""
+    state = sandbox.store.lookup(family, record_id)
+    if state is None:
+        return False
+    incremental = connector.resources[RESOURCE_KEYS[family]].incremental
+    if start is None or incremental is None:
+        return True
+    moment = incremental.updated_at(sandbox.flavor.render(family, state, "list", sandbox.base_url()))
+    return moment is not None and moment >= start
+
+
+def report_convergence(missing: Undelivered, incremental: Phase) -> bool:
+    """Per content type, the incremental sync's new + changed against what the deliveries left out."""
+    table = Table(title="Incremental sync against the changes no delivery brought", title_justify="left")
+    for column in ("content type", "not delivered", "new + changed", "", "not listable"):
+        table.add_column(column, justify="left" if column in ("content type", "") else "right")
+    ok = True
+    for family, content_type in CONTENT_TYPES.items():
+        stats = incremental.stats.get(family, RunStats())
+        wrote, expected = stats.new + stats.changed, len(missing.listable[family])
+        ok &= wrote == expected
+        table.add_row(
+            content_type,
+            f"{expected:,}",
+            f"{wrote:,}",
+            "[green]ok[/]" if wrote == expected else "[red]differs[/]",
+            f"{len(missing.unlistable[family]):,}",
+        )
+    console.print(table)
+    console.print(
+        "  not delivered: records whose latest change no delivery brought (dropped, or not taken) and "
+        "that the incremental listing can see; each comes back as new or changed, and nothing else may, "
+        "since a record is the same whichever path brought it. Not listable: changes no listing can "
+        "show, such as an old order's (Salla lists orders by creation date); its next webhook brings it."
+    )
+    return ok
+
+
 def report_actions(phases: Sequence[Phase], stack: LocalStack, new_orders: int) -> bool:
     """Triggers seen on the bus and workflow actions the receiver verified, per phase."""
     table = Table(title="Triggers and the workflow 'Notify on new orders'", title_justify="left")
@@ -595,7 +769,7 @@ def main() -> int:
     with ExitStack() as running:
         stack = running.enter_context(LocalStack(parameters={"LogLevel": "WARNING"}, retry_after_seconds=0))
         api = stack.serve_api()
-        path = DeliveryPath(between=lambda: None)
+        path = OutcomePath(between=lambda: None)
         client = httpx.AsyncClient(transport=path)
         sandbox = Sandbox(
             "salla",
@@ -648,9 +822,11 @@ def main() -> int:
         changes = change_the_store(sandbox) | {"orders changed twice": TWICE_CHANGED_ORDERS}
         console.print("\nThe store changes: " + ", ".join(f"{what} {n}" for what, n in changes.items()))
         webhooks = deliver(stack, sandbox, observers, client=client, path=path, pairs=pairs)
+        missing = undelivered(webhooks, sandbox, listing_windows(stack))
         incremental = sync(stack, sandbox, observers, "Incremental sync", in_store)
         ok &= report(incremental, in_store(), records_per_type(stack))
         ok &= report_webhooks(webhooks, incremental, pairs)
+        ok &= report_convergence(missing, incremental)
         ok &= report_actions([initial, webhooks, incremental], stack, NEW_ORDERS)
 
         dead = {queue: stack.runner.depth(queue) for queue in DEAD_LETTER_QUEUES}

@@ -171,6 +171,7 @@ class Row:
     version: int
     written_at: int
     content_hash: str
+    deleted: bool = False
 
 
 class Storefront:
@@ -185,6 +186,8 @@ class Storefront:
         self.flavor: FlavorName = sandbox.config.flavor
         self.definition: ConnectorDefinition = load_shipped(self.flavor)
         self.oracle = StoreOracle(self.flavor, self.definition, sandbox.base_url(origin), sandbox.credentials)
+        # Fire every schedule twice, as an EventBridge retry or a duplicated delivery would.
+        self.duplicate_schedules = False
 
     # --- the store ----------------------------------------------------------------------------------
 
@@ -249,6 +252,8 @@ class Storefront:
         the change events stay on the Trigger queue for the test to read."""
         for family in families:
             self.stack.runner.invoke_schedule(SYNC_FUNCTION, family)
+            if self.duplicate_schedules:
+                self.stack.runner.invoke_schedule(SYNC_FUNCTION, family)
         report = self.stack.runner.run_until_idle(skip=["TriggerQueue"])
         assert report.idle, "the queues did not drain"
         return report
@@ -272,6 +277,7 @@ class Storefront:
                     version=int(item["version"]["N"]),
                     written_at=int(item["written_at"]["N"]),
                     content_hash=item["content_hash"]["S"],
+                    deleted=item.get("deleted", {}).get("BOOL") is True,
                 )
                 rows[row.code] = row
             if "LastEvaluatedKey" not in answer:

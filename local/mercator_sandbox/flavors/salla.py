@@ -81,6 +81,17 @@ AVATARS = {
     "female": "https://cdn.assets.salla.network/prod/admin/cp/assets/images/avatar_female.png",
 }
 IMAGE_HOST = "https://cdn.salla.sa/mercator"
+# An image as List Products writes one (products_list.json), for shapes whose sample has none.
+IMAGE_SHAPE: Mapping[str, Any] = {
+    "id": 0,
+    "url": "",
+    "main": False,
+    "three_d_image_url": "",
+    "alt": "image",
+    "video_url": "",
+    "type": "image",
+    "sort": 0,
+}
 
 TEMPLATES: Mapping[tuple[str, str], Template] = {
     ("orders", "list"): Template("salla/orders_list.json", "data", 0),
@@ -526,6 +537,9 @@ class Salla(Flavor):
             ),
             ("cost_price", str(product.price_cents * 6 // 1000)),
             ("calories", None),
+            # The product's own codes in every view: the templates hold three different samples' codes.
+            ("mpn", str(10_000_000 + state.id % 90_000_000)),
+            ("gtin", f"628{state.id % 10**10:010d}"),
         ):
             if key in record:
                 record[key] = value
@@ -547,11 +561,13 @@ class Salla(Flavor):
         return record
 
     def _images(self, template: Any, product_id: int, product: ProductFacts) -> list[dict[str, Any]]:
-        if not isinstance(template, list) or not template:
+        if not isinstance(template, list):
             return []
+        # The webhook sample's product has no images, but Salla sends a product's images in every view.
+        shape = template[0] if template else IMAGE_SHAPE
         images = []
         for index in range(product.images):
-            image = dict(template[0])
+            image = dict(shape)
             image.update(
                 {
                     "id": product_id * 10 + index,
@@ -574,6 +590,10 @@ class Salla(Flavor):
         record = self._person(record, state.id, person, state.updated, dated=view != "details")
         if "groups" in record:
             record["groups"] = []
+        if "full_name" in record:
+            record["full_name"] = person.name
+        if "created_at" in record:
+            record["created_at"] = salla_date(state.created)
         return record
 
     def _cart(self, state: RecordState, view: View) -> dict[str, Any]:

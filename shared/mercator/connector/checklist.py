@@ -7,14 +7,18 @@ Loading a definition already proves its shape. These checks prove it is complete
 3. every resource's responseMapping paths exist in its sample list response;
 4. samples are present: a list sample per resource, a details sample where details are fetched,
    at least one sample per handler, and each of them maps into valid records;
-5. wherever webhooks are received, deliveries are verified and their event name can be found.
+5. wherever webhooks are received, deliveries are verified and their event name can be found;
+6. a record maps to the same content whichever path brings it: where a create/upsert handler's
+   sample and a sample of the resource of the same content type describe the same record (same
+   ``code``), every field both give has the same value (the same JSON, so 30 and 30.0 differ, as
+   they do in the content hash that decides whether a record changed).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -52,6 +56,7 @@ def check(definition: ConnectorDefinition) -> list[Finding]:
     findings += _mappings_cover_content_types(definition)
     findings += _webhooks_verified(definition)
     findings += _samples(definition)
+    findings += _paths_agree(definition)
     return findings
 
 
@@ -221,3 +226,136 @@ def _mapped(where: Location, run: Callable[[], MapOutcome]) -> list[Finding]:
     except PayloadShapeError as exc:
         return [_finding(where, str(exc))]
     return [_finding(where, f"record {f.index}: {f.reason}") for f in outcome.failures]
+
+
+def _paths_agree(definition: ConnectorDefinition) -> list[Finding]:
+    """Handler and resource mappings that store different values for the same sample record.
+
+    Each path rewrites what the other wrote, so every sync would announce a change the source never
+    made. A field only one side gives is not a disagreement: a path that knows part of a record is
+    merged over the stored one.
+    """
+    findings: list[Finding] = []
+    for event, handler in definition.handlers.items():
+        if handler.operation not in {"create", "upsert"} or handler.enrich is not None:
+            continue
+        delivered = _sample_records(
+            definition,
+            [
+                (f"samples[{index}]", file, partial(map_delivery, definition, event))
+                for index, file in enumerate(handler.samples)
+            ],
+        )
+        for key, resource in definition.resources.items():
+            if resource.contentType != handler.contentType:
+                continue
+            sources = [("samples.list", resource.samples.list, partial(map_list_response, definition, key))]
+            if resource.endpoints.details is not None:
+                details = partial(map_details_response, definition, key)
+                sources.append(("samples.details", resource.samples.details, details))
+            listed = _sample_records(definition, sources)
+            where = f"sync.resources.{key}.apiMapping"
+            for code in sorted(delivered.keys() & listed.keys()):
+                for ours_from, ours in delivered[code]:
+                    for theirs_from, theirs in listed[code]:
+                        for path, mine, other in _disagreements(ours, theirs):
+                            location = (
+                                "sync",
+                                "webhooks",
+                                "handlers",
+                                event,
+                                "mapping",
+                                *_mapping_location(handler.mapping, path),
+                            )
+                            findings.append(
+                                _finding(
+                                    location,
+                                    f"record {code}, field {format_location(path)}: this mapping gives "
+                                    f"{_shown(mine)} ({ours_from}) where {where} gives {_shown(other)} "
+                                    f"({theirs_from}); both paths must store the same value",
+                                )
+                            )
+    return findings
+
+
+SampleSource = tuple[str, str | None, Callable[[Any], MapOutcome]]
+Labelled = list[tuple[str, dict[str, Any]]]
+
+
+def _sample_records(definition: ConnectorDefinition, sources: Sequence[SampleSource]) -> dict[str, Labelled]:
+    """The records the samples map to, by code; unreadable or unmappable samples are reported elsewhere."""
+    by_code: dict[str, Labelled] = {}
+    for label, file, run in sources:
+        body, problem = _read_sample(definition, file)
+        if problem:
+            continue
+        try:
+            outcome = run(body)
+        except PayloadShapeError:
+            continue
+        for record in outcome.records:
+            code = record.get("code")
+            if isinstance(code, str) and code:
+                by_code.setdefault(code, []).append((label, record))
+    return by_code
+
+
+FieldPath = tuple[str | int, ...]
+
+
+def _disagreements(ours: Any, theirs: Any, path: FieldPath = ()) -> list[tuple[FieldPath, Any, Any]]:
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        found: list[tuple[FieldPath, Any, Any]] = []
+        for key in ours:
+            if key in theirs:
+                found += _disagreements(ours[key], theirs[key], (*path, key))
+        return found
+    if (
+        isinstance(ours, list)
+        and isinstance(theirs, list)
+        and len(ours) == len(theirs)
+        and all(isinstance(item, dict) for item in [*ours, *theirs])
+    ):
+        found = []
+        for index, (mine, other) in enumerate(zip(ours, theirs, strict=True)):
+            found += _disagreements(mine, other, (*path, index))
+        return found
+    if _has_value(ours) and _has_value(theirs) and _canonical(ours) != _canonical(theirs):
+        return [(path, ours, theirs)]
+    return []
+
+
+def _has_value(value: Any) -> bool:
+    # An empty list is what content types default a missing list to, so it says nothing either way.
+    return value is not None and value not in ("", [], {})
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _shown(value: Any) -> str:
+    text = _canonical(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _mapping_location(spec: Any, path: FieldPath) -> Location:
+    """Where in a mapping the rule for a record field is: ``items[0].sku`` → ``items.mapping.sku``."""
+    location: list[str | int] = []
+    node = spec
+    for part in path:
+        if isinstance(node, dict) and isinstance(node.get("object"), dict) and part not in node:
+            location.append("object")
+            node = node["object"]
+        if isinstance(part, int):
+            # An element of a mapItems list: its fields are under the rule's item mapping.
+            if not (isinstance(node, dict) and isinstance(node.get("mapping"), dict)):
+                break
+            location.append("mapping")
+            node = node["mapping"]
+            continue
+        if not (isinstance(node, dict) and part in node):
+            break
+        location.append(part)
+        node = node[part]
+    return tuple(location)

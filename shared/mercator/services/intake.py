@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,7 +55,7 @@ from mercator.services.ports import (
     IntegrationLookup,
     MessageQueue,
 )
-from mercator.services.writer import ReadyRecord, RecordWriter, code_of
+from mercator.services.writer import ReadyRecord, RecordWriter, code_of, record_updated_at
 from mercator.state.models import Integration, StoredRecord
 
 Clock = Callable[[], datetime]
@@ -301,7 +301,7 @@ class WebhookIntake:
                 code=code,
                 record=record,
                 content_hash=digest,
-                source_updated_at=_updated_at(record),
+                source_updated_at=record_updated_at(record),
                 deleted=deleted,
             ),
         )
@@ -377,7 +377,9 @@ class WebhookIntake:
             ]
             self.queues["dead_letter"].send(letters)
             logger.warning("buyer sent to the dead-letter queue", extra=_context(parsed))
-        ready = [ReadyRecord(code_of(record), record, _updated_at(record)) for record in outcome.records]
+        ready = [
+            ReadyRecord(code_of(record), record, record_updated_at(record)) for record in outcome.records
+        ]
         # An order carries part of its buyer: laid over the stored customer, whatever else it holds stays.
         self.writer.write_ready(
             parsed.integration,
@@ -449,16 +451,6 @@ def _resource_of(definition: ConnectorDefinition, content_type: str) -> str:
         if resource.contentType == content_type:
             return name
     return content_type
-
-
-def _updated_at(record: Mapping[str, Any]) -> datetime | None:
-    value = record.get("updatedAt")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _nest(path: str, value: Any) -> dict[str, Any]:

@@ -69,8 +69,15 @@ class TrackingRepository(Protocol):
 class CursorRepository(Protocol):
     def get(self, integration_id: str, resource: str) -> Cursor | None: ...
 
-    def save_checkpoint(self, integration_id: str, resource: str, checkpoint: RunCheckpoint) -> bool:
-        """Record a run's progress; False when another run owns the cursor (nothing written)."""
+    def save_checkpoint(
+        self, integration_id: str, resource: str, checkpoint: RunCheckpoint, *, attempt: str
+    ) -> bool:
+        """Record a run's progress by invocation ``attempt``, which then holds the run's lease; False
+        when another run owns the cursor or another invocation holds the lease (nothing written)."""
+        ...
+
+    def release(self, integration_id: str, resource: str, run_id: str, *, attempt: str) -> bool:
+        """Give the run's lease back, for its continuation or a retry; False when not held."""
         ...
 
     def finish(
@@ -82,6 +89,7 @@ class CursorRepository(Protocol):
         high_water_mark: datetime | None,
         stats: RunStats,
         finished_at: datetime,
+        attempt: str,
         settled: bool = True,
         deletions_mark: datetime | None = None,
     ) -> bool:

@@ -214,10 +214,13 @@ class SyncService:
         target = definition.resources[resource.base_name]
         if not (target.enabled and definition.sync.syncConfiguration.enabled):
             return _skip(job, f"connector {definition.name} has the sync of {job.resource} disabled")
+        # This invocation's lease on the run: a copy of the job delivered at the same moment is
+        # turned away instead of working the same pages beside it.
+        attempt = self.new_run_id()
         if job.run is None:
-            started = self._start(integration, resource, delivery_id)
+            started = self._start(integration, resource, delivery_id, attempt)
         else:
-            started = self._resume(integration, resource, job.run)
+            started = self._resume(integration, resource, job.run, attempt)
         if isinstance(started, SyncOutcome):
             return started
         run = started
@@ -232,13 +235,38 @@ class SyncService:
                 job=job,
                 run=run,
                 deadline=deadline,
+                attempt=attempt,
             )
             return await walk.walk()
+        except BaseException:
+            # SQS delivers the job again; its retry takes the run over from the last checkpoint.
+            self.cursors.release(integration.id, resource.name, run.run_id, attempt=attempt)
+            raise
         finally:
             await session.aclose()
 
+    def _lease(
+        self, integration: Integration, resource: Resource, running: RunCheckpoint, attempt: str
+    ) -> RunCheckpoint | SyncOutcome:
+        """Take the lease on a run in progress, or ``busy`` when another invocation works it now."""
+        if self.cursors.save_checkpoint(integration.id, resource.name, running, attempt=attempt):
+            return running
+        logger.info(
+            "run %s of %s is being worked by another invocation; this copy stops",
+            running.run_id,
+            resource.name,
+            extra=_context(integration, resource, running.run_id),
+        )
+        return SyncOutcome(
+            "busy",
+            integration.id,
+            resource.name,
+            run_id=running.run_id,
+            reason="another invocation works this run",
+        )
+
     def _resume(
-        self, integration: Integration, resource: Resource, run: RunCheckpoint
+        self, integration: Integration, resource: Resource, run: RunCheckpoint, attempt: str
     ) -> RunCheckpoint | SyncOutcome:
         """Where a continuation goes on: the cursor's checkpoint of its run, the latest one saved.
 
@@ -249,7 +277,7 @@ class SyncService:
         cursor = self.cursors.get(integration.id, resource.name)
         running = cursor.running if cursor is not None else None
         if running is not None and running.run_id == run.run_id:
-            return running
+            return self._lease(integration, resource, running, attempt)
         logger.warning(
             "run %s no longer owns the %s cursor of integration %s (now %s); its continuation stops",
             run.run_id,
@@ -268,7 +296,7 @@ class SyncService:
         )
 
     def _start(
-        self, integration: Integration, resource: Resource, delivery_id: str | None
+        self, integration: Integration, resource: Resource, delivery_id: str | None, attempt: str
     ) -> RunCheckpoint | SyncOutcome:
         """A new run that owns the cursor, or ``busy`` when another run does.
 
@@ -286,7 +314,7 @@ class SyncService:
                     running.pages_handed_off,
                     extra=_context(integration, resource, delivery_id),
                 )
-                return running
+                return self._lease(integration, resource, running, attempt)
             if cursor.last_run_id == delivery_id:
                 return SyncOutcome(
                     "skipped",
@@ -310,7 +338,7 @@ class SyncService:
             first_import=resource.name == resource.base_name and not imported,
             deletions_since=deletions_since,
         )
-        if not self.cursors.save_checkpoint(integration.id, resource.name, run):
+        if not self.cursors.save_checkpoint(integration.id, resource.name, run, attempt=attempt):
             owner = running.run_id if running is not None else None
             logger.info(
                 "run %s owns the %s cursor of integration %s; not starting another",
@@ -356,8 +384,10 @@ class _RunWalk:
         job: SyncJob,
         run: RunCheckpoint,
         deadline: Deadline,
+        attempt: str,
     ) -> None:
         self.service = service
+        self.attempt = attempt
         self.integration = integration
         self.definition = definition
         self.resource = resource
@@ -562,9 +592,16 @@ class _RunWalk:
         return counted
 
     def _save(self, run: RunCheckpoint) -> bool:
-        return self.service.cursors.save_checkpoint(self.integration.id, self.resource.name, run)
+        return self.service.cursors.save_checkpoint(
+            self.integration.id, self.resource.name, run, attempt=self.attempt
+        )
 
     def _continue(self, run: RunCheckpoint) -> SyncOutcome:
+        # The lease goes back first, so the continuation can take it however soon it runs.
+        if not self.service.cursors.release(
+            self.integration.id, self.resource.name, run.run_id, attempt=self.attempt
+        ):
+            return self._superseded(run)
         continuation = SyncJob(
             integration_id=self.integration.id,
             resource=self.resource.name,
@@ -664,6 +701,7 @@ class _RunWalk:
             high_water_mark=_window_mark(run),
             stats=stats,
             finished_at=now,
+            attempt=self.attempt,
             settled=settled,
             deletions_mark=deletions_mark if deletions_mark is not None else self._feed_start(run, settled),
         ):

@@ -14,7 +14,9 @@ record is compared, written and announced the same way whichever path brought it
 
 A path that knows only part of a record (an order's buyer, for the customer) writes it ``partial``:
 its known values (not null) are laid over the stored record, and the change decision compares the
-result, so what the path does not know is kept and an unchanged part costs nothing.
+result, so what the path does not know is kept and an unchanged part costs nothing. A record whose
+source updated-at equals the tracked one is the same version brought by another path (Salla's order
+details lack the address its webhook carries): it is merged the same way, never replaces.
 
 Deletions (``delete``) mark the record deleted in the records table, keeping its last content,
 announce a ``deleted`` change and track the id as deleted, with a content hash no record has: the
@@ -117,9 +119,19 @@ class RecordWriter:
         seen_via: SeenVia,
         first_import: bool = False,
     ) -> WriteSummary:
-        """Write a resource's mapped records; the source updated-at comes from each raw record."""
+        """Write a resource's mapped records.
+
+        The source updated-at is the record's own ``updatedAt``, as every path reads it, so two paths
+        that bring one version compare as one version; the listing's ``recordUpdatedAt`` only where
+        the record has none (it may be another time: Salla windows orders by their creation date).
+        """
         ready = [
-            ReadyRecord(code_of(item.record), item.record, resource.updated_at(item.raw)) for item in mapped
+            ReadyRecord(
+                code_of(item.record),
+                item.record,
+                record_updated_at(item.record) or resource.updated_at(item.raw),
+            )
+            for item in mapped
         ]
         return self.write_ready(
             integration,
@@ -155,9 +167,14 @@ class RecordWriter:
         known = self._tracking.get_many(integration.id, resource, {item.code for item in records})
         events: list[str] = []
         tracked_now: list[TrackedId] = []
-        for item in records:
+        for given in records:
+            tracked = known.get(given.code)
+            # One version seen through another path (a listing after its webhook): what this path
+            # knows is laid over what is stored, so the other path's fields stay.
+            item = (
+                self._completed(integration, content_type, given) if _same_version(tracked, given) else given
+            )
             digest = content_hash(item.record)
-            tracked = known.get(item.code)
             if tracked is not None and not tracked.deleted and tracked.content_hash == digest:
                 summary.unchanged += 1
                 continue
@@ -299,6 +316,15 @@ class RecordWriter:
         )
 
 
+def _same_version(tracked: TrackedId | None, item: ReadyRecord) -> bool:
+    return (
+        tracked is not None
+        and not tracked.deleted
+        and item.source_updated_at is not None
+        and tracked.source_updated_at == item.source_updated_at
+    )
+
+
 def known_values(record: Mapping[str, Any]) -> dict[str, Any]:
     """``record`` without its nulls, at every level of nesting: what a partial path actually knows."""
     return {
@@ -312,6 +338,17 @@ def deletion_hash(code: str) -> str:
     """The content hash tracked for a deleted record: unlike any record's, so a deletion of an unchanged
     record is a change, and so is the same record listed again afterwards."""
     return hashlib.sha256(f"deleted\x1f{code}".encode()).hexdigest()
+
+
+def record_updated_at(record: Mapping[str, Any]) -> datetime | None:
+    """A mapped record's own ``updatedAt`` (ISO 8601, as every content type writes it); None without one."""
+    value = record.get("updatedAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def code_of(record: dict[str, Any]) -> str:

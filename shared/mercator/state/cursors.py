@@ -7,6 +7,7 @@ The cursor (``pk INTEGRATION#<id>``, ``sk CURSOR#<resource>``)::
     running             S   RunCheckpoint JSON of the run in progress (absent when none)
     running_run_id      S   the run that owns the cursor, for conditions
     running_saved_at    N   epoch ms of that run's last checkpoint, for the staleness test
+    running_attempt     S   the invocation working the run now (its lease); absent while none does
     last_success_at     N   epoch ms: the last run that finished settled (its listing saw every record)
     last_finished_at    N   epoch ms: the last run that finished, settled or not
     last_run_id         S
@@ -16,6 +17,13 @@ The cursor (``pk INTEGRATION#<id>``, ``sk CURSOR#<resource>``)::
 A run owns the cursor from its first checkpoint until it finishes. Another run may take over only
 when the owner has saved nothing for ``stale_after`` (6 hours): a crashed run must not lock the
 cursor forever, while a long initial sync that keeps checkpointing is never cut off.
+
+Within a run, one invocation at a time works it: the first checkpoint an invocation saves leases
+the run to it (``running_attempt``), and every later save and the finish must name that lease. A
+copy of the same SyncJob delivered at the same moment (same run) finds the lease held and is turned
+away. The lease is given back when the invocation hands the run to its continuation or fails; one
+that crashed without giving it back loses it after ``lease`` (15 minutes, the longest a Lambda
+invocation lives), well before SQS delivers its message again.
 
 The run log (``sk RUN#<resource>#<run_id>``) holds one N attribute per RunStats counter, added to
 atomically by every worker, and expires 30 days after its last addition (``ttl``). Beside it, a run
@@ -55,6 +63,7 @@ from mercator.state.models import Cursor, RunCheckpoint, RunStats
 from mercator.state.purge import Purger
 
 STALE_AFTER = timedelta(hours=6)
+LEASE = timedelta(minutes=15)
 RUN_LOG_RETENTION = timedelta(days=30)
 _COUNTERS = tuple(RunStats.model_fields)
 
@@ -86,19 +95,26 @@ class DynamoCursors:
         *,
         clock: Callable[[], datetime] = utc_now,
         stale_after: timedelta = STALE_AFTER,
+        lease: timedelta = LEASE,
     ) -> None:
         if stale_after <= timedelta(0):
             raise ValueError(f"stale_after must be positive, got {stale_after!r}")
+        if lease <= timedelta(0):
+            raise ValueError(f"lease must be positive, got {lease!r}")
         self._table = Table(client, table_name)
         self._clock = clock
         self._stale_after = stale_after
+        self._lease = lease
 
     def get(self, integration_id: str, resource: str) -> Cursor | None:
         item = self._table.get(cursor_key(integration_id, resource))
         return None if item is None else self._decode(item)
 
-    def save_checkpoint(self, integration_id: str, resource: str, checkpoint: RunCheckpoint) -> bool:
-        """Record the progress of ``checkpoint.run_id``; False when another live run owns the cursor.
+    def save_checkpoint(
+        self, integration_id: str, resource: str, checkpoint: RunCheckpoint, *, attempt: str
+    ) -> bool:
+        """Record the progress of ``checkpoint.run_id`` by invocation ``attempt``, leasing the run to it;
+        False when another live run owns the cursor, or another invocation holds the run's lease.
 
         A run that has finished cannot save again: a duplicate delivery of its last continuation
         must not reopen it.
@@ -109,17 +125,36 @@ class DynamoCursors:
         update.set("running", s(checkpoint.model_dump_json()))
         update.set("running_run_id", s(checkpoint.run_id))
         update.set("running_saved_at", ms(now))
+        update.set("running_attempt", s(attempt))
         owner = update.name("running_run_id")
         run = update.value(s(checkpoint.run_id))
         saved_at = update.name("running_saved_at")
+        holder = update.name("running_attempt")
         last_run = update.name("last_run_id")
+        leased = (
+            f"(attribute_not_exists({holder}) OR {holder} = {update.value(s(attempt))} "
+            f"OR {saved_at} < {update.value(ms(now - self._lease))})"
+        )
         condition = (
-            f"(attribute_not_exists({owner}) OR {owner} = {run} "
+            f"(attribute_not_exists({owner}) OR ({owner} = {run} AND {leased}) "
             f"OR {saved_at} < {update.value(ms(now - self._stale_after))}) "
             f"AND (attribute_not_exists({last_run}) OR {last_run} <> {run})"
         )
         try:
             self._table.update(cursor_key(integration_id, resource), update, condition)
+        except ConditionFailedError:
+            return False
+        return True
+
+    def release(self, integration_id: str, resource: str, run_id: str, *, attempt: str) -> bool:
+        """Give the run's lease back (its continuation, or a retry, takes it next); False when
+        ``attempt`` no longer holds it."""
+        update = Expression()
+        update.remove("running_attempt")
+        try:
+            self._table.update(
+                cursor_key(integration_id, resource), update, self._owned_by(update, run_id, attempt)
+            )
         except ConditionFailedError:
             return False
         return True
@@ -133,6 +168,7 @@ class DynamoCursors:
         high_water_mark: datetime | None,
         stats: RunStats,
         finished_at: datetime,
+        attempt: str,
         settled: bool = True,
         deletions_mark: datetime | None = None,
     ) -> bool:
@@ -141,13 +177,13 @@ class DynamoCursors:
         mark, read separately, moves whenever the run read the feed to its end."""
         key_ = cursor_key(integration_id, resource)
         if deletions_mark is not None:
-            self._move_deletions_mark(key_, run_id, deletions_mark)
+            self._move_deletions_mark(key_, run_id, attempt, deletions_mark)
         if high_water_mark is not None and settled:
             update = self._finish_update(run_id, stats, finished_at, settled)
             update.set("high_water_mark", ms(high_water_mark))
             mark = update.name("high_water_mark")
             condition = (
-                f"{self._owned_by(update, run_id)} AND (attribute_not_exists({mark}) "
+                f"{self._owned_by(update, run_id, attempt)} AND (attribute_not_exists({mark}) "
                 f"OR {mark} <= {update.value(ms(high_water_mark))})"
             )
             try:
@@ -160,18 +196,18 @@ class DynamoCursors:
                 return True
         update = self._finish_update(run_id, stats, finished_at, settled)
         try:
-            self._table.update(key_, update, self._owned_by(update, run_id))
+            self._table.update(key_, update, self._owned_by(update, run_id, attempt))
         except ConditionFailedError:
             return False
         return True
 
-    def _move_deletions_mark(self, key_: Item, run_id: str, mark: datetime) -> None:
+    def _move_deletions_mark(self, key_: Item, run_id: str, attempt: str, mark: datetime) -> None:
         """Forward only, and only while ``run_id`` owns the cursor; a refusal leaves the stored mark."""
         update = Expression()
         update.set("deletions_mark", ms(mark))
         stored = update.name("deletions_mark")
         condition = (
-            f"{self._owned_by(update, run_id)} AND (attribute_not_exists({stored}) "
+            f"{self._owned_by(update, run_id, attempt)} AND (attribute_not_exists({stored}) "
             f"OR {stored} < {update.value(ms(mark))})"
         )
         try:
@@ -192,12 +228,15 @@ class DynamoCursors:
         update.set("last_finished_at", ms(finished_at))
         update.set("last_run_id", s(run_id))
         update.set("last_run_stats", {"M": {name: n(getattr(stats, name)) for name in _COUNTERS}})
-        update.remove("running", "running_run_id", "running_saved_at")
+        update.remove("running", "running_run_id", "running_saved_at", "running_attempt")
         return update
 
     @staticmethod
-    def _owned_by(update: Expression, run_id: str) -> str:
-        return f"{update.name('running_run_id')} = {update.value(s(run_id))}"
+    def _owned_by(update: Expression, run_id: str, attempt: str) -> str:
+        return (
+            f"{update.name('running_run_id')} = {update.value(s(run_id))} "
+            f"AND {update.name('running_attempt')} = {update.value(s(attempt))}"
+        )
 
     def _decode(self, item: Item) -> Cursor:
         try:

@@ -401,9 +401,9 @@ def test_customer_created_and_updated_share_the_customer_login_model():
 
 
 def test_customers_list_joins_country_code_and_mobile():
-    # Given customers_list.json: Ahmed Ali and Ali Ahmed, mobile_code "967", mobile 777777777,
-    # updated_at 2020-04-02 22:43:26 Riyadh
-    ahmed, ali = map_list(SALLA, "customers")
+    # Given customers_list.json: Ahmed Ali and Ali Ahmed (the docs' older example), mobile_code "967",
+    # mobile 777777777, updated_at 2020-04-02 22:43:26 Riyadh, after the docs' current customer
+    _, ahmed, ali = map_list(SALLA, "customers")
     assert (ahmed["code"], ahmed["fullName"], ahmed["email"]) == (
         "2075683582",
         "Ahmed Ali",
@@ -411,7 +411,23 @@ def test_customers_list_joins_country_code_and_mobile():
     )
     assert ahmed["phone"] == "+967777777777"
     assert ahmed["updatedAt"] == "2020-04-02T19:43:26Z"
+    assert ahmed["attributes"]["groupIds"] == [11323141, 11323142]
     assert (ali["code"], ali["email"]) == ("2075683581", "aliahmed@test.test")
+
+
+def test_customer_country_is_the_code_never_the_name():
+    # Given the docs' current List Customers item: country "السعودية | Saudi Arabia", country_code "SA"
+    current, ahmed, _ = map_list(SALLA, "customers")
+    assert (current["code"], current["country"]) == ("234324533", "SA")
+    assert current["attributes"]["currency"] == "SAR"
+    # and the older example without country_code: no country rather than the name, which webhooks
+    # write differently ("السعودية") and which would stand against the code another path stores
+    assert "country" not in ahmed
+    # nor for a cart's buyer, who has a country name and no code
+    cart = sample(SALLA, "samples/salla/abandoned_cart.json")
+    buyer = extract_customer(definition(SALLA), "abandoned.cart", cart)
+    assert buyer is not None
+    assert "country" not in buyer.records[0]
 
 
 def test_customer_details_reads_a_plain_updated_at_as_riyadh_time():

@@ -261,10 +261,11 @@ def test_product_create_and_restore_deliveries_map_the_rest_object(event: str) -
 
 
 def test_product_updated_delivery_carries_the_new_price() -> None:
-    # Given the docs' "Update a product" response: 794 with regular_price "24.54"
+    # Given the docs' "Update a product" response: 794 with regular_price "24.54", renumbered 796 so that
+    # it is not the list's 794 at another moment
     product = map_event(WOO, "product.updated")
     # Then
-    assert product["code"] == "794"
+    assert product["code"] == "796"
     assert product["unitPrice"] == 24.54
     assert product["attributes"]["price"] == 24.54
 
@@ -415,10 +416,11 @@ def test_order_updated_delivery_of_registered_buyer() -> None:
 
 
 def test_order_updated_with_a_coupon_joins_the_coupon_codes() -> None:
-    # Given order 727 after coupon "welcome6" (6.00 off): total "22.90", total_tax "0.90",
-    # line totals "4.00" and "8.00", date_modified_gmt 2017-03-22T19:40:00
+    # Given order 727 after coupon "welcome6" (6.00 off), renumbered 729: total "22.90", total_tax
+    # "0.90", line totals "4.00" and "8.00", date_modified_gmt 2017-03-22T19:40:00
     order = map_event(WOO, "order.updated", 1)
     # Then
+    assert order["code"] == "729"
     assert order["discountCodes"] == "welcome6"
     assert order["discountAmount"] == 6.0
     assert order["totalAmount"] == 22.9

@@ -422,7 +422,7 @@ def test_remove_deletes_tracked_ids_and_cursors_and_keeps_records_unless_purged(
     webhooks = load_app("webhook_intake", WEBHOOK_ENV)
     webhooks.build_services = lambda settings: world.intake
     assert webhooks.lambda_handler(sign_salla_delivery(guid), Context())["statusCode"] == 200
-    world.cursors.save_checkpoint(guid, "orders", RunCheckpoint(run_id="run-1", started_at=NOW))
+    world.cursors.save_checkpoint(guid, "orders", RunCheckpoint(run_id="run-1", started_at=NOW), attempt="a1")
     assert world.tracking.get_many(guid, "orders", ["2116149737"]) != {}
     assert world.records.get(A, "ecommerce:orders", "2116149737") is not None
 

@@ -28,6 +28,7 @@ from mercator.state.models import (
 )
 
 STALE_AFTER = timedelta(hours=6)
+LEASE = timedelta(minutes=15)
 
 
 class FakeClock:
@@ -233,29 +234,44 @@ class FakeRecords:
 
 
 class FakeCursors:
+    """The cursor rules of ``DynamoCursors``: run ownership, the per-invocation lease, marks forward only."""
+
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.cursors: dict[tuple[str, str], Cursor] = {}
         self.saved_at: dict[tuple[str, str], datetime] = {}
+        self.attempts: dict[tuple[str, str], str] = {}
         self.checkpoints: list[RunCheckpoint] = []
         self.finished: list[str] = []
 
     def get(self, integration_id: str, resource: str) -> Cursor | None:
         return self.cursors.get((integration_id, resource))
 
-    def save_checkpoint(self, integration_id: str, resource: str, checkpoint: RunCheckpoint) -> bool:
+    def save_checkpoint(
+        self, integration_id: str, resource: str, checkpoint: RunCheckpoint, *, attempt: str
+    ) -> bool:
         key = (integration_id, resource)
         cursor = self.cursors.get(key) or Cursor(integration_id=integration_id, resource=resource)
         running = cursor.running
-        if (
-            running is not None
-            and running.run_id != checkpoint.run_id
-            and self.clock() - self.saved_at[key] <= STALE_AFTER
-        ):
+        if cursor.last_run_id == checkpoint.run_id:
             return False
+        if running is not None:
+            stale = self.clock() - self.saved_at[key] > STALE_AFTER
+            holder = self.attempts.get(key)
+            leased = holder is None or holder == attempt or self.clock() - self.saved_at[key] > LEASE
+            if not stale and not (running.run_id == checkpoint.run_id and leased):
+                return False
         self.cursors[key] = cursor.model_copy(update={"running": checkpoint})
         self.saved_at[key] = self.clock()
+        self.attempts[key] = attempt
         self.checkpoints.append(checkpoint)
+        return True
+
+    def release(self, integration_id: str, resource: str, run_id: str, *, attempt: str) -> bool:
+        key = (integration_id, resource)
+        if not self._held(key, run_id, attempt):
+            return False
+        del self.attempts[key]
         return True
 
     def finish(
@@ -267,13 +283,14 @@ class FakeCursors:
         high_water_mark: datetime | None,
         stats: RunStats,
         finished_at: datetime,
+        attempt: str,
         settled: bool = True,
         deletions_mark: datetime | None = None,
     ) -> bool:
         key = (integration_id, resource)
-        cursor = self.cursors.get(key)
-        if cursor is None or cursor.running is None or cursor.running.run_id != run_id:
+        if not self._held(key, run_id, attempt):
             return False
+        cursor = self.cursors[key]
         mark = cursor.high_water_mark
         if settled and high_water_mark is not None and (mark is None or high_water_mark > mark):
             mark = high_water_mark
@@ -291,8 +308,14 @@ class FakeCursors:
                 ),
             }
         )
+        self.attempts.pop(key, None)
         self.finished.append(run_id)
         return True
+
+    def _held(self, key: tuple[str, str], run_id: str, attempt: str) -> bool:
+        cursor = self.cursors.get(key)
+        running = cursor.running if cursor is not None else None
+        return running is not None and running.run_id == run_id and self.attempts.get(key) == attempt
 
 
 class FakeRunLog:

@@ -59,11 +59,23 @@ def test_a_sync_change_fires_the_triggers_listing_it_for_its_content_type() -> N
 def test_a_change_no_trigger_listens_to_publishes_nothing_and_loads_no_workflow() -> None:
     world = DispatchWorld(FakeWorkflows(workflow("wf-1")))
 
-    outcome = world.service().dispatch(change(source="sync", event=None, change_kind="deleted"))
+    # Salla has no trigger for a deleted abandoned cart (a cart leaves the list when bought)
+    deleted_cart = change(source="sync", event=None, change_kind="deleted", content_type="ecommerce:carts")
+
+    outcome = world.service().dispatch(deleted_cart)
 
     assert outcome == DispatchOutcome()
     assert world.publisher.calls == 0
     assert world.workflows.loads == 0
+
+
+def test_a_deletion_a_sync_found_fires_the_connectors_deletion_trigger() -> None:
+    world = DispatchWorld(FakeWorkflows())
+
+    outcome = world.service().dispatch(change(source="sync", event=None, change_kind="deleted"))
+
+    assert outcome.triggers_fired == 1
+    assert [event.detail_type for event in world.publisher.published] == ["order.deleted"]
 
 
 def test_a_first_import_fires_nothing_and_loads_no_workflow() -> None:

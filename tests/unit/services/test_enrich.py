@@ -65,8 +65,9 @@ async def test_details_win_over_the_list_entry_and_what_only_the_list_has_is_kep
     assert record["items"] == [
         {"name": "تي شيرت بلاك", "quantity": 1, "imageUrl": listed["items"][0]["thumbnail"]}
     ]
-    # And its source updated-at is the order's own date (the connector's recordUpdatedAt)
-    assert stored.source_updated_at == datetime(2024, 2, 15, 5, 23, 5, tzinfo=UTC)
+    # And its source updated-at is the order's own updated_at (11:23:05 in Riyadh), not the creation
+    # date its listing is windowed by
+    assert stored.source_updated_at == datetime(2024, 2, 15, 8, 23, 5, tzinfo=UTC)
     # And it was announced as created, and counted in the run's log
     assert [json.loads(body)["change"] for body in world.triggers.bodies] == ["created"]
     assert outcome.written.new == 1

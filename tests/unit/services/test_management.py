@@ -340,7 +340,9 @@ def fill_footprint(
                 source_updated_at=NOW,
                 integration_id=integration.id,
             )
-        world.cursors.save_checkpoint(integration.id, resource, RunCheckpoint(run_id="run-1", started_at=NOW))
+        world.cursors.save_checkpoint(
+            integration.id, resource, RunCheckpoint(run_id="run-1", started_at=NOW), attempt="a1"
+        )
         world.run_log.add(integration.id, resource, "run-1", RunStats(records=2))
     world.ledger.claim(
         DeliveryClaim(

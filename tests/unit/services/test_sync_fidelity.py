@@ -195,7 +195,7 @@ async def test_records_a_whole_listing_no_longer_shows_are_marked_deleted_and_an
 
 
 @pytest.mark.anyio
-async def test_a_record_deleted_and_then_listed_again_comes_back_as_created() -> None:
+async def test_a_record_deleted_and_then_changed_in_the_store_comes_back_as_created() -> None:
     # Given a product marked deleted by a whole listing
     sandbox, built, job = salla_products(6)
     service = built.sync_service()
@@ -208,10 +208,12 @@ async def test_a_record_deleted_and_then_listed_again_comes_back_as_created() ->
     assert deleted_codes(built) == {str(product_id)}
     built.triggers.take()
 
-    # When the store shows it again (a deletion undone) and the next run lists it
+    # When the store shows it again, changed since (a deletion undone), and the next run lists it
     products = sandbox.store.table("products")
     del products.tombstones[product_id]
     products.add(kept)
+    sandbox.advance_clock(60)
+    sandbox.store.touch("products", product_id)
     built.clock.advance(minutes=10)
     outcome = await service.run_sync_job(job, plenty)
 
@@ -313,12 +315,13 @@ async def test_a_record_a_webhook_brought_while_the_listing_ran_is_not_taken_for
 
 @pytest.mark.anyio
 async def test_an_incremental_run_never_takes_an_unlisted_record_for_deleted() -> None:
-    # Given a synced WooCommerce catalogue (listed by modified_after), one product then deleted
+    # Given a synced WooCommerce catalogue (listed by modified_after), one product then deleted for
+    # good (past the trash, which the connector's deletion feed reads)
     sandbox = woo_products_store(12, seed=9)
     built, _, job = woo_products_world(sandbox, 5)
     service = built.sync_service()
     await service.run_sync_job(job, plenty)
-    sandbox.store.delete("products", min(sandbox.store.ids("products")))
+    sandbox.store.delete("products", min(sandbox.store.ids("products")), force=True)
     built.clock.advance(minutes=10)
 
     # When the next (incremental) run lists only what changed

@@ -11,7 +11,7 @@ import pytest
 
 from mercator.connector import load_shipped
 from mercator.messages import ChangeEvent
-from mercator.services.writer import MappedRecord, RecordWriter, WriteSummary
+from mercator.services.writer import MappedRecord, ReadyRecord, RecordWriter, WriteSummary
 from mercator.state.models import WriteOutcome
 from tests.unit.services.fakes import FakeClock, FakeQueue, FakeRecords, FakeTracking
 from tests.unit.services.support import TENANT, make_integration
@@ -193,3 +193,37 @@ def test_a_reconciling_summary_counts_what_it_wrote_as_missed_by_webhooks(
     stats = summary.stats(reconciling=reconciling)
 
     assert (stats.new, stats.changed, stats.unchanged, stats.missed_by_webhook) == (2, 3, 5, missed)
+
+
+def test_the_same_version_through_another_path_is_merged_not_replaced() -> None:
+    # Given an order a webhook wrote at 10:00 with its shipping address
+    parts = Parts()
+    orders = load_shipped("salla").resources["orders"]
+    at = "2024-12-01T10:00:00Z"
+    full = {"code": "5", "status": "paid", "updatedAt": at, "shippingAddress": {"city": "Jeddah"}}
+    parts.writer.write_ready(
+        INTEGRATION,
+        resource="orders",
+        content_type="ecommerce:orders",
+        records=[ReadyRecord("5", full, datetime(2024, 12, 1, 10, tzinfo=UTC))],
+        run_id=None,
+        seen_via="webhook",
+    )
+    parts.triggers.take()
+
+    # When its details (same version, no address: Salla's Order Details has none) are written
+    details = {"code": "5", "status": "paid", "updatedAt": at, "shippingAddress": {"city": None}}
+    summary = parts.write(MappedRecord({"id": 5}, details), resource=orders)
+
+    # Then nothing changed: the address stays, no write, no event
+    assert (summary.new, summary.changed, summary.unchanged) == (0, 0, 1)
+    assert parts.records.of_type(TENANT, "ecommerce:orders")["5"].record == full
+    assert parts.triggers.bodies == []
+
+    # When the same version's details differ in what they do know
+    summary = parts.write(MappedRecord({"id": 5}, {**details, "status": "shipped"}), resource=orders)
+
+    # Then that is laid over what is stored, the address kept
+    assert summary.changed == 1
+    stored = parts.records.of_type(TENANT, "ecommerce:orders")["5"].record
+    assert stored == {**full, "status": "shipped"}

@@ -46,6 +46,7 @@ def finish(cursors: DynamoCursors, run_id: str, mark: datetime | None, **stats: 
         high_water_mark=mark,
         stats=RunStats(**stats),
         finished_at=START + timedelta(minutes=5),
+        attempt="a1",
     )
 
 
@@ -62,8 +63,8 @@ def test_a_run_saves_its_progress_and_finishes(cursors: DynamoCursors) -> None:
         high_water_mark=MARK,
         stats=RunStats(pages=2, records=100, new=7),
     )
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
-    assert cursors.save_checkpoint("shop-1", "orders", progress)
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
+    assert cursors.save_checkpoint("shop-1", "orders", progress, attempt="a1")
 
     assert cursors.get("shop-1", "orders") == Cursor(
         integration_id="shop-1", resource="orders", running=progress
@@ -84,10 +85,13 @@ def test_a_run_saves_its_progress_and_finishes(cursors: DynamoCursors) -> None:
 
 
 def test_another_run_is_refused_while_the_owner_is_alive(cursors: DynamoCursors, clock: Clock) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     clock.now = START + timedelta(hours=5, minutes=59)
 
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2", started_at=clock.now)) is False
+    assert (
+        cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2", started_at=clock.now), attempt="a1")
+        is False
+    )
 
     cursor = cursors.get("shop-1", "orders")
     assert cursor is not None and cursor.running is not None
@@ -95,30 +99,36 @@ def test_another_run_is_refused_while_the_owner_is_alive(cursors: DynamoCursors,
 
 
 def test_a_run_silent_for_six_hours_is_taken_over(cursors: DynamoCursors, clock: Clock) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     clock.now = START + timedelta(hours=6, milliseconds=1)
     takeover = checkpoint("run-2", started_at=clock.now)
 
-    assert cursors.save_checkpoint("shop-1", "orders", takeover) is True
+    assert cursors.save_checkpoint("shop-1", "orders", takeover, attempt="a1") is True
 
     cursor = cursors.get("shop-1", "orders")
     assert cursor is not None and cursor.running == takeover
     # The crashed run, if it ever wakes up, no longer owns the cursor.
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=9)) is False
+    assert (
+        cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=9), attempt="a1")
+        is False
+    )
     assert finish(cursors, "run-1", MARK + timedelta(days=1)) is False
 
 
 def test_a_long_run_that_keeps_checkpointing_is_not_taken_over(cursors: DynamoCursors, clock: Clock) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     clock.now = START + timedelta(hours=5)
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=500))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=500), attempt="a1")
     clock.now = START + timedelta(hours=7)  # started 7 hours ago, but saved 2 hours ago
 
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2", started_at=clock.now)) is False
+    assert (
+        cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2", started_at=clock.now), attempt="a1")
+        is False
+    )
 
 
 def test_a_foreign_run_cannot_finish(cursors: DynamoCursors) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
 
     assert finish(cursors, "run-2", MARK) is False
 
@@ -135,9 +145,9 @@ def test_a_run_that_never_claimed_the_cursor_cannot_finish(cursors: DynamoCursor
 
 
 def test_the_mark_never_moves_backwards(cursors: DynamoCursors) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     finish(cursors, "run-1", MARK)
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"), attempt="a1")
 
     # A run whose newest record is older than the mark (records it listed were edited back in time,
     # or it overlapped a shorter window) still finishes; the stored mark stays.
@@ -162,9 +172,9 @@ def test_the_mark_never_moves_backwards(cursors: DynamoCursors) -> None:
 def test_the_mark_moves_forward_or_stays(
     cursors: DynamoCursors, second: datetime | None, expected: datetime
 ) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     finish(cursors, "run-1", MARK)
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"), attempt="a1")
 
     assert finish(cursors, "run-2", second) is True
 
@@ -174,23 +184,26 @@ def test_the_mark_moves_forward_or_stays(
 
 
 def test_a_finished_run_cannot_reopen_the_cursor(cursors: DynamoCursors) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     finish(cursors, "run-1", MARK)
 
     # A duplicate delivery of the run's last continuation.
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=3)) is False
+    assert (
+        cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=3), attempt="a1")
+        is False
+    )
     assert finish(cursors, "run-1", MARK + timedelta(days=1)) is False
 
     cursor = cursors.get("shop-1", "orders")
     assert cursor is not None and cursor.running is None and cursor.high_water_mark == MARK
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2")) is True
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"), attempt="a1") is True
 
 
 def test_cursors_of_resources_and_integrations_are_apart(cursors: DynamoCursors) -> None:
-    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
 
-    assert cursors.save_checkpoint("shop-1", "products", checkpoint("run-2")) is True
-    assert cursors.save_checkpoint("shop-2", "orders", checkpoint("run-3")) is True
+    assert cursors.save_checkpoint("shop-1", "products", checkpoint("run-2"), attempt="a1") is True
+    assert cursors.save_checkpoint("shop-2", "orders", checkpoint("run-3"), attempt="a1") is True
 
 
 def test_a_malformed_checkpoint_is_reported(dynamodb: Any, state_table: str, cursors: DynamoCursors) -> None:
@@ -211,7 +224,7 @@ def test_a_malformed_checkpoint_is_reported(dynamodb: Any, state_table: str, cur
 
 def test_a_missing_table_is_named(dynamodb: Any) -> None:
     with pytest.raises(MissingResourceError, match="'gone'"):
-        DynamoCursors(dynamodb, "gone").save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+        DynamoCursors(dynamodb, "gone").save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
 
 
 def test_the_run_log_adds_counts_from_every_worker(dynamodb: Any, state_table: str, clock: Clock) -> None:
@@ -237,9 +250,9 @@ def test_the_run_log_adds_counts_from_every_worker(dynamodb: Any, state_table: s
 def test_an_unsettled_run_keeps_the_mark_and_the_last_success(dynamodb: Any, state_table: str) -> None:
     # Given a cursor whose last settled run left a mark
     cursors = DynamoCursors(dynamodb, state_table, clock=lambda: START)
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"))
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
     assert finish(cursors, "run-1", MARK, pages=1)
-    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"))
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-2"), attempt="a1")
 
     # When the next run finishes unsettled, with a later mark
     later = MARK + timedelta(hours=1)
@@ -250,6 +263,7 @@ def test_an_unsettled_run_keeps_the_mark_and_the_last_success(dynamodb: Any, sta
         high_water_mark=later,
         stats=RunStats(unsettled=1),
         finished_at=START + timedelta(hours=2),
+        attempt="a1",
         settled=False,
     )
 
@@ -288,7 +302,7 @@ def test_the_deletion_feed_mark_only_moves_forward(dynamodb: Any, state_table: s
     # Given a run that read the deletion feed up to MARK
     cursors = DynamoCursors(dynamodb, state_table, clock=lambda: START)
     for run_id, mark in (("run-1", MARK), ("run-2", MARK - timedelta(hours=1)), ("run-3", None)):
-        assert cursors.save_checkpoint("shop-1", "orders", checkpoint(run_id))
+        assert cursors.save_checkpoint("shop-1", "orders", checkpoint(run_id), attempt="a1")
         # When later runs read less far (an older mark) or not at all (None)
         assert cursors.finish(
             "shop-1",
@@ -297,6 +311,7 @@ def test_the_deletion_feed_mark_only_moves_forward(dynamodb: Any, state_table: s
             high_water_mark=None,
             stats=RunStats(),
             finished_at=START,
+            attempt="a1",
             deletions_mark=mark,
         )
 
@@ -304,3 +319,46 @@ def test_the_deletion_feed_mark_only_moves_forward(dynamodb: Any, state_table: s
     cursor = cursors.get("shop-1", "orders")
     assert cursor is not None
     assert cursor.deletions_mark == MARK
+
+
+def test_one_invocation_at_a_time_works_a_run(cursors: DynamoCursors, clock: Clock) -> None:
+    # Given invocation a1 working run-1 (it saved a checkpoint)
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
+
+    # When a copy of the same job (same run) saves at the same time, it is turned away
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a2") is False
+    # ...and cannot finish the run either
+    assert (
+        cursors.finish(
+            "shop-1",
+            "orders",
+            "run-1",
+            high_water_mark=MARK,
+            stats=RunStats(),
+            finished_at=START,
+            attempt="a2",
+        )
+        is False
+    )
+    # while a1 goes on saving
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=2), attempt="a1")
+
+    # When a1 gives the lease back (its continuation, or a failure), the next invocation takes it
+    assert cursors.release("shop-1", "orders", "run-1", attempt="a1")
+    assert cursors.release("shop-1", "orders", "run-1", attempt="a1") is False
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1", pages_handed_off=2), attempt="a3")
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1") is False
+
+
+def test_the_lease_of_an_invocation_that_crashed_runs_out(cursors: DynamoCursors, clock: Clock) -> None:
+    # Given invocation a1 that saved and then crashed without giving its lease back
+    assert cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a1")
+
+    # When the job's retry comes 14 minutes later, then after 15
+    clock.now = START + timedelta(minutes=14)
+    early = cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a2")
+    clock.now = START + timedelta(minutes=15, seconds=1)
+    late = cursors.save_checkpoint("shop-1", "orders", checkpoint("run-1"), attempt="a2")
+
+    # Then the lease held while the crashed invocation might still have been alive, not after
+    assert (early, late) == (False, True)

@@ -280,9 +280,11 @@ def test_cursors_and_run_logs_go_separately_and_leave_the_rest_of_the_partition(
     )
     repository.register(integration("shop-1"))
     for resource in ("orders", "products"):
-        cursors.save_checkpoint("shop-1", resource, RunCheckpoint(run_id="r1", started_at=CREATED))
+        cursors.save_checkpoint(
+            "shop-1", resource, RunCheckpoint(run_id="r1", started_at=CREATED), attempt="a1"
+        )
         run_log.add("shop-1", resource, "r1", RunStats(records=4))
-    cursors.save_checkpoint("shop-2", "orders", RunCheckpoint(run_id="r1", started_at=CREATED))
+    cursors.save_checkpoint("shop-2", "orders", RunCheckpoint(run_id="r1", started_at=CREATED), attempt="a1")
 
     assert cursors.delete_for_integration("shop-1") == 2
     assert cursors.get("shop-1", "orders") is None
