@@ -133,11 +133,14 @@ class CommitResult:
 
     ``committed``: the claim and the write landed together. ``duplicate``: the delivery was claimed
     before (``earlier`` is that claim). ``refused``: the record was not written because the stored one
-    is newer (``stale``) or the same (``unchanged``); nothing was claimed.
+    is newer (``stale``) or the same (``unchanged``); ``same_version``: the stored record is the same
+    source version with other content (another path brought it), ``stored`` is its content, for the
+    caller to merge. Nothing was claimed.
     """
 
-    status: Literal["committed", "duplicate", "stale", "unchanged"]
+    status: Literal["committed", "duplicate", "stale", "unchanged", "same_version"]
     earlier: DeliveryClaim | None = None
+    stored: dict[str, Any] | None = None
 
 
 def json_media_type(content_type: str | None) -> bool:

@@ -87,6 +87,7 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"  # the record was written and announced
     DUPLICATE = "duplicate"  # a copy of a delivery already taken
     STALE = "stale"  # the stored record is newer: not written
+    MERGED = "merged"  # the same version another path brought: what it adds was stored, nothing announced
     UNCHANGED = "unchanged"  # the stored record is the same: not written
     QUEUED = "queued"  # a thin delivery: its record is fetched by enrichment
     IGNORED = "ignored"  # an event the connector has no handler for
@@ -311,8 +312,19 @@ class WebhookIntake:
             return IntakeResult(Outcome.ACCEPTED, parsed.event, code)
         if result.status == "duplicate":
             return self._duplicate(parsed, result.earlier, code)
-        # Refused as stale or unchanged: claim it alone, so its copies count as duplicates.
-        refused = Outcome(result.status)
+        if result.status == "same_version":
+            # A listing or details call brought this version first: the delivery fills in what it
+            # knows (the writer lays it over the stored record), announcing nothing new.
+            self.writer.write_ready(
+                integration,
+                resource=_resource_of(parsed.definition, handler.contentType),
+                content_type=handler.contentType,
+                records=[ReadyRecord(code, record, record_updated_at(record))],
+                run_id=None,
+                seen_via="webhook",
+            )
+        # Refused as stale or unchanged, or merged: claim it alone, so its copies count as duplicates.
+        refused = Outcome.MERGED if result.status == "same_version" else Outcome(result.status)
         earlier = self.ledger.claim(replace(claim, outcome=refused.value, announcements=()))
         if earlier is not None:
             return self._duplicate(parsed, earlier, code)

@@ -132,8 +132,10 @@ class RecordRepository(Protocol):
         content_hash: str,
         source_updated_at: datetime | None,
         integration_id: str,
+        new_version: bool = True,
     ) -> WriteOutcome:
-        """Write when the source updated-at is newer than the stored one, or equal with another hash."""
+        """Write when the source updated-at is newer than the stored one, or equal with another hash;
+        ``new_version`` False: the same source version merged, not counted as a new version."""
         ...
 
     def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None: ...

@@ -170,10 +170,10 @@ class RecordWriter:
         for given in records:
             tracked = known.get(given.code)
             # One version seen through another path (a listing after its webhook): what this path
-            # knows is laid over what is stored, so the other path's fields stay.
-            item = (
-                self._completed(integration, content_type, given) if _same_version(tracked, given) else given
-            )
+            # knows is laid over what is stored, so the other path's fields stay; the source did
+            # not change, so it is stored without a new version or an announcement.
+            same = _same_version(tracked, given)
+            item = self._completed(integration, content_type, given) if same else given
             digest = content_hash(item.record)
             if tracked is not None and not tracked.deleted and tracked.content_hash == digest:
                 summary.unchanged += 1
@@ -186,9 +186,19 @@ class RecordWriter:
                 content_hash=digest,
                 source_updated_at=item.source_updated_at,
                 integration_id=integration.id,
+                new_version=not same,
             )
             if outcome is WriteOutcome.STALE:
                 summary.stale += 1
+                continue
+            entry = self._entry(
+                integration, resource, item, digest, tracked=tracked, seen_via=seen_via, run_id=run_id
+            )
+            # A later copy of the same code in this batch compares against this one.
+            known[item.code] = entry
+            tracked_now.append(entry)
+            if same:
+                summary.unchanged += 1
                 continue
             change = _change(outcome, tracked)
             if change == "created":
@@ -210,22 +220,31 @@ class RecordWriter:
                     occurred_at=self._clock(),
                 ).body()
             )
-            entry = TrackedId(
-                integration_id=integration.id,
-                resource=resource,
-                external_id=item.code,
-                content_hash=digest,
-                source_updated_at=item.source_updated_at,
-                first_seen_via=tracked.first_seen_via if tracked is not None else seen_via,
-                last_seen_via=seen_via,
-                last_seen_run=run_id,
-                tracked_at=self._clock(),
-            )
-            # A later copy of the same code in this batch compares against this one.
-            known[item.code] = entry
-            tracked_now.append(entry)
         self._announce(events, tracked_now)
         return summary
+
+    def _entry(
+        self,
+        integration: Integration,
+        resource: str,
+        item: ReadyRecord,
+        digest: str,
+        *,
+        tracked: TrackedId | None,
+        seen_via: SeenVia,
+        run_id: str | None,
+    ) -> TrackedId:
+        return TrackedId(
+            integration_id=integration.id,
+            resource=resource,
+            external_id=item.code,
+            content_hash=digest,
+            source_updated_at=item.source_updated_at,
+            first_seen_via=tracked.first_seen_via if tracked is not None else seen_via,
+            last_seen_via=seen_via,
+            last_seen_run=run_id,
+            tracked_at=self._clock(),
+        )
 
     def delete(
         self,

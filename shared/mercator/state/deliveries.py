@@ -104,7 +104,7 @@ class DynamoDeliveryLedger:
             if codes[0] == _CONDITION_FAILED:
                 return CommitResult("duplicate", _decode_claim(reasons[0].get("Item")))
             if codes[1] == _CONDITION_FAILED:
-                return CommitResult(_refusal(change, reasons[1].get("Item")))
+                return _refusal(change, reasons[1].get("Item"))
             if len(codes) > 2 and codes[2] == _CONDITION_FAILED:
                 # Tracking already holds this version or a newer one while the record does not: the
                 # record is what users read, so it is written and the tracking entry left as it is.
@@ -197,6 +197,7 @@ class DynamoDeliveryLedger:
                 integration_id=change.integration_id,
             )
         else:
+            # Strictly newer: the same version with other content is for the caller to merge.
             item_key, update, condition = record_upsert(
                 tenant_id=change.tenant_id,
                 content_type=change.content_type,
@@ -206,6 +207,7 @@ class DynamoDeliveryLedger:
                 source_updated_at=change.source_updated_at,
                 integration_id=change.integration_id,
                 written_at=at,
+                strict=True,
             )
         return _update(self._records.name, item_key, update, condition)
 
@@ -231,14 +233,21 @@ def _update(table: str, item_key: Item, update: Expression, condition: str | Non
     return {"Update": request}
 
 
-def _refusal(change: RecordChange, stored: Item | None) -> Any:
+def _refusal(change: RecordChange, stored: Item | None) -> CommitResult:
     deleted = bool(stored and stored.get("deleted", {}).get("BOOL"))
     if change.deleted:
         # A deletion refused: the record is deleted already, or a newer version was stored since.
-        return "unchanged" if deleted else "stale"
-    if stored is not None and not deleted and stored.get("content_hash") == s(change.content_hash):
-        return "unchanged"
-    return "stale"
+        return CommitResult("unchanged" if deleted else "stale")
+    if stored is None or deleted:
+        return CommitResult("stale")
+    if stored.get("content_hash") == s(change.content_hash):
+        return CommitResult("unchanged")
+    same_time = change.source_updated_at is not None and stored.get("source_updated_at") == ms(
+        change.source_updated_at
+    )
+    if same_time and "record" in stored:
+        return CommitResult("same_version", stored=json.loads(read_s(stored, "record")))
+    return CommitResult("stale")
 
 
 def _decode_claim(item: Item | None) -> DeliveryClaim | None:

@@ -274,7 +274,9 @@ def read_bool(item: Item, attribute: str, default: bool = False) -> bool:
     return bool(item[attribute]["BOOL"])
 
 
-def newer_condition(expression: Expression, content_hash: str, updated_at: datetime | None) -> str:
+def newer_condition(
+    expression: Expression, content_hash: str, updated_at: datetime | None, *, strict: bool = False
+) -> str:
     """When a write of ``content_hash`` and ``updated_at`` may replace the stored item.
 
     Nothing stored; or a later source updated-at (also over an item stored without one); or the same
@@ -289,7 +291,6 @@ def newer_condition(expression: Expression, content_hash: str, updated_at: datet
         return f"{absent} OR {other_hash} OR {deleted}"
     stored_at = expression.name("source_updated_at")
     new_at = expression.value(ms(updated_at))
-    return (
-        f"{absent} OR attribute_not_exists({stored_at}) OR {stored_at} < {new_at} "
-        f"OR ({stored_at} = {new_at} AND {other_hash})"
-    )
+    newer = f"{absent} OR attribute_not_exists({stored_at}) OR {stored_at} < {new_at}"
+    # ``strict``: the same version with other content is refused, for the caller to merge it.
+    return newer if strict else f"{newer} OR ({stored_at} = {new_at} AND {other_hash})"

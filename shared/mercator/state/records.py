@@ -68,16 +68,22 @@ def record_upsert(
     source_updated_at: datetime | None,
     integration_id: str,
     written_at: datetime,
+    strict: bool = False,
+    new_version: bool = True,
 ) -> tuple[Item, Expression, str]:
-    """The key, update and condition of a newer-only record write (alone, or in a transaction)."""
+    """The key, update and condition of a newer-only record write (alone, or in a transaction).
+
+    ``strict`` refuses the same source version with other content (for the caller to merge it);
+    ``new_version`` False stores such a merge without counting a version: the source did not change.
+    """
     update = _identified(tenant_id, content_type, code, integration_id)
     update.set("record", s(record_json(record, content_type, code)))
     update.set("content_hash", s(content_hash))
     update.set_or_remove("source_updated_at", optional_ms(source_updated_at))
     update.set("deleted", boolean(False))
     update.set("written_at", ms(written_at))
-    update.add("version", {"N": "1"})
-    condition = newer_condition(update, content_hash, source_updated_at)
+    update.add("version", {"N": "1" if new_version else "0"})
+    condition = newer_condition(update, content_hash, source_updated_at, strict=strict)
     return record_key(tenant_id, content_type, code), update, condition
 
 
@@ -153,6 +159,7 @@ class DynamoRecords:
         content_hash: str,
         source_updated_at: datetime | None,
         integration_id: str,
+        new_version: bool = True,
     ) -> WriteOutcome:
         item_key, update, condition = record_upsert(
             tenant_id=tenant_id,
@@ -163,6 +170,7 @@ class DynamoRecords:
             source_updated_at=source_updated_at,
             integration_id=integration_id,
             written_at=self._clock(),
+            new_version=new_version,
         )
         try:
             response = self._table.update(item_key, update, condition, ReturnValues="UPDATED_OLD")

@@ -152,6 +152,7 @@ class FakeRecords:
         content_hash: str,
         source_updated_at: datetime | None,
         integration_id: str,
+        new_version: bool = True,
     ) -> WriteOutcome:
         key = (tenant_id, content_type, code)
         stored = self.items.get(key)
@@ -164,7 +165,7 @@ class FakeRecords:
             content_hash,
             stored_deleted=stored.deleted,
         ):
-            outcome, version = WriteOutcome.UPDATED, stored.version + 1
+            outcome, version = WriteOutcome.UPDATED, stored.version + (1 if new_version else 0)
         else:
             outcome = WriteOutcome.UNCHANGED if stored.content_hash == content_hash else WriteOutcome.STALE
             self.writes.append(RecordWrite(code, outcome))

@@ -26,7 +26,8 @@ from mercator.services.intake import (
     UnknownIntegrationError,
     UnsupportedMediaTypeError,
 )
-from mercator.services.writer import ReadyRecord
+from mercator.services.mapper import map_delivery
+from mercator.services.writer import ReadyRecord, record_updated_at
 from mercator.state.archive import S3DeliveryArchive, archive_key
 from tests.fake_aws import use_fake_aws
 from tests.unit.services.intake_world import NOW, REGION, World, intake_world
@@ -184,6 +185,43 @@ def test_a_buyer_the_stored_customer_already_matches_is_no_change(world: World) 
     # Then only the order is announced: the customer did not change
     kinds = sorted(ChangeEvent.model_validate_json(body).content_type for body in world.messages("trigger"))
     assert kinds == ["ecommerce:orders"]
+
+
+def test_a_delivery_of_the_version_a_sync_already_wrote_fills_in_what_it_knows_and_announces_nothing(
+    world: World,
+) -> None:
+    # Given the order a listing already wrote at the delivery's version, without its address (Salla's
+    # Order Details has none, its webhook does)
+    payload = json.loads(_sample("salla", "order_created.json"))
+    definition = load_shipped("salla")
+    [mapped] = map_delivery(definition, "order.updated", payload).records
+    listed = {key: value for key, value in mapped.items() if key != "shippingAddress"}
+    integration = world.intake.integrations.get("salla-1")
+    assert integration is not None
+    world.intake.writer.write_ready(
+        integration,
+        resource="orders",
+        content_type="ecommerce:orders",
+        records=[ReadyRecord(listed["code"], listed, record_updated_at(listed))],
+        run_id="run-1",
+        seen_via="sync",
+    )
+    world.messages("trigger")
+
+    # When its order.updated delivery arrives
+    payload["event"] = "order.updated"
+    result = world.intake.receive(_salla(payload), JSON)
+
+    # Then the address is filled in, as the same version: no new version, no order announced
+    assert result.outcome is Outcome.MERGED
+    stored = world.records.get("tenant-salla-1", "ecommerce:orders", listed["code"])
+    assert stored is not None
+    assert stored.record["shippingAddress"] == mapped["shippingAddress"]
+    assert stored.version == 1
+    kinds = [ChangeEvent.model_validate_json(body).content_type for body in world.messages("trigger")]
+    assert "ecommerce:orders" not in kinds
+    # And a copy of the delivery is a duplicate
+    assert world.intake.receive(_salla(payload), JSON).outcome is Outcome.DUPLICATE
 
 
 # --- duplicates ----------------------------------------------------------------------------------
