@@ -48,6 +48,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/mapping.py
 	$(BIN)/python benchmarks/pacing.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/fidelity_matrix.py
 
 # aws-sam-cli pins its own boto3, click and pydantic ranges, which clash with the project's, so it and
 # cfn-lint live in a virtualenv of their own. The stamp's name carries the pins: changing them reinstalls.

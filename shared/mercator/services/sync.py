@@ -495,20 +495,9 @@ class _RunWalk:
                 failure.reason,
                 extra={**self.log_context, "detail": failure.detail},
             )
-        if outcome.failures:
-            letters = [
-                DeadLetter(
-                    reason=failure.reason,
-                    detail=failure.detail,
-                    raw=failure.raw,
-                    integration_id=self.integration.id,
-                    resource=self.resource.name,
-                    run_id=run.run_id,
-                    connector=self.definition.name,
-                ).body()
-                for failure in outcome.failures
-            ]
-            self.service.dead_letters.send(letters)
+        self._dead_letter(
+            run, [(failure.reason, failure.detail, failure.raw) for failure in outcome.failures]
+        )
         failed = {failure.index for failure in outcome.failures}
         raws = [record for index, record in enumerate(records) if index not in failed]
         mapped = [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)]
@@ -522,14 +511,44 @@ class _RunWalk:
         )
         return summary.stats(reconciling=self.reconciling).add(RunStats(errors=len(outcome.failures)))
 
+    def _dead_letter(self, run: RunCheckpoint, failures: list[tuple[str, dict[str, Any], Any]]) -> None:
+        """Send what this page could not write to the Enrich DLQ: (reason, detail, raw record) each."""
+        if not failures:
+            return
+        letters = [
+            DeadLetter(
+                reason=reason,
+                detail=detail,
+                raw=raw,
+                integration_id=self.integration.id,
+                resource=self.resource.name,
+                run_id=run.run_id,
+                connector=self.definition.name,
+            ).body()
+            for reason, detail, raw in failures
+        ]
+        self.service.dead_letters.send(letters)
+
     def _to_enrichment(self, run: RunCheckpoint, records: list[Any]) -> RunStats:
         objects = [record for record in records if isinstance(record, dict)]
         if len(objects) < len(records):
             logger.warning(
-                "%d %s list item(s) are not objects and cannot be enriched",
+                "%d %s list item(s) are not objects and cannot be enriched: sent to the dead-letter queue",
                 len(records) - len(objects),
                 self.resource.name,
                 extra=self.log_context,
+            )
+            self._dead_letter(
+                run,
+                [
+                    (
+                        f"the {self.resource.name} list item is not an object",
+                        {"type": type(item).__name__},
+                        item,
+                    )
+                    for item in records
+                    if not isinstance(item, dict)
+                ],
             )
         batches = EnrichBatch.split(
             integration_id=self.integration.id,

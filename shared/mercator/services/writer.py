@@ -206,19 +206,16 @@ class RecordWriter:
             else:
                 summary.changed += 1
             events.append(
-                ChangeEvent(
-                    change=change,
-                    integration_id=integration.id,
-                    tenant_id=integration.tenant_id,
-                    connector=integration.connector,
+                self._announcement(
+                    integration,
+                    change,
                     content_type=content_type,
                     code=item.code,
                     record=item.record,
-                    content_hash=digest,
-                    source=seen_via,
+                    digest=digest,
+                    seen_via=seen_via,
                     first_import=first_import,
-                    occurred_at=self._clock(),
-                ).body()
+                )
             )
         self._announce(events, tracked_now)
         return summary
@@ -285,19 +282,16 @@ class RecordWriter:
             # UNCHANGED: deleted already, by an attempt that stopped before announcing it (tracking,
             # written last, still has it live); announced now.
             events.append(
-                ChangeEvent(
-                    change="deleted",
-                    integration_id=integration.id,
-                    tenant_id=integration.tenant_id,
-                    connector=integration.connector,
+                self._announcement(
+                    integration,
+                    "deleted",
                     content_type=content_type,
                     code=code,
                     record=last,
-                    content_hash=digest,
-                    source=seen_via,
+                    digest=digest,
+                    seen_via=seen_via,
                     first_import=first_import,
-                    occurred_at=self._clock(),
-                ).body()
+                )
             )
             tracked_now.append(
                 TrackedId(
@@ -315,6 +309,33 @@ class RecordWriter:
             )
         self._announce(events, tracked_now)
         return len(events)
+
+    def _announcement(
+        self,
+        integration: Integration,
+        change: Literal["created", "updated", "deleted"],
+        *,
+        content_type: str,
+        code: str,
+        record: dict[str, Any],
+        digest: str,
+        seen_via: SeenVia,
+        first_import: bool,
+    ) -> str:
+        """The Trigger queue's body announcing one change."""
+        return ChangeEvent(
+            change=change,
+            integration_id=integration.id,
+            tenant_id=integration.tenant_id,
+            connector=integration.connector,
+            content_type=content_type,
+            code=code,
+            record=record,
+            content_hash=digest,
+            source=seen_via,
+            first_import=first_import,
+            occurred_at=self._clock(),
+        ).body()
 
     def _announce(self, events: list[str], tracked_now: list[TrackedId]) -> None:
         """Send the change events, then track: a stop in between leaves tracking behind, never ahead."""

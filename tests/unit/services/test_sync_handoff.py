@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from mercator.messages import MAX_BODY_BYTES, EnrichBatch, SyncJob
+from mercator.services.connectors import ConnectorCatalog
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock, listing_order
+from tests.unit.services.fakes import FakeIntegrations
 from tests.unit.services.support import (
+    World,
     batch_size,
     both,
     deadlines,
@@ -83,3 +87,34 @@ async def test_the_shipped_batch_size_fills_messages_up_to_it() -> None:
     assert sizes_sent == [60, 60, 10]
     assert all(len(body.encode()) <= MAX_BODY_BYTES for body in built.enrich.bodies)
     assert (outcome.stats.pages, outcome.stats.records) == (3, 130)
+
+
+@pytest.mark.anyio
+async def test_a_list_item_that_is_not_an_object_is_dead_lettered_and_its_page_mates_go_on() -> None:
+    # Given a Salla orders page whose second item is a bare number (a store answering garbage)
+    integration = make_integration("salla")
+
+    def page(request: httpx.Request) -> httpx.Response:
+        body = {"status": 200, "success": True, "data": [{"id": 11}, 12, {"id": 13}]}
+        body["pagination"] = {"count": 3, "total": 3, "perPage": 60, "currentPage": 1, "totalPages": 1}
+        return httpx.Response(200, json=body)
+
+    built = World(
+        http=lambda: httpx.AsyncClient(transport=httpx.MockTransport(page)),
+        integrations=FakeIntegrations(integration),
+        connectors=ConnectorCatalog(),
+    )
+
+    # When the orders job runs
+    outcome = await built.sync_service().run_sync_job(new_job(integration, "orders"), plenty)
+
+    # Then the two orders go to enrichment and the number to the dead-letter queue, with its reason
+    # (the page shows fewer ids than its total, so each pass lists it again, and meets it again)
+    batches = [EnrichBatch.parse(body) for body in built.enrich.take()]
+    assert {record["id"] for batch in batches for record in batch.records} == {11, 13}
+    letters = built.dead_letters.documents()
+    assert len(letters) == outcome.passes
+    assert {(letter["raw"], letter["connector"], letter["resource"]) for letter in letters} == {
+        (12, "salla", "orders")
+    }
+    assert all("not an object" in letter["reason"] for letter in letters)
