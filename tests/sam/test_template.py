@@ -358,8 +358,14 @@ def _sends(template: dict[str, Any], logical_id: str) -> set[str]:
 
 
 def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) -> None:
-    # Sync continues itself, hands batches to enrichment and emits change events for records it maps.
-    assert _sends(template, "ScheduledSyncFunction") == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue"}
+    # Sync continues itself, hands batches to enrichment, emits change events for records it maps and
+    # dead-letters listed records that fail mapping or validation.
+    assert _sends(template, "ScheduledSyncFunction") == {
+        "SyncJobsQueue",
+        "EnrichQueue",
+        "TriggerQueue",
+        "EnrichDLQ",
+    }
     # Enrichment emits change events and dead-letters records that fail mapping or validation.
     assert _sends(template, "DetailEnrichmentFunction") == {"TriggerQueue", "EnrichDLQ"}
     # Intake announces changes, hands thin deliveries to enrichment, dead-letters what it cannot map.

@@ -46,7 +46,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -239,8 +239,11 @@ class SyncService:
             )
             return await walk.walk()
         except BaseException:
-            # SQS delivers the job again; its retry takes the run over from the last checkpoint.
-            self.cursors.release(integration.id, resource.name, run.run_id, attempt=attempt)
+            # SQS delivers the job again; its retry takes the run over from the last checkpoint. A
+            # lease that cannot be given back now runs out on its own, so the first error is the one
+            # that matters.
+            with suppress(Exception):
+                self.cursors.release(integration.id, resource.name, run.run_id, attempt=attempt)
             raise
         finally:
             await session.aclose()
