@@ -206,3 +206,14 @@ def test_example_in_docs_is_schema_valid(capsys: pytest.CaptureFixture[str]) -> 
     schema = json.loads(out)
     example = yaml.safe_load((Path(__file__).parents[3] / "docs/example-connector.yaml").read_text())
     jsonschema.validate(example, schema)
+
+
+def test_the_smallest_valid_definition_in_the_docs_passes_the_checklist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = Path(__file__).parents[3] / "docs/example-connector.yaml"
+
+    code, out, _ = run(capsys, "validate", str(example))
+
+    assert code == 0, out
+    assert out.strip().endswith("ok (1 resources, 1 webhook handlers)")
