@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from mercator.connector import DefinitionError, load_definition, shipped_definitions
 from mercator.connector.checklist import check
+from mercator.connector.documents import MAX_PAYLOAD_BYTES, DocumentError, load_json_file
 from mercator.connector.schema import definition_json_schema
 from mercator.mapping import FUNCTIONS, TRANSFORMS
 from mercator.services.mapper import (
@@ -134,9 +135,11 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(exc.render() + "\n")
         return 1
     try:
-        payload = json.loads(args.input.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        err.write(f"{args.input}: not readable JSON: {exc}\n")
+        payload = load_json_file(args.input, limit=MAX_PAYLOAD_BYTES, what="a preview input")
+    except DocumentError as exc:
+        for problem in exc.problems:
+            where = f"{problem.path}: " if problem.path else ""
+            err.write(f"{args.input}: not readable JSON: {where}{problem.message}\n")
         return 1
     try:
         outcome = _map_for_preview(definition, args, payload)

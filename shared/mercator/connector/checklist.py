@@ -25,6 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.documents import (
+    MAX_SAMPLE_BYTES,
+    DocumentError,
+    Problem,
+    load_json_file,
+    resolve_inside,
+)
 from mercator.connector.webhook import NoVerification
 from mercator.mapping.engine import format_location
 from mercator.records import known_fields, required_fields
@@ -192,15 +199,21 @@ def _samples(definition: ConnectorDefinition) -> list[Finding]:
 
 
 def _read_sample(definition: ConnectorDefinition, file: str | None) -> tuple[Any, str | None]:
+    """A sample's JSON, or why not; a sample is a regular file in the definition's folder or below."""
     if not file:
         return None, "missing: add a sample response file (path relative to the definition)"
-    path: Path = definition.resolve(file)
+    base = definition.source.parent if definition.source else Path.cwd()
     try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except FileNotFoundError:
-        return None, f"sample {file!r} not found (looked at {path})"
-    except (OSError, json.JSONDecodeError) as exc:
-        return None, f"sample {file!r} is not readable JSON: {exc}"
+        path = resolve_inside(base, file, what="a sample")
+        if not path.exists():
+            return None, f"sample {file!r} not found (looked at {path})"
+        return load_json_file(path, limit=MAX_SAMPLE_BYTES, what="a sample", file=file), None
+    except DocumentError as exc:
+        return None, f"sample {file!r}: " + "; ".join(_sample_problem(p) for p in exc.problems)
+
+
+def _sample_problem(problem: Problem) -> str:
+    return f"{problem.path}: {problem.message}" if problem.path else problem.message
 
 
 def _response_paths(definition: ConnectorDefinition, key: str, body: Any) -> list[Finding]:

@@ -2,57 +2,61 @@
 
 Every problem is reported as ``file: path: message`` where ``path`` is the key path inside the
 document (``sync.resources.orders.apiMapping.items.transform``) and the message lists the valid
-choices. Loading never lets a traceback reach the user: YAML syntax errors carry their line and column.
+choices. Loading never lets a traceback reach the user, whatever the file holds: YAML and JSON
+syntax errors carry their line and column; files that are not regular files or are over
+``MAX_DEFINITION_BYTES``, bytes that are not UTF-8, duplicate keys, nesting past ``MAX_NESTING``,
+YAML aliases expanding past ``MAX_YAML_NODES`` and integers past ``MAX_INT_DIGITS`` digits are
+refused with their place (mercator.connector.documents). The Lambdas load shipped definitions
+through the same path (``load_shipped``).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.documents import (
+    MAX_DEFINITION_BYTES,
+    DocumentError,
+    Problem,
+    decode,
+    parse_json,
+    parse_yaml,
+    read_file,
+    too_big,
+)
 from mercator.mapping.engine import format_location
+
+__all__ = [
+    "SHIPPED_DIR",
+    "DefinitionError",
+    "Problem",
+    "load_definition",
+    "load_shipped",
+    "parse_definition",
+    "shipped_definitions",
+    "validate_definition",
+]
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "connectors"
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
-
-
-class DefinitionError(ValueError):
+class DefinitionError(DocumentError):
     """A definition that cannot be used; ``problems`` says where and why."""
-
-    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
-        self.file = file
-        self.problems = list(problems)
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        return "\n".join(f"{self.file}: {p.path or '(document)'}: {p.message}" for p in self.problems)
 
 
 def load_definition(path: str | Path) -> ConnectorDefinition:
     """Read and validate one definition file (.yaml, .yml or .json)."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DefinitionError(
-            str(file), [Problem("", f"cannot read the file: {exc.strerror or exc}")]
-        ) from None
+        text = decode(read_file(file, limit=MAX_DEFINITION_BYTES, what="a definition"), str(file))
+    except DocumentError as exc:
+        raise DefinitionError(exc.file, exc.problems) from None
     definition = parse_definition(text, str(file), json_only=file.suffix.lower() == ".json")
     definition._source = file.resolve()
     return definition
@@ -61,6 +65,11 @@ def load_definition(path: str | Path) -> ConnectorDefinition:
 def parse_definition(
     text: str, file: str = "<definition>", *, json_only: bool = False
 ) -> ConnectorDefinition:
+    """Validate a definition given as text; the same limits as a file's apply."""
+    # Characters are never fewer than bytes, so the cheap count settles most texts.
+    if len(text) > MAX_DEFINITION_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DEFINITION_BYTES:
+        problem = Problem("", too_big("is larger", "a definition", MAX_DEFINITION_BYTES))
+        raise DefinitionError(file, [problem])
     data = _parse_document(text, file, json_only)
     return validate_definition(data, file)
 
@@ -84,29 +93,23 @@ def shipped_definitions() -> list[Path]:
 
 
 def load_shipped(name: str) -> ConnectorDefinition:
+    """A shipped definition by connector name; the name never leads out of the shipped folder."""
     file = SHIPPED_DIR / f"{name}.yaml"
-    if not file.exists():
+    if not _CONNECTOR_NAME.fullmatch(name) or not file.exists():
         names = ", ".join(p.stem for p in shipped_definitions())
         raise DefinitionError(str(file), [Problem("", f"no shipped connector {name!r}; shipped: {names}")])
     return load_definition(file)
 
 
+# The pattern ConnectorDefinition.name takes: no separators, no dots.
+_CONNECTOR_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
 def _parse_document(text: str, file: str, json_only: bool) -> Any:
-    if json_only:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DefinitionError(
-                file, [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)]
-            ) from None
     try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DefinitionError(file, [Problem(where, str(exc.problem or exc))]) from None
-    except yaml.YAMLError as exc:
-        raise DefinitionError(file, [Problem("", f"not valid YAML: {exc}")]) from None
+        return parse_json(text, file, unique_keys=True) if json_only else parse_yaml(text, file)
+    except DocumentError as exc:
+        raise DefinitionError(exc.file, exc.problems) from None
 
 
 def _problem(error: ErrorDetails, data: Any) -> Problem:

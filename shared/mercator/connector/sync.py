@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from typing import Annotated, Any, ClassVar, Literal, Self
+from urllib.parse import parse_qsl, quote
 
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 
@@ -28,6 +28,8 @@ QueryValue = str | int | float | bool
 # Suffixes of the listings a resource's ``deletions`` block derives; resource keys never hold a colon.
 DELETIONS = ":deletions"
 SWEEP = ":sweep"
+# Filled with the record id in a details endpoint's url (quoted) and params (raw: httpx encodes them).
+ID_PLACEHOLDER = "{id}"
 
 
 class SyncConfiguration(DefinitionModel):
@@ -38,11 +40,15 @@ class SyncConfiguration(DefinitionModel):
 
 
 class Endpoint(DefinitionModel):
-    url: str = Field(min_length=1, description="path under baseUrl, or an absolute URL")
+    url: str = Field(
+        min_length=1, description="path under baseUrl, or an absolute URL; may carry a query string"
+    )
     method: Literal["GET", "POST"] = "GET"
     params: dict[str, QueryValue] = Field(
-        default_factory=dict, description="query parameters sent every time"
+        default_factory=dict, description="query parameters sent every time, after the url's own"
     )
+
+    _takes_id: ClassVar[bool] = False  # only a details call has a record id to fill in
 
     @field_validator("url")
     @classmethod
@@ -51,10 +57,44 @@ class Endpoint(DefinitionModel):
             raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
         return value
 
+    @model_validator(mode="after")
+    def _one_place_per_param(self) -> Self:
+        # The merged query would keep one of the two values: which one is not what the author wrote.
+        written = query_names(self.url)
+        for name in self.params:
+            if name in written:
+                raise located_error(
+                    ("params", name),
+                    f"{name!r} is also in the url's query string; give it in one place, url or params",
+                )
+        if not self._takes_id:
+            if ID_PLACEHOLDER in self.url:
+                raise located_error("url", "{id} is only filled in endpoints.details; a listing has no id")
+            for name, value in self.params.items():
+                if isinstance(value, str) and ID_PLACEHOLDER in value:
+                    raise located_error(
+                        ("params", name), "{id} is only filled in endpoints.details; a listing has no id"
+                    )
+        return self
+
+
+def _paging_params(pagination: Pagination) -> dict[str, str]:
+    """The query parameters a pagination sets, by name, with the setting that names each."""
+    settings = ("pageParam", "offsetParam", "cursorParam", "paramName")
+    return {name: setting for setting in settings if (name := getattr(pagination, setting, None))}
+
+
+def query_names(url: str) -> list[str]:
+    """The parameter names in a URL's own query string (``/customers?include=addresses``)."""
+    # Not urlsplit: a [[placeholder]] host reads to it as a broken IPv6 address.
+    query = url.partition("#")[0].partition("?")[2]
+    return [name for name, _ in parse_qsl(query, keep_blank_values=True)]
+
 
 class DetailsEndpoint(Endpoint):
     dataProperty: RecordPath | None = Field(None, description="where the record sits in the detail response")
 
+    _takes_id: ClassVar[bool] = True
     _data: CompiledPath | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -66,12 +106,16 @@ class DetailsEndpoint(Endpoint):
         """The record inside a details response."""
         return self._data.get(body) if self._data else body
 
-    @field_validator("url")
-    @classmethod
-    def _has_id(cls, value: str) -> str:
-        if "{id}" not in value:
-            raise ValueError("a details url needs the {id} placeholder, e.g. /orders/{id}")
-        return value
+    @model_validator(mode="after")
+    def _has_id(self) -> DetailsEndpoint:
+        in_params = any(isinstance(value, str) and ID_PLACEHOLDER in value for value in self.params.values())
+        if ID_PLACEHOLDER not in self.url and not in_params:
+            raise located_error(
+                "url",
+                "a details endpoint needs the {id} placeholder, in its url (/orders/{id}) "
+                'or in a param (params: {order_id: "{id}"})',
+            )
+        return self
 
 
 class Endpoints(DefinitionModel):
@@ -191,6 +235,32 @@ class Resource(DefinitionModel):
     _code: CompiledMapping | None = PrivateAttr(None)
     _id: CompiledPath | None = PrivateAttr(None)
     _derived: dict[str, Resource] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _paging_params_are_mercators(self) -> Resource:
+        # The listing sets these on every page: a fixed value written beside them would be replaced.
+        list_endpoint = self.endpoints.list
+        listings: list[tuple[Location, str, dict[str, QueryValue], Pagination]] = [
+            (("endpoints", "list"), list_endpoint.url, list_endpoint.params, self.pagination)
+        ]
+        feed = self.deletions.feed if self.deletions else None
+        if feed is not None:
+            listings.append(
+                (("deletions", "feed", "endpoint"), feed.endpoint.url, feed.endpoint.params, feed.pagination)
+            )
+        sweep = self.deletions.sweep if self.deletions else None
+        if sweep is not None:
+            listings.append((("deletions", "sweep"), "", sweep.params, self.pagination))
+        for where, url, params, pagination in listings:
+            paging = _paging_params(pagination)
+            for name in [*query_names(url), *params]:
+                if name in paging:
+                    raise located_error(
+                        (*where, "params", name) if name in params else (*where, "url"),
+                        f"{name!r} is the pagination's {paging[name]}, which the listing sets on every "
+                        "page; leave it out here",
+                    )
+        return self
 
     @model_validator(mode="after")
     def _compile(self) -> Resource:
@@ -333,7 +403,7 @@ class Webhooks(DefinitionModel):
 
 _TEMPLATE_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _STATUS = "{status}"
-_ID = "{id}"
+_ID = ID_PLACEHOLDER
 
 
 class UpdateStatusEndpoint(DefinitionModel):

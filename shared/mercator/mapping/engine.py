@@ -16,9 +16,10 @@ an object with none of the rule keys     a nested object, itself a mapping (``{o
                                          null when none of its fields is found
 =======================================  ======================================================
 
-Compilation checks every name against the registries and raises MappingDefinitionError with the
-location of the offending key; applying a mapping raises only MappingError, which names the connector,
-the resource or event, the destination field and its path.
+Compilation checks every name, and every argument value a registry entry has a check for (time
+zones, date formats), and raises MappingDefinitionError with the location of the offending key;
+applying a mapping raises only MappingError, which names the connector, the resource or event, the
+destination field and its path.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 from mercator.mapping.functions import FUNCTIONS
 from mercator.mapping.paths import PathSyntaxError, compile_path
-from mercator.mapping.registry import TransformError
+from mercator.mapping.registry import Registry, TransformError
 from mercator.mapping.transforms import SPECIAL_TRANSFORMS, TRANSFORMS, coalesce
 
 Fn = Callable[[Any], Any]
@@ -305,6 +306,7 @@ def _compile_step(
         problem = FUNCTIONS.check_args(fn_name, args)
         if problem:
             raise MappingDefinitionError((*location[:-1], "args"), problem)
+        _check_values(FUNCTIONS, fn_name, args, location)
         return partial(FUNCTIONS[fn_name].func, **args) if args else FUNCTIONS[fn_name].func
     entry = TRANSFORMS[name]
     if not entry.params:
@@ -319,7 +321,15 @@ def _compile_step(
     problem = TRANSFORMS.check_args(name, args)
     if problem:
         raise MappingDefinitionError((*location[:-1], "args"), problem)
+    _check_values(TRANSFORMS, name, args, location)
     return partial(entry.func, **args) if args else entry.func
+
+
+def _check_values(registry: Registry, name: str, args: dict[str, Any], location: Location) -> None:
+    refused = registry.check_values(name, args)
+    if refused is not None:
+        arg, problem = refused
+        raise MappingDefinitionError((*location[:-1], "args", arg), problem)
 
 
 def _transform_names(value: Any, location: Location) -> list[str]:

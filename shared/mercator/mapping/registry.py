@@ -3,7 +3,8 @@
 Two registries share this shape: *transforms* (generic coercions chained with ``transform:``) and
 *compute functions* (platform helpers called with ``transform: compute`` + ``fn:``). Each entry keeps
 its docstring and the arguments it accepts, so definitions are checked at load time and
-``mercator functions`` can list them.
+``mercator functions`` can list them. An argument whose value can be wrong (a time zone, a date
+format) registers a check, so a bad value is refused when the definition loads, not record by record.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+ArgCheck = Callable[[Any], None]
+"""Raises ValueError naming what would be valid when an argument's value cannot work."""
 
 
 class TransformError(ValueError):
@@ -25,6 +29,7 @@ class Entry:
     doc: str
     params: dict[str, str] = field(default_factory=dict)  # argument name -> one-line description
     required: frozenset[str] = frozenset()
+    checks: dict[str, ArgCheck] = field(default_factory=dict)  # argument name -> its value check
 
 
 class Registry:
@@ -35,11 +40,18 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def register(
-        self, name: str, *, params: dict[str, str] | None = None
+        self,
+        name: str,
+        *,
+        params: dict[str, str] | None = None,
+        checks: dict[str, ArgCheck] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            unchecked = sorted(set(checks or {}) - set(params or {}))
+            if unchecked:
+                raise ValueError(f"{self.kind} {name!r} checks undeclared argument(s) {unchecked}")
             signature = inspect.signature(func)
             required = frozenset(
                 p.name
@@ -52,6 +64,7 @@ class Registry:
                 doc=inspect.cleandoc(func.__doc__ or "").strip(),
                 params=dict(params or {}),
                 required=required,
+                checks=dict(checks or {}),
             )
             return func
 
@@ -79,4 +92,16 @@ class Registry:
         missing = sorted(entry.required - set(args))
         if missing:
             return f"{self.kind} {name!r} needs argument(s) {', '.join(map(repr, missing))}"
+        return None
+
+    def check_values(self, name: str, args: dict[str, Any]) -> tuple[str, str] | None:
+        """The first argument whose value the entry refuses, with why; None when all can work."""
+        entry = self._entries[name]
+        for arg, check in entry.checks.items():
+            if arg not in args:
+                continue
+            try:
+                check(args[arg])
+            except ValueError as exc:
+                return arg, f"{self.kind} {name!r} argument {arg!r}: {exc}"
         return None

@@ -16,7 +16,7 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mercator.mapping.dates import parse_datetime, to_iso, zone
+from mercator.mapping.dates import check_format, parse_datetime, to_iso, zone
 from mercator.mapping.registry import Registry, TransformError
 
 TRANSFORMS = Registry("transform")
@@ -130,21 +130,34 @@ def to_boolean(value: Any) -> bool | None:
     raise TransformError(f"toBoolean expects a scalar, got {type(value).__name__}")
 
 
+def _check_zone(name: Any) -> None:
+    if not isinstance(name, str):
+        raise ValueError(f"a time zone must be text (an IANA name or +03:00), got {name!r}")
+    zone(name)
+
+
 @TRANSFORMS.register(
     "toIsoDatetime",
-    params={"assumeTimezone": "zone for values without one (IANA name or +03:00); default UTC"},
+    params={
+        "assumeTimezone": "zone for values without one (IANA name or +03:00); default UTC",
+        "format": 'strptime format for text in no known form ("%d/%m/%Y %H:%M"; %z for an offset); '
+        "text is then read with it alone",
+    },
+    checks={"assumeTimezone": _check_zone, "format": check_format},
 )
-def to_iso_datetime(value: Any, *, assumeTimezone: str = "UTC") -> str | None:
+def to_iso_datetime(value: Any, *, assumeTimezone: str = "UTC", format: str | None = None) -> str | None:
     """A UTC ISO 8601 timestamp (``2022-06-26T09:21:45Z``) from any platform date form.
 
-    Accepts ISO 8601 with or without zone, ``YYYY-MM-DD``, Salla's ``{date, timezone}`` objects and its
+    Accepts ISO 8601 with or without zone, ``YYYY-MM-DD``, RFC 2822 (``Wed, 10 Jan 2018 21:05:30 +0000``,
+    obsolete zone names such as ``GMT`` or ``EST`` too), Salla's ``{date, timezone}`` objects and its
     envelope ``created_at`` (``Sun Jun 26 2022 12:21:48 GMT+0300``), and epoch seconds or milliseconds.
+    With ``format``, text is read with that strptime format only (numbers and date objects as above).
     Blank text gives None; an unreadable date is an error.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return to_iso(parse_datetime(value, zone(assumeTimezone)))
+        return to_iso(parse_datetime(value, zone(assumeTimezone), fmt=format))
     except ValueError as exc:
         raise TransformError(str(exc)) from None
 

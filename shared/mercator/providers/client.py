@@ -7,6 +7,12 @@ global, so a Lambda can hold one client per integration for the length of an inv
 Page-number and offset listings know how many pages follow as soon as the first page reports a total;
 the client then keeps up to ``page_prefetch`` pages in flight while handing them out strictly in
 order, because a one-page-at-a-time walk with 100 ms of latency can never use a 20 requests/s budget.
+
+A request's query is the endpoint URL's own query string, then the endpoint's ``params``, then the
+incremental filter, then the page's own parameters; a later one wins a name an earlier one gives (the
+definition refuses a name given both in the URL and in ``params``, and a paging parameter given
+either way). A list page that answers 204 or an empty body is an empty last page; a details call that
+does is an error for its id.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import httpx
 from mercator.connector.auth import BasicAuth
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.placeholders import MissingCredentialError, fill
-from mercator.connector.sync import DetailsEndpoint, Endpoint, Resource
+from mercator.connector.sync import ID_PLACEHOLDER, DetailsEndpoint, Endpoint, Resource
 from mercator.providers.errors import ProviderError, ProviderHTTPError, ProviderResponseError
 from mercator.providers.limits import RateLimiter
 from mercator.providers.pagination import (
@@ -52,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 EndpointKind = Literal["list", "details"]
 _UNAUTHORIZED = 401
+_NO_CONTENT = 204
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class _Fetched:
     response: PageResponse
     method: str
     served_at: datetime | None = None
+    empty: bool = False  # the page answered 204 or an empty body: the listing ends here
 
 
 class ProviderCredentialsError(ProviderHTTPError):
@@ -303,6 +311,10 @@ class ProviderClient:
             url = self._stored_to_url(request.url, resource)
             params = None
         reply = await self._send(endpoint.method, url, params=params)
+        if reply.empty:
+            # Platforms answer a page past the end with 204 or nothing at all: an empty last page.
+            response = PageResponse(None, reply.headers, [], reply.url)
+            return _Fetched(response, endpoint.method, store_clock(reply), empty=True)
         records = resource.responseMapping.records_in(reply.body)
         if records is None:
             path = resource.responseMapping.dataProperty
@@ -321,7 +333,8 @@ class ProviderClient:
         response = fetched.response
         records = response.records
         try:
-            following = strategy.next(at, response)
+            # An answer with no content has no next link or cursor to follow, whatever stopOnEmptyPage says.
+            following = None if fetched.empty else strategy.next(at, response)
         except PaginationStuckError as exc:
             raise ProviderResponseError(fetched.method, self.redactor.url(response.url), str(exc)) from None
         if at.since is not None and resource.incremental is not None and resource.incremental.stopWhenOlder:
@@ -344,8 +357,21 @@ class ProviderClient:
         text = str(record_id)
         if not text:
             raise ValueError("a record id must not be empty")
-        url = self._endpoint_url(resource, "details").replace("{id}", quote(text, safe=""))
-        reply = await self._send(endpoint.method, url, params=self._endpoint_params(resource, "details"))
+        url = self._endpoint_url(resource, "details").replace(ID_PLACEHOLDER, quote(text, safe=""))
+        # The raw id: httpx encodes query values itself, and quoting here would encode it twice.
+        params = {
+            name: value.replace(ID_PLACEHOLDER, text)
+            for name, value in self._endpoint_params(resource, "details").items()
+        }
+        reply = await self._send(endpoint.method, url, params=params)
+        if reply.empty:
+            what = "204 No Content" if reply.status == _NO_CONTENT else "an empty body"
+            raise ProviderResponseError(
+                endpoint.method,
+                self.redactor.url(reply.url),
+                f"the answer is {what}, not the record of id {text!r}",
+                status=reply.status,
+            )
         record = endpoint.record_in(reply.body)
         if not isinstance(record, dict):
             where = endpoint.dataProperty or "the top level"

@@ -2,6 +2,8 @@
 
 Every attempt first takes a token from the integration's RateLimiter; every answer's rate signal goes
 back to the limiter, so what one caller learns (a 429, a spent budget) holds back all the others.
+A 2xx answer with nothing in it (204, or an empty body) is a Reply with ``empty`` set, never retried:
+whether nothing is an answer (the end of a listing) or a failure (a missing record) is the caller's call.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import unquote_plus, urlencode
 
 import httpx
 
@@ -33,6 +36,7 @@ install_http_log_redaction()
 
 _EXCERPT = 300
 _TOO_MANY_REQUESTS = 429
+_NO_CONTENT = 204
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Reply:
     url: str
     status: int
     elapsed: float = 0.0  # seconds from sending the request to its answer
+    empty: bool = False  # a 2xx with no content (204, or a blank body): ``body`` is None
 
 
 class RequestSender:
@@ -101,7 +106,7 @@ class RequestSender:
         store took the write, and sending it again would not change what it answers.
         """
         request = self._http.build_request(
-            method, url, params=params, headers=headers, json=json, timeout=self._timeout
+            method, with_params(url, params), headers=headers, json=json, timeout=self._timeout
         )
         shown = self._redactor.url(request.url)
         attempt = 0
@@ -175,6 +180,10 @@ class RequestSender:
                 reason=_reason(response, self._redactor),
                 attempts=attempts,
             )
+        if status == _NO_CONTENT or not response.content.strip():
+            # Nothing arrived whole (a body cut short of its Content-Length is a transport error,
+            # retried above), so asking again would only get the same nothing.
+            return Reply(None, response.headers, str(response.url), status, elapsed, empty=True), 0.0
         try:
             body = json.loads(response.content)
         except ValueError as exc:
@@ -221,6 +230,21 @@ class RequestSender:
         if len(text) > _EXCERPT:
             text = text[:_EXCERPT] + "..."
         return self._redactor.text(text)
+
+
+def with_params(url: str, params: Mapping[str, str] | None) -> str:
+    """``url`` with ``params`` added to the query string it already has.
+
+    httpx's ``params=`` replaces a URL's query outright, and a connector may write part of its query
+    in the endpoint URL (``/customers?include=addresses``). A name ``params`` also gives takes the
+    value from ``params``; the rest of the URL's query is kept exactly as written.
+    """
+    if not params:
+        return url
+    base, hash_mark, fragment = url.partition("#")
+    path, _, query = base.partition("?")
+    kept = [part for part in query.split("&") if part and unquote_plus(part.partition("=")[0]) not in params]
+    return f"{path}?{'&'.join([*kept, urlencode(params)])}{hash_mark}{fragment}"
 
 
 def _reason(response: httpx.Response, redactor: Redactor) -> str | None:

@@ -133,8 +133,10 @@ class RecordRepository(Protocol):
         source_updated_at: datetime | None,
         integration_id: str,
         new_version: bool = True,
+        strict: bool = False,
     ) -> WriteOutcome:
         """Write when the source updated-at is newer than the stored one, or equal with another hash;
+        ``strict``: only when newer (SAME_VERSION when the stored one is as new, with other content);
         ``new_version`` False: the same source version merged, not counted as a new version."""
         ...
 

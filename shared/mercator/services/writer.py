@@ -178,16 +178,13 @@ class RecordWriter:
             if tracked is not None and not tracked.deleted and tracked.content_hash == digest:
                 summary.unchanged += 1
                 continue
-            outcome = self._records.write(
-                tenant_id=integration.tenant_id,
-                content_type=content_type,
-                code=item.code,
-                record=item.record,
-                content_hash=digest,
-                source_updated_at=item.source_updated_at,
-                integration_id=integration.id,
-                new_version=not same,
-            )
+            outcome = self._store(integration, content_type, item, digest, same=same)
+            if outcome is WriteOutcome.SAME_VERSION:
+                # Another path stored this version since tracking was read: merge into it instead.
+                same = True
+                item = self._completed(integration, content_type, given)
+                digest = content_hash(item.record)
+                outcome = self._store(integration, content_type, item, digest, same=True)
             if outcome is WriteOutcome.STALE:
                 summary.stale += 1
                 continue
@@ -219,6 +216,23 @@ class RecordWriter:
             )
         self._announce(events, tracked_now)
         return summary
+
+    def _store(
+        self, integration: Integration, content_type: str, item: ReadyRecord, digest: str, *, same: bool
+    ) -> WriteOutcome:
+        """A new version only when it is newer than what is stored (strictly: the same version with
+        other content comes back SAME_VERSION, to be merged); a merge of the same version as such."""
+        return self._records.write(
+            tenant_id=integration.tenant_id,
+            content_type=content_type,
+            code=item.code,
+            record=item.record,
+            content_hash=digest,
+            source_updated_at=item.source_updated_at,
+            integration_id=integration.id,
+            new_version=not same,
+            strict=not same,
+        )
 
     def _entry(
         self,

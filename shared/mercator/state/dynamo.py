@@ -285,12 +285,16 @@ def newer_condition(
     lives. With one, a deletion stands until a newer version arrives.
     """
     absent = f"attribute_not_exists({expression.name(PARTITION_KEY)})"
-    other_hash = f"{expression.name('content_hash')} <> {expression.value(s(content_hash))}"
+
+    def other_hash() -> str:
+        # Named only where used: DynamoDB refuses a request carrying a value no expression reads.
+        return f"{expression.name('content_hash')} <> {expression.value(s(content_hash))}"
+
     if updated_at is None:
         deleted = f"{expression.name('deleted')} = {expression.value(boolean(True))}"
-        return f"{absent} OR {other_hash} OR {deleted}"
+        return f"{absent} OR {other_hash()} OR {deleted}"
     stored_at = expression.name("source_updated_at")
     new_at = expression.value(ms(updated_at))
     newer = f"{absent} OR attribute_not_exists({stored_at}) OR {stored_at} < {new_at}"
     # ``strict``: the same version with other content is refused, for the caller to merge it.
-    return newer if strict else f"{newer} OR ({stored_at} = {new_at} AND {other_hash})"
+    return newer if strict else f"{newer} OR ({stored_at} = {new_at} AND {other_hash()})"

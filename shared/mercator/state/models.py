@@ -190,3 +190,5 @@ class WriteOutcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"  # same content hash: nothing written
     STALE = "stale"  # the stored record is newer: nothing written
+    # A strict write refused: the stored record is this same source version with other content.
+    SAME_VERSION = "same_version"

@@ -133,10 +133,14 @@ def record_json(record: Mapping[str, Any], content_type: str, code: str) -> str:
         raise ValueError(f"{content_type} record {code!r} is not plain JSON: {e}") from e
 
 
-def refusal(stored: Item | None, content_hash: str) -> WriteOutcome:
+def refusal(stored: Item | None, content_hash: str, source_updated_at: datetime | None) -> WriteOutcome:
     """Why a newer-only write was refused, from the stored item the refusal returned."""
     if stored is not None and stored.get("content_hash") == s(content_hash):
         return WriteOutcome.UNCHANGED
+    if stored is None or stored.get("deleted", {}).get("BOOL") is True or source_updated_at is None:
+        return WriteOutcome.STALE
+    if stored.get("source_updated_at") == ms(source_updated_at):
+        return WriteOutcome.SAME_VERSION
     return WriteOutcome.STALE
 
 
@@ -160,6 +164,7 @@ class DynamoRecords:
         source_updated_at: datetime | None,
         integration_id: str,
         new_version: bool = True,
+        strict: bool = False,
     ) -> WriteOutcome:
         item_key, update, condition = record_upsert(
             tenant_id=tenant_id,
@@ -171,13 +176,14 @@ class DynamoRecords:
             integration_id=integration_id,
             written_at=self._clock(),
             new_version=new_version,
+            strict=strict,
         )
         try:
-            response = self._table.update(item_key, update, condition, ReturnValues="UPDATED_OLD")
+            response = self._table.update(item_key, update, condition, ReturnValues="ALL_OLD")
         except ConditionFailedError as refused:
-            return refusal(refused.item, content_hash)
-        # UPDATED_OLD holds the previous values of the attributes written: none when nothing existed.
-        return WriteOutcome.UPDATED if "version" in response.get("Attributes", {}) else WriteOutcome.CREATED
+            return refusal(refused.item, content_hash, source_updated_at)
+        # ALL_OLD holds the item as it was: nothing when nothing existed.
+        return WriteOutcome.UPDATED if response.get("Attributes") else WriteOutcome.CREATED
 
     def mark_deleted(
         self,

@@ -2,18 +2,20 @@
 
 Every expected instant below was worked out by hand: Asia/Riyadh is UTC+3 all year (no DST), so a
 Riyadh wall-clock time is 3 hours ahead of UTC; epoch 1656235308 is 19169 days (2022-06-26) plus
-33708 s (09:21:48).
+33708 s (09:21:48), and 1515618330 is 2018-01-10 21:05:30.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from mercator.mapping.dates import parse_datetime, to_iso, zone
+from mercator.connector import DefinitionError, validate_definition
+from mercator.mapping.dates import check_format, parse_datetime, to_iso, zone
 from mercator.mapping.registry import TransformError
 from mercator.mapping.transforms import to_iso_datetime
 
@@ -403,3 +405,261 @@ def test_given_an_unreadable_date_when_to_iso_datetime_then_transform_error(
 ) -> None:
     with pytest.raises(TransformError, match=message):
         to_iso_datetime(value, assumeTimezone=assume)
+
+
+# --- RFC 2822 -------------------------------------------------------------------------------------
+# Wed, 10 Jan 2018 21:05:30 in each zone below, worked out by hand: EST is UTC-5, so 21:05:30 EST is
+# 02:05:30 UTC the next day; EDT -4, CST -6, CDT -5, MST -7, MDT -6, PST -8, PDT -7.
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("Wed, 10 Jan 2018 21:05:30 +0000", utc(2018, 1, 10, 21, 5, 30), id="plus-0000"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 -0500", utc(2018, 1, 11, 2, 5, 30), id="minus-0500"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 +0330", utc(2018, 1, 10, 17, 35, 30), id="plus-0330"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 GMT", utc(2018, 1, 10, 21, 5, 30), id="gmt"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 UT", utc(2018, 1, 10, 21, 5, 30), id="obsolete-ut"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 UTC", utc(2018, 1, 10, 21, 5, 30), id="utc-name"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 EST", utc(2018, 1, 11, 2, 5, 30), id="obsolete-est"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 EDT", utc(2018, 1, 11, 1, 5, 30), id="obsolete-edt"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 CST", utc(2018, 1, 11, 3, 5, 30), id="obsolete-cst"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 CDT", utc(2018, 1, 11, 2, 5, 30), id="obsolete-cdt"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 MST", utc(2018, 1, 11, 4, 5, 30), id="obsolete-mst"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 MDT", utc(2018, 1, 11, 3, 5, 30), id="obsolete-mdt"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 PST", utc(2018, 1, 11, 5, 5, 30), id="obsolete-pst"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 PDT", utc(2018, 1, 11, 4, 5, 30), id="obsolete-pdt"),
+        # RFC 2822 4.3: military letters were defined backwards in RFC 822; they all mean -0000.
+        pytest.param("Wed, 10 Jan 2018 21:05:30 Z", utc(2018, 1, 10, 21, 5, 30), id="military-z"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 A", utc(2018, 1, 10, 21, 5, 30), id="military-a-is-utc"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 -0000", utc(2018, 1, 10, 21, 5, 30), id="minus-0000-is-utc"),
+        pytest.param("10 Jan 2018 21:05:30 +0000", utc(2018, 1, 10, 21, 5, 30), id="no-weekday"),
+        pytest.param("Wed, 10 Jan 2018 21:05 +0000", utc(2018, 1, 10, 21, 5, 0), id="no-seconds"),
+        pytest.param("Wed, 3 Jan 2018 21:05:30 +0000", utc(2018, 1, 3, 21, 5, 30), id="one-digit-day"),
+        pytest.param("Wed, 10 Jan 18 21:05:30 +0000", utc(2018, 1, 10, 21, 5, 30), id="two-digit-year-20xx"),
+        pytest.param("Sun, 10 Jan 99 21:05:30 GMT", utc(1999, 1, 10, 21, 5, 30), id="two-digit-year-19xx"),
+        pytest.param(
+            "Wed, 10 Jan 2018 21:05:30 +0000 (UTC)", utc(2018, 1, 10, 21, 5, 30), id="trailing-comment"
+        ),
+        pytest.param("wed, 10 jan 2018 21:05:30 gmt", utc(2018, 1, 10, 21, 5, 30), id="lower-case"),
+        pytest.param(
+            "Wed,10 Jan 2018 21:05:30 +0000", utc(2018, 1, 10, 21, 5, 30), id="no-space-after-comma"
+        ),
+    ],
+)
+def test_given_an_rfc_2822_date_when_parsed_then_its_own_zone_wins_over_the_assumed_one(
+    value: str, expected: datetime
+) -> None:
+    # Given an RFC 2822 date with a zone, and a connector that assumes Riyadh for zoneless dates
+    # When it is parsed
+    parsed = parse_datetime(value, RIYADH)
+    # Then it is the instant its own zone says
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(0)
+
+
+def test_given_an_rfc_2822_date_without_a_zone_when_parsed_then_the_assumed_zone_applies() -> None:
+    # Given an RFC 2822 date that carries no zone
+    # When it is parsed with Riyadh assumed
+    parsed = parse_datetime("Wed, 10 Jan 2018 21:05:30", RIYADH)
+    # Then it is read as Riyadh wall-clock time, 3 hours ahead of UTC
+    assert parsed == utc(2018, 1, 10, 18, 5, 30)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param("Wed, 10 Jan 2018 21:05:30 XYZ", "unknown zone 'XYZ'", id="unknown-zone-name"),
+        pytest.param("Wed, 10 Jan 2018 21:05:30 J", "unknown zone 'J'", id="j-is-no-military-zone"),
+        pytest.param("Wed, 31 Feb 2018 21:05:30 +0000", "not a date form", id="february-31"),
+        pytest.param("Wed, 10 Jan 2018 25:05:30 +0000", "not a date form", id="hour-25"),
+        pytest.param("Wed, 10 Foo 2018 21:05:30 +0000", "not a date form", id="unknown-month"),
+        pytest.param("Xyz, 10 Jan 2018 21:05:30 +0000", "not a date form", id="unknown-weekday"),
+    ],
+)
+def test_given_a_broken_rfc_2822_date_when_parsed_then_value_error_says_what(
+    value: str, message: str
+) -> None:
+    # Given text shaped like an RFC 2822 date with one part wrong
+    # When it is parsed
+    # Then the error says what was not understood
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_datetime(value)
+
+
+def test_given_an_rfc_2822_date_when_to_iso_datetime_then_canonical_utc_text() -> None:
+    # Given the date a platform's RSS-style API sends
+    # When the transform reads it
+    # Then it is the canonical UTC text every mapped timestamp has
+    assert to_iso_datetime("Wed, 10 Jan 2018 21:05:30 -0500") == "2018-01-11T02:05:30Z"
+
+
+# --- the format argument --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "assume", "expected"),
+    [
+        pytest.param("10/01/2018 21:05", "%d/%m/%Y %H:%M", "UTC", "2018-01-10T21:05:00Z", id="no-zone-utc"),
+        pytest.param(
+            "10/01/2018 21:05", "%d/%m/%Y %H:%M", "Asia/Riyadh", "2018-01-10T18:05:00Z", id="no-zone-riyadh"
+        ),
+        pytest.param(
+            "10/01/2018 21:05 -0500",
+            "%d/%m/%Y %H:%M %z",
+            "Asia/Riyadh",
+            "2018-01-11T02:05:00Z",
+            id="offset-in-text-wins",
+        ),
+        pytest.param(
+            "10/01/2018 21:05 +03:00", "%d/%m/%Y %H:%M %z", "UTC", "2018-01-10T18:05:00Z", id="offset-colon"
+        ),
+        pytest.param(
+            "10.01.2018 09:05 PM", "%d.%m.%Y %I:%M %p", "UTC", "2018-01-10T21:05:00Z", id="twelve-hour-clock"
+        ),
+        pytest.param(
+            "Jan 10, 2018 at 21:05 GMT",
+            "%b %d, %Y at %H:%M GMT",
+            "UTC",
+            "2018-01-10T21:05:00Z",
+            id="literal-zone-text",
+        ),
+        pytest.param(
+            "20180110", "%Y%m%d", "UTC", "2018-01-10T00:00:00Z", id="digits-read-by-format-not-epoch"
+        ),
+        pytest.param("2018-010", "%Y-%j", "UTC", "2018-01-10T00:00:00Z", id="day-of-year"),
+        pytest.param("  10/01/2018 21:05 ", "%d/%m/%Y %H:%M", "UTC", "2018-01-10T21:05:00Z", id="blanks"),
+        pytest.param(1515618330, "%d/%m/%Y %H:%M", "UTC", "2018-01-10T21:05:30Z", id="epoch-number-as-usual"),
+        pytest.param(
+            {"date": "2018-01-10 21:05:30", "timezone": "UTC"},
+            "%d/%m/%Y %H:%M",
+            "Asia/Riyadh",
+            "2018-01-10T21:05:30Z",
+            id="date-object-as-usual",
+        ),
+        pytest.param(None, "%d/%m/%Y %H:%M", "UTC", None, id="none"),
+        pytest.param("  ", "%d/%m/%Y %H:%M", "UTC", None, id="blank-is-none"),
+    ],
+)
+def test_given_a_format_when_to_iso_datetime_then_text_is_read_with_it(
+    value: Any, fmt: str, assume: str, expected: str | None
+) -> None:
+    # Given a date in a form only the connector's format describes
+    # When the transform reads it with that format and assumed zone
+    # Then it is the canonical UTC text (a zone written in the text wins over the assumed one)
+    assert to_iso_datetime(value, assumeTimezone=assume, format=fmt) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("2018-01-10T21:05:00Z", id="iso-is-not-guessed-at"),
+        pytest.param("31/02/2018 10:00", id="february-31"),
+        pytest.param("10/01/2018", id="time-missing"),
+    ],
+)
+def test_given_text_outside_the_format_when_to_iso_datetime_then_transform_error_names_the_format(
+    value: str,
+) -> None:
+    # Given a format, and text that does not follow it
+    # When the transform reads the text
+    # Then the record fails with the text and the format it did not match
+    with pytest.raises(
+        TransformError, match=re.escape(f"{value!r} does not match the format '%d/%m/%Y %H:%M'")
+    ):
+        to_iso_datetime(value, format="%d/%m/%Y %H:%M")
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "%d/%m/%Y %H:%M",
+        "%Y%m%d",
+        "%d/%m/%Y %H:%M %z",
+        "%Y %j",
+        "%a, %d %B %y %I:%M:%S.%f %p",
+        "%Y-%m-%d 100%%",
+    ],
+)
+def test_given_a_usable_format_when_checked_then_accepted(fmt: str) -> None:
+    # Given a strptime format that gives a whole date
+    # When it is checked
+    # Then nothing is raised
+    check_format(fmt)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        pytest.param(
+            "%d/%m/%Y %H:%q", "%q in '%d/%m/%Y %H:%q' is not a directive Mercator reads; valid: %Y", id="bad"
+        ),
+        pytest.param("%c", "%c in '%c' is not a directive Mercator reads", id="locale-layout"),
+        pytest.param("%-d/%m/%Y", "strptime has no %- flags", id="glibc-flag"),
+        pytest.param("%Y-%m-%d %Z", "%Z cannot be read reliably", id="zone-name"),
+        pytest.param("%d/%m/%Y 100%", "ends with a lone '%'", id="lone-percent"),
+        pytest.param("%d/%m/%Y %d", "%d appears twice", id="repeated"),
+        pytest.param("%H:%M", "does not give a full date", id="time-only"),
+        pytest.param("%d/%m %H:%M", "does not give a full date", id="no-year"),
+        pytest.param("%m/%Y", "does not give a full date", id="no-day"),
+        pytest.param("%Y-%m-%d %I:%M", "%I without %p", id="twelve-hour-without-am-pm"),
+        pytest.param("", "a format must be strptime text", id="empty"),
+        pytest.param(12, "a format must be strptime text", id="not-text"),
+    ],
+)
+def test_given_an_unusable_format_when_checked_then_value_error_says_why(fmt: Any, message: str) -> None:
+    # Given a format that cannot read whole dates
+    # When it is checked
+    # Then the error says what is wrong and, for a bad directive, lists the valid ones
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_format(fmt)
+
+
+@pytest.mark.parametrize(
+    ("args", "where", "message"),
+    [
+        pytest.param(
+            {"format": "%d/%m/%Y %H:%q"},
+            "sync.resources.orders.apiMapping.createdAt.args.format",
+            "transform 'toIsoDatetime' argument 'format': %q in '%d/%m/%Y %H:%q' is not a directive",
+            id="bad-format",
+        ),
+        pytest.param(
+            {"assumeTimezone": "Asia/Riyad"},
+            "sync.resources.orders.apiMapping.createdAt.args.assumeTimezone",
+            "unknown time zone 'Asia/Riyad'; did you mean 'Asia/Riyadh'",
+            id="zone-typo",
+        ),
+    ],
+)
+def test_given_a_definition_with_a_bad_date_argument_when_loaded_then_refused_with_its_location(
+    args: dict[str, str], where: str, message: str
+) -> None:
+    # Given a connector whose order mapping reads createdAt with a bad date argument
+    document = {
+        "name": "demo",
+        "displayName": "Demo",
+        "auth": {"type": "api_key", "credentials": ["accessToken"]},
+        "sync": {
+            "baseUrl": "https://api.example.com",
+            "resources": {
+                "orders": {
+                    "name": "orders",
+                    "displayName": "Orders",
+                    "contentType": "ecommerce:orders",
+                    "endpoints": {"list": {"url": "/orders"}},
+                    "apiMapping": {
+                        "code": "id",
+                        "createdAt": {"path": "created", "transform": "toIsoDatetime", "args": args},
+                    },
+                }
+            },
+        },
+    }
+    # When the definition is loaded
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(document, "demo.yaml")
+    # Then it is refused at load, at the argument's place, saying what would be valid
+    (problem,) = caught.value.problems
+    assert problem.path == where
+    assert message in problem.message

@@ -567,8 +567,68 @@ FUNCTION_NAMES = ", ".join(FUNCTIONS.names())
         pytest.param(
             {"x": {"path": "a", "transform": "toIsoDatetime", "args": {"tz": "UTC"}}},
             ("x", "args"),
-            "transform 'toIsoDatetime' takes no argument 'tz'; valid: assumeTimezone",
+            "transform 'toIsoDatetime' takes no argument 'tz'; valid: assumeTimezone, format",
             id="bad-transform-args-name",
+        ),
+        # Argument values are checked when the mapping compiles, not when a record meets them.
+        pytest.param(
+            {"x": {"path": "a", "transform": "toIsoDatetime", "args": {"assumeTimezone": "Asia/Riyad"}}},
+            ("x", "args", "assumeTimezone"),
+            "transform 'toIsoDatetime' argument 'assumeTimezone': unknown time zone 'Asia/Riyad'; "
+            "did you mean 'Asia/Riyadh'",
+            id="zone-typo-names-the-close-match",
+        ),
+        pytest.param(
+            {"x": {"path": "a", "transform": "toIsoDatetime", "args": {"assumeTimezone": "Mars/Olympus"}}},
+            ("x", "args", "assumeTimezone"),
+            "unknown time zone 'Mars/Olympus' (valid: an IANA name such as 'Asia/Riyadh', 'UTC', or an "
+            "offset such as '+03:00')",
+            id="unknown-zone-names-the-valid-forms",
+        ),
+        pytest.param(
+            {"x": {"path": "a", "transform": "toIsoDatetime", "args": {"assumeTimezone": 3}}},
+            ("x", "args", "assumeTimezone"),
+            "a time zone must be text",
+            id="zone-not-text",
+        ),
+        pytest.param(
+            {"x": {"path": "a", "transform": "toIsoDatetime", "args": {"format": "%d/%m/%Y %H:%q"}}},
+            ("x", "args", "format"),
+            "transform 'toIsoDatetime' argument 'format': %q in '%d/%m/%Y %H:%q' is not a directive "
+            "Mercator reads; valid: %Y %y %m %b %B %d %j %H %I %p %M %S %f %z %a %A %%",
+            id="format-unknown-directive",
+        ),
+        pytest.param(
+            {
+                "x": {
+                    "path": "a",
+                    "transform": ["trim", "toIsoDatetime"],
+                    "args": {"assumeTimezone": "UTC", "format": "%H:%M"},
+                }
+            },
+            ("x", "args", "format"),
+            "'%H:%M' does not give a full date",
+            id="format-without-a-date-in-a-chain",
+        ),
+        pytest.param(
+            {
+                "order": {
+                    "lines": {
+                        "path": "items",
+                        "transform": "mapItems",
+                        "mapping": {
+                            "at": {
+                                "path": "t",
+                                "transform": "toIsoDatetime",
+                                "args": {"format": "%Y-%m-%d %Z"},
+                            }
+                        },
+                    }
+                }
+            },
+            ("order", "lines", "mapping", "at", "args", "format"),
+            "%Z cannot be read reliably",
+            id="format-inside-map-items-located",
         ),
         pytest.param(
             {"x": {"path": "a", "transform": "compute", "fn": "lookup"}},
@@ -866,12 +926,12 @@ def test_given_a_failing_transform_when_mapped_then_mapping_error_names_connecto
             id="error-from-bad-runtime-arg",
         ),
         pytest.param(
-            {"d": {"path": "d", "transform": "toIsoDatetime", "args": {"assumeTimezone": "Mars/Olympus"}}},
-            {"d": "2022-01-01"},
+            {"d": {"path": "d", "transform": "toIsoDatetime", "args": {"format": "%d/%m/%Y %H:%M"}}},
+            {"d": "2022-01-01T10:00:00Z"},
             "d",
             "d",
-            "unknown time zone 'Mars/Olympus'",
-            id="error-from-unknown-zone",
+            "'2022-01-01T10:00:00Z' does not match the format '%d/%m/%Y %H:%M'",
+            id="error-from-text-outside-the-format",
         ),
     ],
 )

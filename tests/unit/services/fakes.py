@@ -153,9 +153,24 @@ class FakeRecords:
         source_updated_at: datetime | None,
         integration_id: str,
         new_version: bool = True,
+        strict: bool = False,
     ) -> WriteOutcome:
         key = (tenant_id, content_type, code)
         stored = self.items.get(key)
+        same_time = (
+            stored is not None
+            and source_updated_at is not None
+            and stored.source_updated_at == source_updated_at
+        )
+        if (
+            strict
+            and same_time
+            and stored is not None
+            and not stored.deleted
+            and stored.content_hash != content_hash
+        ):
+            self.writes.append(RecordWrite(code, WriteOutcome.SAME_VERSION))
+            return WriteOutcome.SAME_VERSION
         if stored is None:
             outcome, version = WriteOutcome.CREATED, 1
         elif _newer(

@@ -232,3 +232,36 @@ def test_the_same_version_through_another_path_is_merged_not_replaced() -> None:
     assert parts.triggers.bodies == []
     tracked = parts.tracking.entries[(INTEGRATION.id, "orders", "5")]
     assert tracked.content_hash == stored.content_hash
+
+
+def test_a_version_another_path_stored_since_tracking_was_read_is_merged_not_counted_twice() -> None:
+    # Given an order stored at 10:00 with its address by another path (a webhook whose tracking entry
+    # this writer has not seen yet): the records table has it, tracking does not
+    parts = Parts()
+    orders = load_shipped("salla").resources["orders"]
+    at = datetime(2024, 12, 1, 10, tzinfo=UTC)
+    full = {
+        "code": "6",
+        "status": "paid",
+        "updatedAt": "2024-12-01T10:00:00Z",
+        "shippingAddress": {"city": "Jeddah"},
+    }
+    parts.records.write(
+        tenant_id=TENANT,
+        content_type="ecommerce:orders",
+        code="6",
+        record=full,
+        content_hash="webhook-hash",
+        source_updated_at=at,
+        integration_id=INTEGRATION.id,
+    )
+
+    # When the details of the same version are written
+    details = {"code": "6", "status": "paid", "updatedAt": "2024-12-01T10:00:00Z"}
+    summary = parts.write(MappedRecord({"id": 6}, details), resource=orders)
+
+    # Then they are merged into that version: nothing new counted or announced, the address kept
+    assert (summary.new, summary.changed, summary.unchanged) == (0, 0, 1)
+    stored = parts.records.of_type(TENANT, "ecommerce:orders")["6"]
+    assert (stored.record, stored.version) == (full, 1)
+    assert parts.triggers.bodies == []

@@ -233,3 +233,31 @@ def test_an_older_version_does_not_bring_a_timed_deletion_back(records: DynamoRe
     stored = records.get("tenant-1", "ecommerce:orders", "1001")
     assert stored is not None
     assert stored.deleted
+
+
+def test_a_strict_write_of_the_same_version_with_other_content_is_refused_as_the_same_version(
+    records: DynamoRecords,
+) -> None:
+    # Given an order stored at T
+    write(records)
+
+    # When a strict write brings T again with other content, then T + 1 s
+    same = write(records, content_hash="h2", strict=True)
+    newer = write(records, content_hash="h2", source_updated_at=T + SECOND, strict=True)
+
+    # Then the first is refused for the caller to merge, the second is a new version
+    assert (same, newer) == (WriteOutcome.SAME_VERSION, WriteOutcome.UPDATED)
+
+
+def test_a_merge_of_the_same_version_is_stored_without_a_new_version(records: DynamoRecords) -> None:
+    # Given an order stored at T (version 1)
+    write(records)
+
+    # When the same version is stored again merged with what another path knows
+    outcome = write(records, content_hash="h2", record={**ORDER, "notes": "merged"}, new_version=False)
+
+    # Then it is stored, still version 1
+    assert outcome is WriteOutcome.UPDATED
+    stored = records.get("tenant-1", "ecommerce:orders", "1001")
+    assert stored is not None
+    assert (stored.record["notes"], stored.version) == ("merged", 1)
