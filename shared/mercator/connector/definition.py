@@ -9,7 +9,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
-from mercator.connector.placeholders import placeholders
+from mercator.connector.placeholders import malformed, placeholder_like, placeholders
 from mercator.connector.sync import Resource, Sync, WebhookHandler
 from mercator.connector.webhook import WebhookConfig
 
@@ -66,14 +66,34 @@ class ConnectorDefinition(DefinitionModel):
         if isinstance(self.auth, OAuth2Auth):
             sources[("auth", "authorizeUrl")] = self.auth.authorizeUrl
             sources[("auth", "tokenUrl")] = self.auth.tokenUrl
+        choices = ", ".join(sorted(provided)) or "none (declare auth)"
         for where, text in sources.items():
+            wrong = malformed(text)
+            if wrong is not None:
+                raise located_error(
+                    where,
+                    f"{wrong!r} is not a placeholder the client fills; write [[name]] (two square "
+                    f"brackets each side, no spaces) with a credential of this connector's auth: {choices}",
+                )
             for name in placeholders(text):
                 if name not in provided:
-                    choices = ", ".join(sorted(provided)) or "none (declare auth)"
                     raise located_error(
                         where,
                         f"[[{name}]] is not a credential of this connector's auth; available: {choices}",
                     )
+        for where, text in self.sync.unfilled_texts().items():
+            found = placeholder_like(text)
+            if found is not None:
+                never = (
+                    "an updateStatus body fills only {status} and {id}"
+                    if "body" in where
+                    else "incremental.params are not filled from credentials"
+                )
+                raise located_error(
+                    where,
+                    f"{found!r} would be sent as written: {never}; [[placeholders]] are filled only in "
+                    "sync.baseUrl, sync.headers and endpoint urls and params",
+                )
         if self.webhook and self.webhook.customerExtraction:
             self.webhook.customerExtraction.compiled.connector = self.name
             events = self.webhook.customerExtraction.events or []

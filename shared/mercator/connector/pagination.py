@@ -43,6 +43,14 @@ class _PagedBase(DefinitionModel):
 
     @model_validator(mode="after")
     def _limits(self) -> _PagedBase:
+        sizes = [name for name in ("defaultLimit", "maxLimit") if name in self.model_fields_set]
+        if sizes and self.paramName is None:
+            raise located_error(
+                "paramName",
+                f"{' and '.join(sizes)} set but no paramName to send the page size in, so the provider "
+                "would use its own; add paramName (the page-size query parameter, e.g. per_page or "
+                f"limit) or leave out {' and '.join(sizes)}",
+            )
         if self.maxLimit is not None and self.defaultLimit > self.maxLimit:
             raise located_error(
                 "defaultLimit",

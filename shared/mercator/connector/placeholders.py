@@ -36,3 +36,30 @@ def fill(text: str, credentials: Mapping[str, object], where: str = "a template"
         return str(found)
 
     return PLACEHOLDER.sub(value, text)
+
+
+# What an author may have meant as a placeholder once the real ones are taken out: mustache braces,
+# spaces inside the brackets, a bracket too few on one side.
+_LOOKALIKE = re.compile(r"\[\[|\]\]|\{\{|\}\}")
+_LOOKALIKE_TOKEN = re.compile(r"\{\{[^{}]*\}\}|\[+[^\[\]]*\]+")
+
+
+def malformed(text: object) -> str | None:
+    """The first placeholder-looking part of ``text`` that is not a ``[[name]]`` the client fills
+    (``{{name}}``, ``[[ name ]]``, ``[[name]``, ``[name]]``); None when there is none."""
+    if not isinstance(text, str):
+        return None
+    rest = PLACEHOLDER.sub("", text)
+    mark = _LOOKALIKE.search(rest)
+    if mark is None:
+        return None
+    token = _LOOKALIKE_TOKEN.search(rest, max(0, mark.start() - 64))
+    return token.group() if token and _LOOKALIKE.search(token.group()) else mark.group()
+
+
+def placeholder_like(text: object) -> str | None:
+    """The first ``[[name]]`` or placeholder-looking part of ``text``; None when it has none."""
+    if not isinstance(text, str):
+        return None
+    found = PLACEHOLDER.search(text)
+    return found.group() if found else malformed(text)

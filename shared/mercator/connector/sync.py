@@ -502,6 +502,11 @@ class Sync(DefinitionModel):
     def _base(cls, value: str) -> str:
         if not value.startswith(("http://", "https://", "[[")):
             raise ValueError("baseUrl must be an absolute http(s) URL (it may start with a [[placeholder]])")
+        if value.lower().startswith("http://"):
+            raise ValueError(
+                f"baseUrl {value!r} is plain http: every call would send the credentials (a bearer "
+                "token) in clear; use https://"
+            )
         return value.rstrip("/")
 
     @model_validator(mode="after")
@@ -514,6 +519,14 @@ class Sync(DefinitionModel):
             if resource.name != key:
                 raise located_error(
                     ("resources", key, "name"), f"name {resource.name!r} must equal its key {key!r}"
+                )
+        base = origin(self.baseUrl)
+        for where, url in self._absolute_urls():
+            if origin(url) != base:
+                raise located_error(
+                    where,
+                    f"{url!r} is on {origin(url)!r}, not on baseUrl's {base!r}: the connector's "
+                    f"credentials would be sent there; use a path under baseUrl ('/...') or a URL on {base}",
                 )
         for event, handler in self.webhooks.handlers.items():
             if handler.enrich and handler.enrich.resource not in self.resources:
@@ -528,6 +541,24 @@ class Sync(DefinitionModel):
                     f"resource {handler.enrich.resource!r} has no endpoints.details to fetch the record with",
                 )
         return self
+
+    def _absolute_urls(self) -> Iterator[tuple[Location, str]]:
+        """Every endpoint url written as an absolute URL, with its location below sync."""
+        for key, resource in self.resources.items():
+            endpoints: list[tuple[Location, Endpoint | None]] = [
+                (("resources", key, "endpoints", "list"), resource.endpoints.list),
+                (("resources", key, "endpoints", "details"), resource.endpoints.details),
+            ]
+            if resource.deletions and resource.deletions.feed:
+                endpoints.append(
+                    (("resources", key, "deletions", "feed", "endpoint"), resource.deletions.feed.endpoint)
+                )
+            for where, endpoint in endpoints:
+                if endpoint is not None and not endpoint.url.startswith("/"):
+                    yield (*where, "url"), endpoint.url
+        update = self.actions.updateStatus
+        if update is not None and not update.url.startswith("/"):
+            yield ("actions", "updateStatus", "url"), update.url
 
     def attach_context(self, connector: str) -> None:
         """Name the connector and scope in every compiled mapping's errors."""
@@ -550,11 +581,67 @@ class Sync(DefinitionModel):
                 endpoint = getattr(resource.endpoints, kind)
                 if endpoint is None:
                     continue
-                where = ("sync", "resources", key, "endpoints", kind)
+                where: Location = ("sync", "resources", key, "endpoints", kind)
                 texts[(*where, "url")] = endpoint.url
                 for param, value in endpoint.params.items():
                     texts[(*where, "params", param)] = value
+            feed = resource.deletions.feed if resource.deletions else None
+            if feed is not None:
+                where = ("sync", "resources", key, "deletions", "feed", "endpoint")
+                texts[(*where, "url")] = feed.endpoint.url
+                for param, value in feed.endpoint.params.items():
+                    texts[(*where, "params", param)] = value
+            sweep = resource.deletions.sweep if resource.deletions else None
+            if sweep is not None:
+                for param, value in sweep.params.items():
+                    texts[("sync", "resources", key, "deletions", "sweep", "params", param)] = value
         update = self.actions.updateStatus
         if update is not None:
             texts[("sync", "actions", "updateStatus", "url")] = update.url
         return texts
+
+    def unfilled_texts(self) -> dict[Location, Any]:
+        """Texts sent as written, where a [[placeholder]] would never be filled: incremental params
+        (their values go out verbatim) and the updateStatus body (only {status} and {id} are filled)."""
+        texts: dict[Location, Any] = {}
+        for key, resource in self.resources.items():
+            incrementals: list[tuple[Location, Incremental | None]] = [
+                (("sync", "resources", key, "incremental"), resource.incremental)
+            ]
+            feed = resource.deletions.feed if resource.deletions else None
+            if feed is not None:
+                incrementals.append(
+                    (("sync", "resources", key, "deletions", "feed", "incremental"), feed.incremental)
+                )
+            for where, incremental in incrementals:
+                if incremental is not None:
+                    for param, value in incremental.params.items():
+                        texts[(*where, "params", param)] = value
+        update = self.actions.updateStatus
+        if update is not None:
+            for where, text in _located_texts(update.body, ("sync", "actions", "updateStatus", "body")):
+                texts[where] = text
+        return texts
+
+
+_ORIGIN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/?#]*")
+
+
+def origin(url: str) -> str:
+    """Scheme and host of a URL as written, placeholders unfilled (``https://[[shopDomain]]``,
+    ``[[storeUrl]]``); the scheme, and a host without placeholders, in lower case."""
+    written = _ORIGIN.match(url)
+    scheme, separator, host = (written.group() if written else "").rpartition("://")
+    return f"{scheme.lower()}{separator}{host if '[[' in host else host.lower()}"
+
+
+def _located_texts(value: Any, where: Location) -> Iterator[tuple[Location, str]]:
+    """Every text inside a JSON value with its location (keys excluded)."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _located_texts(item, (*where, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _located_texts(item, (*where, index))

@@ -156,10 +156,87 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
     ),
     ("relative baseUrl", set_("sync/baseUrl", "api.example.com"), "sync.baseUrl", ["absolute"]),
     (
+        "plain http baseUrl",
+        set_("sync/baseUrl", "http://api.example.com/v2"),
+        "sync.baseUrl",
+        ["'http://api.example.com/v2' is plain http", "in clear", "use https://"],
+    ),
+    (
         "header placeholder without credential",
         set_("sync/headers/Authorization", "Bearer [[apiToken]]"),
         "sync.headers.Authorization",
         ["[[apiToken]]", "available: accessToken"],
+    ),
+    (
+        "mustache placeholder",
+        set_("sync/headers/Authorization", "Bearer {{accessToken}}"),
+        "sync.headers.Authorization",
+        ["'{{accessToken}}' is not a placeholder the client fills", "write [[name]]", "accessToken"],
+    ),
+    (
+        "placeholder with spaces",
+        set_("sync/headers/Authorization", "Bearer [[ accessToken ]]"),
+        "sync.headers.Authorization",
+        ["'[[ accessToken ]]' is not a placeholder", "no spaces"],
+    ),
+    (
+        "placeholder missing a closing bracket",
+        set_("sync/baseUrl", "https://[[accessToken]/v2"),
+        "sync.baseUrl",
+        ["'[[accessToken]' is not a placeholder", "accessToken"],
+    ),
+    (
+        "placeholder missing an opening bracket",
+        set_(f"{P}/endpoints/list/url", "/products/[accessToken]]"),
+        f"{PD}.endpoints.list.url",
+        ["'[accessToken]]' is not a placeholder"],
+    ),
+    (
+        "malformed placeholder in a list param",
+        set_(f"{P}/endpoints/list/params", {"token": "{{accessToken}}"}),
+        f"{PD}.endpoints.list.params.token",
+        ["'{{accessToken}}' is not a placeholder"],
+    ),
+    (
+        "placeholder in incremental params",
+        set_(f"{P}/incremental/params", {"token": "[[accessToken]]"}),
+        f"{PD}.incremental.params.token",
+        ["'[[accessToken]]' would be sent as written", "incremental.params are not filled"],
+    ),
+    (
+        "malformed placeholder in incremental params",
+        set_(f"{P}/incremental/params", {"token": "{{accessToken}}"}),
+        f"{PD}.incremental.params.token",
+        ["'{{accessToken}}' would be sent as written"],
+    ),
+    (
+        "placeholder in an updateStatus body",
+        set_(
+            "sync/actions",
+            {
+                "updateStatus": {
+                    "recordType": "order",
+                    "url": "/orders/{id}/status",
+                    "body": {"status": "{status}", "by": "[[accessToken]]"},
+                }
+            },
+        ),
+        "sync.actions.updateStatus.body.by",
+        ["'[[accessToken]]' would be sent as written", "fills only {status} and {id}"],
+    ),
+    (
+        "deletion feed placeholder without credential",
+        set_(
+            f"{P}/deletions",
+            {
+                "feed": {
+                    "endpoint": {"url": "/events", "params": {"key": "[[apiToken]]"}},
+                    "incremental": {"param": "since", "recordUpdatedAt": "at"},
+                }
+            },
+        ),
+        f"{PD}.deletions.feed.endpoint.params.key",
+        ["[[apiToken]] is not a credential", "available: accessToken"],
     ),
     (
         "unknown content type",
@@ -187,6 +264,24 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         ["'GET' or 'POST'"],
     ),
     (
+        "list endpoint on another host",
+        set_(f"{P}/endpoints/list/url", "https://collector.example.net/products"),
+        f"{PD}.endpoints.list.url",
+        ["is on 'https://collector.example.net', not on baseUrl's 'https://api.example.com'", "credentials"],
+    ),
+    (
+        "details endpoint on another scheme",
+        set_(f"{P}/endpoints/details/url", "http://api.example.com/v2/products/{id}"),
+        f"{PD}.endpoints.details.url",
+        ["is on 'http://api.example.com', not on baseUrl's 'https://api.example.com'"],
+    ),
+    (
+        "endpoint on a placeholder host beside a fixed baseUrl",
+        set_(f"{P}/endpoints/list/url", "https://[[accessToken]]/products"),
+        f"{PD}.endpoints.list.url",
+        ["not on baseUrl's 'https://api.example.com'"],
+    ),
+    (
         "expandDetails without details",
         drop(f"{P}/endpoints/details"),
         f"{PD}.endpoints.details",
@@ -203,6 +298,18 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         set_(f"{P}/pagination/defaultLimit", 5000),
         f"{PD}.pagination.defaultLimit",
         ["5000 is larger than maxLimit 1000"],
+    ),
+    (
+        "page size without paramName",
+        drop(f"{P}/pagination/paramName"),
+        f"{PD}.pagination.paramName",
+        ["defaultLimit and maxLimit set but no paramName", "per_page or limit"],
+    ),
+    (
+        "maxLimit without paramName",
+        set_(f"{P}/pagination", {"type": "link_header", "maxLimit": 250}),
+        f"{PD}.pagination.paramName",
+        ["maxLimit set but no paramName", "add paramName"],
     ),
     (
         "key of another pagination type",
@@ -404,3 +511,21 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
         validate_definition(doc, "demo.yaml")
     paths = {problem.path for problem in caught.value.problems}
     assert paths == {"sync.syncConfiguration.batchSize", "triggers[0].entityType"}
+
+
+@pytest.mark.parametrize(
+    ("base", "url"),
+    [
+        ("https://api.example.com/v2", "https://API.example.com/v3/products"),
+        (
+            "https://[[shopDomain]]/admin/api/2025-01",
+            "https://[[shopDomain]]/admin/api/2024-10/products.json",
+        ),
+    ],
+)
+def test_absolute_endpoint_on_base_url_host_is_accepted(base: str, url: str) -> None:
+    doc = valid_definition()
+    doc["auth"]["credentials"] = ["accessToken", "shopDomain"]
+    doc["sync"]["baseUrl"] = base
+    doc["sync"]["resources"]["products"]["endpoints"]["list"]["url"] = url
+    validate_definition(doc, "demo.yaml")

@@ -67,7 +67,9 @@ def test_page_size_is_capped_by_max_limit(requested: int | None, expected: int) 
 
 def test_page_size_without_max_limit() -> None:
     assert (
-        LinkHeaderPagination.model_validate({"type": "link_header", "defaultLimit": 250}).page_size(1000)
+        LinkHeaderPagination.model_validate(
+            {"type": "link_header", "paramName": "limit", "defaultLimit": 250}
+        ).page_size(1000)
         == 1000
     )
 

@@ -93,9 +93,15 @@ CASES: list[tuple[str, Any, str, list[str]]] = [
     ),
     (
         "credential the auth does not give",
-        {**BLOCK, "url": "https://[[shopHost]]/orders/{id}"},
+        {**BLOCK, "url": "/stores/[[shopHost]]/orders/{id}"},
         "sync.actions.updateStatus.url",
         ["[[shopHost]] is not a credential", "accessToken"],
+    ),
+    (
+        "url on another host than baseUrl",
+        {**BLOCK, "url": "https://[[shopHost]]/orders/{id}"},
+        "sync.actions.updateStatus.url",
+        ["is on 'https://[[shopHost]]', not on baseUrl's", "credentials would be sent there"],
     ),
 ]
 
