@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: demo preview test lint typecheck unit bench clean sam-check build
+.PHONY: demo preview try docs test lint typecheck unit bench clean sam-check build
 
 $(STAMP): pyproject.toml shared/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -21,6 +21,18 @@ demo: $(STAMP)
 ## preview: map every shipped connector's samples and print one record of each
 preview: $(STAMP)
 	$(BIN)/python local/preview_connectors.py
+
+## try: run one connector end to end on the local stack against an API made of its own samples:
+## a scheduled sync, then each sample webhook delivery, signed (make try CONNECTOR=path/to/my.yaml)
+# ARGS passes more options: ARGS='--credentials accessToken=... --connectors-dir DIR --show 3'
+CONNECTOR ?= docs/example-connector.yaml
+try: $(STAMP)
+	$(BIN)/python -m mercator_local.try_connector $(CONNECTOR) $(ARGS)
+
+## docs: rewrite docs/content-types.md, the field reference of every content type, from records.py
+# A test fails while it is stale; `$(BIN)/python -m mercator_local.field_reference --check` says how.
+docs: $(STAMP)
+	$(BIN)/python -m mercator_local.field_reference
 
 ## test: lint, type-check, validate and build the SAM application, then run the whole test suite
 # pytest runs after the build (not as a prerequisite beside it) so tests/sam sees this build's output.

@@ -111,7 +111,7 @@ RESOURCE_KEYS = {
 DEAD_LETTER_QUEUES = ("SyncJobsDLQ", "EnrichDLQ", "TriggerDLQ")
 # The Salla app's webhook secret: the store signs its deliveries with it, Mercator verifies with it.
 WEBHOOK_SECRET = "demo-salla-webhook-secret"
-SIGNING_KEY_SECRET = f"mercator/{TENANT}/workflow-signing-key"
+SIGNING_KEY_SECRET = f"mercator/{TENANT}/webhook-keys/workflow-signing-key"
 NEW_ORDERS = 120
 TWICE_CHANGED_ORDERS = 40
 # Salla's order deliveries carry the change's time in whole seconds, so the two changes of an order

@@ -4,9 +4,11 @@ Each route validates its request with the models of ``mercator.api_models``, rea
 tenant from ``requestContext.authorizer.tenantId`` (never from the body, the path or a header) and
 makes one call into ManagementService. Besides the seed's routes, ``GET /api/integrations`` lists
 the caller's integrations. Refusals become the error envelope here, in one place: 404 NOT_FOUND, 400
-CONFIGURATION_ERROR (an invalid request names the field), 409 CONFLICT, 401 when no tenant came
-through the authorizer, 500 INTERNAL_ERROR for anything unexpected. ``GET /api/openapi.json`` serves
-the OpenAPI document the resolver generates from these routes.
+CONFIGURATION_ERROR (an invalid request names the field), 409 CONFLICT, 413 REQUEST_TOO_LARGE and 415
+UNSUPPORTED_MEDIA_TYPE (a body past the limits of ``mercator.api_limits``, or not JSON: refused before
+it is parsed), 401 when no tenant came through the authorizer, 500 INTERNAL_ERROR for anything
+unexpected, never for a request's own mistake. ``GET /api/openapi.json`` serves the OpenAPI document
+the resolver generates from these routes.
 
 The configure request carries credentials: the event is never logged, and neither are request bodies.
 """
@@ -20,13 +22,29 @@ import json
 from http import HTTPStatus
 from typing import Annotated, Any
 
+import httpx
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mercator.api_limits import (
+    JSON_MEDIA_TYPE,
+    MAX_ID_CHARS,
+    BodyTooLargeError,
+    MalformedBodyError,
+    UnsupportedMediaTypeError,
+    check_body,
+    read_json_body,
+)
 from mercator.api_models import (
     ConfiguredWorkflow,
     ConfigureIntegrationRequest,
@@ -43,7 +61,13 @@ from mercator.api_models import (
     TriggerView,
     WorkflowSummary,
 )
-from mercator.api_openapi import OPENAPI_INFO, documented, openapi_document, validation_message
+from mercator.api_openapi import (
+    BODY_ERRORS,
+    OPENAPI_INFO,
+    documented,
+    openapi_document,
+    validation_message,
+)
 from mercator.observability import logger, metrics, tracer
 from mercator.services.management import (
     ConfigurationError,
@@ -54,10 +78,27 @@ from mercator.services.management import (
 from mercator.settings import ManagementSettings
 from mercator.wiring import keep_secrets_out_of_aws_logs
 
+
+class JsonBodies(OpenAPIRequestValidationMiddleware):
+    """The resolver's request validation, reading a body as JSON only and within the limits.
+
+    The body is checked (content type, size) before it is decoded or parsed, then read by the
+    bounded JSON reader; form and multipart bodies are refused like any other non-JSON body.
+    """
+
+    def _get_body(self, app: Any) -> Any:
+        event = app.current_event
+        check_body(event.headers.get("content-type"), event.body, base64_encoded=event.is_base64_encoded)
+        return event.json_body  # decoded, then read by read_json_body
+
+
 settings = ManagementSettings.from_environ()
 keep_secrets_out_of_aws_logs()  # configure requests carry credentials into Secrets Manager
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=read_json_body)
+# The resolver runs its request validation first, before any middleware of ours: replaced here.
+app._request_validation_middleware = JsonBodies()
 _service: ManagementService | None = None
+PathParameter = Annotated[str, Path(max_length=MAX_ID_CHARS)]  # an id or a name: as long as a key
 
 
 class MissingTenantError(Exception):
@@ -99,7 +140,9 @@ def list_integrations() -> Envelope[list[IntegrationSummary]]:
     return Envelope(success=True, data=[IntegrationSummary.of(integration) for integration in integrations])
 
 
-@app.post("/api/integrations/provider/configure", responses=documented(IntegrationView, 400, 404, 409))
+@app.post(
+    "/api/integrations/provider/configure", responses=documented(IntegrationView, 404, 409, *BODY_ERRORS)
+)
 @tracer.capture_method(capture_response=False)
 def configure_integration(
     request: Annotated[ConfigureIntegrationRequest, Body()],
@@ -113,10 +156,10 @@ def configure_integration(
 @app.route(
     "/api/integrations/provider/disable/<id>",
     method=["GET", "POST"],
-    responses=documented(DisabledIntegration, 404),
+    responses=documented(DisabledIntegration, 400, 404),
 )
 @tracer.capture_method
-def disable_integration(id: str) -> Envelope[DisabledIntegration]:
+def disable_integration(id: PathParameter) -> Envelope[DisabledIntegration]:
     caller = tenant()
     integration = service().disable(caller, id)
     return Envelope(success=True, data=DisabledIntegration(guid=integration.id, status="disabled"))
@@ -125,7 +168,7 @@ def disable_integration(id: str) -> Envelope[DisabledIntegration]:
 @app.delete("/api/integrations/providers/ecommerce/remove/<id>", responses=documented(None, 400, 404))
 @tracer.capture_method
 def remove_integration(
-    id: str,
+    id: PathParameter,
     purge: Annotated[bool, Query(description="also delete the records the integration wrote")] = False,
 ) -> Done:
     caller = tenant()
@@ -134,7 +177,7 @@ def remove_integration(
     return Done(success=True)
 
 
-@app.post("/api/integrations/save-vapid-subscription", responses=documented(None, 400))
+@app.post("/api/integrations/save-vapid-subscription", responses=documented(None, *BODY_ERRORS))
 @tracer.capture_method
 def save_push_subscription(request: Annotated[SavePushSubscriptionRequest, Body()]) -> Done:
     caller = tenant()
@@ -145,9 +188,9 @@ def save_push_subscription(request: Annotated[SavePushSubscriptionRequest, Body(
 # Workflows
 
 
-@app.get("/api/workflows/triggers/<entityType>", responses=documented(list[TriggerView], 404))
+@app.get("/api/workflows/triggers/<entityType>", responses=documented(list[TriggerView], 400, 404))
 @tracer.capture_method
-def workflow_triggers(entityType: str) -> Envelope[list[TriggerView]]:
+def workflow_triggers(entityType: PathParameter) -> Envelope[list[TriggerView]]:
     caller = tenant()
     options = service().triggers(caller, entityType)
     return Envelope(
@@ -168,7 +211,7 @@ def workflow_triggers(entityType: str) -> Envelope[list[TriggerView]]:
 @app.get("/api/workflows/<entityType>/configured", responses=documented(list[WorkflowSummary], 400, 404))
 @tracer.capture_method
 def configured_workflows(
-    entityType: str,
+    entityType: PathParameter,
     managed: Annotated[bool, Query(description="include managed workflows")] = False,
 ) -> Envelope[list[WorkflowSummary]]:
     caller = tenant()
@@ -176,7 +219,7 @@ def configured_workflows(
     return Envelope(success=True, data=[WorkflowSummary.of(workflow) for workflow in workflows])
 
 
-@app.post("/api/workflows/configure", responses=documented(ConfiguredWorkflow, 400, 404))
+@app.post("/api/workflows/configure", responses=documented(ConfiguredWorkflow, 404, *BODY_ERRORS))
 @tracer.capture_method
 def configure_workflow(request: Annotated[ConfigureWorkflowRequest, Body()]) -> Envelope[ConfiguredWorkflow]:
     caller = tenant()
@@ -187,17 +230,17 @@ def configure_workflow(request: Annotated[ConfigureWorkflowRequest, Body()]) -> 
     )
 
 
-@app.get("/api/workflows/configured/<guid>/toggle", responses=documented(ToggledWorkflow, 404))
+@app.get("/api/workflows/configured/<guid>/toggle", responses=documented(ToggledWorkflow, 400, 404))
 @tracer.capture_method
-def toggle_workflow(guid: str) -> Envelope[ToggledWorkflow]:
+def toggle_workflow(guid: PathParameter) -> Envelope[ToggledWorkflow]:
     caller = tenant()
     workflow = service().toggle_workflow(caller, guid)
     return Envelope(success=True, data=ToggledWorkflow(guid=workflow.guid, isActive=workflow.is_active))
 
 
-@app.delete("/api/workflows/configured/<guid>", responses=documented(None, 404))
+@app.delete("/api/workflows/configured/<guid>", responses=documented(None, 400, 404))
 @tracer.capture_method
-def delete_workflow(guid: str) -> Done:
+def delete_workflow(guid: PathParameter) -> Done:
     caller = tenant()
     service().delete_workflow(caller, guid)
     return Done(success=True)
@@ -206,7 +249,9 @@ def delete_workflow(guid: str) -> Done:
 @app.get("/api/workflows/resume-workflow", responses=documented(ResumedExecution, 400, 404, 409))
 @tracer.capture_method
 def resume_workflow(
-    workflowId: Annotated[str, Query(min_length=1, description="the paused execution's id")],
+    workflowId: Annotated[
+        str, Query(min_length=1, max_length=MAX_ID_CHARS, description="the paused execution's id")
+    ],
 ) -> Envelope[ResumedExecution]:
     caller = tenant()
     execution = service().resume(caller, workflowId)
@@ -257,11 +302,48 @@ def invalid(error: RequestValidationError) -> Response[dict[str, Any]]:
     return _error(HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR", validation_message(error.errors()))
 
 
+@app.exception_handler(MalformedBodyError)
+def malformed(error: MalformedBodyError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR", f"invalid request: {error}")
+
+
+@app.exception_handler(BodyTooLargeError)
+def too_large(error: BodyTooLargeError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "REQUEST_TOO_LARGE", str(error))
+
+
+@app.exception_handler(UnsupportedMediaTypeError)
+def not_json(error: UnsupportedMediaTypeError) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", str(error))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported(error: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+    # The resolver's own refusal of a content type, should its validation read a body after all.
+    return _error(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+        f"send the body as JSON with Content-Type: {JSON_MEDIA_TYPE}",
+    )
+
+
 @app.exception_handler(UnicodeDecodeError)
 def undecodable(error: UnicodeDecodeError) -> Response[dict[str, Any]]:
     # A body API Gateway passed on base64-encoded that is not UTF-8 text cannot be JSON.
     return _error(
         HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR", validation_message([{"type": "json_invalid"}])
+    )
+
+
+@app.exception_handler(httpx.InvalidURL)
+def unusable_url(error: httpx.InvalidURL) -> Response[dict[str, Any]]:
+    # Configuring builds the store's URL from settings.baseUrl or the credentials (storeUrl,
+    # shopDomain); the provider client refuses one it cannot request (a host that is no valid
+    # internationalised domain name). Not quoted: it is made from the credentials.
+    return _error(
+        HTTPStatus.BAD_REQUEST,
+        "CONFIGURATION_ERROR",
+        "the store's URL, made from settings.baseUrl or the credentials, is not a URL that can be requested",
     )
 
 

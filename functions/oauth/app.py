@@ -67,7 +67,7 @@ def build_services(settings: OAuthSettings) -> OAuthService:
     dynamodb = boto3.client("dynamodb")
     vault = SecretsVault(boto3.client("secretsmanager"))
     return OAuthService(
-        connectors=ConnectorCatalog(),
+        connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
         apps=SecretsOAuthApps(vault),
         nonces=DynamoOAuthNonces(dynamodb, settings.state_table),
         exchange=OAuthTokenClient(),

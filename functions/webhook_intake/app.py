@@ -1,9 +1,10 @@
 """WebhookIntake: ``POST /webhooks/{integrationId}`` from API Gateway; providers' deliveries become records.
 
-The route hands the raw request to WebhookIntake and answers with what it did. Refusals map to HTTP
-statuses here, in one place: 413 too large, 404 unknown or disabled integration, 415 not JSON, 401
-not verified (only the reason is logged), 400 malformed. Anything else is a 500, which every
-provider retries.
+The route hands the raw request to WebhookIntake, every copy of every header included, and answers
+with what it did. Refusals map to HTTP statuses here, in one place: 413 too large, 404 unknown or
+disabled integration, 415 not JSON, 401 not verified (a verification header sent twice with
+different values included; only the reason is logged), 400 malformed (not JSON, or nested past the
+limit). Anything else is a 500, which every provider retries.
 """
 
 # The adapters are imported inside build_services: importing this module stays cheap, and the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -69,7 +70,7 @@ def receive(integrationId: str) -> Response[dict[str, Any]]:
     event = app.current_event
     delivery = IncomingDelivery(
         integration_id=integrationId,
-        headers=Headers(event.headers or {}),
+        headers=_headers(event.raw_event),
         body=_raw_body(event.body, event.is_base64_encoded),
         received_at=utc_now(),
         query=dict(event.query_string_parameters or {}),
@@ -80,6 +81,19 @@ def receive(integrationId: str) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status": result.outcome.value}
     body.update({key: value for key in ("event", "code", "reason") if (value := getattr(result, key))})
     return Response(status_code=result.status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _headers(event: Mapping[str, Any]) -> Headers:
+    """Every copy of every header: API Gateway keeps them all in ``multiValueHeaders`` and only the last
+    in ``headers``, so a signature sent twice can be seen, and refused."""
+    copies: dict[str, list[str]] = {}
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        copies[name] = [value for value in values or () if isinstance(value, str)]
+    known = {name.lower() for name, values in copies.items() if values}
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() not in known and isinstance(value, str):
+            copies[name] = [value]  # an event without multiValueHeaders (or not for this header)
+    return Headers(copies)
 
 
 def _raw_body(body: str | None, encoded: bool | None) -> bytes:

@@ -42,7 +42,7 @@ SAMPLE_CREDENTIALS = {
     "webhookSecret": "sample-webhook-secret",
 }
 SANDBOX_BASE_URL = "http://127.0.0.1:8900/admin/v2"
-SIGNING_KEY_SECRET = f"mercator/{SAMPLE_TENANT}/workflow-signing-key"
+SIGNING_KEY_SECRET = f"mercator/{SAMPLE_TENANT}/webhook-keys/workflow-signing-key"
 
 
 @dataclass(frozen=True)

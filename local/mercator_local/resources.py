@@ -154,13 +154,14 @@ def create_queue(client: Any, *, stack_name: str, logical_id: str, properties: M
 def create_bucket(
     client: Any, *, stack_name: str, region: str, logical_id: str, properties: Mapping[str, Any]
 ) -> Physical:
-    """CreateBucket, then its encryption, public access block, ownership and lifecycle rules."""
+    """CreateBucket, then its encryption, public access block, ownership, versioning and lifecycle rules."""
     path = f"Resources.{logical_id}.Properties"
     known = {
         "BucketName",
         "BucketEncryption",
         "PublicAccessBlockConfiguration",
         "OwnershipControls",
+        "VersioningConfiguration",
         "LifecycleConfiguration",
         "Tags",
     }
@@ -187,6 +188,12 @@ def create_bucket(
         )
     if "OwnershipControls" in properties:
         client.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
+    if "VersioningConfiguration" in properties:
+        versioning = properties["VersioningConfiguration"]
+        _refuse_unknown(versioning, {"Status"}, f"{path}.VersioningConfiguration")
+        client.put_bucket_versioning(
+            Bucket=name, VersioningConfiguration={"Status": str(versioning["Status"])}
+        )
     if "LifecycleConfiguration" in properties:
         rules = [
             _lifecycle_rule(rule, f"{path}.LifecycleConfiguration")
@@ -200,12 +207,16 @@ def create_bucket(
 
 def _lifecycle_rule(rule: Mapping[str, Any], path: str) -> dict[str, Any]:
     """A CloudFormation lifecycle rule in the shape PutBucketLifecycleConfiguration takes."""
-    _refuse_unknown(rule, {"Id", "Status", "Prefix", "ExpirationInDays"}, path)
+    _refuse_unknown(rule, {"Id", "Status", "Prefix", "ExpirationInDays", "NoncurrentVersionExpiration"}, path)
     converted: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": str(rule.get("Prefix", ""))}}
     if "Id" in rule:
         converted["ID"] = rule["Id"]
     if "ExpirationInDays" in rule:
         converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpiration" in rule:
+        noncurrent = rule["NoncurrentVersionExpiration"]
+        _refuse_unknown(noncurrent, {"NoncurrentDays"}, f"{path}.NoncurrentVersionExpiration")
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(noncurrent["NoncurrentDays"])}
     return converted
 
 

@@ -4,13 +4,16 @@ Each body is a real sample the connector references, signed the platform's way w
 credentials below, so ``sam local invoke WebhookIntakeFunction -e events/webhook_intake/<file>``
 works against an integration registered with those credentials. Run
 ``python -m mercator_local.webhook_events`` after changing a connector's webhook block or its samples;
-the tests check the files are current.
+``--check`` writes nothing and exits 1 naming the stale, missing and extra files (the tests check the
+same), and ``--out DIR`` writes (or checks) another folder.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,11 +126,69 @@ def render(event: dict[str, Any]) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 
-def main() -> int:
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    for name, event in events().items():
-        (FOLDER / name).write_text(render(event))
-        print(f"wrote {(FOLDER / name).relative_to(ROOT)}")
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mercator_local.webhook_events",
+        description=(
+            "Write the signed sample deliveries of every shipped connector (API Gateway proxy events "
+            "for WebhookIntake) into events/webhook_intake/."
+        ),
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming the stale, missing and extra files, 0 when all are current",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=FOLDER,
+        metavar="DIR",
+        help="the folder to write or check (default: events/webhook_intake/)",
+    )
+    return parser.parse_args(argv)
+
+
+def differences(folder: Path, expected: dict[str, str]) -> dict[str, list[str]]:
+    """The files of ``folder`` that differ from ``expected`` (file name → text), by kind."""
+    present = {path.name for path in folder.glob("*.json")} if folder.is_dir() else set()
+    return {
+        "stale": sorted(
+            name for name in expected if name in present and (folder / name).read_text() != expected[name]
+        ),
+        "missing": sorted(name for name in expected if name not in present),
+        "extra": sorted(present - set(expected)),
+    }
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    folder: Path = args.out.resolve()
+    expected = {name: render(event) for name, event in events().items()}
+    if args.check:
+        found = differences(folder, expected)
+        for kind, names in found.items():
+            for name in names:
+                print(f"{kind}: {_shown(folder / name)}")
+        if found["stale"] or found["missing"]:
+            print("run python -m mercator_local.webhook_events to rewrite them", file=sys.stderr)
+        if found["extra"]:
+            print("no shipped connector's sample makes the extra files: delete them", file=sys.stderr)
+        if any(found.values()):
+            return 1
+        print(f"{_shown(folder)}: {len(expected)} files current")
+        return 0
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in expected.items():
+        (folder / name).write_text(text)
+        print(f"wrote {_shown(folder / name)}")
+    # Never deleted here: --out may name a folder that holds other files.
+    for name in differences(folder, expected)["extra"]:
+        print(f"extra: {_shown(folder / name)} (no shipped connector's sample makes it: delete it if stale)")
     return 0
 
 

@@ -2,22 +2,43 @@
 
 Every answer is an envelope: ``{"success": true, "data": ...}`` (or ``{"success": true}`` alone where
 the contract says so), and ``{"success": false, "error": {"code", "message"}}`` on failure. Requests
-refuse fields they do not know, so a misspelt setting is an error rather than silently ignored.
+refuse fields they do not know, so a misspelt setting is an error rather than silently ignored, and
+hold the limits of ``mercator.api_limits`` on every id, name, text and collection they take.
 Credential values are ``SecretStr``: a request model printed or logged shows them masked.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
+from mercator.api_limits import (
+    MAX_CREDENTIALS,
+    MAX_CREDENTIALS_BYTES,
+    MAX_HEADERS,
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    conditions_problem,
+    credentials_size,
+    shown,
+)
 from mercator.state.models import MAX_RATE, Integration
 from mercator.workflows import Action, EntityType, ExecutionStatus, Workflow, WorkflowExecution
 
 ErrorCode = Literal[
-    "NOT_FOUND", "CONFIGURATION_ERROR", "CONFLICT", "UNAUTHORIZED", "FORBIDDEN", "INTERNAL_ERROR"
+    "NOT_FOUND",
+    "CONFIGURATION_ERROR",
+    "CONFLICT",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "REQUEST_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "INTERNAL_ERROR",
 ]
 
 Data = TypeVar("Data")
@@ -29,6 +50,18 @@ class _Request(BaseModel):
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)]
+# A header name is an HTTP token; a value is printable ASCII and tabs: no line break or NUL to end or
+# split it, nothing an HTTP client cannot encode.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def _limit_error(problem: str) -> PydanticCustomError:
+    # The problem goes in as context: a brace in a name the request sent is not a template field.
+    return PydanticCustomError("limit", "{problem}", {"problem": problem})
 
 
 # Requests
@@ -43,7 +76,10 @@ class IntegrationSettings(_Request):
         False, description="let update_status workflows set order statuses in the store"
     )
     baseUrl: str | None = Field(
-        None, min_length=1, description="the store's API base URL, where it differs from the connector's"
+        None,
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="the store's API base URL, where it differs from the connector's",
     )
     rateLimitPerSecond: float | None = Field(
         None, gt=0, le=MAX_RATE, description="the store's request budget, where its plan differs"
@@ -51,43 +87,101 @@ class IntegrationSettings(_Request):
 
 
 class ConfigureIntegrationRequest(_Request):
-    providerId: str = Field(min_length=1, description="a connector Mercator ships: salla, shopify, ...")
+    providerId: str = Field(
+        min_length=1, max_length=MAX_ID_CHARS, description="a connector Mercator ships: salla, shopify, ..."
+    )
     providerType: Literal["ecommerce"]
-    credentials: dict[str, SecretStr] = Field(
-        min_length=1, description="the connector's credential names to their values"
+    credentials: dict[Name, SecretStr] = Field(
+        min_length=1,
+        max_length=MAX_CREDENTIALS,
+        description=f"the connector's credential names to their values; {MAX_CREDENTIALS_BYTES // 1024} KiB "
+        "in all at most",
     )
     settings: IntegrationSettings = Field(default_factory=IntegrationSettings)
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials_fit_a_secret(cls, credentials: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        size = credentials_size({name: value.get_secret_value() for name, value in credentials.items()})
+        if size > MAX_CREDENTIALS_BYTES:
+            raise _limit_error(
+                f"{size:,} bytes in all; at most {MAX_CREDENTIALS_BYTES:,} bytes "
+                f"({MAX_CREDENTIALS_BYTES // 1024} KiB) of credentials are stored"
+            )
+        return credentials
 
     def credential_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.credentials.items()}
 
 
 class PushSubscriptionKeys(_Request):
-    p256dh: str = Field(min_length=1, description="the browser's P-256 public key, base64url")
-    auth: str = Field(min_length=1, description="the browser's auth secret, base64url")
+    p256dh: str = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, description="the browser's P-256 public key, base64url"
+    )
+    auth: str = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, description="the browser's auth secret, base64url"
+    )
 
 
 class SavePushSubscriptionRequest(_Request):
     """A browser's ``PushSubscription.toJSON()``."""
 
-    endpoint: str = Field(min_length=1, description="the push service URL (https)")
+    endpoint: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="the push service URL (https)")
     expirationTime: int | None = Field(None, description="as the browser gives it; not used")
     keys: PushSubscriptionKeys
 
 
 class ConfigureWorkflowRequest(_Request):
     guid: str | None = Field(
-        None, min_length=1, description="a workflow of the tenant to update; absent: create"
+        None,
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="a workflow of the tenant to update; absent: create",
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     entityType: EntityType
     triggerId: str = Field(
-        min_length=1, description="a trigger's guid from GET /api/workflows/triggers/{entityType}"
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="a trigger's guid from GET /api/workflows/triggers/{entityType}",
     )
     action: Action
     conditions: dict[str, Any] = Field(
-        default_factory=dict, description="record path → value (equality) or {operator: value}; all must hold"
+        default_factory=dict,
+        description="record path → value (equality) or {operator: value}; all must hold (limits: README)",
     )
+
+    @field_validator("action")
+    @classmethod
+    def _action_within_limits(cls, action: Action) -> Action:
+        for field, value in action.model_dump().items():
+            if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+                raise _limit_error(
+                    f"{field}: a text of {len(value):,} characters; at most {MAX_TEXT_CHARS:,} are read"
+                )
+        headers: dict[str, str] = getattr(action, "headers", {})
+        if len(headers) > MAX_HEADERS:
+            raise _limit_error(f"headers: {len(headers):,} headers; at most {MAX_HEADERS} are sent")
+        for name, value in headers.items():
+            if len(name) > MAX_NAME_CHARS or not _HEADER_NAME.fullmatch(name):
+                raise _limit_error(
+                    f"headers: {shown(name)} is not a header name (letters, digits and !#$%&'*+-.^_`|~, "
+                    f"at most {MAX_NAME_CHARS} characters)"
+                )
+            if len(value) > MAX_TEXT_CHARS or not _HEADER_VALUE.fullmatch(value):
+                raise _limit_error(
+                    f"headers.{name}: a value is printable ASCII (no line break), at most "
+                    f"{MAX_TEXT_CHARS:,} characters"
+                )
+        return action
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_within_limits(cls, conditions: dict[str, Any]) -> dict[str, Any]:
+        problem = conditions_problem(conditions)
+        if problem:
+            raise _limit_error(problem)
+        return conditions
 
 
 # Responses

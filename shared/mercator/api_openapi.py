@@ -2,8 +2,10 @@
 
 The resolver generates the document from the routes and their models; ``documented`` gives each
 route its answers (the success envelope, the error envelopes it can return, the authorizer's 401
-and 403 and the 500 every route may give), and ``openapi_document`` drops the 422 the resolver
-declares by default: a request that fails validation is answered 400 CONFIGURATION_ERROR here.
+and 403 and the 500 every route may give; a route that reads a body also gives 413 and 415), and
+``openapi_document`` drops the 422 the resolver declares by default: a request that fails validation
+is answered 400 CONFIGURATION_ERROR here. ``validation_message`` says what failed validation without
+quoting a value, in a bounded message.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from mercator.api_limits import MAX_BODY_BYTES, shown
 from mercator.api_models import Done, Envelope, ErrorEnvelope
 
 _VALIDATION_STATUS = "422"
@@ -24,8 +27,15 @@ _ERRORS = {
     403: "FORBIDDEN: the API key is unknown or revoked",
     404: "NOT_FOUND: no such item for this tenant",
     409: "CONFLICT: the request clashes with what exists",
+    413: f"REQUEST_TOO_LARGE: the body is larger than {MAX_BODY_BYTES // 1024} KiB",
+    415: "UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json",
     500: "INTERNAL_ERROR: the request could not be completed",
 }
+# The statuses of a route that reads a body, besides its own.
+BODY_ERRORS = (400, 413, 415)
+# Problems named in one message, and the characters of a field's name shown as they are.
+_MAX_PROBLEMS = 10
+_PLAIN_NAME_CHARS = 60
 _ALWAYS = (401, 403, 500)
 SECURITY_SCHEME = "mercatorApiKey"
 
@@ -70,18 +80,24 @@ def openapi_document(generated: str) -> dict[str, Any]:
 
 
 def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
-    """``invalid request: <field>: <problem>; ...`` from pydantic's errors, never quoting a value."""
+    """``invalid request: <field>: <problem>; ...`` from pydantic's errors, never quoting a value.
+
+    At most ``_MAX_PROBLEMS`` problems are named, then how many more there are; a field name the
+    request made up (an unknown key) is cut short.
+    """
     problems = [
         "the body is not valid JSON"
         if error.get("type") == "json_invalid"
         else f"{_location(error.get('loc', ()))}: {error.get('msg', 'invalid')}"
-        for error in errors
+        for error in errors[:_MAX_PROBLEMS]
     ]
+    if len(errors) > _MAX_PROBLEMS:
+        problems.append(f"and {len(errors) - _MAX_PROBLEMS:,} more")
     return "invalid request: " + ("; ".join(problems) or "the request does not match the API")
 
 
 def _location(location: Iterable[Any]) -> str:
-    parts = [str(part) for part in location]
+    parts = [_part(part) for part in location]
     if not parts:
         return "the request"
     where, *path = parts
@@ -92,3 +108,9 @@ def _location(location: Iterable[Any]) -> str:
     if where == "path":
         return f"path parameter {'.'.join(path)}"
     return ".".join(parts)
+
+
+def _part(part: Any) -> str:
+    text = str(part)
+    # A plain name reads as itself; one with other or many characters, quoted, escaped and cut short.
+    return text if len(text) <= _PLAIN_NAME_CHARS and text.isascii() and text.isprintable() else shown(text)

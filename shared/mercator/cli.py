@@ -18,18 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mercator.connector import DefinitionError, load_definition, shipped_definitions
+from mercator.connector import DefinitionError, Problem, load_definition, shipped_definitions
 from mercator.connector.checklist import check
 from mercator.connector.documents import MAX_PAYLOAD_BYTES, DocumentError, load_json_file
 from mercator.connector.schema import definition_json_schema
 from mercator.mapping import FUNCTIONS, TRANSFORMS
-from mercator.services.mapper import (
-    MapOutcome,
-    PayloadShapeError,
-    map_delivery,
-    map_details_response,
-    map_list_response,
-)
+from mercator.preview import map_for_preview
+from mercator.services.mapper import PayloadShapeError
 from mercator.state.errors import StateError
 
 if TYPE_CHECKING:
@@ -110,22 +105,32 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(json.dumps({"valid": not failed, "files": reports}, indent=2) + "\n")
     else:
         for report in reports:
-            if report["problems"]:
-                for problem in report["problems"]:
-                    out.write(f"{report['file']}: {problem['path'] or '(document)'}: {problem['message']}\n")
-            else:
+            for found in report["problems"]:
+                problem = Problem(found["path"], found["message"], found["line"], found["column"])
+                out.write(problem.render(found["file"]) + "\n")  # file:line:column: path: message
+            if not report["problems"]:
                 out.write(f"{report['file']}: ok ({report['summary']})\n")
     return 1 if failed else 0
 
 
 def _validate_one(file: Path) -> dict[str, Any]:
+    """One file's report; each problem gives its file, line and column (null where not known), path
+    and message, whether loading refused the file or the checklist found it wanting."""
     try:
         definition = load_definition(file)
     except DefinitionError as exc:
-        return {"file": str(file), "problems": [p.as_dict() for p in exc.problems], "summary": ""}
-    findings = check(definition)
-    summary = f"{len(definition.resources)} resources, {len(definition.handlers)} webhook handlers"
-    return {"file": str(file), "problems": [f.as_dict() for f in findings], "summary": summary}
+        problems, summary = exc.problems, ""
+    else:
+        problems = [
+            Problem(finding.path, finding.message).at(definition.position_of(finding.location))
+            for finding in check(definition)
+        ]
+        summary = f"{len(definition.resources)} resources, {len(definition.handlers)} webhook handlers"
+    reported = [
+        {"file": str(file), "line": p.line, "column": p.column, "path": p.path, "message": p.message}
+        for p in problems
+    ]
+    return {"file": str(file), "problems": reported, "summary": summary}
 
 
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -142,28 +147,23 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"{args.input}: not readable JSON: {where}{problem.message}\n")
         return 1
     try:
-        outcome = _map_for_preview(definition, args, payload)
-    except (KeyError, PayloadShapeError) as exc:
-        err.write(f"{args.file}: {exc.args[0] if isinstance(exc, KeyError) else exc}\n")
+        outcome = map_for_preview(
+            definition, payload, resource_key=args.resource, event=args.event, file=args.file
+        )
+    except KeyError as exc:
+        err.write(f"{args.file}: {exc.args[0]}\n")
         return 1
+    except PayloadShapeError as exc:
+        err.write(f"{args.input}: {exc}\n")
+        return 1
+    if isinstance(outcome, str):
+        err.write(f"{args.input}: {outcome}\n")
+        return 0
     for record in outcome.records:
         out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
     for failure in outcome.failures:
         err.write(f"{args.input}: record {failure.index}: {failure.reason}\n")
     return 1 if outcome.failures else 0
-
-
-def _map_for_preview(definition: Any, args: argparse.Namespace, payload: Any) -> MapOutcome:
-    if args.resource is not None:
-        if args.resource not in definition.resources:
-            raise KeyError(f"no resource {args.resource!r}; resources: {', '.join(definition.resources)}")
-        resource = definition.resources[args.resource]
-        if resource.responseMapping.records_in(payload) is not None:
-            return map_list_response(definition, args.resource, payload)
-        return map_details_response(definition, args.resource, payload)
-    if args.event not in definition.handlers:
-        raise KeyError(f"no handler for event {args.event!r}; handled: {', '.join(definition.handlers)}")
-    return map_delivery(definition, args.event, payload)
 
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -6,28 +6,42 @@ Plain models shared by the intake service and the adapters that store them (no A
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Headers that carry credentials (Basic or Bearer tokens): verified on arrival, never kept.
+# Headers that carry credentials whatever the connector (Basic or Bearer tokens, cookies): verified on
+# arrival, never kept. The connector's own verification headers are added per delivery.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# A credential at least this long is looked for inside a value ('Bearer <token>', 'sha256=...', a
+# base64 'user:password'); a shorter one only where it is the whole value, or one side of a ':'.
+CONTAINED_CREDENTIAL_LENGTH = 6
 
 
 class Headers(Mapping[str, str]):
-    """HTTP headers, looked up without regard to case (providers vary the spelling)."""
+    """HTTP headers, looked up without regard to case (providers vary the spelling).
 
-    def __init__(self, values: Mapping[str, str] | None = None) -> None:
-        self._values: dict[str, tuple[str, str]] = {}
+    A header sent more than once (API Gateway's ``multiValueHeaders``, or one name spelled in two
+    cases) keeps every copy in ``copies``; looked up as a mapping it gives the last copy, as API
+    Gateway's single-value ``headers`` does. Verification refuses a header it reads whose copies differ.
+    """
+
+    def __init__(self, values: Mapping[str, str | Sequence[str]] | None = None) -> None:
+        self._values: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name, value in (values or {}).items():
-            self._values[name.lower()] = (name, value)
+            sent = (value,) if isinstance(value, str) else tuple(value)
+            if not sent:
+                continue
+            earlier = self._values.get(name.lower())
+            self._values[name.lower()] = (name, (*earlier[1], *sent) if earlier else sent)
 
     def __getitem__(self, name: str) -> str:
-        return self._values[name.lower()][1]
+        return self._values[name.lower()][1][-1]
 
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self._values.values())
@@ -38,8 +52,52 @@ class Headers(Mapping[str, str]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
 
-    def without_secrets(self) -> dict[str, str]:
-        return {name: value for name, value in self.items() if name.lower() not in SECRET_HEADERS}
+    def copies(self, name: str) -> tuple[str, ...]:
+        """Every value header ``name`` was sent with, in the order received; () when it was not sent."""
+        found = self._values.get(name.lower())
+        return found[1] if found else ()
+
+    def without_secrets(self, names: Iterable[str] = (), credentials: Iterable[str] = ()) -> dict[str, str]:
+        """The headers fit to keep: not ``SECRET_HEADERS``, not ``names`` (the connector's verification
+        headers), and none with a copy that holds one of ``credentials`` (the integration's values)."""
+        dropped = SECRET_HEADERS | {name.lower() for name in names}
+        values = _credential_values(credentials)
+        return {
+            name: copies[-1]
+            for key, (name, copies) in self._values.items()
+            if key not in dropped and not any(reveals(copy, values) for copy in copies)
+        }
+
+
+def _credential_values(credentials: Iterable[str]) -> frozenset[str]:
+    return frozenset(value for value in credentials if isinstance(value, str) and value.strip())
+
+
+def reveals(text: str, credentials: Collection[str]) -> bool:
+    """Whether ``text`` shows one of ``credentials``: as the whole value, inside it ('Bearer <token>'),
+    or inside one of its words read as base64 (HTTP Basic's 'user:password')."""
+    if not credentials:
+        return False
+    readings = [text, *(_base64_text(word) for word in text.split())]
+    for reading in readings:
+        if reading is None:
+            continue
+        parts = {reading.strip(), *(part.strip() for part in reading.split(":"))}
+        for value in credentials:
+            if value in parts or (len(value) >= CONTAINED_CREDENTIAL_LENGTH and value in reading):
+                return True
+    return False
+
+
+def _base64_text(word: str) -> str | None:
+    """``word`` decoded as standard or URL-safe base64, as text; None when it is neither."""
+    for altchars in (None, b"-_"):
+        try:
+            decoded = base64.b64decode(word.encode("ascii"), altchars=altchars, validate=True)
+        except (UnicodeEncodeError, binascii.Error, ValueError):
+            continue
+        return decoded.decode("utf-8", errors="replace")
+    return None
 
 
 @dataclass(frozen=True)
@@ -66,19 +124,34 @@ class ArchivedDelivery(BaseModel):
     dedupe_key: str
     event: str | None = None
     received_at: datetime
-    headers: dict[str, str] = Field(description="as received, minus credential headers")
-    query: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        description="as received (the last copy of a repeated one), minus credential and signature headers"
+    )
+    query: dict[str, str] = Field(default_factory=dict, description="minus parameters holding a credential")
     body_base64: str = Field(description="the raw body, byte for byte")
 
     @classmethod
-    def of(cls, delivery: IncomingDelivery, *, dedupe_key: str, event: str | None) -> ArchivedDelivery:
+    def of(
+        cls,
+        delivery: IncomingDelivery,
+        *,
+        dedupe_key: str,
+        event: str | None,
+        secret_headers: Iterable[str] = (),
+        credentials: Iterable[str] = (),
+    ) -> ArchivedDelivery:
+        """The archive copy of ``delivery``: without ``SECRET_HEADERS``, without ``secret_headers`` (the
+        connector's verification headers: a token, or a signature made with the secret, which would let
+        whoever reads the archive guess a weak secret offline; nothing verifies an archived delivery
+        again), and without any header or query parameter holding one of ``credentials``."""
+        values = _credential_values(credentials)
         return cls(
             integration_id=delivery.integration_id,
             dedupe_key=dedupe_key,
             event=event,
             received_at=delivery.received_at,
-            headers=delivery.headers.without_secrets(),
-            query=dict(delivery.query),
+            headers=delivery.headers.without_secrets(secret_headers, values),
+            query={name: value for name, value in delivery.query.items() if not reveals(value, values)},
             body_base64=base64.b64encode(delivery.body).decode(),
         )
 

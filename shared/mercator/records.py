@@ -8,8 +8,9 @@ writing its model and registering it in ``CONTENT_TYPES``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -25,51 +26,60 @@ class _ContentModel(BaseModel):
 class Party(_ContentModel):
     """The customer as an order or cart names them."""
 
-    code: str | None = None
-    name: str | None = None
-    firstName: str | None = None
-    lastName: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    code: str | None = Field(
+        None, description="the customer's id on the source platform, when the order or cart names one"
+    )
+    name: str | None = Field(None, description="the full name as the platform writes it")
+    firstName: str | None = Field(None, description="given name")
+    lastName: str | None = Field(None, description="family name")
+    email: str | None = Field(None, description="email address")
+    phone: str | None = Field(None, description="phone number as the platform writes it")
 
 
 class Address(_ContentModel):
-    name: str | None = None
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postalCode: str | None = None
-    country: str | None = None
-    phone: str | None = None
+    """A postal address, as the platform writes it."""
+
+    name: str | None = Field(None, description="the recipient's name")
+    line1: str | None = Field(None, description="street and number")
+    line2: str | None = Field(None, description="apartment, suite, building or district")
+    city: str | None = Field(None, description="city or town")
+    region: str | None = Field(None, description="state, province or region")
+    postalCode: str | None = Field(None, description="postal or ZIP code")
+    country: str | None = Field(None, description="country, as the platform writes it (a code or a name)")
+    phone: str | None = Field(None, description="the recipient's phone number")
 
 
 class LineItem(_ContentModel):
     """One line of an order or a cart."""
 
-    name: str = Field(min_length=1)
-    quantity: float = Field(ge=0)
-    code: str | None = None
-    productCode: str | None = None
-    sku: str | None = None
-    unitPrice: Money | None = None
-    totalAmount: Money | None = None
-    imageUrl: str | None = None
-    attributes: dict[str, Any] | None = None
+    name: str = Field(min_length=1, description="the product's name as bought")
+    quantity: float = Field(ge=0, description="units bought")
+    code: str | None = Field(None, description="the line's own id on the source platform")
+    productCode: str | None = Field(None, description="the id of the product the line is for")
+    sku: str | None = Field(None, description="the stock-keeping unit of the product or variant")
+    unitPrice: Money | None = Field(None, description="price of one unit")
+    totalAmount: Money | None = Field(None, description="price of the whole line")
+    imageUrl: str | None = Field(None, description="URL of the product's image")
+    attributes: dict[str, Any] | None = Field(
+        None, description="free-form data of the line (variant options, ...)"
+    )
 
 
 class CartItem(_ContentModel):
-    """One line of an abandoned cart; platforms often send only product and quantity here."""
+    """One line of an abandoned cart; platforms often send only product and quantity here, so a line
+    needs just one of name, productCode, sku or code to identify it."""
 
-    quantity: float = Field(ge=0)
-    name: str | None = None
-    code: str | None = None
-    productCode: str | None = None
-    sku: str | None = None
-    unitPrice: Money | None = None
-    totalAmount: Money | None = None
-    imageUrl: str | None = None
-    attributes: dict[str, Any] | None = None
+    quantity: float = Field(ge=0, description="units in the cart")
+    name: str | None = Field(None, description="the product's name")
+    code: str | None = Field(None, description="the line's own id on the source platform")
+    productCode: str | None = Field(None, description="the id of the product the line is for")
+    sku: str | None = Field(None, description="the stock-keeping unit of the product or variant")
+    unitPrice: Money | None = Field(None, description="price of one unit")
+    totalAmount: Money | None = Field(None, description="price of the whole line")
+    imageUrl: str | None = Field(None, description="URL of the product's image")
+    attributes: dict[str, Any] | None = Field(
+        None, description="free-form data of the line (variant options, ...)"
+    )
 
     @model_validator(mode="after")
     def _identified(self) -> CartItem:
@@ -82,42 +92,50 @@ class Product(_ContentModel):
     """core:product: an item the store sells."""
 
     code: Code
-    name: str = Field(min_length=1)
-    sku: str | None = None
-    description: str | None = None
-    unitPrice: Money | None = None
-    salePrice: Money | None = None
-    currency: Currency | None = None
-    quantity: float | None = None
-    status: str | None = None
-    url: str | None = None
-    imageUrl: str | None = None
-    images: list[str] = Field(default_factory=list)
-    categories: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    createdAt: datetime | None = None
-    updatedAt: datetime | None = None
-    attributes: dict[str, Any] | None = None
+    name: str = Field(min_length=1, description="the product's name")
+    sku: str | None = Field(None, description="the stock-keeping unit")
+    description: str | None = Field(None, description="the product's description (often HTML)")
+    unitPrice: Money | None = Field(None, description="regular price")
+    salePrice: Money | None = Field(None, description="discounted price while on sale")
+    currency: Currency | None = Field(None, description="currency of the prices")
+    quantity: float | None = Field(None, description="units in stock")
+    status: str | None = Field(
+        None, description="the platform's status (active, draft, ...), as it writes it"
+    )
+    url: str | None = Field(None, description="the product's page in the store")
+    imageUrl: str | None = Field(None, description="URL of the main image")
+    images: list[str] = Field(default_factory=list, description="URLs of every image, the main one first")
+    categories: list[str] = Field(
+        default_factory=list, description="names of the categories the product is in"
+    )
+    tags: list[str] = Field(default_factory=list, description="the product's tags")
+    createdAt: datetime | None = Field(None, description="when the product was created on the platform")
+    updatedAt: datetime | None = Field(None, description="when the product last changed on the platform")
+    attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")
 
 
 class Customer(_ContentModel):
     """core:customer: a buyer; needs a way to reach them (email or phone)."""
 
     code: Code
-    email: str | None = None
-    phone: str | None = None
-    firstName: str | None = None
-    lastName: str | None = None
-    fullName: str | None = None
-    gender: str | None = None
-    birthday: datetime | None = None
-    city: str | None = None
-    country: str | None = None
-    acceptsMarketing: bool | None = None
-    groups: list[str] = Field(default_factory=list)
-    createdAt: datetime | None = None
-    updatedAt: datetime | None = None
-    attributes: dict[str, Any] | None = None
+    email: str | None = Field(None, description="email address; a customer needs this or phone")
+    phone: str | None = Field(None, description="phone number; a customer needs this or email")
+    firstName: str | None = Field(None, description="given name")
+    lastName: str | None = Field(None, description="family name")
+    fullName: str | None = Field(None, description="the full name, when the platform gives one")
+    gender: str | None = Field(None, description="the customer's gender, as the platform writes it")
+    birthday: datetime | None = Field(None, description="date of birth")
+    city: str | None = Field(None, description="city of the customer's default address")
+    country: str | None = Field(None, description="country of the customer's default address")
+    acceptsMarketing: bool | None = Field(
+        None, description="whether the customer agreed to receive marketing"
+    )
+    groups: list[str] = Field(
+        default_factory=list, description="the customer groups or segments the customer is in"
+    )
+    createdAt: datetime | None = Field(None, description="when the customer was created on the platform")
+    updatedAt: datetime | None = Field(None, description="when the customer last changed on the platform")
+    attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")
 
     @model_validator(mode="after")
     def _reachable(self) -> Customer:
@@ -130,40 +148,50 @@ class Order(_ContentModel):
     """ecommerce:orders: a placed order."""
 
     code: Code
-    status: str = Field(min_length=1)
-    totalAmount: Money
-    currency: Currency
-    createdAt: datetime
-    orderNumber: str | None = None
-    paymentStatus: str | None = None
-    paymentMethod: str | None = None
-    subtotalAmount: Money | None = None
-    shippingAmount: Money | None = None
-    taxAmount: Money | None = None
-    discountAmount: Money | None = None
-    discountCodes: str | None = None
-    customer: Party | None = None
-    items: list[LineItem] = Field(default_factory=list)
-    shippingAddress: Address | None = None
-    url: str | None = None
-    updatedAt: datetime | None = None
-    attributes: dict[str, Any] | None = None
+    status: str = Field(
+        min_length=1, description="the platform's order status (paid, shipped, ...), as it writes it"
+    )
+    totalAmount: Money = Field(description="the amount the buyer pays")
+    currency: Currency = Field(description="currency of every amount of the order")
+    createdAt: datetime = Field(description="when the order was placed")
+    orderNumber: str | None = Field(
+        None, description="the number the store shows the buyer, when it differs from code"
+    )
+    paymentStatus: str | None = Field(
+        None, description="the payment's status (paid, pending, refunded, ...), as the platform writes it"
+    )
+    paymentMethod: str | None = Field(None, description="how the buyer paid")
+    subtotalAmount: Money | None = Field(
+        None, description="the lines' total before shipping, tax and discounts"
+    )
+    shippingAmount: Money | None = Field(None, description="shipping cost")
+    taxAmount: Money | None = Field(None, description="tax")
+    discountAmount: Money | None = Field(None, description="total discount")
+    discountCodes: str | None = Field(None, description="the discount codes used, comma-separated")
+    customer: Party | None = Field(None, description="the buyer")
+    items: list[LineItem] = Field(default_factory=list, description="the order's lines")
+    shippingAddress: Address | None = Field(None, description="where the order ships to")
+    url: str | None = Field(None, description="the order's page (for the buyer or the merchant)")
+    updatedAt: datetime | None = Field(None, description="when the order last changed on the platform")
+    attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")
 
 
 class Cart(_ContentModel):
     """ecommerce:carts: a checkout the buyer left before paying."""
 
     code: Code
-    totalAmount: Money | None = None
-    currency: Currency | None = None
-    customer: Party | None = None
-    items: list[CartItem] = Field(default_factory=list)
-    checkoutUrl: str | None = None
-    couponCodes: str | None = None
-    status: str | None = None
-    createdAt: datetime | None = None
-    updatedAt: datetime | None = None
-    attributes: dict[str, Any] | None = None
+    totalAmount: Money | None = Field(None, description="the cart's total")
+    currency: Currency | None = Field(None, description="currency of every amount of the cart")
+    customer: Party | None = Field(None, description="the buyer, when known")
+    items: list[CartItem] = Field(default_factory=list, description="the cart's lines")
+    checkoutUrl: str | None = Field(None, description="the link that takes the buyer back to the checkout")
+    couponCodes: str | None = Field(None, description="the coupon codes applied, comma-separated")
+    status: str | None = Field(
+        None, description="the cart's state (abandoned, recovered, ...), as the platform writes it"
+    )
+    createdAt: datetime | None = Field(None, description="when the cart was created")
+    updatedAt: datetime | None = Field(None, description="when the cart last changed")
+    attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")
 
 
 CONTENT_TYPES: dict[str, type[_ContentModel]] = {
@@ -182,12 +210,43 @@ RECORD_TYPES: dict[str, str] = {
 }
 
 
-class RecordValidationError(ValueError):
-    """A mapped record that does not fit its content type; ``problems`` lists field → message."""
+@dataclass(frozen=True)
+class FieldIssue:
+    """One reason a mapped record does not fit its content type.
 
-    def __init__(self, content_type: str, problems: list[tuple[str, str]]) -> None:
+    ``missing`` is a required field the record lacks or has null (``null``); a field that is not
+    required but cannot be null is not missing, its ``reason`` is pydantic's with ``null`` set.
+    """
+
+    loc: tuple[str | int, ...]
+    reason: str
+    missing: bool = False
+    null: bool = False
+
+    @property
+    def field(self) -> str:
+        return ".".join(str(part) for part in self.loc)
+
+    @property
+    def message(self) -> str:
+        if self.missing:
+            return "missing (null)" if self.null else "missing"
+        return f"{self.reason}, not null" if self.null else self.reason
+
+
+class RecordValidationError(ValueError):
+    """A mapped record that does not fit its content type; ``problems`` lists field → message.
+
+    ``issues`` are the same problems as data (where, why, missing or not), for a caller that knows
+    where the record came from to say more (see ``services.mapper``).
+    """
+
+    def __init__(
+        self, content_type: str, problems: list[tuple[str, str]], issues: tuple[FieldIssue, ...] = ()
+    ) -> None:
         self.content_type = content_type
         self.problems = problems
+        self.issues = issues
         detail = "; ".join(f"{field or '(record)'}: {message}" for field, message in problems)
         super().__init__(f"not a valid {content_type}: {detail}")
 
@@ -215,17 +274,46 @@ def validate_record(content_type: str, record: dict[str, Any], *, partial: bool 
         model = _PATCH_MODELS.get(content_type) or _PATCH_MODELS.setdefault(
             content_type, _patch_model(CONTENT_TYPES[content_type])
         )
+        # An update's mapping gives null for what the delivery does not carry: that is no change,
+        # not a value (a stored status is never set to null by a delivery that lacks one).
+        record = {name: value for name, value in record.items() if value is not None or name == "code"}
     else:
         model = CONTENT_TYPES[content_type]
     try:
         validated = model.model_validate(record)
         return validated.model_dump(mode="json", exclude_none=True, exclude_unset=partial)
     except ValidationError as exc:
-        problems = [
-            (".".join(str(part) for part in error["loc"]), error["msg"].removeprefix("Value error, "))
+        issues = tuple(
+            _issue(model, tuple(error["loc"]), error["type"], error["input"], error["msg"])
             for error in exc.errors(include_url=False)
-        ]
-        raise RecordValidationError(content_type, problems) from None
+        )
+        problems = [(issue.field, issue.message) for issue in issues]
+        raise RecordValidationError(content_type, problems, issues) from None
+
+
+def _issue(model: type[BaseModel], loc: tuple[str | int, ...], kind: str, value: Any, msg: str) -> FieldIssue:
+    """A required field absent or null is missing (not "Input should be a valid string")."""
+    if kind == "missing":
+        return FieldIssue(loc, "missing", missing=True)
+    reason = msg.removeprefix("Value error, ")
+    if value is None and loc:
+        return FieldIssue(loc, reason, missing=_required_at(model, loc), null=True)
+    return FieldIssue(loc, reason)
+
+
+def _required_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> bool:
+    """Whether the field at ``loc`` (``("items", 0, "quantity")``) is required; list elements are not."""
+    current: type[BaseModel] | None = model
+    for depth, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        if current is None or part not in current.model_fields:
+            return False
+        info = current.model_fields[part]
+        if depth == len(loc) - 1:
+            return info.is_required()
+        current, _ = _held_model(info.annotation)
+    return False
 
 
 def required_fields(content_type: str) -> list[str]:
@@ -235,3 +323,49 @@ def required_fields(content_type: str) -> list[str]:
 
 def known_fields(content_type: str) -> list[str]:
     return list(CONTENT_TYPES[content_type].model_fields)
+
+
+@dataclass(frozen=True)
+class FieldShape:
+    """One field of a content type: whether it is required, and the fields of what it holds
+    (``nested`` is None for a value, the item or object's fields for a list of objects or an object)."""
+
+    required: bool
+    many: bool = False
+    nested: dict[str, FieldShape] | None = None
+
+
+def field_shapes(content_type: str) -> dict[str, FieldShape]:
+    """Every field of ``content_type``, with the fields nested in it (``items[].name``)."""
+    return _shapes(CONTENT_TYPES[content_type])
+
+
+def _shapes(model: type[BaseModel]) -> dict[str, FieldShape]:
+    shapes = {}
+    for name, info in model.model_fields.items():
+        inner, many = _held_model(info.annotation)
+        nested = _shapes(inner) if inner is not None else None
+        shapes[name] = FieldShape(info.is_required(), many, nested)
+    return shapes
+
+
+def _held_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model a field holds (``Address | None`` -> Address; ``list[LineItem]`` -> LineItem, many)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = get_origin(annotation)
+    for arg in get_args(annotation):
+        inner, many = _held_model(arg)
+        if inner is not None:
+            return inner, many or origin is list
+    return None, False
+
+
+def field_names(shapes: dict[str, FieldShape], prefix: str = "") -> list[str]:
+    """The dotted names of every field, nested ones included (``items[].name``)."""
+    names = []
+    for name, shape in shapes.items():
+        names.append(prefix + name)
+        if shape.nested is not None:
+            names += field_names(shape.nested, f"{prefix}{name}{'[]' if shape.many else ''}.")
+    return names

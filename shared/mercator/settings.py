@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from mercator.state import secret_names
 
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
@@ -67,7 +70,39 @@ class ObservabilitySettings(_EnvironmentSettings):
     log_level: LogLevel = Field("INFO", alias="POWERTOOLS_LOG_LEVEL")
 
 
-class SyncSettings(_EnvironmentSettings):
+DEFAULT_CONNECTORS_DIR = Path("/opt/connectors")
+
+
+def _connectors_dir(value: Path | None) -> Path | None:
+    if value is None:
+        return None
+    if not value.is_absolute():
+        raise ValueError(f"must be an absolute path (a layer's files land under /opt), got {str(value)!r}")
+    if value.exists() and not value.is_dir():
+        raise ValueError(f"{str(value)!r} is not a folder; give the folder that holds the <name>.yaml files")
+    return value
+
+
+ConnectorsDir = Annotated[
+    Path | None,
+    # A template passes an empty string for a parameter left unset: no extra connectors then.
+    BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
+    AfterValidator(_connectors_dir),
+]
+
+
+class _ConnectorSettings(_EnvironmentSettings):
+    """What every function that reads connector definitions shares: where a deployment's own are."""
+
+    connectors_dir: ConnectorsDir = Field(
+        DEFAULT_CONNECTORS_DIR,
+        alias="CONNECTORS_DIR",
+        description="folder of the deployment's extra connector definitions (<name>.yaml, with their "
+        "samples), read at cold start beside the shipped ones; absent or empty: none",
+    )
+
+
+class SyncSettings(_ConnectorSettings):
     """ScheduledSync: fans out SyncJobs, lists resources, hands records to enrichment or writes them."""
 
     function = "ScheduledSync"
@@ -102,7 +137,7 @@ class SyncSettings(_EnvironmentSettings):
     )
 
 
-class EnrichSettings(_EnvironmentSettings):
+class EnrichSettings(_ConnectorSettings):
     """DetailEnrichment: fetches details, maps, writes changed records, dead-letters poison records."""
 
     function = "DetailEnrichment"
@@ -132,7 +167,20 @@ def _secret_arn(value: str | None) -> str | None:
     return value
 
 
-class _ActionSettings(_EnvironmentSettings):
+def _secret_of_kind(prefix: str) -> AfterValidator:
+    """A secret id (name or ARN) whose name has ``prefix``: the only ones the function may read."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not secret_names.is_under(prefix, value):
+            raise ValueError(
+                f"must name a secret under {prefix} (the functions read no other), got {value!r}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+class _ActionSettings(_ConnectorSettings):
     """What running workflow actions needs: TriggerDispatch's, and the API's when it resumes one."""
 
     state_table: Name = Field(alias="STATE_TABLE")
@@ -144,10 +192,12 @@ class _ActionSettings(_EnvironmentSettings):
         # A template passes an empty string for a parameter left unset.
         BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
         AfterValidator(_secret_arn),
+        _secret_of_kind(secret_names.VAPID),
     ] = Field(
         None,
         alias="VAPID_SECRET_ARN",
-        description="the VAPID key pair for Web Push; without it send_push actions pause with the reason",
+        description="the VAPID key pair for Web Push (a secret under mercator/vapid/); without it send_push "
+        "actions pause with the reason",
     )
 
 
@@ -164,7 +214,7 @@ class DispatchSettings(_ActionSettings):
     )
 
 
-class WebhookSettings(_EnvironmentSettings):
+class WebhookSettings(_ConnectorSettings):
     """WebhookIntake: verifies, deduplicates, archives and writes provider deliveries."""
 
     function = "WebhookIntake"
@@ -202,15 +252,16 @@ class AuthorizerSettings(_EnvironmentSettings):
     state_table: Name = Field(alias="STATE_TABLE")
 
 
-class OAuthSettings(_EnvironmentSettings):
+class OAuthSettings(_ConnectorSettings):
     """OAuth: sends tenants to a platform's consent page and turns the callback into an integration."""
 
     function = "OAuth"
 
     state_table: Name = Field(alias="STATE_TABLE")
-    state_key_secret: Name = Field(
+    state_key_secret: Annotated[Name, _secret_of_kind(secret_names.OAUTH_STATE)] = Field(
         alias="OAUTH_STATE_KEY_SECRET",
-        description="name or ARN of the secret whose text (at least 32 bytes) signs install states",
+        description="name or ARN of the secret (under mercator/oauth-state/) whose text, at least 32 bytes, "
+        "signs install states",
     )
     state_ttl_seconds: int = Field(
         600, alias="OAUTH_STATE_TTL_SECONDS", ge=60, le=3600, description="how long an install may take"

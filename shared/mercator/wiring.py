@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3  # type: ignore[import-untyped]
@@ -39,6 +40,9 @@ class TableSettings(Protocol):
 
     @property
     def trigger_queue_url(self) -> str: ...
+
+    @property
+    def connectors_dir(self) -> Path | None: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def shared_adapters(settings: TableSettings) -> Shared:
         sqs=sqs,
         integrations=DynamoIntegrations(dynamodb, settings.state_table),
         vault=vault,
-        connectors=ConnectorCatalog(),
+        connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
         sessions=provider_sessions(dynamodb, settings.state_table, vault),
         writer=RecordWriter(
             DynamoRecords(dynamodb, settings.records_table),
@@ -130,6 +134,9 @@ class ActionSettings(Protocol):
     @property
     def vapid_secret_arn(self) -> str | None: ...
 
+    @property
+    def connectors_dir(self) -> Path | None: ...
+
 
 def dispatch_service(
     settings: ActionSettings,
@@ -152,7 +159,7 @@ def dispatch_service(
 
     dynamodb = dynamodb or boto3.client("dynamodb")
     vault = vault or SecretsVault(boto3.client("secretsmanager"))
-    connectors = connectors or ConnectorCatalog()
+    connectors = connectors or ConnectorCatalog.of_deployment(settings.connectors_dir)
     http = httpx.Client()
     return DispatchService(
         connectors=connectors,
@@ -180,7 +187,6 @@ def dispatch_service(
 
 def management_service(settings: ManagementSettings) -> ManagementService:
     """The Integrations API's service on AWS."""
-    from mercator.connector import shipped_definitions  # noqa: PLC0415
     from mercator.providers.retries import RetryPolicy  # noqa: PLC0415
     from mercator.services.management import ManagementService  # noqa: PLC0415
     from mercator.services.management_ports import IntegrationStores  # noqa: PLC0415
@@ -191,7 +197,7 @@ def management_service(settings: ManagementSettings) -> ManagementService:
 
     dynamodb = boto3.client("dynamodb")
     vault = SecretsVault(boto3.client("secretsmanager"))
-    connectors = ConnectorCatalog()
+    connectors = ConnectorCatalog.of_deployment(settings.connectors_dir)
     state, records = settings.state_table, settings.records_table
 
     def probe_retries() -> RetryPolicy:
@@ -202,7 +208,7 @@ def management_service(settings: ManagementSettings) -> ManagementService:
 
     return ManagementService(
         connectors=connectors,
-        providers=[path.stem for path in shipped_definitions()],
+        providers=connectors.names(),
         integrations=DynamoIntegrations(dynamodb, state),
         vault=vault,
         sessions=ProviderSessionFactory(dynamodb, state, retry_factory=probe_retries),

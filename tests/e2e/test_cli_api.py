@@ -114,9 +114,10 @@ class Served:
         return jobs
 
     def tenant_secrets(self) -> list[str]:
-        """The names of the tenant's secrets (the stack has its own, such as the OAuth state key)."""
+        """The names of the tenant's credentials (the stack has secrets of its own: the OAuth state key)."""
         listed = self.stack.client("secretsmanager").list_secrets()["SecretList"]
-        return sorted(secret["Name"] for secret in listed if secret["Name"].startswith(f"mercator/{TENANT}/"))
+        own = f"mercator/credentials/{TENANT}/"
+        return sorted(secret["Name"] for secret in listed if secret["Name"].startswith(own))
 
 
 @pytest.fixture
@@ -157,7 +158,7 @@ def test_an_integration_is_configured_listed_disabled_and_removed(served: Served
     integrations = DynamoIntegrations(served.stack.client("dynamodb"), served.stack.table_name("StateTable"))
     stored = integrations.get(guid)
     assert stored is not None and (stored.tenant_id, stored.status) == (TENANT, "active")
-    assert served.tenant_secrets() == [f"mercator/{TENANT}/{guid}"]
+    assert served.tenant_secrets() == [f"mercator/credentials/{TENANT}/{guid}"]
     code, out, _ = served.mercator("integrations", "list", "--format", "json")
     assert code == 0
     [listed] = json.loads(out)

@@ -83,11 +83,30 @@ def test_the_records_table_is_keyed_by_pk_and_sk(stack: LocalStack) -> None:
     assert table.get("GlobalSecondaryIndexes", []) == []
 
 
-def test_the_stack_creates_exactly_the_six_queues(stack: LocalStack) -> None:
+def test_the_stack_creates_exactly_the_seven_queues(stack: LocalStack) -> None:
     urls = stack.client("sqs").list_queues()["QueueUrls"]
 
-    expected = sorted(f"{STACK}-{name}" for pair in QUEUE_PAIRS.items() for name in pair)
+    # Three sources with their DLQs, and the schedules' DLQ (EventBridge's and Lambda's dead letters).
+    expected = sorted(
+        [*(f"{STACK}-{name}" for pair in QUEUE_PAIRS.items() for name in pair), f"{STACK}-ScheduleDLQ"]
+    )
     assert sorted(url.rsplit("/", 1)[1] for url in urls) == expected
+
+
+def test_the_archive_bucket_is_versioned_and_its_old_versions_expire(
+    stack: LocalStack, raw: dict[str, Any]
+) -> None:
+    s3 = stack.client("s3")
+    (bucket,) = (
+        name for name in (b["Name"] for b in s3.list_buckets()["Buckets"]) if "deliveryarchive" in name
+    )
+
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = rules
+    assert rule["Expiration"] == {"Days": int(raw["Parameters"]["DeliveryArchiveDays"]["Default"])}
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
 
 
 @pytest.mark.parametrize(("source", "dead_letters"), QUEUE_PAIRS.items())
@@ -198,7 +217,11 @@ def test_parameters_come_from_the_template_defaults_unless_overridden(raw: dict[
 def test_functions_load_mercator_from_the_shared_layer(stack: LocalStack, function: str) -> None:
     spec = stack.functions[function]
 
-    assert spec.layer_dirs == (DEFAULT_TEMPLATE.parent / "shared",)
+    # The connectors layer holds definitions, no Python: mercator comes from the shared layer alone.
+    assert spec.layer_dirs == (
+        DEFAULT_TEMPLATE.parent / "shared",
+        DEFAULT_TEMPLATE.parent / "connectors-layer",
+    )
     assert spec.layer_packages == ("mercator",)
     assert spec.module_path == DEFAULT_TEMPLATE.parent / "functions" / spec.code_dir.name / "app.py"
 
@@ -213,7 +236,7 @@ def test_the_oauth_state_key_is_generated_and_named_to_the_oauth_function(stack:
     described = secrets.describe_secret(SecretId=arn)
     key = secrets.get_secret_value(SecretId=arn)["SecretString"]
 
-    assert described["Name"] == "mercator/oauth-state-key-dev"
+    assert described["Name"] == "mercator/oauth-state/key-dev"
     # 64 characters, punctuation excluded: letters and digits only
     assert len(key) == 64
     assert set(key) <= set(string.ascii_letters + string.digits)

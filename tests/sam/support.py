@@ -114,6 +114,8 @@ def _dummy_reference(template: Mapping[str, Any], name: str) -> str:
     if resource_type in {"AWS::S3::Bucket", "AWS::Events::EventBus"}:
         return f"mercator-test-{name.lower()}"
     if resource_type == SECRET:
-        # Ref of a secret is its ARN, which ends in a random suffix Secrets Manager adds to the name.
-        return f"arn:aws:secretsmanager:{DUMMY_REGION}:{DUMMY_ACCOUNT}:secret:mercator/test-{name}-AbCdEf"
+        # Ref of a secret is its ARN: its declared name, then a random suffix Secrets Manager adds.
+        declared = template["Resources"][name].get("Properties", {}).get("Name")
+        secret = dummy_value(template, declared) if declared is not None else f"mercator/test-{name}"
+        return f"arn:aws:secretsmanager:{DUMMY_REGION}:{DUMMY_ACCOUNT}:secret:{secret}-AbCdEf"
     raise AssertionError(f"no stand-in for a reference to {name} ({resource_type or 'undeclared'})")

@@ -36,7 +36,8 @@ pytestmark = pytest.mark.skipif(
 
 SOURCE_TEMPLATE = cfn_yaml.load(ROOT / "template.yaml")
 FUNCTION_IDS = sorted(of_type(SOURCE_TEMPLATE, FUNCTION))
-(LAYER_ID,) = of_type(SOURCE_TEMPLATE, LAYER)
+LAYER_ID = "SharedLayer"  # the mercator package; ConnectorsLayer holds definitions only, unbuilt
+assert LAYER_ID in of_type(SOURCE_TEMPLATE, LAYER)
 LAYER_PYTHON = BUILD_DIR / LAYER_ID / "python"
 
 IMPORT_HANDLER = """
@@ -131,3 +132,6 @@ def test_built_template_points_at_the_build_folders() -> None:
     for logical_id in FUNCTION_IDS:
         assert built["Resources"][logical_id]["Properties"]["CodeUri"] == logical_id
     assert built["Resources"][LAYER_ID]["Properties"]["ContentUri"] == LAYER_ID
+    # The connectors layer is not built: its folder is zipped as it is, from where it stands.
+    connectors = built["Resources"]["ConnectorsLayer"]["Properties"]["ContentUri"]
+    assert (BUILD_DIR / connectors).resolve() == ROOT / "connectors-layer"

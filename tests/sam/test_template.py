@@ -13,6 +13,7 @@ from tests.sam.support import (
     FUNCTION,
     LAYER,
     QUEUE,
+    ROOT,
     SECRET,
     TABLE,
     events,
@@ -68,7 +69,10 @@ def test_function_runs_python311_from_its_folder_with_the_shared_layer(
     assert function_property(template, logical_id, "Runtime") == "python3.11"
     assert function_property(template, logical_id, "Handler") == "app.lambda_handler"
     assert function_property(template, logical_id, "CodeUri") == FUNCTIONS[logical_id]
-    assert function_property(template, logical_id, "Layers") == [{"Ref": "SharedLayer"}]
+    assert function_property(template, logical_id, "Layers") == [
+        {"Ref": "SharedLayer"},
+        {"Ref": "ConnectorsLayer"},
+    ]
     assert function_property(template, logical_id, "Tracing") == "Active"
     # The built layer's native wheels (pydantic-core, PyYAML) are imported on this x86_64 machine.
     assert function_property(template, logical_id, "Architectures") == ["x86_64"]
@@ -81,12 +85,24 @@ def test_timeouts_leave_the_sync_room_to_checkpoint(template: dict[str, Any]) ->
 
 def test_the_layer_is_shared_built_for_python311(template: dict[str, Any]) -> None:
     layers = of_type(template, LAYER)
-    assert list(layers) == ["SharedLayer"]
+    assert list(layers) == ["SharedLayer", "ConnectorsLayer"]
     layer = layers["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
     assert layer["Metadata"]["BuildMethod"] == "python3.11"
+
+
+def test_the_connectors_layer_lands_in_the_folder_the_functions_read(template: dict[str, Any]) -> None:
+    # A layer's files land under /opt: connectors-layer/connectors/ becomes /opt/connectors/.
+    layer = of_type(template, LAYER)["ConnectorsLayer"]
+    assert layer["Properties"]["ContentUri"] == "connectors-layer/"
+    assert "Metadata" not in layer  # zipped as it is: no build
+    assert (ROOT / "connectors-layer" / "connectors").is_dir()
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["CONNECTORS_DIR"] == {
+        "Ref": "ConnectorsDir"
+    }
+    assert template["Parameters"]["ConnectorsDir"]["Default"] == "/opt/connectors"
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
@@ -188,8 +204,13 @@ def test_every_queue_either_has_a_dlq_or_is_one(template: dict[str, Any]) -> Non
         "EnrichDLQ": "EnrichQueue",
         "TriggerDLQ": "TriggerQueue",
     }
-    # No queue is left without a role: every queue is a source with a DLQ or some source's DLQ.
-    assert set(queues) == set(sources) | set(dead_letter_targets)
+    # The schedules' own dead letters (EventBridge's and Lambda's): tests/sam/test_template_hardening.py
+    schedule_targets = {
+        referenced(props["DeadLetterConfig"]["Arn"]) for _, _, props in events(template, "Schedule")
+    }
+    assert schedule_targets == {"ScheduleDLQ"}
+    # No queue is left without a role: every queue is a source with a DLQ or some DLQ.
+    assert set(queues) == set(sources) | set(dead_letter_targets) | schedule_targets
 
 
 def test_redrive_after_five_receives(template: dict[str, Any]) -> None:
@@ -273,11 +294,6 @@ def test_no_full_access_policy_anywhere(template: dict[str, Any]) -> None:
     assert offending == []
 
 
-SECRETS_UNDER_MERCATOR = {
-    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:mercator/*"
-}
-
-
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_policies_are_sam_templates_scoped_to_this_stack(template: dict[str, Any], logical_id: str) -> None:
     for name, parameters in policy_templates(template, logical_id):
@@ -287,66 +303,12 @@ def test_policies_are_sam_templates_scoped_to_this_stack(template: dict[str, Any
             queue = parameters["QueueName"]
             assert queue["Fn::GetAtt"][1] == "QueueName"
             assert referenced(queue) in of_type(template, QUEUE)
-        elif name == "AWSSecretsManagerGetSecretValuePolicy":
-            assert parameters["SecretArn"] == SECRETS_UNDER_MERCATOR
-        elif name == "S3WritePolicy":
-            assert parameters["BucketName"] == {"Ref": "DeliveryArchiveBucket"}
         elif name == "EventBridgePutEventsPolicy":
             assert parameters["EventBusName"] == {"Ref": "EventBus"}
-        elif name == "SESBulkTemplatedCrudPolicy":
-            assert parameters["IdentityName"] == {"Ref": "SenderEmail"}
         elif name == "Statement":
-            pass  # inline statements: test_inline_statements_only_write_secrets_under_mercator
+            pass  # inline statements (secrets, the archive, SES): tests/sam/test_least_privilege.py
         else:
             pytest.fail(f"{logical_id}: unexpected policy {name}")
-
-
-def _statement_actions(template: dict[str, Any], logical_id: str) -> set[str]:
-    """Every action the function's inline statements allow."""
-    return {
-        action
-        for name, statements in policy_templates(template, logical_id)
-        if name == "Statement"
-        for statement in statements
-        for action in statement["Action"]
-    }
-
-
-@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
-def test_inline_statements_only_write_secrets_under_mercator(
-    template: dict[str, Any], logical_id: str
-) -> None:
-    for name, statements in policy_templates(template, logical_id):
-        if name != "Statement":
-            continue
-        assert isinstance(statements, list) and statements, logical_id
-        for statement in statements:
-            assert set(statement) == {"Effect", "Action", "Resource"}, logical_id
-            assert statement["Effect"] == "Allow"
-            assert statement["Resource"] == SECRETS_UNDER_MERCATOR, logical_id
-            assert statement["Action"], logical_id
-            assert set(statement["Action"]) <= {
-                "secretsmanager:CreateSecret",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:DeleteSecret",
-            }, logical_id
-
-
-def test_each_function_writes_only_the_secrets_its_work_needs(template: dict[str, Any]) -> None:
-    lifecycle = {
-        "secretsmanager:CreateSecret",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:DeleteSecret",
-    }
-    # Configure and remove (the API) and the OAuth callback create, replace and delete credentials.
-    assert _statement_actions(template, "ManagementApiFunction") == lifecycle
-    assert _statement_actions(template, "OAuthFunction") == lifecycle
-    # The provider clients renew OAuth tokens and store them back.
-    for renewing in ("ScheduledSyncFunction", "DetailEnrichmentFunction", "TriggerDispatchFunction"):
-        assert _statement_actions(template, renewing) == {"secretsmanager:PutSecretValue"}, renewing
-    # Intake only verifies signatures; the authorizer only reads hashed keys from the state table.
-    assert _statement_actions(template, "WebhookIntakeFunction") == set()
-    assert _statement_actions(template, "ApiAuthorizerFunction") == set()
 
 
 def _sends(template: dict[str, Any], logical_id: str) -> set[str]:
@@ -401,9 +363,7 @@ CRUD_TABLES = {
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
-def test_each_function_reaches_its_tables_and_the_integration_secrets(
-    template: dict[str, Any], logical_id: str
-) -> None:
+def test_each_function_reaches_its_tables(template: dict[str, Any], logical_id: str) -> None:
     names = [name for name, _ in policy_templates(template, logical_id)]
 
     assert _tables(template, logical_id, "DynamoDBCrudPolicy") == CRUD_TABLES[logical_id]
@@ -413,7 +373,6 @@ def test_each_function_reaches_its_tables_and_the_integration_secrets(
         assert names == ["DynamoDBReadPolicy"]
     else:
         assert _tables(template, logical_id, "DynamoDBReadPolicy") == set()
-        assert names.count("AWSSecretsManagerGetSecretValuePolicy") == 1
 
 
 # --- The Integrations API -------------------------------------------------------------------------
@@ -526,9 +485,9 @@ def test_the_oauth_state_key_is_generated_and_reaches_only_the_oauth_function(
     }
     assert users == {"OAuthFunction"}
     assert function_environment(template, "OAuthFunction")["OAUTH_STATE_KEY_SECRET"] == {"Ref": secret_id}
-    # Under mercator/, so the functions' secret policies cover it
+    # Under its kind's own prefix (mercator.state.secret_names), granted to the OAuth function by its ARN
     assert template["Resources"][secret_id]["Properties"]["Name"] == {
-        "Fn::Sub": "mercator/oauth-state-key-${Stage}"
+        "Fn::Sub": "mercator/oauth-state/key-${Stage}"
     }
 
 

@@ -3,8 +3,11 @@
 from mercator.connector.definition import ConnectorDefinition, Trigger
 from mercator.connector.loader import (
     DefinitionError,
+    ExtraConnectors,
     Problem,
+    connector_names,
     load_definition,
+    load_extra,
     load_shipped,
     parse_definition,
     shipped_definitions,
@@ -15,11 +18,14 @@ from mercator.connector.sync import Resource, WebhookHandler
 __all__ = [
     "ConnectorDefinition",
     "DefinitionError",
+    "ExtraConnectors",
     "Problem",
     "Resource",
     "Trigger",
     "WebhookHandler",
+    "connector_names",
     "load_definition",
+    "load_extra",
     "load_shipped",
     "parse_definition",
     "shipped_definitions",

@@ -3,12 +3,14 @@
 Definitions are written by people, so every rejection must say where and what would have been
 accepted: unknown keys list the valid keys (with a close match when there is one), and tagged unions
 (pagination ``type``, verification ``strategy``, auth ``type``, event-name ``from``) list their tags
-when the tag is missing or wrong.
+when the tag is missing or wrong. What a person wrote is echoed through ``shown``, so that a
+look-alike or invisible character shows as an escape instead of reading like the valid key.
 """
 
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -34,11 +36,70 @@ class DefinitionModel(BaseModel):
         return data
 
 
+def shown(value: object) -> str:
+    """``value`` quoted for a message, each character that is not printable ASCII escaped.
+
+    A key typed with a look-alike letter (a Cyrillic \\u0430 for an a) or holding an invisible one (a
+    zero-width space) reads exactly like the valid key it is not; escaped, the difference shows:
+    ``'b\\u0430seUrl'``.
+    """
+    return ascii(value)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for a word that is none of ``choices`` but close to ``x``, else "".
+
+    When the word holds characters that are not printable ASCII, the hint names them and says what
+    they are (a look-alike, an invisible character): a suggestion must never read the same as the
+    word without saying why it differs.
+    """
+    options = list(choices)
+    unusual = list(dict.fromkeys(ch for ch in word if not " " <= ch <= "~"))
+    # difflib misses "cafe" typed with two Cyrillic letters (half of it differs); matching the plain
+    # characters, position by position, does not.
+    read = next(((o, kind) for o in options if unusual and (kind := _reads_as(word, o, unusual))), None)
+    close = [read[0]] if read else difflib.get_close_matches(word, options, n=1)
+    if not close:
+        return ""
+    suggestion = f"did you mean {shown(close[0])}?"
+    if not unusual:
+        return f" ({suggestion})"
+    kind = read[1] if read else "non-ASCII"
+    characters = (
+        f"{kind} characters"
+        if len(unusual) > 1
+        else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} character"
+    )
+    return f" (it has {characters}, {_named(unusual)}; {suggestion})"
+
+
+def _reads_as(word: str, option: str, unusual: list[str]) -> str:
+    """Why ``word`` would read as ``option``: "invisible" when it is ``option`` once its invisible
+    characters are dropped, "look-alike" when only its unusual characters differ and at least half
+    of it is the same plain characters (a word of another script is no look-alike); "" otherwise."""
+    if "".join(ch for ch in word if not _invisible(ch)) == option:
+        return "invisible"
+    if len(word) != len(option):
+        return ""
+    pairs = list(zip(word, option, strict=True))
+    same = sum(a == b for a, b in pairs)
+    return "look-alike" if 2 * same >= len(word) and all(a == b or a in unusual for a, b in pairs) else ""
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zs", "Zl", "Zp"}
+
+
+def _named(unusual: list[str]) -> str:
+    # Three are enough to see the mistake; a word of another script would list all its letters.
+    names = [f"{shown(ch)[1:-1]} {unicodedata.name(ch, f'U+{ord(ch):04X}')}" for ch in unusual[:3]]
+    return " and ".join(names) if len(unusual) <= 3 else f"{', '.join(names)} and more"
+
+
 def unknown_key_error(key: str, allowed: Iterable[str]) -> PydanticCustomError:
     choices = sorted(allowed)
-    close = difflib.get_close_matches(key, choices, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return located_error((key,), f"unknown key {key!r}{hint}; valid keys: {', '.join(choices)}")
+    hint = did_you_mean(key, choices)
+    return located_error((key,), f"unknown key {shown(key)}{hint}; valid keys: {', '.join(choices)}")
 
 
 def tag_check(key: str, choices: Iterable[str], default: str | None = None) -> BeforeValidator:
@@ -53,7 +114,10 @@ def tag_check(key: str, choices: Iterable[str], default: str | None = None) -> B
                 return {key: default, **data}
             raise located_error((key,), f"needs {key!r}: one of {', '.join(valid)}")
         if data[key] not in valid:
-            raise located_error((key,), f"{key} {data[key]!r} is not supported; valid: {', '.join(valid)}")
+            given = data[key]
+            hint = did_you_mean(given, valid) if isinstance(given, str) else ""
+            message = f"{key} {shown(given)} is not supported{hint}; valid: {', '.join(valid)}"
+            raise located_error((key,), message)
         return data
 
     return BeforeValidator(check)

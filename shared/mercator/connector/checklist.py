@@ -11,19 +11,23 @@ Loading a definition already proves its shape. These checks prove it is complete
 6. a record maps to the same content whichever path brings it: where a create/upsert handler's
    sample and a sample of the resource of the same content type describe the same record (same
    ``code``), every field both give has the same value (the same JSON, so 30 and 30.0 differ, as
-   they do in the content hash that decides whether a record changed).
+   they do in the content hash that decides whether a record changed);
+7. the paths that locate things find them in the samples: the body's event name, a handler's
+   ``enrich.idPath``, a resource's ``idPath`` and ``incremental.recordUpdatedAt``; and no mapping
+   path written like a literal (``currency: SAR``) names a key no sample has
+   (mercator.connector.sample_paths).
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from mercator.connector.base import did_you_mean, shown
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.documents import (
     MAX_SAMPLE_BYTES,
@@ -32,9 +36,10 @@ from mercator.connector.documents import (
     load_json_file,
     resolve_inside,
 )
+from mercator.connector.sample_paths import sample_path_findings
 from mercator.connector.webhook import NoVerification
-from mercator.mapping.engine import format_location
-from mercator.records import known_fields, required_fields
+from mercator.mapping.engine import RULE_KEYS, format_location
+from mercator.records import FieldShape, field_names, field_shapes
 from mercator.services.mapper import (
     MapOutcome,
     PayloadShapeError,
@@ -51,6 +56,9 @@ Location = tuple[str | int, ...]
 class Finding:
     path: str
     message: str
+    # The same place as ``path``, as keys and indexes, for its line and column
+    # (ConnectorDefinition.position_of); not compared, since ``path`` already says it.
+    location: Location = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message}
@@ -64,11 +72,13 @@ def check(definition: ConnectorDefinition) -> list[Finding]:
     findings += _webhooks_verified(definition)
     findings += _samples(definition)
     findings += _paths_agree(definition)
+    read = partial(_read_sample, definition)
+    findings += [_finding(where, message) for where, message in sample_path_findings(definition, read)]
     return findings
 
 
 def _finding(location: Location, message: str) -> Finding:
-    return Finding(format_location(location), message)
+    return Finding(format_location(location), message, location)
 
 
 def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
@@ -80,7 +90,7 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
             findings.append(
                 _finding(
                     ("sync", "webhooks", "handlers", event),
-                    f"no trigger has event {event!r}{_near(event, triggered)}; add one to triggers[]",
+                    f"no trigger has event {shown(event)}{_near(event, triggered)}; add one to triggers[]",
                 )
             )
     for index, event in enumerate(triggered):
@@ -88,7 +98,7 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
             findings.append(
                 _finding(
                     ("triggers", index, "event"),
-                    f"no webhook handler for {event!r}{_near(event, handled)}; "
+                    f"no webhook handler for {shown(event)}{_near(event, handled)}; "
                     f"handled: {', '.join(handled) or 'none'}",
                 )
             )
@@ -98,8 +108,12 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
 
 
 def _near(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(word, choices)
+    if hint or not word:
+        return hint
+    # ``price`` for ``unitPrice``: a choice that ends with the word reads as what was meant.
+    ending = [c for c in choices if c.lower().endswith(word.lower())][:1]
+    return f" (did you mean {shown(ending[0])}?)" if ending else ""
 
 
 def _mappings_cover_content_types(definition: ConnectorDefinition) -> list[Finding]:
@@ -109,6 +123,8 @@ def _mappings_cover_content_types(definition: ConnectorDefinition) -> list[Findi
             ("sync", "resources", key, "apiMapping"), resource.apiMapping, resource.contentType, full=True
         )
     for event, handler in definition.handlers.items():
+        if handler.mapping is None:
+            continue  # enriched: the resource's apiMapping maps the record
         findings += _coverage(
             ("sync", "webhooks", "handlers", event, "mapping"),
             handler.mapping,
@@ -125,22 +141,64 @@ def _mappings_cover_content_types(definition: ConnectorDefinition) -> list[Findi
 
 
 def _coverage(where: Location, mapping: dict[str, Any], content_type: str, *, full: bool) -> list[Finding]:
-    fields = set(mapping)
+    shapes = field_shapes(content_type)
+    return _fields_covered(where, mapping, shapes, content_type, "", full=full)
+
+
+def _fields_covered(
+    where: Location,
+    mapping: dict[str, Any],
+    shapes: dict[str, FieldShape],
+    content_type: str,
+    prefix: str,
+    *,
+    full: bool,
+) -> list[Finding]:
+    """Required fields produced and no unknown ones, down through nested objects and item mappings."""
     findings = []
-    needed = required_fields(content_type) if full else ["code"]
-    missing = [name for name in needed if name not in fields]
+    needed = [name for name, shape in shapes.items() if shape.required] if full else ["code"]
+    missing = [prefix + name for name in needed if name not in mapping]
     if missing:
         findings.append(
             _finding(where, f"{content_type} requires {', '.join(missing)}; this mapping does not produce it")
         )
-    known = known_fields(content_type)
-    for name in sorted(fields - set(known)):
-        findings.append(
-            _finding(
-                (*where, name), f"{content_type} has no field {name!r}{_near(name, known)}; use attributes"
+    for name, rule in mapping.items():
+        shape = shapes.get(name)
+        if shape is None:
+            findings.append(_finding((*where, name), _unknown_field(name, shapes, content_type, prefix)))
+            continue
+        nested = _nested_mapping(rule)
+        if shape.nested is not None and nested is not None:
+            inner, step = nested
+            below = f"{prefix}{name}{'[]' if shape.many else ''}."
+            findings += _fields_covered(
+                (*where, name, *step), inner, shape.nested, content_type, below, full=True
             )
-        )
     return findings
+
+
+def _nested_mapping(rule: Any) -> tuple[dict[str, Any], Location] | None:
+    """The fields a rule maps below it (an item mapping, a nested object), with their location."""
+    if not isinstance(rule, dict):
+        return None
+    if set(rule) == {"object"} and isinstance(rule["object"], dict):
+        return rule["object"], ("object",)
+    if not RULE_KEYS & set(rule):
+        return rule, ()
+    if isinstance(rule.get("mapping"), dict):
+        return rule["mapping"], ("mapping",)
+    return None
+
+
+def _unknown_field(name: str, shapes: dict[str, FieldShape], content_type: str, prefix: str) -> str:
+    here = list(shapes)
+    where = f" in {prefix.rstrip('.')}" if prefix else ""
+    free = " (free-form data goes under attributes)" if "attributes" in shapes else ""
+    every = field_names(field_shapes(content_type))
+    return (
+        f"{content_type} has no field {shown(name)}{where}{_near(name, here)}{free}; "
+        f"its fields: {', '.join(every)}"
+    )
 
 
 def _webhooks_verified(definition: ConnectorDefinition) -> list[Finding]:
@@ -167,18 +225,31 @@ def _samples(definition: ConnectorDefinition) -> list[Finding]:
     findings: list[Finding] = []
     for key, resource in definition.resources.items():
         where: Location = ("sync", "resources", key, "samples")
-        body, problem = _read_sample(definition, resource.samples.list)
-        if problem:
-            findings.append(_finding((*where, "list"), problem))
-        else:
-            findings += _response_paths(definition, key, body)
-            findings += _mapped((*where, "list"), partial(map_list_response, definition, key, body))
-        if resource.endpoints.details is not None and (resource.expandDetails or resource.samples.details):
+        if resource.listed:
+            body, problem = _read_sample(definition, resource.samples.list)
+            if problem:
+                findings.append(_finding((*where, "list"), problem))
+            else:
+                findings += _response_paths(definition, key, body)
+                findings += _mapped((*where, "list"), partial(map_list_response, definition, key, body))
+        # Without a list, the details are all that brings the resource's records: their sample is due.
+        fetched = not resource.listed or resource.expandDetails or resource.samples.details
+        if resource.endpoints.details is not None and fetched:
             body, problem = _read_sample(definition, resource.samples.details)
             if problem:
                 findings.append(_finding((*where, "details"), problem))
-            else:
-                findings += _mapped((*where, "details"), partial(map_details_response, definition, key, body))
+            answers: dict[str, Any] = {}
+            for field_name in resource.subResources:
+                answer, missing = _read_sample(definition, resource.samples.subResources.get(field_name))
+                if missing:
+                    findings.append(_finding((*where, "subResources", field_name), missing))
+                    problem = problem or missing
+                answers[field_name] = answer
+            if not problem:
+                findings += _mapped(
+                    (*where, "details"),
+                    partial(map_details_response, definition, key, body, sub_resources=answers),
+                )
     for event, handler in definition.handlers.items():
         where = ("sync", "webhooks", "handlers", event, "samples")
         if not handler.samples:

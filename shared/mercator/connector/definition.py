@@ -9,11 +9,18 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
+from mercator.connector.documents import Location, Position, Positions
 from mercator.connector.placeholders import malformed, placeholder_like, placeholders
 from mercator.connector.sync import Resource, Sync, WebhookHandler
 from mercator.connector.webhook import WebhookConfig
 
 EntityType = Literal["Order", "Customer", "Product", "Cart", "Shipment"]
+
+
+def entity_type_of(record_type: str) -> str:
+    """The workflow entity type of a handler's record type (``order`` -> ``Order``)."""
+    return record_type.capitalize()
+
 
 LEGACY_MESSAGE = (
     "webhook.ecommerce is deprecated and is not accepted on its own: describe the resources under "
@@ -35,6 +42,8 @@ class Trigger(DefinitionModel):
 
 
 class ConnectorDefinition(DefinitionModel):
+    """One storefront platform: its auth, webhooks, resources and triggers."""
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="connector id, e.g. salla")
     displayName: str
     description: str = ""
@@ -45,6 +54,7 @@ class ConnectorDefinition(DefinitionModel):
     triggers: list[Trigger] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(None)
+    _positions: Positions | None = PrivateAttr(None)  # where each value was written, when parsed
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +104,8 @@ class ConnectorDefinition(DefinitionModel):
                     f"{found!r} would be sent as written: {never}; [[placeholders]] are filled only in "
                     "sync.baseUrl, sync.headers and endpoint urls and params",
                 )
+        self._check_verification_credentials(provided)
+        self._check_trigger_entities()
         if self.webhook and self.webhook.customerExtraction:
             self.webhook.customerExtraction.compiled.connector = self.name
             events = self.webhook.customerExtraction.events or []
@@ -104,6 +116,36 @@ class ConnectorDefinition(DefinitionModel):
                         f"no handler for {event!r}; handled events: {', '.join(self.sync.webhooks.handlers)}",
                     )
         return self
+
+    def _check_verification_credentials(self, provided: set[str]) -> None:
+        """A verification key that is not a credential of the auth would refuse every delivery."""
+        verification = self.webhook.verification if self.webhook else None
+        for key in ("secret", "username", "password"):
+            name = getattr(verification, key, None)
+            if isinstance(name, str) and name not in provided:
+                choices = ", ".join(sorted(provided)) or "none: declare auth with its credentials"
+                raise located_error(
+                    ("webhook", "verification", key),
+                    f"{name!r} is not a credential of this connector's auth, so no integration could hold "
+                    f"it and every delivery would be refused; name one of: {choices} (or add {name!r} "
+                    "to auth.credentials)",
+                )
+
+    def _check_trigger_entities(self) -> None:
+        """A trigger offers workflows records of its entity type; its handler must write that type."""
+        handlers = self.sync.webhooks.handlers
+        for index, trigger in enumerate(self.triggers):
+            handler = handlers.get(trigger.event)
+            if handler is None:
+                continue  # the checklist names triggers without a handler
+            expected = entity_type_of(handler.recordType)
+            if trigger.entityType != expected:
+                raise located_error(
+                    ("triggers", index, "entityType"),
+                    f"entityType {trigger.entityType!r} disagrees with its handler "
+                    f"sync.webhooks.handlers[{trigger.event!r}], which writes {handler.recordType!r} "
+                    f"records; use entityType {expected!r}",
+                )
 
     @property
     def resources(self) -> dict[str, Resource]:
@@ -117,6 +159,11 @@ class ConnectorDefinition(DefinitionModel):
     def source(self) -> Path | None:
         """The file this definition was loaded from (samples are relative to its folder)."""
         return self._source
+
+    def position_of(self, location: Location) -> Position | None:
+        """Where ``location`` was written (a place the document lacks: its nearest ancestor's);
+        None for a definition that was not parsed from text."""
+        return self._positions.of(location) if self._positions else None
 
     def resolve(self, relative: str) -> Path:
         base = self._source.parent if self._source else Path.cwd()

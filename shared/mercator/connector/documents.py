@@ -1,8 +1,8 @@
 """Read the documents a person hands Mercator (definitions, samples, payloads) at a bounded cost.
 
 Whatever the input, reading ends in a value or in a ``DocumentError`` naming the file and, where it
-can, the line, the column and the dotted path of the mistake; never in a traceback, a hang or a
-memory blow-up:
+can, the line, the column and the dotted path of the mistake (``file:line:column: path: message``);
+never in a traceback, a hang or a memory blow-up:
 
 - ``read_file`` refuses what is not a regular file (a FIFO, ``/dev/zero``, a directory) before it
   reads a byte, and never reads more than ``limit + 1`` bytes, so a file over its limit is refused
@@ -13,6 +13,9 @@ memory blow-up:
   ``MAX_YAML_NODES`` values (alias bombs), aliases that contain themselves, and integers longer than
   ``MAX_INT_DIGITS`` digits;
 - ``parse_json`` refuses the same nesting and integers, and duplicate keys where asked to;
+- ``yaml_with_positions`` and ``json_with_positions`` also say where each value was written
+  (``Positions``), so that a mistake found later, in a value already read, can be located too;
+- ``GuardedLoader`` reads YAML 1.2 booleans: only true and false, never yes, no, on or off;
 - ``load_json_file`` is the three steps for a JSON file;
 - ``resolve_inside`` keeps a relative path (a sample) inside a folder, symbolic links followed.
 
@@ -26,7 +29,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -50,17 +53,47 @@ MAX_INT_DIGITS = 4300
 """Digits of an integer: Python's own default limit for turning text into an int."""
 MAX_REPORTED = 20
 """Problems of one kind reported for a document; a file of repeated keys needs no 10,000 lines."""
+MAX_POSITIONS = MAX_YAML_NODES
+"""Values of a JSON document whose place is remembered; past them, a value's nearest remembered
+ancestor stands for it (a YAML definition never holds more: ``MAX_YAML_NODES``)."""
 
 Location = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
 class Problem:
+    """A mistake at ``path`` (dotted, "" for the whole document), at ``line`` and ``column`` if known."""
+
     path: str
     message: str
+    line: int | None = None
+    column: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+    def at(self, position: Position | None) -> Problem:
+        """The same problem placed at ``position`` (left as it is when None)."""
+        if position is None:
+            return self
+        return Problem(self.path, self.message, position.line, position.column)
+
+    def as_dict(self) -> dict[str, str | int]:
+        found: dict[str, str | int] = {"path": self.path, "message": self.message}
+        if self.line is not None and self.column is not None:
+            found |= {"line": self.line, "column": self.column}
+        return found
+
+    def render(self, file: str) -> str:
+        """``file:line:column: path: message``, the form editors and terminals turn into links.
+
+        Without a position, ``file: path: message``; a problem of the whole document says so. The
+        path's characters that are not printable ASCII are escaped as ``ascii`` does: a key with a
+        look-alike or invisible character must not read like the valid key, and a control character
+        in a key must not reach the terminal.
+        """
+        path = "".join(ch if " " <= ch <= "~" else ascii(ch)[1:-1] for ch in self.path)
+        if self.line is None or self.column is None:
+            return f"{file}: {path or '(document)'}: {self.message}"
+        where = f"{file}:{self.line}:{self.column}"
+        return f"{where}: {path}: {self.message}" if path else f"{where}: {self.message}"
 
 
 class DocumentError(ValueError):
@@ -72,10 +105,14 @@ class DocumentError(ValueError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        return "\n".join(f"{self.file}: {p.path or '(document)'}: {p.message}" for p in self.problems)
+        return "\n".join(problem.render(self.file) for problem in self.problems)
 
 
-@dataclass(frozen=True, order=True)
+class JSONSyntaxError(DocumentError):
+    """A text that is not JSON at all (a syntax error), rather than JSON refused for what it holds."""
+
+
+@dataclass(frozen=True, order=True, slots=True)
 class Position:
     """A place in a text, both counted from 1."""
 
@@ -87,10 +124,19 @@ class Position:
 
 
 def located(location: Location, position: Position | None, message: str) -> Problem:
-    """A problem at a dotted path and a line; without a path the line takes the path's place."""
-    if not location:
-        return Problem(str(position) if position else "", message)
-    return Problem(_short(location), f"{message} ({position})" if position else message)
+    """A problem at a dotted path, placed at ``position`` when it is known."""
+    return Problem(_short(location), message).at(position)
+
+
+def _spelled_out(problem: Problem) -> Problem:
+    """The problem with its line and column written into its text, the form of ``located`` before
+    positions had fields: for readers that show only ``path: message`` inside a longer message."""
+    if problem.line is None or problem.column is None:
+        return problem
+    position = Position(problem.line, problem.column)
+    if not problem.path:
+        return Problem(str(position), problem.message)
+    return Problem(problem.path, f"{problem.message} ({position})")
 
 
 def _short(location: Location) -> str:
@@ -212,16 +258,11 @@ def decode(data: bytes, file: str) -> str:
             data.count(b"\n", 0, exc.start) + 1,
             len(data[line_start : exc.start].decode("utf-8", "replace")) + 1,
         )
-        raise DocumentError(
-            file,
-            [
-                Problem(
-                    str(position),
-                    f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason}); "
-                    "save the file as UTF-8",
-                )
-            ],
-        ) from None
+        message = (
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason}); "
+            "save the file as UTF-8"
+        )
+        raise DocumentError(file, [Problem("", message).at(position)]) from None
 
 
 def _position(text: str, offset: int) -> Position:
@@ -232,6 +273,11 @@ def _mark(mark: yaml.Mark | None) -> Position | None:
     return Position(mark.line + 1, mark.column + 1) if mark is not None else None
 
 
+def _start(node: Node) -> Position:
+    """Where a composed node starts (composed nodes always carry their marks)."""
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
 def _too_deep() -> str:
     return f"nested deeper than {MAX_NESTING} objects and lists; at most {MAX_NESTING} levels are read"
 
@@ -240,27 +286,100 @@ def _long_integer(digits: int) -> str:
     return f"an integer of {digits:,} digits; at most {MAX_INT_DIGITS:,} are read (write it as text)"
 
 
+# Positions
+
+
+class Positions:
+    """Where each value of a parsed document was written, by its location (keys and list indexes).
+
+    A tree with a node per value, so that its size follows the number of values, not that number
+    times their depth. A mapping entry is placed at its key, so that an unknown or misspelt key is
+    pointed at rather than its value. ``of`` answers for any location: one the document does not
+    have (a missing key, a place pydantic adds below a value) is placed at its nearest ancestor.
+    """
+
+    __slots__ = ("_below", "position")
+
+    def __init__(self, position: Position) -> None:
+        self.position = position
+        self._below: dict[Hashable, Positions] | None = None
+
+    def add(self, part: Hashable, position: Position) -> Positions:
+        """The node of ``part`` below this one; a part given again keeps its first place."""
+        if self._below is None:
+            self._below = {}
+        return self._below.setdefault(part, Positions(position))
+
+    def of(self, location: Iterable[Hashable]) -> Position:
+        node = self
+        for part in location:
+            below = node._below.get(part) if node._below else None
+            if below is None:
+                break
+            node = below
+        return node.position
+
+
+class _Lines:
+    """Positions of ever later offsets in one text, each counted on from the last: linear overall."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = 1
+        self.line_start = 0
+
+    def at(self, offset: int) -> Position:
+        if offset < self.offset:
+            return _position(self.text, offset)
+        newlines = self.text.count("\n", self.offset, offset)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.text.rfind("\n", self.offset, offset) + 1
+        self.offset = offset
+        return Position(self.line, offset - self.line_start + 1)
+
+
 # JSON
 
-# A string, a structural character, or an integer too long to read; nothing else matters here.
+# A string, a structural character, an integer too long to read (group "long"), or any other
+# number or literal, whose start is where that value was written.
 _JSON_TOKEN = re.compile(
     r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]'
-    rf"|(?<![0-9.eE+-])-?[0-9]{{{MAX_INT_DIGITS + 1},}}(?![0-9.eE])",
+    rf"|(?P<long>(?<![0-9.eE+-])-?[0-9]{{{MAX_INT_DIGITS + 1},}}(?![0-9.eE]))"
+    r"|-?[0-9][0-9.eE+-]*|true|false|null|NaN|-?Infinity",
     re.DOTALL,
 )
 
 
 @dataclass
 class _Frame:
-    part: str | int | None  # where this object or list is in its parent
+    where: Location  # where this object or list is in the document
     is_object: bool
+    node: Positions | None = None  # its place, when positions are collected
     key: str | None = None
+    entry: Positions | None = None  # the place of the current key's value
     index: int = 0
     expect_key: bool = True
     keys: dict[str, int] = field(default_factory=dict)
 
     def current(self) -> str | int | None:
         return self.key if self.is_object else self.index
+
+
+class _Tree:
+    """A Positions tree being collected, up to ``MAX_POSITIONS`` values."""
+
+    def __init__(self, text: str) -> None:
+        self.root: Positions | None = None
+        self.lines = _Lines(text)
+        self.left = MAX_POSITIONS
+
+    def add(self, parent: Positions | None, part: Hashable, offset: int) -> Positions | None:
+        if parent is None or self.left <= 0:
+            return None  # past the budget a value is placed at its nearest placed ancestor
+        self.left -= 1
+        return parent.add(part, self.lines.at(offset))
 
 
 def parse_json(text: str, file: str, *, unique_keys: bool = False) -> Any:
@@ -280,7 +399,7 @@ def parse_json(text: str, file: str, *, unique_keys: bool = False) -> Any:
     try:
         value = json.loads(text, object_pairs_hook=pairs if unique_keys else None)
     except json.JSONDecodeError as exc:
-        raise DocumentError(file, [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)]) from None
+        raise JSONSyntaxError(file, [Problem("", exc.msg, exc.lineno, exc.colno)]) from None
     except RecursionError:
         _scan_json(text, file, unique_keys=False)  # raises where the nesting passes the limit
         raise DocumentError(file, [Problem("", _too_deep())]) from None
@@ -308,10 +427,20 @@ def _nesting(value: Any) -> int:
     return depth
 
 
-def _scan_json(text: str, file: str, *, unique_keys: bool) -> list[Problem]:
-    """Where the problems ``json.loads`` met are: nesting (raised at once), long integers, duplicates.
+def json_with_positions(text: str, file: str, *, unique_keys: bool = False) -> tuple[Any, Positions | None]:
+    """``parse_json``'s value, and where each of its values was written."""
+    value = parse_json(text, file, unique_keys=unique_keys)
+    tree = _Tree(text)
+    _scan_json(text, file, unique_keys=False, tree=tree)
+    return value, tree.root
 
-    The scan follows only strings and structural characters, in one pass without recursion.
+
+def _scan_json(text: str, file: str, *, unique_keys: bool, tree: _Tree | None = None) -> list[Problem]:
+    """Where the problems ``json.loads`` met are: nesting (raised at once), long integers, duplicates;
+    and, given a ``tree``, where each value is.
+
+    The scan follows only strings, structural characters, numbers and literals, in one pass without
+    recursion.
     """
     frames: list[_Frame] = []
     problems: list[Problem] = []
@@ -319,36 +448,44 @@ def _scan_json(text: str, file: str, *, unique_keys: bool) -> list[Problem]:
         token = match.group()
         first = token[0]
         top = frames[-1] if frames else None
+        if first in "]}":
+            if frames:
+                frames.pop()
+            continue
+        if first in ",:":
+            if top is not None:
+                top.index += first == ","
+                top.expect_key = first == ","
+            continue
+        if top is not None and first == '"' and top.is_object and top.expect_key:
+            key = _json_key(token)
+            if unique_keys and key in top.keys:
+                first_at = _position(text, top.keys[key])
+                again = _position(text, match.start())
+                problems.append(located((*top.where, key), again, _duplicate(key, first_at)))
+            top.keys.setdefault(key, match.start())
+            top.key = key
+            if tree is not None:
+                top.entry = tree.add(top.node, key, match.start())
+            continue
+        # A value starts here.
+        node = None
+        if tree is not None and tree.left <= 0:
+            break  # a tree is only asked of a document already read whole, so nothing else is to find
+        if tree is not None:
+            if top is None:
+                node = tree.root = Positions(tree.lines.at(match.start()))
+            elif top.is_object:
+                node = top.entry
+            else:
+                node = tree.add(top.node, top.index, match.start())
         if first in "[{":
             if len(frames) >= MAX_NESTING:
                 where = _json_location(frames)
                 raise DocumentError(file, [located(where, _position(text, match.start()), _too_deep())])
-            frames.append(_Frame(top.current() if top else None, is_object=first == "{"))
-        elif first in "]}":
-            if frames:
-                frames.pop()
-        elif top is None:
-            continue
-        elif first == ",":
-            top.index += 1
-            top.expect_key = True
-        elif first == ":":
-            top.expect_key = False
-        elif first == '"':
-            if top.is_object and top.expect_key:
-                key = _json_key(token)
-                if unique_keys and key in top.keys:
-                    first_at = _position(text, top.keys[key])
-                    problems.append(
-                        located(
-                            (*_container(frames), key),
-                            None,
-                            _duplicate(key, first_at, _position(text, match.start())),
-                        )
-                    )
-                top.keys.setdefault(key, match.start())
-                top.key = key
-        else:
+            where = (*top.where, *_parts(top.current())) if top else ()
+            frames.append(_Frame(where, is_object=first == "{", node=node))
+        elif match.group("long"):
             problems.append(
                 located(
                     _json_location(frames),
@@ -360,9 +497,16 @@ def _scan_json(text: str, file: str, *, unique_keys: bool) -> list[Problem]:
 
 
 def load_json_file(path: Path, *, limit: int, what: str, file: str | None = None) -> Any:
-    """A JSON file (a sample, a payload) read by ``read_file``, ``decode`` and ``parse_json``."""
+    """A JSON file (a sample, a payload) read by ``read_file``, ``decode`` and ``parse_json``.
+
+    Its problems are shown inside other messages (a checklist finding about a sample, a preview
+    input) as ``path: message``, so their line and column are written into that text.
+    """
     name = str(path) if file is None else file
-    return parse_json(decode(read_file(path, limit=limit, what=what, file=name), name), name)
+    try:
+        return parse_json(decode(read_file(path, limit=limit, what=what, file=name), name), name)
+    except DocumentError as exc:
+        raise DocumentError(exc.file, [_spelled_out(problem) for problem in exc.problems]) from None
 
 
 def _json_key(token: str) -> str:
@@ -373,25 +517,18 @@ def _json_key(token: str) -> str:
     return key if isinstance(key, str) else token[1:-1]
 
 
-def _container(frames: Sequence[_Frame]) -> Location:
-    """The path of the innermost object or list."""
-    return tuple(part for frame in frames for part in _parts(frame.part))
-
-
 def _json_location(frames: Sequence[_Frame]) -> Location:
     """The path of the value the innermost object or list is at."""
-    return (*_container(frames), *_parts(frames[-1].current())) if frames else ()
+    return (*frames[-1].where, *_parts(frames[-1].current())) if frames else ()
 
 
 def _parts(part: str | int | None) -> Location:
     return () if part is None else (part,)
 
 
-def _duplicate(key: object, first: Position, again: Position) -> str:
-    return (
-        f"duplicate key {key!r}: given at line {first.line}, column {first.column} and again at "
-        f"line {again.line}, column {again.column}; give each key once (the last would silently win)"
-    )
+def _duplicate(key: object, first: Position) -> str:
+    # The problem is placed where the key is given again; the message says where it was first.
+    return f"duplicate key {key!r}: given before at {first}; give each key once (the last would silently win)"
 
 
 # YAML
@@ -520,11 +657,45 @@ class GuardedLoader(yaml.SafeLoader):
             except TypeError:
                 continue  # unhashable: construction refuses it with its line
             if first is not key_node:
-                first_at, again = _mark(first.start_mark), _mark(key_node.start_mark)
-                assert first_at is not None and again is not None  # composed nodes carry marks
+                again = _start(key_node)
                 where = (*self._location(node), _yaml_part(key_node) or "?")
-                found.append((again, located(where, None, _duplicate(key, first_at, again))))
+                found.append((again, located(where, again, _duplicate(key, _start(first)))))
         return found
+
+    def positions(self, root: Node) -> Positions:
+        """Where each value of the composed document is: a mapping entry at its key, an item at its
+        start. A node reached again through an alias is walked once, where it is first reached (its
+        anchor, in document order); at its aliases, only the entry itself is placed.
+        """
+        index = Positions(_start(root))
+        walked: set[int] = set()
+        stack: list[tuple[Node, Positions]] = [(root, index)]
+        while stack:
+            node, place = stack.pop()  # depth first, in document order
+            if id(node) in walked:
+                continue
+            walked.add(id(node))
+            entries: list[tuple[Hashable, Node, Node]] = []
+            if isinstance(node, SequenceNode):
+                entries = [(number, item, item) for number, item in enumerate(node.value)]
+            elif isinstance(node, MappingNode):
+                entries = [
+                    (self._key(key_node), key_node, value_node)
+                    for key_node, value_node in node.value
+                    if key_node.tag != _MERGE_TAG  # merged entries stay placed where they were written
+                ]
+            below = [(child, place.add(part, _start(at))) for part, at, child in entries]
+            stack += reversed([(child, there) for child, there in below if _is_collection(child)])
+        return index
+
+    def _key(self, key_node: Node) -> Hashable:
+        """A mapping key as the document's value has it (``200:`` is the number 200)."""
+        if isinstance(key_node, ScalarNode):
+            # Already constructed by ``_duplicates``, so this neither fails nor costs again.
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable):
+                return key
+        return _yaml_part(key_node) or "?"
 
     def _at(self, node: Node, message: str) -> Problem:
         return located(self._location(node), _mark(node.start_mark), message)
@@ -542,6 +713,19 @@ class GuardedLoader(yaml.SafeLoader):
 
 GuardedLoader.add_constructor("tag:yaml.org,2002:int", GuardedLoader.construct_yaml_int)
 
+# YAML 1.2 (its core schema) reads only true and false as booleans. PyYAML follows YAML 1.1, where
+# yes, no, on and off are booleans too, so that a lookup table's `no:` key would silently become
+# False. The resolvers are copied without the 1.1 one, leaving SafeLoader's own table as it is.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+GuardedLoader.yaml_implicit_resolvers = {
+    first: kept
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    if (kept := [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL_TAG])
+}
+GuardedLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
 
 def _yaml_part(index: Any) -> str | int | None:
     if isinstance(index, int):
@@ -549,6 +733,10 @@ def _yaml_part(index: Any) -> str | int | None:
     if isinstance(index, ScalarNode):
         return str(index.value)
     return None if index is None else "?"
+
+
+def _is_collection(node: Node) -> bool:
+    return isinstance(node, SequenceNode | MappingNode)
 
 
 def _yaml_children(node: Node) -> list[tuple[str | int | None, Node]]:
@@ -565,18 +753,24 @@ def _yaml_children(node: Node) -> list[tuple[str | int | None, Node]]:
 
 def parse_yaml(text: str, file: str) -> Any:
     """A YAML document read by ``GuardedLoader``; every refusal located."""
+    return yaml_with_positions(text, file)[0]
+
+
+def yaml_with_positions(text: str, file: str) -> tuple[Any, Positions | None]:
+    """``parse_yaml``'s value, and where each of its values was written (None: an empty document)."""
     loader = GuardedLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            return None
+            return None, None
         loader.inspect(root)
-        return loader.construct_document(root)
+        positions = loader.positions(root)  # before construction, which flattens merges in place
+        return loader.construct_document(root), positions
     except _Refused as exc:
         raise DocumentError(file, exc.problems) from None
     except yaml.MarkedYAMLError as exc:
-        position = _mark(exc.problem_mark)
-        raise DocumentError(file, [Problem(str(position or ""), str(exc.problem or exc))]) from None
+        problem = Problem("", str(exc.problem or exc)).at(_mark(exc.problem_mark))
+        raise DocumentError(file, [problem]) from None
     except yaml.YAMLError as exc:
         raise DocumentError(file, [Problem("", f"not valid YAML: {exc}")]) from None
     except RecursionError:  # composition stops deep nesting first; this is a second guard

@@ -65,6 +65,8 @@ class _PagedBase(DefinitionModel):
 
 
 class PageNumberPagination(_PagedBase):
+    """Pages asked for by number (``pageParam`` = 1, 2, 3 …): Salla, Zid, WooCommerce, BigCommerce."""
+
     type: Literal["page_number"] = "page_number"
     pageParam: str = Field("page", description="query parameter carrying the page number")
     startPage: int = Field(1, ge=0, description="number of the first page")
@@ -74,17 +76,23 @@ class PageNumberPagination(_PagedBase):
 
 
 class OffsetPagination(_PagedBase):
+    """Pages asked for by record offset (``offsetParam`` = 0, n, 2n …)."""
+
     type: Literal["offset"]
     offsetParam: str = Field("offset", description="query parameter carrying the offset")
     totalHeader: str | None = Field(None, description="response header with the total record count")
 
 
 class LinkHeaderPagination(_PagedBase):
+    """The next page is the ``rel="next"`` URL of the ``Link`` header, used as given (Shopify)."""
+
     type: Literal["link_header"]
     rel: str = Field("next", description="the Link relation that points at the next page")
 
 
 class NextUrlPagination(_PagedBase):
+    """The next page is a URL found in the body at ``nextUrlPath``."""
+
     type: Literal["next_url"]
     nextUrlPath: RecordPath = Field(
         description="body path of the next page's URL (null or absent on the last page)"
@@ -92,6 +100,8 @@ class NextUrlPagination(_PagedBase):
 
 
 class CursorPagination(_PagedBase):
+    """The next page is asked for with the cursor found in the body at ``cursorPath``."""
+
     type: Literal["cursor"]
     cursorPath: RecordPath = Field(
         description="body path of the next cursor (null or absent on the last page)"
@@ -100,6 +110,8 @@ class CursorPagination(_PagedBase):
 
 
 class SinglePage(DefinitionModel):
+    """One request returns the whole list."""
+
     type: Literal["none"]
 
 

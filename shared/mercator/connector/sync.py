@@ -5,12 +5,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, Self
-from urllib.parse import parse_qsl, quote
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
+from mercator.connector.endpoints import (
+    FIELD_NAME,
+    ID_PLACEHOLDER,
+    Endpoint,
+    Endpoints,
+    QueryValue,
+    ResponseMapping,
+    SubResource,
+    paging_params,
+    query_names,
+)
 from mercator.connector.mappings import MappingSpec
 from mercator.connector.pagination import Incremental, PageNumberPagination, Pagination
 from mercator.mapping import (
@@ -24,139 +35,29 @@ from mercator.mapping import (
 from mercator.mapping.engine import Location
 from mercator.records import CONTENT_TYPES, RECORD_TYPES
 
-QueryValue = str | int | float | bool
 # Suffixes of the listings a resource's ``deletions`` block derives; resource keys never hold a colon.
 DELETIONS = ":deletions"
 SWEEP = ":sweep"
-# Filled with the record id in a details endpoint's url (quoted) and params (raw: httpx encodes them).
-ID_PLACEHOLDER = "{id}"
 
 
 class SyncConfiguration(DefinitionModel):
+    """Batch size, request rate and timeout of every sync call."""
+
     enabled: bool = True
     batchSize: int = Field(100, ge=1, le=10_000, description="records handed on per batch")
     rateLimitPerSecond: float = Field(5, gt=0, le=1_000, description="requests per second across all workers")
     timeout: int = Field(30_000, ge=100, le=900_000, description="per-request timeout in milliseconds")
 
 
-class Endpoint(DefinitionModel):
-    url: str = Field(
-        min_length=1, description="path under baseUrl, or an absolute URL; may carry a query string"
-    )
-    method: Literal["GET", "POST"] = "GET"
-    params: dict[str, QueryValue] = Field(
-        default_factory=dict, description="query parameters sent every time, after the url's own"
-    )
-
-    _takes_id: ClassVar[bool] = False  # only a details call has a record id to fill in
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("/", "http://", "https://")):
-            raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
-        return value
-
-    @model_validator(mode="after")
-    def _one_place_per_param(self) -> Self:
-        # The merged query would keep one of the two values: which one is not what the author wrote.
-        written = query_names(self.url)
-        for name in self.params:
-            if name in written:
-                raise located_error(
-                    ("params", name),
-                    f"{name!r} is also in the url's query string; give it in one place, url or params",
-                )
-        if not self._takes_id:
-            if ID_PLACEHOLDER in self.url:
-                raise located_error("url", "{id} is only filled in endpoints.details; a listing has no id")
-            for name, value in self.params.items():
-                if isinstance(value, str) and ID_PLACEHOLDER in value:
-                    raise located_error(
-                        ("params", name), "{id} is only filled in endpoints.details; a listing has no id"
-                    )
-        return self
-
-
-def _paging_params(pagination: Pagination) -> dict[str, str]:
-    """The query parameters a pagination sets, by name, with the setting that names each."""
-    settings = ("pageParam", "offsetParam", "cursorParam", "paramName")
-    return {name: setting for setting in settings if (name := getattr(pagination, setting, None))}
-
-
-def query_names(url: str) -> list[str]:
-    """The parameter names in a URL's own query string (``/customers?include=addresses``)."""
-    # Not urlsplit: a [[placeholder]] host reads to it as a broken IPv6 address.
-    query = url.partition("#")[0].partition("?")[2]
-    return [name for name, _ in parse_qsl(query, keep_blank_values=True)]
-
-
-class DetailsEndpoint(Endpoint):
-    dataProperty: RecordPath | None = Field(None, description="where the record sits in the detail response")
-
-    _takes_id: ClassVar[bool] = True
-    _data: CompiledPath | None = PrivateAttr(None)
-
-    @model_validator(mode="after")
-    def _compile(self) -> DetailsEndpoint:
-        self._data = compile_path(self.dataProperty) if self.dataProperty else None
-        return self
-
-    def record_in(self, body: Any) -> Any:
-        """The record inside a details response."""
-        return self._data.get(body) if self._data else body
-
-    @model_validator(mode="after")
-    def _has_id(self) -> DetailsEndpoint:
-        in_params = any(isinstance(value, str) and ID_PLACEHOLDER in value for value in self.params.values())
-        if ID_PLACEHOLDER not in self.url and not in_params:
-            raise located_error(
-                "url",
-                "a details endpoint needs the {id} placeholder, in its url (/orders/{id}) "
-                'or in a param (params: {order_id: "{id}"})',
-            )
-        return self
-
-
-class Endpoints(DefinitionModel):
-    list: Endpoint
-    details: DetailsEndpoint | None = None
-
-
-class ResponseMapping(DefinitionModel):
-    dataProperty: RecordPath | None = Field(
-        None, description="path of the record list; absent: the body is the list"
-    )
-    totalProperty: RecordPath | None = Field(None, description="path of the total record count")
-
-    _data: CompiledPath | None = PrivateAttr(None)
-    _total: CompiledPath | None = PrivateAttr(None)
-
-    @model_validator(mode="after")
-    def _compile(self) -> ResponseMapping:
-        self._data = compile_path(self.dataProperty) if self.dataProperty else None
-        self._total = compile_path(self.totalProperty) if self.totalProperty else None
-        return self
-
-    def data_in(self, body: Any) -> Any:
-        """What sits at ``dataProperty`` (the whole body without one)."""
-        return self._data.get(body) if self._data else body
-
-    def records_in(self, body: Any) -> list[Any] | None:
-        """The records of one list response, or None when the body has no list where expected."""
-        found = self.data_in(body)
-        return found if isinstance(found, list) else None
-
-    def total_in(self, body: Any) -> int | None:
-        if self._total is None:
-            return None
-        total = self._total.get(body)
-        return int(total) if isinstance(total, int | float) and not isinstance(total, bool) else None
-
-
 class ResourceSamples(DefinitionModel):
+    """Sample responses of the resource's endpoints, checked by ``mercator validate``."""
+
     list: str | None = Field(None, description="file with a list response (relative to the definition)")
     details: str | None = Field(None, description="file with a details response")
+    subResources: dict[str, str] = Field(
+        default_factory=dict,
+        description="file with each sub-resource's answer, by its key; merged into the details sample",
+    )
 
 
 def _content_type(value: str) -> str:
@@ -213,6 +114,8 @@ class Deletions(DefinitionModel):
 
 
 class Resource(DefinitionModel):
+    """One kind of record the store lists (orders, products...): how to list it and map it."""
+
     name: str
     displayName: str
     description: str = ""
@@ -228,6 +131,11 @@ class Resource(DefinitionModel):
     deletions: Deletions | None = Field(
         None, description="where deletions come from when the listing cannot show them"
     )
+    subResources: dict[str, SubResource] = Field(
+        default_factory=dict,
+        description="calls merged into each record's details before apiMapping, by the field they fill "
+        "(items: {url: /orders/{id}/products}); each costs one more request per record",
+    )
     icon: str | None = None
     samples: ResourceSamples = Field(default_factory=ResourceSamples)
 
@@ -237,9 +145,53 @@ class Resource(DefinitionModel):
     _derived: dict[str, Resource] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
+    def _listed_or_fetched(self) -> Resource:
+        # Keys that only a listing reads would be silently ignored on a resource that is never listed.
+        if self.endpoints.list is None:
+            for key in ("pagination", "responseMapping", "incremental", "deletions", "expandDetails"):
+                if key in self.model_fields_set and getattr(self, key) not in (None, False):
+                    raise located_error(
+                        key,
+                        f"{key} applies to endpoints.list, which this resource does not have (its "
+                        "records come only from webhooks that enrich from endpoints.details); remove it",
+                    )
+            if self.samples.list is not None:
+                raise located_error(
+                    ("samples", "list"),
+                    "this resource has no endpoints.list, so there is no list response to sample; "
+                    "give samples.details",
+                )
+        for key in self.subResources:
+            if not FIELD_NAME.match(key):
+                raise located_error(
+                    ("subResources", key),
+                    f"{key!r} is not a field name; a sub-resource's key is the field of the details "
+                    "its answer fills: letters, digits, '_' and '-', not starting with a digit (items)",
+                )
+        if self.subResources and self.endpoints.details is None:
+            raise located_error(
+                "subResources", "sub-resources are fetched with each record's details: add endpoints.details"
+            )
+        if self.subResources and self.endpoints.list is not None and not self.expandDetails:
+            raise located_error(
+                "subResources",
+                "sub-resources are fetched with each record's details, and without expandDetails the "
+                "listed records would be written without them; set expandDetails: true",
+            )
+        for key in self.samples.subResources:
+            if key not in self.subResources:
+                raise located_error(
+                    ("samples", "subResources", key),
+                    f"unknown sub-resource {key!r}; valid: {', '.join(self.subResources) or 'none'}",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _paging_params_are_mercators(self) -> Resource:
         # The listing sets these on every page: a fixed value written beside them would be replaced.
         list_endpoint = self.endpoints.list
+        if list_endpoint is None:
+            return self
         listings: list[tuple[Location, str, dict[str, QueryValue], Pagination]] = [
             (("endpoints", "list"), list_endpoint.url, list_endpoint.params, self.pagination)
         ]
@@ -252,7 +204,7 @@ class Resource(DefinitionModel):
         if sweep is not None:
             listings.append((("deletions", "sweep"), "", sweep.params, self.pagination))
         for where, url, params, pagination in listings:
-            paging = _paging_params(pagination)
+            paging = paging_params(pagination)
             for name in [*query_names(url), *params]:
                 if name in paging:
                     raise located_error(
@@ -296,7 +248,7 @@ class Resource(DefinitionModel):
                 apiMapping={"code": {"path": feed.idPath, "transform": "toString"}},
             )
         sweep = self.deletions.sweep
-        if sweep is not None:
+        if sweep is not None and self.endpoints.list is not None:
             listing = self.endpoints.list.model_copy(
                 update={"params": {**self.endpoints.list.params, **sweep.params}}
             )
@@ -315,6 +267,16 @@ class Resource(DefinitionModel):
     def derived(self, part: str) -> Resource | None:
         """The deletion feed (``:deletions``) or sweep (``:sweep``) listing, when declared."""
         return self._derived.get(part)
+
+    @property
+    def listed(self) -> bool:
+        """Whether the scheduled sync lists this resource (it has endpoints.list)."""
+        return self.endpoints.list is not None
+
+    @property
+    def requests_per_record(self) -> int:
+        """What fetching one record's details costs: the details call and one per sub-resource."""
+        return 1 + len(self.subResources)
 
     @property
     def base_name(self) -> str:
@@ -370,9 +332,13 @@ class EnrichRef(DefinitionModel):
 
 
 class WebhookHandler(DefinitionModel):
+    """What one webhook event does: the record it writes and how the delivery maps into it."""
+
     recordType: Literal["order", "customer", "product", "cart"]
     operation: Literal["create", "update", "upsert", "delete"]
-    mapping: MappingSpec
+    mapping: MappingSpec | None = Field(
+        None, description="maps a delivery into the record; not given with enrich (the resource maps it)"
+    )
     description: str = ""
     enrich: EnrichRef | None = None
     samples: list[str] = Field(default_factory=list, description="files with sample deliveries")
@@ -381,6 +347,21 @@ class WebhookHandler(DefinitionModel):
 
     @model_validator(mode="after")
     def _compile(self) -> WebhookHandler:
+        if self.enrich is not None:
+            if self.mapping is not None:
+                raise located_error(
+                    "mapping",
+                    f"a handler with enrich is mapped by resources.{self.enrich.resource}.apiMapping from "
+                    "the details response, never by its own mapping: remove mapping (or remove enrich to "
+                    "map the delivery itself)",
+                )
+            return self
+        if self.mapping is None:
+            raise located_error(
+                "mapping",
+                "missing required key: map the delivery into the record, or give enrich: {resource, "
+                "idPath} to fetch the record through a resource's details endpoint",
+            )
         try:
             self._compiled = compile_mapping(self.mapping)
         except MappingDefinitionError as exc:
@@ -398,6 +379,8 @@ class WebhookHandler(DefinitionModel):
 
 
 class Webhooks(DefinitionModel):
+    """The realtime events the connector receives, keyed by event name."""
+
     handlers: dict[str, WebhookHandler] = Field(default_factory=dict)
 
 
@@ -488,6 +471,8 @@ class Actions(DefinitionModel):
 
 
 class Sync(DefinitionModel):
+    """How to call the store: base URL and headers, batch settings, resources, webhook handlers."""
+
     baseUrl: str = Field(description="prefix of every sync call; may hold [[placeholders]]")
     headers: dict[str, str] = Field(
         default_factory=dict, description="sent on every call; [[name]] from credentials"
@@ -540,6 +525,24 @@ class Sync(DefinitionModel):
                     ("webhooks", "handlers", event, "enrich", "resource"),
                     f"resource {handler.enrich.resource!r} has no endpoints.details to fetch the record with",
                 )
+            if handler.enrich and self.resources[handler.enrich.resource].contentType != handler.contentType:
+                fetched = self.resources[handler.enrich.resource].contentType
+                same = [k for k, r in self.resources.items() if r.contentType == handler.contentType]
+                raise located_error(
+                    ("webhooks", "handlers", event, "enrich", "resource"),
+                    f"resource {handler.enrich.resource!r} holds {fetched} records but the handler's "
+                    f"recordType {handler.recordType!r} is {handler.contentType}; "
+                    + (f"use {', '.join(map(repr, same))}" if same else "change recordType to match"),
+                )
+        enriched = {handler.enrich.resource for handler in self.webhooks.handlers.values() if handler.enrich}
+        for key, resource in self.resources.items():
+            if not resource.listed and key not in enriched:
+                raise located_error(
+                    ("resources", key, "endpoints"),
+                    f"resource {key!r} has no endpoints.list, so the scheduled sync never lists it, and no "
+                    f"webhook handler fetches its records (enrich: {{resource: {key}, idPath: ...}}); add "
+                    "endpoints.list or such a handler",
+                )
         return self
 
     def _absolute_urls(self) -> Iterator[tuple[Location, str]]:
@@ -553,6 +556,8 @@ class Sync(DefinitionModel):
                 endpoints.append(
                     (("resources", key, "deletions", "feed", "endpoint"), resource.deletions.feed.endpoint)
                 )
+            for field_name, sub in resource.subResources.items():
+                endpoints.append((("resources", key, "subResources", field_name), sub))
             for where, endpoint in endpoints:
                 if endpoint is not None and not endpoint.url.startswith("/"):
                     yield (*where, "url"), endpoint.url
@@ -569,8 +574,9 @@ class Sync(DefinitionModel):
                 if derived is not None:
                     derived.mapping.connector = connector
         for event, handler in self.webhooks.handlers.items():
-            handler.compiled.connector = connector
-            handler.compiled.scope = f"event {event}"
+            if handler.enrich is None:
+                handler.compiled.connector = connector
+                handler.compiled.scope = f"event {event}"
 
     def placeholder_sources(self) -> dict[Location, Any]:
         """Every text that may hold [[placeholders]], keyed by its location."""
@@ -584,6 +590,11 @@ class Sync(DefinitionModel):
                 where: Location = ("sync", "resources", key, "endpoints", kind)
                 texts[(*where, "url")] = endpoint.url
                 for param, value in endpoint.params.items():
+                    texts[(*where, "params", param)] = value
+            for field_name, sub in resource.subResources.items():
+                where = ("sync", "resources", key, "subResources", field_name)
+                texts[(*where, "url")] = sub.url
+                for param, value in sub.params.items():
                     texts[(*where, "params", param)] = value
             feed = resource.deletions.feed if resource.deletions else None
             if feed is not None:

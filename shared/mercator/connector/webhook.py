@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error, tag_check
 from mercator.connector.mappings import MappingSpec
@@ -75,7 +76,8 @@ class StandardWebhooksVerification(DefinitionModel):
     signatureHeader: str = "webhook-signature"
     toleranceSeconds: int = Field(300, ge=1, description="reject timestamps further off than this")
     secret: Credential = Field(
-        "webhookSecret", description="credential holding the base64 key (whsec_ optional)"
+        "webhookSecret",
+        description="credential holding the key: base64 (standard or URL-safe, padding and whsec_ optional)",
     )
 
 
@@ -100,6 +102,8 @@ Verification = Annotated[
 
 
 class HeaderValue(DefinitionModel):
+    """A request header of the delivery."""
+
     source: Literal["header"] = Field(alias="from")
     name: str = Field(description="header name (case-insensitive)")
 
@@ -111,6 +115,8 @@ class HeaderValue(DefinitionModel):
 
 
 class BodyValue(DefinitionModel):
+    """A value in the delivery's JSON body."""
+
     source: Literal["body"] = Field(alias="from")
     path: RecordPath = Field(description="path in the JSON body")
 
@@ -180,7 +186,37 @@ class CustomerExtraction(DefinitionModel):
         return self._compiled
 
 
+class WebhookPing(DefinitionModel):
+    """A platform's check that the endpoint answers (WooCommerce posts ``webhook_id=<id>`` when a
+    webhook is created): answered 200 unverified, and nothing of it kept. Only a connector that
+    declares one answers pings; any other request is verified like a delivery."""
+
+    contentType: str = Field(
+        pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$",
+        description="media type of the ping, e.g. application/x-www-form-urlencoded (parameters ignored)",
+    )
+    bodyPattern: str | None = Field(
+        None,
+        max_length=200,
+        description="regular expression the whole trimmed body (at most 1 KiB) must match; absent: any body",
+    )
+
+    @field_validator("bodyPattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"bodyPattern {value!r} is not a regular expression: {exc}") from None
+        return value
+
+
 class WebhookConfig(DefinitionModel):
+    """How deliveries are verified, named, deduplicated and linked to their buyer."""
+
+    ping: WebhookPing | None = Field(None, description="the platform's endpoint check, if it sends one")
+
     verification: Verification | None = None
     eventName: ValueSource | None = Field(
         None, description="where the event name is: a header, a body path or a query parameter"

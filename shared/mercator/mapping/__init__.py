@@ -5,7 +5,9 @@ from mercator.mapping.engine import (
     CompiledMapping,
     MappingDefinitionError,
     MappingError,
+    Provenance,
     RecordFailure,
+    Source,
     compile_mapping,
 )
 from mercator.mapping.functions import FUNCTIONS
@@ -22,7 +24,9 @@ __all__ = [
     "MappingDefinitionError",
     "MappingError",
     "PathSyntaxError",
+    "Provenance",
     "RecordFailure",
+    "Source",
     "TransformError",
     "compile_mapping",
     "compile_path",

@@ -20,6 +20,11 @@ Compilation checks every name, and every argument value a registry entry has a c
 zones, date formats), and raises MappingDefinitionError with the location of the offending key;
 applying a mapping raises only MappingError, which names the connector, the resource or event, the
 destination field and its path.
+
+A record that maps but then fails its content type can be *explained*: ``CompiledMapping.explain``
+re-runs one field's rule step by step and tells which paths it read, what the record held there and
+which transform turned a value into null. What it needs is kept when the mapping compiles, and it runs
+only when asked, so mapping a record costs the same with it as without.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from functools import partial
 from typing import Any
 
 from mercator.mapping.functions import FUNCTIONS
-from mercator.mapping.paths import PathSyntaxError, compile_path
+from mercator.mapping.paths import CompiledPath, PathSyntaxError, compile_path
 from mercator.mapping.registry import Registry, TransformError
-from mercator.mapping.transforms import SPECIAL_TRANSFORMS, TRANSFORMS, coalesce
+from mercator.mapping.transforms import SPECIAL_TRANSFORMS, TRANSFORMS, coalesce, is_empty
 
 Fn = Callable[[Any], Any]
 Location = tuple[str | int, ...]
@@ -114,6 +119,96 @@ def format_location(location: Sequence[str | int]) -> str:
 
 
 @dataclass(frozen=True)
+class Source:
+    """One path a rule read, as the record's author would write it (``data.items[0].qty``)."""
+
+    path: str
+    present: bool  # False: the record has nothing at the path (a null is present)
+    value: Any
+    blocked: tuple[str, Any] | None = None  # not present because this parent is null, text, ...
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a mapping produced one field of one record; see :meth:`CompiledMapping.explain`."""
+
+    rule: bool = True  # False: the mapping has no rule for the field
+    sources: tuple[Source, ...] = ()  # empty for a literal, a nested object or the whole record
+    literal: bool = False
+    value: Any = None  # what the mapping gives
+    nulled_by: str | None = None  # the transform or compute function that turned a value into null
+    nulled_input: Any = None  # the value it was given
+
+
+class _Unset:
+    """No default: distinct from ``default: null``."""
+
+
+_UNSET = _Unset()
+
+
+@dataclass(frozen=True)
+class _Explainer:
+    """What a field rule reads and does, kept at compile time to explain a record that failed."""
+
+    paths: tuple[CompiledPath, ...] = ()  # empty: a literal, or compute over the whole record
+    many: bool = False  # ``paths: [...]``: the steps get the list of their values
+    literal: Any = _UNSET
+    steps: tuple[tuple[str, Fn], ...] = ()  # transform (or compute function) name, step
+    default: Any = _UNSET
+    nested: CompiledMapping | None = None  # an object of fields mapped from the same record
+    items: CompiledMapping | None = None  # mapItems: the item mapping
+
+    def explain(self, record: Any, rest: Location, at: str) -> Provenance | None:
+        if self.nested is not None:
+            if rest:
+                return self.nested.explain_at(record, rest, at)
+            return Provenance(value=_null_when_empty(self.nested)(record))
+        if not isinstance(self.literal, _Unset):
+            return Provenance(literal=True, value=_walk(_fresh(self.literal), rest)[1])
+        sources = tuple(_source(at, path, record) for path in self.paths)
+        if not self.paths:
+            value = record
+        elif self.many:
+            value = [source.value for source in sources]
+        else:
+            value = sources[0].value
+        nulled_by: str | None = None
+        nulled_input: Any = None
+        for name, step in self.steps:
+            if name == "mapItems" and self.items is not None and rest and isinstance(rest[0], int):
+                return self._explain_item(value, rest, _base(sources, at))
+            result = step(value)
+            if result is None and nulled_by is None and name != "coalesce" and _has_content(value):
+                nulled_by, nulled_input = name, value
+            value = result
+        if not isinstance(self.default, _Unset) and (value is None or value == ""):
+            value = _fresh(self.default)
+        if rest and not self.steps and len(sources) == 1 and not self.paths[0].multi:
+            # A plain path that copies an object: the failing part of it is a path of its own.
+            present, value = _walk(value, rest) if sources[0].present else (False, None)
+            sources = (Source(_joined(sources[0].path, _location_path(rest)), present, value),)
+            return Provenance(sources=sources, value=value)
+        return Provenance(
+            sources=sources, value=_walk(value, rest)[1], nulled_by=nulled_by, nulled_input=nulled_input
+        )
+
+    def _explain_item(self, value: Any, rest: Location, base: str) -> Provenance | None:
+        assert self.items is not None
+        index = rest[0]
+        assert isinstance(index, int)
+        keys: list[Any] = list(value) if isinstance(value, dict) else []
+        elements = list(value.values()) if isinstance(value, dict) else value
+        if not isinstance(elements, list) or not -len(elements) <= index < len(elements):
+            return None
+        element = elements[index]
+        at = _joined(base, str(keys[index])) if keys else f"{base}[{index}]"
+        if len(rest) == 1:
+            return Provenance(sources=(Source(at, True, element),), value=self.items(element))
+        return self.items.explain_at(element, rest[1:], at)
+
+
+@dataclass(frozen=True)
 class RecordFailure:
     index: int
     record: Any
@@ -131,10 +226,17 @@ class BatchResult:
 class CompiledMapping:
     """A mapping ready to apply; build it with :func:`compile_mapping`."""
 
-    def __init__(self, fields: tuple[tuple[str, Fn, str], ...], connector: str, scope: str) -> None:
+    def __init__(
+        self,
+        fields: tuple[tuple[str, Fn, str], ...],
+        connector: str,
+        scope: str,
+        explainers: dict[str, _Explainer] | None = None,
+    ) -> None:
         self._fields = fields
         self.connector = connector
         self.scope = scope
+        self._explainers = explainers or {}
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -153,6 +255,27 @@ class CompiledMapping:
                 reason = f"{type(exc).__name__}: {exc}"
                 raise self._contextual(MappingError(reason, field=name, path=source)) from None
         return out
+
+    def explain(self, record: Any, loc: Sequence[str | int]) -> Provenance | None:
+        """How this mapping produced the field at ``loc`` of ``record`` (``("items", 0, "quantity")``).
+
+        Re-runs that field's rule one step at a time, for a record whose mapped form failed its
+        content type. ``rule`` is False for a field the mapping has no rule for; None when it cannot
+        say (a record-level problem, an item the list does not have).
+        """
+        try:
+            return self.explain_at(record, tuple(loc), "")
+        except Exception:  # a message about a failure must never fail in its turn
+            return None
+
+    def explain_at(self, record: Any, loc: Location, at: str) -> Provenance | None:
+        """:meth:`explain` for a record found at ``at`` (``data.items[0]``) in the payload."""
+        if not loc or not isinstance(loc[0], str):
+            return None
+        explainer = self._explainers.get(loc[0])
+        if explainer is None:
+            return Provenance(rule=False)
+        return explainer.explain(record, loc[1:], at)
 
     def map_all(self, records: Iterable[Any]) -> BatchResult:
         """Map every record; a failing record is reported and the rest carry on."""
@@ -179,19 +302,25 @@ def compile_mapping(
     if not spec:
         raise MappingDefinitionError(location, "a mapping needs at least one field")
     fields = []
+    explainers = {}
     for name, rule in spec.items():
         if not isinstance(name, str) or not name:
             raise MappingDefinitionError(location, f"field names must be non-empty text, got {name!r}")
-        fn, source = _compile_rule(rule, (*location, name), connector, scope)
+        fn, source, explainer = _compile_rule(rule, (*location, name), connector, scope)
         fields.append((name, fn, source))
-    return CompiledMapping(tuple(fields), connector, scope)
+        explainers[name] = explainer
+    return CompiledMapping(tuple(fields), connector, scope, explainers)
 
 
-def _compile_rule(rule: Any, location: Location, connector: str, scope: str) -> tuple[Fn, str]:
+_Compiled = tuple[Fn, str, _Explainer]
+
+
+def _compile_rule(rule: Any, location: Location, connector: str, scope: str) -> _Compiled:
     if isinstance(rule, str):
-        return _path(rule, location).get, rule
+        path = _path(rule, location)
+        return path.get, rule, _Explainer(paths=(path,))
     if rule is None or isinstance(rule, bool | int | float):
-        return _literal(rule), ""
+        return _literal(rule), "", _Explainer(literal=rule)
     if isinstance(rule, list):
         raise MappingDefinitionError(
             location, "a list is not a rule; write {value: [...]} for a literal list"
@@ -202,16 +331,14 @@ def _compile_rule(rule: Any, location: Location, connector: str, scope: str) -> 
         nested = compile_mapping(
             rule["object"], connector=connector, scope=scope, location=(*location, "object")
         )
-        return _null_when_empty(nested), ""
+        return _null_when_empty(nested), "", _Explainer(nested=nested)
     if not RULE_KEYS & set(rule):
         nested = compile_mapping(rule, connector=connector, scope=scope, location=location)
-        return _null_when_empty(nested), ""
+        return _null_when_empty(nested), "", _Explainer(nested=nested)
     return _compile_field_rule(rule, location, connector, scope)
 
 
-def _compile_field_rule(
-    rule: dict[str, Any], location: Location, connector: str, scope: str
-) -> tuple[Fn, str]:
+def _compile_field_rule(rule: dict[str, Any], location: Location, connector: str, scope: str) -> _Compiled:
     unknown = sorted(set(rule) - RULE_KEYS)
     if unknown:
         raise MappingDefinitionError(
@@ -227,11 +354,13 @@ def _compile_field_rule(
     source_text = ""
 
     getter: Fn
+    paths: tuple[CompiledPath, ...] = ()
     if "path" in rule:
         source_text = str(rule["path"])
-        getter = _path(rule["path"], (*location, "path")).get
+        paths = (_path(rule["path"], (*location, "path")),)
+        getter = paths[0].get
     elif "paths" in rule:
-        getter, source_text = _paths_getter(rule["paths"], (*location, "paths"))
+        getter, source_text, paths = _paths_getter(rule["paths"], (*location, "paths"))
         if not transforms or transforms[0] not in {"coalesce", "compute"}:
             raise MappingDefinitionError(
                 (*location, "transform"),
@@ -274,7 +403,18 @@ def _compile_field_rule(
     fn = _chain(getter, steps)
     if "default" in rule:
         fn = _with_default(fn, rule["default"])
-    return fn, source_text
+    explainer = _Explainer(
+        paths=paths,
+        many="paths" in rule,
+        literal=rule.get("value", _UNSET),
+        steps=tuple(
+            (str(rule.get("fn")) if name == "compute" else name, step)
+            for name, step in zip(transforms, steps, strict=True)
+        ),
+        default=rule.get("default", _UNSET),
+        items=_item_mapping(steps),
+    )
+    return fn, source_text, explainer
 
 
 def _compile_step(
@@ -325,6 +465,14 @@ def _compile_step(
     return partial(entry.func, **args) if args else entry.func
 
 
+def _item_mapping(steps: list[Fn]) -> CompiledMapping | None:
+    for step in steps:
+        if isinstance(step, partial) and step.func is _map_items:
+            item: CompiledMapping = step.args[0]
+            return item
+    return None
+
+
 def _check_values(registry: Registry, name: str, args: dict[str, Any], location: Location) -> None:
     refused = registry.check_values(name, args)
     if refused is not None:
@@ -356,15 +504,16 @@ def _path(source: Any, location: Location) -> Any:
         raise MappingDefinitionError(location, str(exc)) from None
 
 
-def _paths_getter(sources: Any, location: Location) -> tuple[Fn, str]:
+def _paths_getter(sources: Any, location: Location) -> tuple[Fn, str, tuple[CompiledPath, ...]]:
     if not isinstance(sources, list) or not sources:
         raise MappingDefinitionError(location, "paths must be a non-empty list of paths")
-    getters = tuple(_path(source, (*location, i)).get for i, source in enumerate(sources))
+    paths = tuple(_path(source, (*location, i)) for i, source in enumerate(sources))
+    getters = tuple(path.get for path in paths)
 
     def get_all(record: Any) -> list[Any]:
         return [get(record) for get in getters]
 
-    return get_all, " | ".join(map(str, sources))
+    return get_all, " | ".join(map(str, sources)), paths
 
 
 def _chain(getter: Fn, steps: list[Fn]) -> Fn:
@@ -440,3 +589,53 @@ def _identity(record: Any) -> Any:
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def _source(at: str, path: CompiledPath, record: Any) -> Source:
+    present, value, blocked = path.find(record)
+    if blocked is not None:
+        where = _joined(at, blocked[0]) if blocked[0] else at  # "": the record (an item) itself
+        blocked = (where, blocked[1]) if where else None
+    return Source(_joined(at, path.source), present, value, blocked)
+
+
+def _has_content(value: Any) -> bool:
+    """Not empty, nor a list of empties (the values of ``paths``, none of which was found)."""
+    if isinstance(value, list):
+        return any(not is_empty(item) for item in value)
+    return not is_empty(value)
+
+
+def _walk(value: Any, rest: Location) -> tuple[bool, Any]:
+    """The part of ``value`` at ``rest`` (``("email",)``, ``(0, "sku")``), and whether it is there."""
+    for part in rest:
+        if isinstance(part, int):
+            if not isinstance(value, list) or not -len(value) <= part < len(value):
+                return False, None
+        elif not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def _location_path(rest: Location) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest).lstrip(".")
+
+
+def _joined(at: str, path: str) -> str:
+    """``path`` read inside the value found at ``at``: ``data.items[0]`` + ``qty``, ``$.qty`` or ``$``."""
+    if not at:
+        return path
+    inner = path.strip()
+    if inner == "$":
+        return at
+    inner = inner[2:] if inner.startswith("$.") else inner[1:] if inner.startswith("$[") else inner
+    return f"{at}{inner}" if inner.startswith("[") else f"{at}.{inner}"
+
+
+def _base(sources: tuple[Source, ...], at: str) -> str:
+    """Where a list that mapItems maps was found: its path, or the first of ``paths`` with a value."""
+    for source in sources:
+        if _has_content(source.value):
+            return source.path
+    return sources[0].path if sources else at or "$"

@@ -109,12 +109,26 @@ def multiply(values: Any) -> int | float | None:
     return result
 
 
+def _check_lookup_table(table: Any) -> None:
+    """Refuse a table no source value could match: its keys are compared as text."""
+    if not isinstance(table, dict):
+        raise ValueError(f"must be an object of source value: destination value, got {type(table).__name__}")
+    for key in table:
+        if not isinstance(key, str):
+            written = "null" if key is None else str(key).lower() if isinstance(key, bool) else repr(key)
+            raise ValueError(
+                f"key {written} was read as {type(key).__name__}, not text, so no source value matches "
+                f"it (values are compared as text); quote it: '{written}'"
+            )
+
+
 @FUNCTIONS.register(
     "lookup",
     params={
         "table": "object mapping source values to destination values",
         "default": "value for anything not in the table (default: the source value itself)",
     },
+    checks={"table": _check_lookup_table},
 )
 def lookup(value: Any, *, table: dict[str, Any], default: Any = ...) -> Any:
     """Translate a code through ``table`` (e.g. a platform status to the destination's status).

@@ -45,6 +45,35 @@ class CompiledPath:
     source: str
     get: Getter
     multi: bool  # True when the path may match several values (returns a list)
+    steps: tuple[Step, ...] | None = None  # the fields and indexes of a plain path; None for JSONPath
+
+    def find(self, obj: Any) -> tuple[bool, Any, tuple[str, Any] | None]:
+        """Whether ``obj`` has anything at this path, what ``get`` answers, and where the path breaks.
+
+        ``get`` gives None both for a null and for nothing there; this tells them apart, for messages
+        about a record that failed (it is not on the mapping's own path). When a step's parent is there
+        but cannot hold it (``data.total`` is null, so ``data.total.amount`` is not there), the third
+        item is that parent's path and value (``""`` for ``obj`` itself). A JSONPath is there when it
+        matches something.
+        """
+        if self.steps is None:
+            found = self.get(obj)
+            return bool(found), found, None
+        for depth, step in enumerate(self.steps):
+            if type(step) is int:
+                if type(obj) is not list or not -len(obj) <= step < len(obj):
+                    return False, None, self._blocked(depth, obj, list)
+            elif type(obj) is not dict or step not in obj:
+                return False, None, self._blocked(depth, obj, dict)
+            obj = obj[step]
+        return True, obj, None
+
+    def _blocked(self, depth: int, obj: Any, holder: type) -> tuple[str, Any] | None:
+        if type(obj) is holder:
+            return None  # a parent that simply lacks the step
+        assert self.steps is not None
+        text = "".join(f"[{step}]" if type(step) is int else f".{step}" for step in self.steps[:depth])
+        return text.lstrip("."), obj
 
 
 def compile_path(source: str) -> CompiledPath:
@@ -53,21 +82,21 @@ def compile_path(source: str) -> CompiledPath:
         raise PathSyntaxError("a path must be a non-empty string")
     text = source.strip()
     if text == "$":
-        return CompiledPath(source, _identity, multi=False)
+        return CompiledPath(source, _identity, multi=False, steps=())
     if text.startswith("$"):
         rest = text[1:]
         if rest.startswith("."):
             rest = rest[1:]
         steps = _split_simple(rest)
         if steps is not None:
-            return CompiledPath(source, _steps_getter(steps), multi=False)
+            return CompiledPath(source, _steps_getter(steps), multi=False, steps=steps)
         return CompiledPath(source, _jsonpath_getter(text), multi=True)
     steps = _split_simple(text)
     if steps is None:
         raise PathSyntaxError(
             f"{source!r} is not a dot path (fields and [n] indexes); start it with '$' to use JSONPath"
         )
-    return CompiledPath(source, _steps_getter(steps), multi=False)
+    return CompiledPath(source, _steps_getter(steps), multi=False, steps=steps)
 
 
 def _split_simple(text: str) -> tuple[Step, ...] | None:

@@ -4,6 +4,10 @@ The body is ``{"type": <trigger>, "timestamp": <when the change happened>, "data
 "context"}}``. ``webhook-id`` is the execution's id (the change event and the workflow), the same on
 every attempt and on a resumed execution, so the receiver can drop repeats; ``webhook-timestamp`` and
 the signature are made afresh for each attempt, so a retry is never refused as stale.
+
+The signing key is read only from the workflow's own tenant's signing keys
+(``mercator/<tenant>/webhook-keys/<name>``, mercator.state.secret_names): whatever a stored workflow
+names, no other tenant's secret and no other kind of secret is ever used to sign.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from mercator.outbound.delivery import PostResult, RetryingPoster
 from mercator.providers.redaction import Redactor
 from mercator.providers.standard_webhooks import sign
 from mercator.state.errors import CredentialsError
+from mercator.state.secret_names import is_webhook_key_of, webhook_key_prefix
 from mercator.workflows import ActionFailedError, WebhookAction, Workflow, execution_id
 
 _EXCERPT = 200
@@ -56,6 +61,12 @@ class WebhookSender:
 
     def run(self, action: Any, event: ChangeEvent, workflow: Workflow) -> str:
         webhook = expect_action(action, WebhookAction)
+        if not is_webhook_key_of(workflow.tenant_id, webhook.secretName):
+            raise ActionFailedError(
+                f"the webhook's signing key (secret {webhook.secretName!r}) is not one of the tenant's "
+                f"signing keys: name a secret under {_key_prefix(workflow.tenant_id)}",
+                retryable=False,
+            )
         try:
             secret = self._secrets.secret_string(webhook.secretName)
         except CredentialsError as exc:
@@ -129,3 +140,10 @@ def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
     if len(text) > _EXCERPT:
         text = text[:_EXCERPT] + "..."
     return f"; body: {redactor.text(text)}"
+
+
+def _key_prefix(tenant_id: str) -> str:
+    try:
+        return webhook_key_prefix(tenant_id)
+    except ValueError:
+        return "mercator/<tenant>/webhook-keys/"

@@ -13,6 +13,12 @@ incremental filter, then the page's own parameters; a later one wins a name an e
 definition refuses a name given both in the URL and in ``params``, and a paging parameter given
 either way). A list page that answers 204 or an empty body is an empty last page; a details call that
 does is an error for its id.
+
+A details endpoint with ``matchBy`` answers a list: the record is the item whose ``matchBy`` value is
+the id asked for, and a list without it raises ProviderRecordNotFoundError (the record is gone, as a
+404 says). Each of a resource's ``subResources`` is one more call per record, through the same
+limiter, retries and counters, whose answer fills its field of the record; a failed one raises
+SubResourceError for that id alone, so no record is returned without its sub-resources.
 """
 
 from __future__ import annotations
@@ -35,9 +41,22 @@ import httpx
 
 from mercator.connector.auth import BasicAuth
 from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.endpoints import (
+    ID_PLACEHOLDER,
+    DetailsEndpoint,
+    Endpoint,
+    QueryValue,
+    SubResource,
+)
 from mercator.connector.placeholders import MissingCredentialError, fill
-from mercator.connector.sync import ID_PLACEHOLDER, DetailsEndpoint, Endpoint, Resource
-from mercator.providers.errors import ProviderError, ProviderHTTPError, ProviderResponseError
+from mercator.connector.sync import Resource
+from mercator.providers.errors import (
+    ProviderError,
+    ProviderHTTPError,
+    ProviderRecordNotFoundError,
+    ProviderResponseError,
+    SubResourceError,
+)
 from mercator.providers.limits import RateLimiter
 from mercator.providers.pagination import (
     Page,
@@ -187,7 +206,7 @@ class ProviderClient:
         self._tokens = tokens
         self._sender = self._new_sender()
         self._strategies: dict[str, Strategy] = {}
-        self._params: dict[tuple[str, EndpointKind], dict[str, str]] = {}
+        self._params: dict[tuple[str, str], dict[str, str]] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -303,7 +322,7 @@ class ProviderClient:
 
     async def _fetch_page(self, resource: Resource, strategy: Strategy, at: PageCheckpoint) -> _Fetched:
         request = strategy.request(at)
-        endpoint = resource.endpoints.list
+        endpoint = self._list_endpoint(resource)
         if request.url is None:
             url = self._endpoint_url(resource, "list")
             params: dict[str, str] | None = {**self._endpoint_params(resource, "list"), **request.params}
@@ -351,19 +370,17 @@ class ProviderClient:
     # Details
 
     async def details(self, resource_key: str, record_id: str | int) -> dict[str, Any]:
-        """One record from the resource's details endpoint, unwrapped from its ``dataProperty``."""
+        """One record from the resource's details endpoint, unwrapped from its ``dataProperty`` (or
+        found by ``matchBy`` in the list it answers), with each sub-resource's answer in its field."""
         resource = self.resource(resource_key)
         endpoint = self._details_endpoint(resource)
         text = str(record_id)
         if not text:
             raise ValueError("a record id must not be empty")
         url = self._endpoint_url(resource, "details").replace(ID_PLACEHOLDER, quote(text, safe=""))
-        # The raw id: httpx encodes query values itself, and quoting here would encode it twice.
-        params = {
-            name: value.replace(ID_PLACEHOLDER, text)
-            for name, value in self._endpoint_params(resource, "details").items()
-        }
-        reply = await self._send(endpoint.method, url, params=params)
+        reply = await self._send(
+            endpoint.method, url, params=_with_id(self._endpoint_params(resource, "details"), text)
+        )
         if reply.empty:
             what = "204 No Content" if reply.status == _NO_CONTENT else "an empty body"
             raise ProviderResponseError(
@@ -372,16 +389,71 @@ class ProviderClient:
                 f"the answer is {what}, not the record of id {text!r}",
                 status=reply.status,
             )
-        record = endpoint.record_in(reply.body)
+        where = endpoint.dataProperty or "the top level"
+        if endpoint.matchBy is not None:
+            listed = endpoint.records_in(reply.body)
+            if listed is None:
+                found_there = _describe(endpoint.record_in(reply.body))
+                raise ProviderResponseError(
+                    endpoint.method,
+                    self.redactor.url(reply.url),
+                    f"expected a list of records at {where!r}, found {found_there}",
+                    status=reply.status,
+                )
+            record = endpoint.match(listed, text)
+            if record is None:
+                raise ProviderRecordNotFoundError(
+                    endpoint.method, self.redactor.url(reply.url), text, endpoint.matchBy
+                )
+            found = f"the item whose {endpoint.matchBy!r} is {text!r} in {where!r}"
+        else:
+            record = endpoint.record_in(reply.body)
+            found = repr(where)
         if not isinstance(record, dict):
-            where = endpoint.dataProperty or "the top level"
             raise ProviderResponseError(
                 endpoint.method,
                 self.redactor.url(reply.url),
-                f"expected a record object at {where!r}, found {_describe(record)}",
+                f"expected a record object at {found}, found {_describe(record)}",
                 status=reply.status,
             )
+        for field_name, sub in resource.subResources.items():
+            try:
+                value = await self._sub_resource(resource, field_name, sub, text)
+            except ProviderError as exc:
+                raise SubResourceError(field_name, text, exc) from exc
+            record = {**record, field_name: value}
         return record
+
+    async def _sub_resource(
+        self, resource: Resource, field_name: str, sub: SubResource, record_id: str
+    ) -> Any:
+        """The value a sub-resource's answer gives its field of the record ``record_id``."""
+        where = f"sync.resources.{resource.name}.subResources.{field_name}"
+        url = fill(sub.url, self._credentials, f"{where}.url")
+        url = (self.base_url + url if url.startswith("/") else url).replace(
+            ID_PLACEHOLDER, quote(record_id, safe="")
+        )
+        params = self._filled_params(
+            (resource.name, f"subResources.{field_name}"), f"{where}.params", sub.params
+        )
+        reply = await self._send(sub.method, url, params=_with_id(params, record_id))
+        if reply.empty:
+            what = "204 No Content" if reply.status == _NO_CONTENT else "an empty body"
+            raise ProviderResponseError(
+                sub.method,
+                self.redactor.url(reply.url),
+                f"the answer is {what}, not the {field_name} of id {record_id!r}",
+                status=reply.status,
+            )
+        value = sub.value_in(reply.body)
+        if value is None:
+            raise ProviderResponseError(
+                sub.method,
+                self.redactor.url(reply.url),
+                f"expected the {field_name} at {sub.dataProperty or 'the top level'!r}, found nothing",
+                status=reply.status,
+            )
+        return value
 
     async def details_many(
         self, resource_key: str, ids: Iterable[str | int], *, concurrency: int | None = None
@@ -437,10 +509,13 @@ class ProviderClient:
         provider refusing the credentials (401, 403) raises ProviderCredentialsError with its reason,
         any other failure its ProviderError. Nothing is prefetched and the records are not read.
         """
-        resource = next((found for found in self.definition.resources.values() if found.enabled), None)
+        resource = next(
+            (found for found in self.definition.resources.values() if found.enabled and found.listed), None
+        )
         if resource is None:
             raise ValueError(
-                f"connector {self.definition.name!r} has no enabled resource to check the credentials with"
+                f"connector {self.definition.name!r} has no enabled resource with a list endpoint to check "
+                "the credentials with"
             )
         strategy = self._strategy(resource)
         try:
@@ -545,6 +620,15 @@ class ProviderClient:
             )
         return found
 
+    def _list_endpoint(self, resource: Resource) -> Endpoint:
+        endpoint = resource.endpoints.list
+        if endpoint is None:
+            raise ValueError(
+                f"resource {resource.name!r} has no endpoints.list to page: its records come only from "
+                "webhooks that enrich"
+            )
+        return endpoint
+
     def _details_endpoint(self, resource: Resource) -> DetailsEndpoint:
         endpoint = resource.endpoints.details
         if endpoint is None:
@@ -558,9 +642,7 @@ class ProviderClient:
         return strategy
 
     def _endpoint(self, resource: Resource, kind: EndpointKind) -> Endpoint:
-        endpoint = resource.endpoints.list if kind == "list" else self._details_endpoint(resource)
-        assert isinstance(endpoint, Endpoint)
-        return endpoint
+        return self._list_endpoint(resource) if kind == "list" else self._details_endpoint(resource)
 
     def _endpoint_url(self, resource: Resource, kind: EndpointKind) -> str:
         where = f"sync.resources.{resource.name}.endpoints.{kind}.url"
@@ -568,15 +650,20 @@ class ProviderClient:
         return self.base_url + url if url.startswith("/") else url
 
     def _endpoint_params(self, resource: Resource, kind: EndpointKind) -> dict[str, str]:
-        key = (resource.name, kind)
+        where = f"sync.resources.{resource.name}.endpoints.{kind}.params"
+        return self._filled_params((resource.name, kind), where, self._endpoint(resource, kind).params)
+
+    def _filled_params(
+        self, key: tuple[str, str], where: str, written: Mapping[str, QueryValue]
+    ) -> dict[str, str]:
+        """An endpoint's params with credentials filled in, once per credentials."""
         params = self._params.get(key)
         if params is None:
-            where = f"sync.resources.{resource.name}.endpoints.{kind}.params"
             params = self._params[key] = {
                 name: query_value(fill(value, self._credentials, f"{where}.{name}"))
                 if isinstance(value, str)
                 else query_value(value)
-                for name, value in self._endpoint(resource, kind).params.items()
+                for name, value in written.items()
             }
         return params
 
@@ -631,6 +718,11 @@ class ProviderClient:
                 "connector's hosts; start the listing again"
             )
         return url
+
+
+def _with_id(params: Mapping[str, str], record_id: str) -> dict[str, str]:
+    # The raw id: httpx encodes query values itself, and quoting here would encode it twice.
+    return {name: value.replace(ID_PLACEHOLDER, record_id) for name, value in params.items()}
 
 
 async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:

@@ -13,8 +13,11 @@ __all__ = [
     "ProviderConnectionError",
     "ProviderError",
     "ProviderHTTPError",
+    "ProviderRecordNotFoundError",
     "ProviderResponseError",
     "ProviderTimeoutError",
+    "SubResourceError",
+    "may_pass",
 ]
 
 
@@ -89,3 +92,38 @@ class ProviderResponseError(ProviderError):
         self.attempts = attempts
         shown = f" ({status})" if status is not None else ""
         super().__init__(f"{method} {url}{shown}: {problem}{_attempts(attempts)}", method=method, url=url)
+
+
+class ProviderRecordNotFoundError(ProviderError):
+    """A details endpoint that answers a list (``matchBy``) listed no record with the id asked for:
+    the store no longer has it, as a details 404 would say."""
+
+    def __init__(self, method: str, url: str, record_id: str, match_by: str) -> None:
+        self.record_id = record_id
+        super().__init__(
+            f"{method} {url}: the answer lists no record whose {match_by!r} is {record_id!r}",
+            method=method,
+            url=url,
+        )
+
+
+class SubResourceError(ProviderError):
+    """A record's sub-resource call failed (``cause``): the record cannot be written whole."""
+
+    def __init__(self, sub_resource: str, record_id: str, cause: ProviderError) -> None:
+        self.sub_resource = sub_resource
+        self.record_id = record_id
+        self.cause = cause
+        super().__init__(
+            f"sub-resource {sub_resource!r} of record {record_id!r}: {cause}",
+            method=cause.method,
+            url=cause.url,
+        )
+
+
+def may_pass(error: ProviderError) -> bool:
+    """Whether asking again later may succeed: a timeout, a broken connection, or a 429/5xx that the
+    client's own retries did not get past. Any other answer will be the same next time."""
+    if isinstance(error, ProviderTimeoutError | ProviderConnectionError):
+        return True
+    return isinstance(error, ProviderHTTPError) and (error.status == 429 or error.status >= 500)

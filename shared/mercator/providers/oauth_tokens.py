@@ -1,7 +1,7 @@
 """A connector's OAuth 2.0 app and its token endpoint: codes and refresh tokens in, tokens out.
 
 An OAuth app (the client Mercator is registered as with the platform) lives in Secrets Manager under
-``mercator/oauth/<connector>`` as a JSON object::
+``mercator/oauth-apps/<connector>`` as a JSON object::
 
     {"clientId": "...", "clientSecret": "...",
      "authorizeUrl": "...", "tokenUrl": "...",     optional: replace the connector's (a staging host)

@@ -2,16 +2,19 @@
 
 A delivery carries ``webhook-id``, ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``:
 space-separated ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` entries, several while a sender
-rotates its secret. The key is the base64-decoded secret, written with or without a ``whsec_``
-prefix. BigCommerce signs this way, and Mercator signs its outgoing workflow webhooks the same way.
+rotates its secret. The key is the base64-decoded secret, in any form a platform hands out: with
+or without a ``whsec_`` prefix, standard (``+/``) or URL-safe (``-_``) alphabet, padded with ``=`` or
+not. Anything else (whitespace, other characters, both alphabets at once, a length no base64 text
+has, wrong padding) is refused with what is wrong, never guessed at. BigCommerce signs this way, and
+Mercator signs its outgoing workflow webhooks the same way.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -21,18 +24,35 @@ __all__ = ["SECRET_PREFIX", "sign", "signing_key", "verify"]
 
 SECRET_PREFIX = "whsec_"
 _VERSION = "v1"
+_FORMS = "base64, standard (+/) or URL-safe (-_), padded with = or not, after an optional whsec_ prefix"
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_-]*")
 
 
 def signing_key(secret: str) -> bytes:
-    """The HMAC key of ``secret``: its base64 after an optional ``whsec_`` prefix."""
+    """The HMAC key of ``secret``; ValueError, saying what is wrong but never quoting the secret, when
+    it is not base64 in one of the accepted forms."""
     encoded = secret.removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(encoded.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise ValueError("secret is not base64 (after an optional whsec_ prefix)") from None
-    if not key:
+    if not encoded:
         raise ValueError("secret is empty")
-    return key
+    text = encoded.rstrip("=")
+    padding = len(encoded) - len(text)
+    missing = -len(text) % 4
+    problem = None
+    if not text:
+        problem = "it holds only '=' padding"
+    elif not _BASE64_TEXT.fullmatch(text):
+        spaced = any(char.isspace() for char in text)
+        problem = "it holds whitespace" if spaced else "it holds a character of neither base64 alphabet"
+    elif any(char in text for char in "+/") and any(char in text for char in "-_"):
+        problem = "it mixes the standard (+/) and URL-safe (-_) alphabets"
+    elif missing == 3:
+        problem = f"{len(text)} characters is a length no base64 text has"
+    elif padding not in (0, missing):
+        problem = f"it ends in {padding} '=' where base64 of its length has {missing}"
+    if problem is not None:
+        raise ValueError(f"secret is not base64: {problem}; write it as {_FORMS}")
+    url_safe = "-" in text or "_" in text
+    return base64.b64decode(text + "=" * missing, altchars=b"-_" if url_safe else None, validate=True)
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -23,6 +23,7 @@ from mercator.connector.webhook import (
     TokenVerification,
     Verification,
 )
+from mercator.deliveries import Headers
 
 __all__ = [
     "CredentialError",
@@ -33,6 +34,7 @@ __all__ = [
     "epoch_seconds",
     "header_value",
     "hmac_signature",
+    "secret_headers",
     "signed_timestamp",
     "verify_delivery",
 ]
@@ -119,17 +121,40 @@ def credential(credentials: Mapping[str, str], name: str) -> str:
 def header_value(headers: Mapping[str, str], name: str) -> str:
     """The value of header ``name``, found whatever its case; absent or blank is an error.
 
-    Headers spelled twice (``X-Sig`` and ``x-sig``) with different values are refused rather than
-    picking one: which one a proxy would have kept is unknowable.
+    A header sent twice (two copies kept by ``Headers``, or ``X-Sig`` and ``x-sig`` in a plain
+    mapping) with different values is refused rather than picking one: which one a proxy would have
+    kept, or which one a sender meant, is unknowable.
     """
     wanted = name.lower()
-    values = {value.strip() for key, value in headers.items() if key.lower() == wanted}
+    if isinstance(headers, Headers):
+        copies: tuple[str, ...] | list[str] = headers.copies(name)
+    else:
+        copies = [value for key, value in headers.items() if key.lower() == wanted]
+    values = {value.strip() for value in copies}
     values.discard("")
     if not values:
         raise VerificationError(f"missing header {name}")
     if len(values) > 1:
         raise VerificationError(f"header {name} is sent more than once with different values")
     return values.pop()
+
+
+def secret_headers(verification: Verification | None) -> frozenset[str]:
+    """The headers (lower case) that carry a credential, or a signature made with one, under
+    ``verification``: read to verify a delivery, never kept with it.
+
+    An HMAC or Standard Webhooks signature is not the secret, but with the body it lets anyone who
+    holds both test guesses of the secret offline; the timestamp and id headers stay.
+    """
+    match verification:
+        case HmacVerification() | TokenVerification():
+            return frozenset({verification.header.lower()})
+        case BearerVerification() | BasicVerification():
+            return frozenset({"authorization"})
+        case StandardWebhooksVerification():
+            return frozenset({verification.signatureHeader.lower()})
+        case _:
+            return frozenset()
 
 
 def epoch_seconds(now: datetime) -> int:

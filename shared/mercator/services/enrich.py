@@ -6,12 +6,18 @@ its content type and written through the RecordWriter (an unchanged record costs
 announces nothing).
 
 What cannot succeed on a retry goes to the Enrich DLQ as a dead letter, and its batch-mates are
-written: a record that fails mapping or validation, and a record without an id. A record the
-provider no longer has (its details answer 404/410) was deleted between the listing and now: it is
-marked deleted, as a deletion webhook would. A failure that may pass (a provider error after the client's
-retries, throttling) raises DetailsUnavailableError once the rest of the batch is written, so the
+written: a record that fails mapping or validation, a record without an id, and a record one of
+whose sub-resources (``subResources``) answered what asking again will not change (a 4xx, a body
+of the wrong shape): no record is written without its sub-resources. A record the provider no longer
+has (its details answer 404/410, or a details endpoint that answers a list lists no item with its
+id) was deleted between the listing and now: it is marked deleted, as a deletion webhook would. A
+failure that may pass (a provider error after the client's retries, throttling), of the details or of
+a sub-resource call, raises DetailsUnavailableError once the rest of the batch is written, so the
 SQS message fails alone and is delivered again; on that retry the records already written are
 unchanged and cost nothing.
+
+Every record costs ``Resource.requests_per_record`` calls (its details and one per sub-resource),
+all under the integration's rate limit and all counted in the run's ``requests``.
 
 A batch a reconciling sync listed (``reconcile``) counts what it writes as missed by webhooks: the
 sync already left out the records a webhook had delivered.
@@ -27,7 +33,13 @@ from typing import Any, Literal
 from mercator.connector import ConnectorDefinition, Resource
 from mercator.mapping.dates import utc_now
 from mercator.messages import EnrichBatch
-from mercator.providers.errors import ProviderError, ProviderHTTPError
+from mercator.providers.errors import (
+    ProviderError,
+    ProviderHTTPError,
+    ProviderRecordNotFoundError,
+    SubResourceError,
+    may_pass,
+)
 from mercator.providers.sessions import rate_of
 from mercator.services.dead_letters import DeadLetter
 from mercator.services.mapper import map_records
@@ -230,6 +242,8 @@ class EnrichmentService:
                     fetched.details[result.id] = result.record
                 elif _gone(result.error):
                     fetched.gone.append(result.id)
+                elif isinstance(result.error, SubResourceError) and not may_pass(result.error.cause):
+                    fetched.letters.append(self._sub_resource_letter(integration, batch, result.error, by_id))
                 elif result.error is not None:
                     fetched.unavailable[result.id] = result.error
         finally:
@@ -261,13 +275,33 @@ class EnrichmentService:
     def _check_time(self, resource: Resource, count: int, rate: float, deadline: Deadline | None) -> None:
         if deadline is None:
             return
-        needed = count / rate + self.margin
+        each = resource.requests_per_record
+        needed = count * each / rate + self.margin
         left = deadline()
         if left < needed:
+            cost = f" ({each} requests each)" if each > 1 else ""
             raise NotEnoughTimeError(
                 f"{left:.0f} s left of this invocation, and the details of {count} {resource.name} "
-                f"record(s) at {rate:g} requests/s need about {needed:.0f} s; the batch will be retried"
+                f"record(s){cost} at {rate:g} requests/s need about {needed:.0f} s; the batch will be retried"
             )
+
+    def _sub_resource_letter(
+        self,
+        integration: Integration,
+        batch: EnrichBatch,
+        error: SubResourceError,
+        by_id: dict[str, dict[str, Any]],
+    ) -> DeadLetter:
+        """A record whose sub-resource will not answer: never written without it."""
+        cause = error.cause
+        detail: dict[str, Any] = {"subResource": error.sub_resource, "id": error.record_id}
+        if isinstance(cause, ProviderHTTPError):
+            detail["status"] = cause.status
+        reason = (
+            f"the {batch.resource} record {error.record_id!r} is not written without its sub-resource "
+            f"{error.sub_resource!r}: {cause}"
+        )
+        return self._letter(integration, batch, reason, detail, by_id[error.record_id])
 
     @staticmethod
     def _letter(
@@ -279,6 +313,8 @@ class EnrichmentService:
 
 
 def _gone(error: ProviderError | None) -> bool:
+    if isinstance(error, ProviderRecordNotFoundError):
+        return True  # a details endpoint that answers a list listed no item with the id
     return isinstance(error, ProviderHTTPError) and error.status in GONE_STATUSES
 
 

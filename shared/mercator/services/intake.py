@@ -3,14 +3,19 @@
 For one POST to ``/webhooks/{integrationId}``:
 
 1. refuse what cannot be a delivery: too large, unknown or disabled integration, not JSON (a
-   WooCommerce creation ping, form-encoded ``webhook_id=<id>``, is answered and otherwise ignored);
-2. verify it with the connector's ``webhook.verification`` and the integration's credentials;
-3. read the event name and the dedupe key (the provider's delivery id, else the body's sha256);
-4. keep the raw body in the archive, so the delivery can be replayed;
+   platform's ping, such as WooCommerce's form-encoded ``webhook_id=<id>`` on creation, is answered
+   and otherwise ignored, for a connector that declares it: see ``ping_rule``);
+2. verify it with the connector's ``webhook.verification`` and the integration's credentials (a
+   header it reads that was sent twice with different values is refused);
+3. read the body within bounds (at most ``MAX_NESTING`` levels, no integer past Python's digit
+   limit: a refusal, never a RecursionError), the event name and the dedupe key (the provider's
+   delivery id, else the body's sha256);
+4. keep the raw body in the archive, so the delivery can be replayed; its headers are kept without
+   the verification's headers (token or signature) and without any header holding a credential;
 5. an event without a handler is acknowledged and logged; a thin delivery (an id, as BigCommerce
    sends) is claimed and handed to enrichment; otherwise the record is mapped, and its write, its
    tracking entry and the delivery's claim are committed together, newer-only; a delivery that
-   cannot be mapped goes to the dead-letter queue;
+   cannot be mapped, or whose record is over DynamoDB's item limit, goes to the dead-letter queue;
 6. the change event goes to the Trigger queue, and the buyer is extracted into core:customer (only
    by the copy that committed: concurrent copies would otherwise race on the same customer).
 
@@ -28,9 +33,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from mercator.connector import ConnectorDefinition
+from mercator.connector.documents import DocumentError, parse_json
 from mercator.connector.sync import WebhookHandler
 from mercator.deliveries import (
     Announcement,
@@ -45,7 +52,7 @@ from mercator.mapping.dates import utc_now
 from mercator.messages import ChangeEvent, EnrichBatch
 from mercator.observability import logger
 from mercator.providers.listing import content_hash
-from mercator.providers.verification import verify_delivery
+from mercator.providers.verification import secret_headers, verify_delivery
 from mercator.services.dead_letters import DeadLetter
 from mercator.services.mapper import extract_customer, map_delivery
 from mercator.services.merge import deep_merge
@@ -56,11 +63,12 @@ from mercator.services.ports import (
     MessageQueue,
 )
 from mercator.services.writer import ReadyRecord, RecordWriter, code_of, record_updated_at
+from mercator.state.errors import ItemTooLargeError
 from mercator.state.models import Integration, StoredRecord
 
 Clock = Callable[[], datetime]
-_PING = re.compile(rb"webhook_id=\d+")
-_FORM = "application/x-www-form-urlencoded"
+_PING_MAX_BYTES = 1024  # a ping is a few bytes: a larger body is never matched against a pattern
+_ITEM_LIMIT = "DynamoDB items hold at most 400 KB"
 
 
 class IntakeError(Exception):
@@ -177,22 +185,25 @@ class WebhookIntake:
             )
         integration = self._integration(delivery.integration_id)
         definition = self.connectors.get(integration.connector)
-        if _is_ping(content_type, delivery.body):
+        ping = ping_rule(definition)
+        if ping is not None and ping.matches(content_type, delivery.body):
             return IntakeResult(Outcome.PING)
         if not json_media_type(content_type):
             raise UnsupportedMediaTypeError(
                 f"deliveries must be application/json, got {content_type or 'no Content-Type'}"
             )
         verification = definition.webhook.verification if definition.webhook else None
-        verify_delivery(
-            verification,
-            self.vault.credentials(integration),
-            delivery.headers,
-            delivery.body,
-            now=delivery.received_at,
-        )
+        credentials = self.vault.credentials(integration)
+        verify_delivery(verification, credentials, delivery.headers, delivery.body, now=delivery.received_at)
         parsed = self._parse(integration, definition, delivery)
-        self.archive.put(ArchivedDelivery.of(delivery, dedupe_key=parsed.dedupe_key, event=parsed.event))
+        archived = ArchivedDelivery.of(
+            delivery,
+            dedupe_key=parsed.dedupe_key,
+            event=parsed.event,
+            secret_headers=secret_headers(verification),
+            credentials=credentials.values(),
+        )
+        self.archive.put(archived)
         return self._take(parsed, delivery.received_at, replay=False)
 
     def replay(self, archived: ArchivedDelivery) -> IntakeResult:
@@ -216,9 +227,14 @@ class WebhookIntake:
         self, integration: Integration, definition: ConnectorDefinition, delivery: IncomingDelivery
     ) -> _Parsed:
         try:
-            payload = json.loads(delivery.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            # The encodings json.loads detects in bytes (UTF-8, with or without a BOM; UTF-16; UTF-32).
+            text = delivery.body.decode(json.detect_encoding(delivery.body))
+            payload = parse_json(text, "body")
+        except UnicodeDecodeError as e:
             raise MalformedDeliveryError(f"the body is not valid JSON: {e}") from None
+        except DocumentError as e:
+            # Syntax, nesting past MAX_NESTING, integers past Python's digit limit: never a RecursionError.
+            raise MalformedDeliveryError(f"the body cannot be read: {e}") from None
         webhook = definition.webhook
         if webhook is None or webhook.eventName is None:
             raise MalformedDeliveryError(
@@ -292,20 +308,33 @@ class WebhookIntake:
             outcome=Outcome.ACCEPTED.value,
             announcements=(Announcement("trigger", announcement),),
         )
-        result = self.ledger.commit(
-            claim,
-            RecordChange(
-                tenant_id=integration.tenant_id,
-                integration_id=integration.id,
-                resource=_resource_of(parsed.definition, handler.contentType),
-                content_type=handler.contentType,
-                code=code,
-                record=record,
-                content_hash=digest,
-                source_updated_at=record_updated_at(record),
-                deleted=deleted,
-            ),
-        )
+        try:
+            result = self.ledger.commit(
+                claim,
+                RecordChange(
+                    tenant_id=integration.tenant_id,
+                    integration_id=integration.id,
+                    resource=_resource_of(parsed.definition, handler.contentType),
+                    content_type=handler.contentType,
+                    code=code,
+                    record=record,
+                    content_hash=digest,
+                    source_updated_at=record_updated_at(record),
+                    deleted=deleted,
+                ),
+            )
+        except ItemTooLargeError:
+            # Nothing was written; a retry would be refused the same way, so it is set aside instead.
+            size = len(json.dumps(record, ensure_ascii=False, default=str).encode())
+            return self._dead_letter(
+                parsed,
+                handler,
+                claim_key=claim_key,
+                received_at=received_at,
+                reason=f"the {handler.contentType} record {code!r} is too large to store: "
+                f"{size} bytes of JSON, and {_ITEM_LIMIT}",
+                detail={"code": code, "contentType": handler.contentType, "recordBytes": size},
+            )
         if result.status == "committed":
             self.queues["trigger"].send([announcement])
             self._extract_customer(parsed)
@@ -452,9 +481,35 @@ class WebhookIntake:
         return IntakeResult(Outcome.DEAD_LETTERED, parsed.event, reason=reason)
 
 
-def _is_ping(content_type: str | None, body: bytes) -> bool:
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    return media == _FORM and _PING.fullmatch(body.strip()) is not None
+@dataclass(frozen=True)
+class PingRule:
+    """How a connector's platform checks that the endpoint answers: the media type it sends, and a
+    pattern the whole body matches (any body when None). A ping is answered 200, unverified, and
+    nothing of it is kept."""
+
+    media_type: str
+    body: re.Pattern[bytes] | None = None
+
+    def matches(self, content_type: str | None, body: bytes) -> bool:
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if media != self.media_type or len(body) > _PING_MAX_BYTES:
+            return False
+        return self.body is None or self.body.fullmatch(body.strip()) is not None
+
+
+def ping_rule(definition: ConnectorDefinition) -> PingRule | None:
+    """The ping ``definition`` declares in ``webhook.ping``; None when it declares none, so that any
+    other request is verified like a delivery."""
+    declared = definition.webhook.ping if definition.webhook else None
+    if declared is None:
+        return None
+    pattern = declared.bodyPattern
+    return PingRule(declared.contentType.strip().lower(), _compiled(pattern) if pattern else None)
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[bytes]:
+    return re.compile(pattern.encode("utf-8"))
 
 
 def _resource_of(definition: ConnectorDefinition, content_type: str) -> str:

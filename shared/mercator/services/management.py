@@ -50,6 +50,7 @@ from mercator.state.registration import (
     plan_registration,
     register_integration,
 )
+from mercator.state.secret_names import is_webhook_key_of, webhook_key_prefix
 from mercator.state.subscriptions import PushSubscription
 from mercator.state.workflows import ExecutionNotFoundError, WorkflowNotFoundError
 from mercator.workflow_conditions import ConditionError
@@ -345,6 +346,13 @@ class ManagementService:
             raise ConfigurationError(f"the {store} credentials or settings cannot be used: {exc}") from None
         try:
             await session.probe()
+        except UnicodeEncodeError:
+            # A request header is ASCII: a credential sent in one (a token) cannot hold other characters.
+            # The error quotes the character: it is not shown, it may be part of a secret.
+            raise ConfigurationError(
+                f"the {store} credentials or settings cannot be used: a value sent in a request header "
+                "holds characters other than ASCII"
+            ) from None
         except ProviderCredentialsError as exc:
             raise ConfigurationError(
                 f"Invalid credentials: {store} refused them ({exc.status}): {exc.reason or 'no reason given'}"
@@ -388,13 +396,12 @@ class ManagementService:
         self, tenant_id: str, request: ConfigureWorkflowRequest, trigger: TriggerOption
     ) -> None:
         action = request.action
-        if isinstance(action, WebhookAction):
-            # A signing key is read by name: another tenant's must be out of reach.
-            own = f"mercator/{tenant_id}/"
-            if not action.secretName.startswith(own) or action.secretName == own:
-                raise ConfigurationError(
-                    f"action.secretName must name a Secrets Manager secret of this tenant: {own}<name>"
-                )
+        # A signing key is read by name: another tenant's must be out of reach.
+        if isinstance(action, WebhookAction) and not is_webhook_key_of(tenant_id, action.secretName):
+            raise ConfigurationError(
+                "action.secretName must name a Secrets Manager secret of this tenant: "
+                f"{webhook_key_prefix(tenant_id)}<name>"
+            )
         if isinstance(action, UpdateStatusAction):
             definition = self._connectors.get(trigger.connector)
             if definition.sync.actions.updateStatus is None:

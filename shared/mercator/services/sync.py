@@ -150,7 +150,10 @@ class SyncService:
         self.new_run_id = new_run_id
 
     def fan_out(self, family: str) -> int:
-        """One SyncJob per active integration and enabled resource of ``family``; returns how many."""
+        """One SyncJob per active integration and enabled resource of ``family``; returns how many.
+
+        A resource without endpoints.list is never scheduled: there is nothing to list, and its
+        records come from the webhooks that enrich from its details."""
         content_type_of(family)
         bodies: list[str] = []
         for integration in self.integrations.active():
@@ -166,7 +169,7 @@ class SyncService:
                 )
                 continue
             for resource in family_resources(definition, family):
-                if integration.syncs(resource.name):
+                if resource.listed and integration.syncs(resource.name):
                     bodies.append(SyncJob(integration_id=integration.id, resource=resource.name).body())
                     if self._sweep_due(integration, resource):
                         sweep = f"{resource.name}{SWEEP}"
@@ -214,6 +217,12 @@ class SyncService:
         target = definition.resources[resource.base_name]
         if not (target.enabled and definition.sync.syncConfiguration.enabled):
             return _skip(job, f"connector {definition.name} has the sync of {job.resource} disabled")
+        if not resource.listed:
+            return _skip(
+                job,
+                f"resource {job.resource} of connector {definition.name} has no endpoints.list: its "
+                "records come only from webhooks",
+            )
         # This invocation's lease on the run: a copy of the job delivered at the same moment is
         # turned away instead of working the same pages beside it.
         attempt = self.new_run_id()

@@ -47,6 +47,7 @@ from mercator.state.dynamo import (
     s,
 )
 from mercator.state.errors import StateError
+from mercator.state.secret_names import is_reserved_tenant
 
 KEY_PREFIX = "mk_"
 SORT = "APIKEY"
@@ -126,6 +127,9 @@ class DynamoApiKeys:
                 f"tenant {tenant_id!r} must start with a letter or digit and hold at most 64 letters, "
                 "digits or _.@+=-"
             )
+        if is_reserved_tenant(tenant_id):
+            # Its secrets would share names with a kind of Mercator's own (mercator.state.secret_names).
+            raise ValueError(f"tenant {tenant_id!r} is a name Mercator keeps for its own secrets")
         created_at = self._clock()
         for _ in range(_ID_ATTEMPTS):
             key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)

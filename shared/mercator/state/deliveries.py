@@ -12,7 +12,9 @@ One item per delivery, in the state table, expiring with the table's TTL::
 retried or concurrent copy of a delivery finds the claim and writes nothing, and a delivery whose
 record is refused (stale or unchanged) claims nothing, so the caller learns why and claims it alone.
 That is one DynamoDB call on the hot path where a separate claim, write and tracking update would be
-three.
+three. A record (or its claim, which holds the record's change event) over DynamoDB's 400 KB item limit
+raises ItemTooLargeError, whether DynamoDB refuses the request or cancels the transaction for it:
+nothing was written, and writing it again would never succeed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mercator.state.dynamo import (
     Table,
     error_code,
     from_epoch_ms,
+    item_too_large,
     key,
     ms,
     n,
@@ -42,7 +45,7 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import StateAccessError
+from mercator.state.errors import ItemTooLargeError, StateAccessError
 from mercator.state.models import TrackedId
 from mercator.state.purge import Purger
 from mercator.state.records import record_deletion, record_upsert
@@ -51,6 +54,7 @@ from mercator.state.tracking import tracking_update
 _CANCELLED = "TransactionCanceledException"
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT = "TransactionConflict"
+_VALIDATION = "ValidationError"
 _BACKOFF_BASE = 0.02
 _BACKOFF_CAP = 0.5
 
@@ -101,6 +105,14 @@ class DynamoDeliveryLedger:
             if reasons is None:
                 return CommitResult("committed")
             codes = [reason.get("Code") for reason in reasons]
+            if any(_too_large(reason) for reason in reasons):
+                raise ItemTooLargeError(
+                    f"TransactWriteItems for delivery {claim.dedupe_key!r} of integration "
+                    f"{claim.integration_id!r} was cancelled: an item is over the 400 KB limit",
+                    resource=self._records.name,
+                    operation="TransactWriteItems",
+                    code=_VALIDATION,
+                )
             if codes[0] == _CONDITION_FAILED:
                 return CommitResult("duplicate", _decode_claim(reasons[0].get("Item")))
             if codes[1] == _CONDITION_FAILED:
@@ -224,6 +236,10 @@ class DynamoDeliveryLedger:
         )
         item_key, update, condition = tracking_update(tracked)
         return _update(self._state.name, item_key, update, condition)
+
+
+def _too_large(reason: dict[str, Any]) -> bool:
+    return reason.get("Code") == _VALIDATION and item_too_large(reason.get("Message"))
 
 
 def _update(table: str, item_key: Item, update: Expression, condition: str | None) -> Item:

@@ -7,11 +7,17 @@ taken as UTC.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from mercator.state.errors import MalformedItemError, MissingResourceError, StateAccessError
+from mercator.state.errors import (
+    ItemTooLargeError,
+    MalformedItemError,
+    MissingResourceError,
+    StateAccessError,
+)
 
 Item = dict[str, Any]
 
@@ -26,6 +32,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _NOT_FOUND = "ResourceNotFoundException"
+_VALIDATION = "ValidationException"
+# DynamoDB says an item is over 400 KB only in the message of a ValidationException (or of a
+# transaction's ValidationError reason): "Item size has exceeded the maximum allowed size", and
+# "Item size to update has exceeded the maximum allowed size" for an update.
+_ITEM_TOO_LARGE = re.compile(r"item size (to update )?has exceeded the maximum allowed size", re.IGNORECASE)
 
 
 class _ClientErrors(Protocol):
@@ -64,6 +75,16 @@ def error_code(error: Exception) -> str | None:
         return None
     code = response.get("Error", {}).get("Code")
     return code if isinstance(code, str) else None
+
+
+def item_too_large(message: object) -> bool:
+    """Whether DynamoDB's error or cancellation ``message`` says an item is over the 400 KB limit."""
+    return isinstance(message, str) and _ITEM_TOO_LARGE.search(message) is not None
+
+
+def _error_message(error: Exception) -> object:
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Message") if isinstance(response, dict) else None
 
 
 class Table:
@@ -125,6 +146,13 @@ class Table:
         if code == _CONDITION_FAILED:
             response = getattr(e, "response", {})
             return ConditionFailedError(response.get("Item"))
+        if code == _VALIDATION and item_too_large(_error_message(e)):
+            return ItemTooLargeError(
+                f"{operation} on DynamoDB table {self.name!r} refused an item over the 400 KB limit",
+                resource=self.name,
+                operation=operation,
+                code=code,
+            )
         if code == _NOT_FOUND:
             return MissingResourceError(
                 f"{operation}: DynamoDB table {self.name!r} does not exist (or is not in this "

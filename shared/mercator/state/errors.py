@@ -40,6 +40,11 @@ class MissingResourceError(StateAccessError):
     """The table, queue or secret does not exist: a wrong name in the environment, or not deployed."""
 
 
+class ItemTooLargeError(StateAccessError):
+    """DynamoDB refused an item over its 400 KB limit: the same write will never succeed, so the work
+    that needed it must be set aside (a dead letter), not retried."""
+
+
 class MalformedItemError(StateError):
     """A stored item does not have the shape Mercator writes (edited by hand, or by another version)."""
 

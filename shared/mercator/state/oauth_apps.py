@@ -1,4 +1,4 @@
-"""Connectors' OAuth apps (client id and secret) from Secrets Manager, ``mercator/oauth/<connector>``."""
+"""Connectors' OAuth apps (client id and secret) from Secrets Manager, ``mercator/oauth-apps/<connector>``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Protocol
 
 from mercator.providers.oauth_tokens import OAuthApp, OAuthConfigurationError, parse_app
 from mercator.state.errors import CredentialsError
+from mercator.state.secret_names import oauth_app_secret_name
 
 _NOT_FOUND = "ResourceNotFoundException"
 
@@ -15,7 +16,8 @@ class SecretReader(Protocol):
 
 
 def app_secret_name(connector: str) -> str:
-    return f"mercator/oauth/{connector}"
+    """The secret holding the connector's OAuth app (mercator.state.secret_names)."""
+    return oauth_app_secret_name(connector)
 
 
 class SecretsOAuthApps:

@@ -23,6 +23,7 @@ from mercator.connector.placeholders import placeholders
 from mercator.mapping.dates import utc_now
 from mercator.state.integrations import ConnectorTakenError
 from mercator.state.models import MAX_RATE, Integration, parse_rate
+from mercator.state.secret_names import credentials_secret_name, is_reserved_tenant
 
 # Ids and tenants become parts of key strings (``#``-separated) and of the secret's name.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$")
@@ -70,7 +71,8 @@ class CredentialsStore(Protocol):
 
 
 def secret_name(tenant_id: str, integration_id: str) -> str:
-    return f"mercator/{tenant_id}/{integration_id}"
+    """The secret the integration's credentials are stored in (mercator.state.secret_names)."""
+    return credentials_secret_name(tenant_id, integration_id)
 
 
 def required_credentials(definition: ConnectorDefinition, settings: Mapping[str, Any]) -> set[str]:
@@ -118,6 +120,10 @@ def plan_registration(
                 f"{what} {value!r} must start with a letter or digit and hold at most 64 letters, "
                 "digits or _.@+=-"
             )
+    if is_reserved_tenant(tenant_id):
+        raise RegistrationError(
+            f"tenant {tenant_id!r} is a name Mercator keeps for its own secrets; choose another tenant id"
+        )
     settings = dict(settings or {})
     _check_settings(settings)
     chosen = _check_resources(definition, resources)

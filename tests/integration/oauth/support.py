@@ -108,8 +108,8 @@ class OAuthWorld:
             "credentials": {"webhookSecret": WEBHOOK_SECRET},
             "settings": {"baseUrl": self.sandbox.base_url(ORIGIN)},
         }
-        secrets.create_secret(Name="mercator/oauth/salla", SecretString=json.dumps(app))
-        secrets.create_secret(Name="mercator/oauth-state-key", SecretString=STATE_KEY)
+        secrets.create_secret(Name="mercator/oauth-apps/salla", SecretString=json.dumps(app))
+        secrets.create_secret(Name="mercator/oauth-state/key", SecretString=STATE_KEY)
         self.secrets = secrets
         self.http_clients: list[httpx.AsyncClient] = []
 
@@ -151,7 +151,7 @@ class OAuthWorld:
                 exchange=OAuthTokenClient(self.http),
                 integrations=integrations,
                 vault=vault,
-                signing_key=lambda: vault.secret_string("mercator/oauth-state-key").encode(),
+                signing_key=lambda: vault.secret_string("mercator/oauth-state/key").encode(),
                 clock=clock,
             ),
         )

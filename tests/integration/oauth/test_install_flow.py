@@ -27,7 +27,7 @@ from tests.integration.oauth.support import (
     OAuthWorld,
 )
 
-SETUP_SECRETS = ["mercator/oauth-state-key", "mercator/oauth/salla"]
+SETUP_SECRETS = sorted(["mercator/oauth-state/key", "mercator/oauth-apps/salla"])
 
 
 async def consent(world: OAuthWorld, install_url: str) -> dict[str, str]:
@@ -73,7 +73,7 @@ async def test_install_consent_and_callback_make_an_integration_that_syncs(world
     assert stored is not None and stored.credentials_arn == integration.credentials_arn
     assert integration.settings["baseUrl"] == world.sandbox.base_url(ORIGIN)
     # And its tokens and the app's webhook secret are its credentials, in its own secret
-    assert world.secret_names() == sorted([*SETUP_SECRETS, f"mercator/{TENANT}/{integration.id}"])
+    assert world.secret_names() == sorted([*SETUP_SECRETS, f"mercator/credentials/{TENANT}/{integration.id}"])
     credentials = lambda_.vault.credentials(integration)
     assert sorted(credentials) == ["accessToken", "expiresAt", "refreshToken", "webhookSecret"]
     assert credentials["webhookSecret"] == WEBHOOK_SECRET
@@ -204,7 +204,7 @@ async def test_a_second_install_of_the_same_connector_conflicts_before_any_token
 
 def shopify_app(world: OAuthWorld, **extra: object) -> None:
     document = {"clientId": "shopify-app", "clientSecret": "shpss_0a1b2c3d", **extra}
-    world.secrets.create_secret(Name="mercator/oauth/shopify", SecretString=json.dumps(document))
+    world.secrets.create_secret(Name="mercator/oauth-apps/shopify", SecretString=json.dumps(document))
 
 
 def test_a_shopify_install_needs_an_allowed_shop(world: OAuthWorld) -> None:
@@ -259,7 +259,7 @@ def test_installs_that_cannot_start_say_why(
 
 def test_the_install_url_keeps_the_authorize_urls_own_query(world: OAuthWorld) -> None:
     world.secrets.put_secret_value(
-        SecretId="mercator/oauth/salla",
+        SecretId="mercator/oauth-apps/salla",
         SecretString=json.dumps(
             {"clientId": "c", "clientSecret": "s", "authorizeUrl": f"{ORIGIN}/oauth/authorize?prompt=consent"}
         ),

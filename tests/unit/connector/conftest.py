@@ -36,7 +36,7 @@ def definition_doc() -> dict[str, Any]:
     return {
         "name": "demo",
         "displayName": "Demo store",
-        "auth": {"type": "api_key", "credentials": ["accessToken"]},
+        "auth": {"type": "api_key", "credentials": ["accessToken", "webhookSecret"]},
         "webhook": {
             "verification": {"strategy": "hmac", "header": "X-Sig", "encoding": "hex"},
             "eventName": {"from": "body", "path": "event"},

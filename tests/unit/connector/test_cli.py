@@ -37,8 +37,12 @@ def test_validate_reports_file_path_and_message(
     path = write_connector(bad)
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 1
+    text = path.read_text()
+    key = text.index("transform: toStr\n")
+    line, column = text.count("\n", 0, key) + 1, key - text.rfind("\n", 0, key)
     assert out.startswith(
-        f"{path}: sync.resources.products.apiMapping.code.transform: unknown transform 'toStr'"
+        f"{path}:{line}:{column}: sync.resources.products.apiMapping.code.transform: "
+        "unknown transform 'toStr'"
     )
 
 
@@ -53,6 +57,8 @@ def test_validate_json_format(write_connector: ConnectorWriter, capsys: pytest.C
     assert report["valid"] is False
     (problem,) = report["files"][0]["problems"]
     assert problem["path"] == 'sync.webhooks.handlers["order.created"]'
+    assert set(problem) == {"file", "line", "column", "path", "message"}
+    assert problem["file"] == str(path)
 
 
 def test_validate_missing_file_is_a_message_not_a_traceback(

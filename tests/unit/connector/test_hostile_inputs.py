@@ -51,10 +51,10 @@ def demo_yaml(**sentinels: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False, width=1000)
 
 
-def at(text: str, token: str, offset: int = 0) -> str:
-    """``line L, column C`` of ``token`` (plus ``offset`` characters) in ``text``."""
+def at(text: str, token: str, offset: int = 0) -> tuple[int, int]:
+    """Line and column of ``token`` (plus ``offset`` characters) in ``text``."""
     index = text.index(token) + offset
-    return f"line {text.count(chr(10), 0, index) + 1}, column {index - text.rfind(chr(10), 0, index)}"
+    return text.count(chr(10), 0, index) + 1, index - text.rfind(chr(10), 0, index)
 
 
 def deep_path(first: str) -> str:
@@ -73,10 +73,18 @@ class Case:
     write: Callable[[Path], Path]
     path: str
     message: str
+    position: tuple[int, int] | None = None  # line and column, where one can be given
     needs: tuple[pytest.MarkDecorator, ...] = ()
 
     def param(self) -> Any:
         return pytest.param(self, id=self.id, marks=self.needs)
+
+    def where(self, file: Path) -> str:
+        """How ``mercator validate`` begins the line of this refusal."""
+        if self.position is None:
+            return f"{file}: {self.path or '(document)'}: "
+        line, column = self.position
+        return f"{file}:{line}:{column}: " + (f"{self.path}: " if self.path else "")
 
 
 def _file(name: str, content: str | bytes) -> Callable[[Path], Path]:
@@ -95,8 +103,9 @@ def _non_utf8() -> Case:
     return Case(
         "non-utf8-definition",
         _file("demo.yaml", broken.encode("utf-8", "surrogateescape")),
-        at(text, "Demo store", len("Demo ")),
+        "",
         f"not UTF-8: byte 0xff at offset {offset} (invalid start byte); save the file as UTF-8",
+        at(text, "Demo store", len("Demo ")),
     )
 
 
@@ -108,7 +117,8 @@ def _deep_yaml() -> Case:
         "yaml-20000-deep",
         _file("demo.yaml", written),
         deep_path("description"),
-        f"nested deeper than 100 objects and lists; at most 100 levels are read ({where})",
+        "nested deeper than 100 objects and lists; at most 100 levels are read",
+        where,
     )
 
 
@@ -121,7 +131,8 @@ def _deep_json() -> Case:
         "json-20000-deep",
         _file("demo.json", written),
         deep_path("description"),
-        f"nested deeper than 100 objects and lists; at most 100 levels are read ({where})",
+        "nested deeper than 100 objects and lists; at most 100 levels are read",
+        where,
     )
 
 
@@ -131,7 +142,8 @@ def _long_int_yaml() -> Case:
         "yaml-5000-digit-integer",
         _file("demo.yaml", text.replace("LONG", LONG_INT)),
         "sync.syncConfiguration.batchSize",
-        f"an integer of 5,000 digits; at most 4,300 are read (write it as text) ({at(text, 'LONG')})",
+        "an integer of 5,000 digits; at most 4,300 are read (write it as text)",
+        at(text, "LONG"),
     )
 
 
@@ -143,7 +155,8 @@ def _long_int_json() -> Case:
         "json-5000-digit-integer",
         _file("demo.json", text.replace('"LONG"', LONG_INT)),
         "sync.syncConfiguration.batchSize",
-        f"an integer of 5,000 digits; at most 4,300 are read (write it as text) ({at(text, 'LONG', -1)})",
+        "an integer of 5,000 digits; at most 4,300 are read (write it as text)",
+        at(text, "LONG", -1),
     )
 
 
@@ -166,7 +179,8 @@ def _alias_bomb() -> Case:
         _file("demo.yaml", lol4),
         "sync.resources.products.apiMapping.attributes.lol4",
         "holds 222,221 keys, values and items, each alias counted as what it stands for; a definition "
-        f"may hold at most 100,000 ({at(lol4, '&lol4')})",
+        "may hold at most 100,000",
+        at(lol4, "&lol4"),
     )
 
 
@@ -176,7 +190,8 @@ def _alias_loop() -> Case:
         "alias-inside-itself",
         _file("demo.yaml", text.replace("LOOP", "&loop [*loop]")),
         "description",
-        f"an alias inside this node refers to the node itself; it never ends ({at(text, 'LOOP')})",
+        "an alias inside this node refers to the node itself; it never ends",
+        at(text, "LOOP"),
     )
 
 
@@ -190,7 +205,8 @@ def _alias_depth() -> Case:
         _file("demo.yaml", written),
         "description.b" + "[0]" * 8 + " ... " + "[0]" * 10,
         "nested deeper than 100 objects and lists; at most 100 levels are read, counting what aliases "
-        f"stand for ({at(written, '[' * 60, 38)})",
+        "stand for",
+        at(written, "[" * 60, 38),
     )
 
 
@@ -204,8 +220,9 @@ def _duplicate_resource() -> Case:
         "yaml-duplicate-resource",
         _file("demo.yaml", written),
         "sync.resources.products",
-        f"duplicate key 'products': given at line {start + 1}, column 5 and again at line "
-        f"{end + 1}, column 5; give each key once (the last would silently win)",
+        f"duplicate key 'products': given before at line {start + 1}, column 5; give each key once (the "
+        "last would silently win)",
+        (end + 1, 5),
     )
 
 
@@ -218,7 +235,8 @@ def _duplicate_nested_key() -> Case:
         "yaml-duplicate-nested-key",
         _file("demo.yaml", written),
         "sync.resources.products.apiMapping.name",
-        f"duplicate key 'name': given at line {name + 1}, column 9 and again at line {name + 2}, column 9",
+        f"duplicate key 'name': given before at line {name + 1}, column 9; give each key once",
+        (name + 2, 9),
     )
 
 
@@ -231,8 +249,8 @@ def _duplicate_json_key() -> Case:
         "json-duplicate-key",
         _file("demo.json", written),
         "displayName",
-        f"duplicate key 'displayName': given at line {shown + 1}, column 2 and again at line "
-        f"{shown + 2}, column 2",
+        f"duplicate key 'displayName': given before at line {shown + 1}, column 2; give each key once",
+        (shown + 2, 2),
     )
 
 
@@ -242,7 +260,8 @@ def _bad_date() -> Case:
         "yaml-impossible-date",
         _file("demo.yaml", text.replace("DATE", "2024-13-45")),
         "version",
-        f"cannot be read: month must be in 1..12 ({at(text, 'DATE')})",
+        "cannot be read: month must be in 1..12",
+        at(text, "DATE"),
     )
 
 
@@ -287,14 +306,14 @@ DEFINITION_CASES = [
     _duplicate_json_key(),
     _bad_date(),
     _oversized(),
-    Case("definition-is-a-fifo", _fifo, "", "not a regular file (a FIFO); give a file", (needs_fifo,)),
+    Case("definition-is-a-fifo", _fifo, "", "not a regular file (a FIFO); give a file", needs=(needs_fifo,)),
     Case("definition-is-a-directory", _directory, "", "not a regular file (a directory); give a file"),
     Case(
         "definition-is-dev-zero",
         _dev_zero,
         "",
         "not a regular file (a character device); give a file",
-        (needs_dev_zero,),
+        needs=(needs_dev_zero,),
     ),
 ]
 
@@ -311,6 +330,7 @@ def test_loader_refuses_with_place_and_reason(case: Case, tmp_path: Path) -> Non
     problem = caught.value.problems[0]
     assert problem.path == case.path, caught.value.render()
     assert case.message in problem.message, caught.value.render()
+    assert (problem.line, problem.column) == (case.position or (None, None)), caught.value.render()
 
 
 @pytest.mark.parametrize("case", [case.param() for case in DEFINITION_CASES])
@@ -322,8 +342,7 @@ def test_validate_prints_the_refusal_without_a_traceback(
     out, err = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in out + err
-    assert f"{path}: {case.path or '(document)'}: " in out
-    assert case.message in out
+    assert case.where(path) + case.message in out
 
 
 @pytest.mark.parametrize("case", [case.param() for case in DEFINITION_CASES])
@@ -336,8 +355,10 @@ def test_validate_json_carries_the_refusal(
     assert code == 1
     assert report["valid"] is False
     problem = report["files"][0]["problems"][0]
+    assert problem["file"] == str(path)
     assert problem["path"] == case.path
     assert case.message in problem["message"]
+    assert (problem["line"], problem["column"]) == (case.position or (None, None))
 
 
 def test_duplicate_keys_are_all_reported_in_order(tmp_path: Path) -> None:
@@ -587,7 +608,9 @@ def test_validate_reports_the_sample_without_a_traceback(
     out, err = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in out + err
-    assert f"{path}: {LIST_SAMPLE}: {case.message(path.parent)}" in out
+    # The finding is placed at the key samples.list (endpoints.list holds an object on later lines).
+    line, column = at(path.read_text(), "list: ")
+    assert f"{path}:{line}:{column}: {LIST_SAMPLE}: {case.message(path.parent)}" in out
 
 
 def test_samples_may_use_links_and_dots_that_stay_inside(connector: Callable[[str], Path]) -> None:
@@ -683,4 +706,4 @@ def test_preview_refuses_a_hostile_definition(tmp_path: Path, capsys: pytest.Cap
     code = main(["preview", str(path), "--resource", "products", "--input", str(path)])
     _, err = capsys.readouterr()
     assert code == 1
-    assert f"{path}: {case.path}: {case.message}" in err
+    assert case.where(path) + case.message in err

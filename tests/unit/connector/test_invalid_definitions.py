@@ -17,7 +17,7 @@ def valid_definition() -> Doc:
     return {
         "name": "demo",
         "displayName": "Demo store",
-        "auth": {"type": "api_key", "credentials": ["accessToken"]},
+        "auth": {"type": "api_key", "credentials": ["accessToken", "webhookSecret"]},
         "webhook": {
             "verification": {"strategy": "hmac", "header": "X-Sig", "encoding": "hex"},
             "eventName": {"from": "body", "path": "event"},
@@ -114,6 +114,17 @@ def drop(path: str) -> Callable[[Doc], None]:
 def legacy_only(doc: Doc) -> None:
     del doc["sync"]
     doc["webhook"]["ecommerce"] = {"orders": {"create": {}}}
+
+
+def enriched(resource: str) -> Callable[[Doc], None]:
+    """The order.created handler fetching its record through ``resource`` instead of mapping it."""
+
+    def apply(doc: Doc) -> None:
+        handler = at(doc, H)
+        del handler["mapping"]
+        handler["enrich"] = {"resource": resource, "idPath": "data.id"}
+
+    return apply
 
 
 P = "sync/resources/products"
@@ -250,7 +261,18 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         f"{PD}.name",
         ["must equal its key 'products'"],
     ),
-    ("list endpoint missing", drop(f"{P}/endpoints/list"), f"{PD}.endpoints.list", ["missing required key"]),
+    (
+        "neither list nor details endpoint",
+        set_(f"{P}/endpoints", {}),
+        f"{PD}.endpoints",
+        ["needs endpoints.list (listed by the scheduled sync), endpoints.details", "or both"],
+    ),
+    (
+        "pagination on a resource without a list endpoint",
+        drop(f"{P}/endpoints/list"),
+        f"{PD}.pagination",
+        ["pagination applies to endpoints.list, which this resource does not have", "remove it"],
+    ),
     (
         "details url without id",
         set_(f"{P}/endpoints/details/url", "/products/x"),
@@ -397,9 +419,71 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
     ),
     (
         "handler enriching from an unknown resource",
-        set_(f"{H}/enrich", {"resource": "invoices", "idPath": "data.id"}),
+        enriched("invoices"),
         f"{HD}.enrich.resource",
         ["unknown resource 'invoices'", "products, orders"],
+    ),
+    (
+        "handler enriching from a resource of another content type",
+        enriched("products"),
+        f"{HD}.enrich.resource",
+        ["resource 'products' holds core:product records", "is ecommerce:orders", "use 'orders'"],
+    ),
+    (
+        "handler with both enrich and its own mapping",
+        set_(f"{H}/enrich", {"resource": "orders", "idPath": "data.id"}),
+        f"{HD}.mapping",
+        ["mapped by resources.orders.apiMapping", "remove mapping"],
+    ),
+    (
+        "handler with neither mapping nor enrich",
+        drop(f"{H}/mapping"),
+        f"{HD}.mapping",
+        ["missing required key", "enrich: {resource, idPath}"],
+    ),
+    (
+        "verification secret that is not a credential",
+        set_("webhook/verification/secret", "hookKey"),
+        "webhook.verification.secret",
+        ["'hookKey' is not a credential", "every delivery would be refused", "accessToken, webhookSecret"],
+    ),
+    (
+        "basic verification password that is not a credential",
+        set_("webhook/verification", {"strategy": "basic", "username": "webhookSecret", "password": "pw"}),
+        "webhook.verification.password",
+        ["'pw' is not a credential", "add 'pw' to auth.credentials"],
+    ),
+    (
+        "trigger entity type that disagrees with its handler",
+        set_("triggers/0/entityType", "Customer"),
+        "triggers[0].entityType",
+        ["'Customer' disagrees", "writes 'order' records", "use entityType 'Order'"],
+    ),
+    (
+        "lookup table key read as a boolean",
+        set_(
+            f"{H}/mapping/status",
+            {
+                "path": "data.status",
+                "transform": "compute",
+                "fn": "lookup",
+                "args": {"table": {True: "paid"}},
+            },
+        ),
+        f"{HD}.mapping.status.args.table",
+        ["key true was read as bool", "quote it: 'true'"],
+    ),
+    (
+        "ping body pattern that is not a regular expression",
+        set_("webhook/ping", {"contentType": "application/x-www-form-urlencoded", "bodyPattern": "id=(\\d+"}),
+        "webhook.ping.bodyPattern",
+        ["bodyPattern 'id=(\\\\d+' is not a regular expression", "missing ), unterminated subpattern"],
+    ),
+    (
+        "ping without a media type",
+        set_("webhook/ping", {"bodyPattern": "ok"}),
+        "webhook.ping.contentType",
+        ["missing required key"],
     ),
     (
         "unknown verification strategy",
@@ -487,14 +571,15 @@ def test_yaml_syntax_error_gives_line_and_column() -> None:
     with pytest.raises(DefinitionError) as caught:
         parse_definition("name: demo\nsync:\n  baseUrl: [unclosed\n", "broken.yaml")
     (problem,) = caught.value.problems
-    assert problem.path.startswith("line 4") or problem.path.startswith("line 3")
-    assert "column" in problem.path
+    assert (problem.line, problem.column) == (4, 1)
+    assert caught.value.render().startswith("broken.yaml:4:1: expected ',' or ']'")
 
 
 def test_json_definition_syntax_error_names_line() -> None:
     with pytest.raises(DefinitionError) as caught:
         parse_definition('{"name": "demo",\n "sync": }', "broken.json", json_only=True)
-    assert caught.value.problems[0].path == "line 2, column 10"
+    problem = caught.value.problems[0]
+    assert (problem.path, problem.line, problem.column) == ("", 2, 10)
 
 
 def test_top_level_must_be_an_object() -> None:
@@ -525,7 +610,7 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
 )
 def test_absolute_endpoint_on_base_url_host_is_accepted(base: str, url: str) -> None:
     doc = valid_definition()
-    doc["auth"]["credentials"] = ["accessToken", "shopDomain"]
+    doc["auth"]["credentials"] = ["accessToken", "shopDomain", "webhookSecret"]
     doc["sync"]["baseUrl"] = base
     doc["sync"]["resources"]["products"]["endpoints"]["list"]["url"] = url
     validate_definition(doc, "demo.yaml")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from mercator.connector import DefinitionError, validate_definition
+from mercator.connector.endpoints import ResponseMapping
 from mercator.connector.pagination import Incremental, LinkHeaderPagination, PageNumberPagination
 from mercator.connector.placeholders import MissingCredentialError, fill, placeholders
-from mercator.connector.sync import ResponseMapping
 from tests.unit.connector.conftest import definition_doc
 
 CURSOR = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -149,7 +149,7 @@ def oauth_doc(**auth: Any) -> dict[str, Any]:
         "type": "oauth2",
         "authorizeUrl": "https://[[shopDomain]]/admin/oauth/authorize",
         "tokenUrl": "https://[[shopDomain]]/admin/oauth/access_token",
-        "credentials": ["shopDomain"],
+        "credentials": ["shopDomain", "webhookSecret"],
         **auth,
     }
     return doc
@@ -158,7 +158,7 @@ def oauth_doc(**auth: Any) -> dict[str, Any]:
 def test_oauth_urls_may_be_per_store() -> None:
     auth = validate_definition(oauth_doc()).auth
     assert auth is not None
-    assert auth.provides() == {"accessToken", "refreshToken", "shopDomain"}
+    assert auth.provides() == {"accessToken", "refreshToken", "shopDomain", "webhookSecret"}
 
 
 def test_oauth_url_placeholders_must_be_credentials() -> None:

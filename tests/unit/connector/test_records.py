@@ -57,7 +57,8 @@ def test_valid_order_is_normalised_to_json() -> None:
         ({"totalAmount": "lots"}, "totalAmount", "valid number"),
         ({"currency": "RIYAL"}, "currency", "at most 3 characters"),
         ({"createdAt": "yesterday"}, "createdAt", "datetime"),
-        ({"items": [{"quantity": 1}]}, "items.0.name", "Field required"),
+        ({"items": [{"quantity": 1}]}, "items.0.name", "missing"),
+        ({"status": None}, "status", "missing (null)"),
         ({"items": [{"name": "Mug", "quantity": -1}]}, "items.0.quantity", "greater than or equal to 0"),
         ({"totals": 3}, "totals", "Extra inputs are not permitted"),
     ],
@@ -87,6 +88,15 @@ def test_partial_update_validates_only_present_fields() -> None:
     with pytest.raises(RecordValidationError) as caught:
         validate_record("ecommerce:orders", {"code": "981", "totalAmount": "x"}, partial=True)
     assert [field for field, _ in caught.value.problems] == ["totalAmount"]
+
+
+def test_partial_update_leaves_out_what_the_delivery_lacks() -> None:
+    # The mapping gives null for every field whose path the delivery does not carry.
+    record = {"code": "981", "status": None, "paymentStatus": "paid", "totalAmount": None}
+    assert validate_record("ecommerce:orders", record, partial=True) == {
+        "code": "981",
+        "paymentStatus": "paid",
+    }
 
 
 def test_partial_update_still_needs_code() -> None:

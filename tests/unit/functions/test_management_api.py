@@ -63,7 +63,7 @@ WEBHOOK_ENV = {
     "TRIGGER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/trigger",
 }
 CALL = {call.name: call for call in CALLS}
-SIGNING_SECRET = f"mercator/{A}/workflow-signing-key"
+SIGNING_SECRET = f"mercator/{A}/webhook-keys/workflow-signing-key"
 
 
 class Context:
@@ -249,7 +249,7 @@ def test_the_openapi_document_declares_every_route_and_its_answers(document: dic
                     status,
                 )
     configure = document["paths"]["/api/integrations/provider/configure"]["post"]
-    assert set(configure["responses"]) == {"200", "400", "401", "403", "404", "409", "500"}
+    assert set(configure["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415", "500"}
     assert configure["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ConfigureIntegrationRequest"
     }

@@ -23,7 +23,7 @@ from tests.fake_aws import use_fake_aws
 from tests.integration.oauth.support import REGION, TABLE, OAuthWorld
 from tests.unit.functions.conftest import Loader, load_event
 
-OAUTH_ENV = {"STATE_TABLE": TABLE, "OAUTH_STATE_KEY_SECRET": "mercator/oauth-state-key"}
+OAUTH_ENV = {"STATE_TABLE": TABLE, "OAUTH_STATE_KEY_SECRET": "mercator/oauth-state/key"}
 SAMPLE_STATE_KEY = "mercator-sample-oauth-state-key-for-events-0001"
 SAMPLE_NONCE = "c2FtcGxlLW5vbmNlLW9mLWFuLWluc3RhbGw"
 REQUEST_TIME = 1768469400  # requestTimeEpoch of the events, in seconds
@@ -45,7 +45,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[OAuthWorld]:
     use_fake_aws(monkeypatch, REGION)
     with mock_aws():
         built = OAuthWorld()
-        built.secrets.put_secret_value(SecretId="mercator/oauth-state-key", SecretString=SAMPLE_STATE_KEY)
+        built.secrets.put_secret_value(SecretId="mercator/oauth-state/key", SecretString=SAMPLE_STATE_KEY)
         yield built
 
 
@@ -198,6 +198,20 @@ def test_the_services_are_wired_to_aws_at_cold_start(load_app: Loader, world: OA
     # Wired to the state table and the secrets: an install URL of the app registered in Secrets Manager
     url = service.install_url("tenant-demo", "salla", CALLBACK)
     assert parse_qs(urlsplit(url).query)["client_id"] == ["mercator-salla-app"]
+
+
+@pytest.mark.parametrize(
+    "secret", ["mercator/oauth-state-key", "mercator/credentials/t/i", "oauth-state/key"]
+)
+def test_the_state_key_must_be_a_secret_of_its_kind(secret: str) -> None:
+    # The OAuth function may read the state key it is given (mercator/oauth-state/...) and no other secret.
+    with pytest.raises(
+        SettingsError, match="OAUTH_STATE_KEY_SECRET: must name a secret under mercator/oauth-state/"
+    ):
+        OAuthSettings.from_environ({**OAUTH_ENV, "OAUTH_STATE_KEY_SECRET": secret})
+
+    arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mercator/oauth-state/key-dev-Ab12Cd"
+    assert OAuthSettings.from_environ({**OAUTH_ENV, "OAUTH_STATE_KEY_SECRET": arn}).state_key_secret == arn
 
 
 def test_the_settings_name_every_missing_or_bad_variable() -> None:

@@ -215,6 +215,23 @@ def test_dispatch_settings_default_the_ttl_and_take_an_unset_vapid_secret_as_non
     assert settings.sender_email == "orders@shop.example.com"
 
 
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mercator/push-Ab12Cd",
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mercator/credentials/t/i-Ab12Cd",
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:vapid/key-Ab12Cd",
+    ],
+)
+def test_the_vapid_secret_must_be_of_its_kind(arn: str) -> None:
+    # The functions may read VAPID keys under mercator/vapid/ only; any other would fail at the first push.
+    with pytest.raises(SettingsError, match="VAPID_SECRET_ARN: must name a secret under mercator/vapid/"):
+        DispatchSettings.from_environ({**DISPATCH_ENV, "VAPID_SECRET_ARN": arn})
+
+    good = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mercator/vapid/push-Ab12Cd"
+    assert DispatchSettings.from_environ({**DISPATCH_ENV, "VAPID_SECRET_ARN": good}).vapid_secret_arn == good
+
+
 def test_dispatch_settings_name_every_variable_at_fault() -> None:
     env = {"STATE_TABLE": STATE, "SENDER_EMAIL": "orders", "VAPID_SECRET_ARN": "vapid-keys"}
 

@@ -20,7 +20,7 @@ from mercator.state.secrets import SecretsVault
 from mercator.workflows import ActionFailedError, WebhookAction, execution_id
 from tests.unit.outbound.conftest import ORDER, FakeClock, FakeSleep, change_event, make_workflow
 
-SECRET_NAME = "mercator/tenant-1/warehouse-hook"
+SECRET_NAME = "mercator/tenant-1/webhook-keys/warehouse-hook"
 KEY = b"0123456789abcdef0123456789abcdef"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
 URL = "https://hooks.example.com/mercator"
@@ -321,6 +321,46 @@ def test_the_signing_key_comes_from_secrets_manager(make_sender: SenderFactory, 
     sender.run(webhook_action(), change_event(), make_workflow(webhook_action()))
 
     assert receiver.verified == [True]
+
+
+class CountingSecrets(FakeSecrets):
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: list[str] = []
+
+    def secret_string(self, secret_id: str) -> str:
+        self.read.append(secret_id)
+        return super().secret_string(secret_id)
+
+
+@pytest.mark.parametrize(
+    "secret_name",
+    [
+        "mercator/tenant-2/webhook-keys/warehouse-hook",  # another tenant's signing key
+        "mercator/credentials/tenant-1/shop-1",  # the tenant's own store credentials
+        "mercator/oauth-apps/salla",  # Mercator's OAuth app
+        "mercator/vapid/push",  # Mercator's VAPID key
+        "mercator/tenant-1/warehouse-hook",  # the tenant's, but not among its signing keys
+        "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mercator/tenant-2/webhook-keys/k-Ab12Cd",
+    ],
+)
+def test_only_the_tenants_own_signing_keys_are_ever_read(
+    make_sender: SenderFactory, secret_name: str
+) -> None:
+    # Given a stored workflow of tenant-1 whose action names a secret that is not one of its signing keys
+    secrets = CountingSecrets({secret_name: SECRET})
+    sender, receiver = make_sender(secrets=secrets)
+    action = WebhookAction(type="webhook", url=URL, secretName=secret_name)
+
+    # When it runs
+    with pytest.raises(ActionFailedError) as caught:
+        sender.run(action, change_event(), make_workflow(action, tenant_id="tenant-1"))
+
+    # Then it fails for good, saying where signing keys live, without reading the secret or posting
+    assert caught.value.retryable is False
+    assert "name a secret under mercator/tenant-1/webhook-keys/" in caught.value.reason
+    assert secrets.read == []
+    assert receiver.seen == []
 
 
 def test_another_action_type_is_a_programming_error(make_sender: SenderFactory) -> None:

@@ -203,24 +203,111 @@ def test_a_timestamp_that_is_not_unix_seconds_is_refused(value: str) -> None:
     assert refused(headers) == expected
 
 
-NOT_BASE64 = "Standard Webhooks secret is not base64 (after an optional whsec_ prefix)"
+# Two keys written out byte by byte: base64 of the first needs "==", of the second "=", and both hold
+# the characters that differ between the standard (+/) and URL-safe (-_) alphabets.
+KEY_16 = bytes.fromhex("fbefbe0f3e7dfbffbf6d4d7ec3a1f0ff")
+KEY_17 = bytes.fromhex("fbefbe0f3e7dfbffbf6d4d7ec3a1f0ff3f")
+
+# Every form a platform hands a secret out in: standard or URL-safe, padded or not, whsec_ or not.
+SECRET_FORMS = [
+    ("++++Dz59+/+/bU1+w6Hw/w==", KEY_16),
+    ("++++Dz59+/+/bU1+w6Hw/w", KEY_16),
+    ("----Dz59-_-_bU1-w6Hw_w==", KEY_16),
+    ("----Dz59-_-_bU1-w6Hw_w", KEY_16),
+    ("whsec_++++Dz59+/+/bU1+w6Hw/w==", KEY_16),
+    ("whsec_++++Dz59+/+/bU1+w6Hw/w", KEY_16),
+    ("whsec_----Dz59-_-_bU1-w6Hw_w==", KEY_16),
+    ("whsec_----Dz59-_-_bU1-w6Hw_w", KEY_16),
+    ("++++Dz59+/+/bU1+w6Hw/z8=", KEY_17),
+    ("++++Dz59+/+/bU1+w6Hw/z8", KEY_17),
+    ("whsec_----Dz59-_-_bU1-w6Hw_z8=", KEY_17),
+    ("whsec_----Dz59-_-_bU1-w6Hw_z8", KEY_17),
+]
+
+
+def hmac_signature(key: bytes, msg_id: str, ts: int, body: bytes) -> str:
+    """The v1 signature made by hand from the key's bytes."""
+    digest = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+@pytest.mark.parametrize(("secret", "key"), SECRET_FORMS)
+def test_every_form_of_a_secret_decodes_to_its_key(secret: str, key: bytes) -> None:
+    # Given a secret in one of the forms platforms hand out
+    # When it signs a delivery
+    # Then the key is the bytes it encodes and the signature the HMAC made with them
+    assert signing_key(secret) == key
+    expected = hmac_signature(key, MSG_ID, TS, BODY)
+    assert sign(secret, MSG_ID, TS, BODY) == expected
+    verify(secret, delivery(expected), BODY, now=NOW)
+
+
+def test_the_forms_of_one_key_verify_each_others_signatures() -> None:
+    signed = sign("whsec_----Dz59-_-_bU1-w6Hw_w", MSG_ID, TS, BODY)
+    verify("++++Dz59+/+/bU1+w6Hw/w==", delivery(signed), BODY, now=NOW)
+    assert refused(delivery(signed), secret="++++Dz59+/+/bU1+w6Hw/z8=") == "signature does not match"
+
+
+FORMS = (
+    "write it as base64, standard (+/) or URL-safe (-_), padded with = or not, "
+    "after an optional whsec_ prefix"
+)
 
 
 @pytest.mark.parametrize(
     ("secret", "reason"),
     [
-        ("whsec_", "Standard Webhooks secret is empty"),
-        ("whsec_***", NOT_BASE64),
-        ("not base64 at all", NOT_BASE64),
-        (VECTOR_SECRET[:-1], NOT_BASE64),  # one character short: broken padding
+        ("", "secret is empty"),
+        ("whsec_", "secret is empty"),
+        ("whsec_==", f"secret is not base64: it holds only '=' padding; {FORMS}"),
+        ("whsec_***", f"secret is not base64: it holds a character of neither base64 alphabet; {FORMS}"),
+        (
+            "++++Dz59+/+/bU1+w6H=w/w==",
+            f"secret is not base64: it holds a character of neither base64 alphabet; {FORMS}",
+        ),
+        ("not base64 at all", f"secret is not base64: it holds whitespace; {FORMS}"),
+        ("++++Dz59+/+/bU1+w6Hw/w==\n", f"secret is not base64: it holds whitespace; {FORMS}"),
+        (" whsec_++++Dz59+/+/bU1+w6Hw/w==", f"secret is not base64: it holds whitespace; {FORMS}"),
+        (
+            "++++Dz59-_+/bU1+w6Hw/w==",
+            f"secret is not base64: it mixes the standard (+/) and URL-safe (-_) alphabets; {FORMS}",
+        ),
+        (VECTOR_SECRET[:-3], f"secret is not base64: 29 characters is a length no base64 text has; {FORMS}"),
+        (
+            "++++Dz59+/+/bU1+w6Hw/w=",
+            f"secret is not base64: it ends in 1 '=' where base64 of its length has 2; {FORMS}",
+        ),
+        (
+            "++++Dz59+/+/bU1+w6Hw/z8==",
+            f"secret is not base64: it ends in 2 '=' where base64 of its length has 1; {FORMS}",
+        ),
+        ("whsec_AAAA=", f"secret is not base64: it ends in 1 '=' where base64 of its length has 0; {FORMS}"),
+    ],
+    ids=[
+        "empty",
+        "prefix-only",
+        "padding-only",
+        "symbols",
+        "inner-equals",
+        "spaces",
+        "trailing-newline",
+        "leading-space",
+        "mixed-alphabets",
+        "impossible-length",
+        "short-padding",
+        "long-padding",
+        "padding-not-needed",
     ],
 )
 def test_a_malformed_secret_is_a_configuration_fault(secret: str, reason: str) -> None:
     with pytest.raises(CredentialError) as caught:
         verify(secret, delivery(), BODY, now=NOW)
-    assert caught.value.reason == reason
-    with pytest.raises(ValueError, match="secret is"):
+    assert caught.value.reason == f"Standard Webhooks {reason}"
+    with pytest.raises(ValueError) as refused_to_sign:
         sign(secret, MSG_ID, TS, BODY)
+    assert str(refused_to_sign.value) == reason
+    if len(secret) > 8:
+        assert secret.strip().removeprefix("whsec_") not in reason
 
 
 def test_reasons_never_hold_the_secret_or_the_expected_signature() -> None:

@@ -353,7 +353,6 @@ def _thin_catalog() -> ConnectorCatalog:
     document["sync"]["webhooks"]["handlers"]["order.thin"] = {
         "recordType": "order",
         "operation": "upsert",
-        "mapping": {"code": "data.id"},
         "enrich": {"resource": "orders", "idPath": "data.id"},
     }
     document["triggers"].append({"event": "order.thin", "entityType": "Order"})

@@ -101,8 +101,8 @@ def test_configure_checks_the_credentials_with_one_small_request_then_stores_the
         "baseUrl": SALLA_BASE_URL,
     }
     # And the credentials are in Secrets Manager under the tenant's name, and nowhere in DynamoDB
-    assert world.secret_names() == [f"mercator/{A}/{integration.id}"]
-    assert stored_secret(world, f"mercator/{A}/{integration.id}") == CREDENTIALS["salla"]
+    assert world.secret_names() == [f"mercator/credentials/{A}/{integration.id}"]
+    assert stored_secret(world, f"mercator/credentials/{A}/{integration.id}") == CREDENTIALS["salla"]
     assert SALLA_TOKEN not in json.dumps(world.state_items())
 
 
@@ -224,7 +224,7 @@ def test_configuring_the_same_provider_twice_is_a_conflict_and_stores_nothing_mo
         f"Integration already configured: tenant 'tenant-a' already has integration '{first.id}' (active)"
     )
     assert [found.id for found in world.integrations.for_tenant(A)] == [first.id]
-    assert world.secret_names() == [f"mercator/{A}/{first.id}"]
+    assert world.secret_names() == [f"mercator/credentials/{A}/{first.id}"]
     assert len(world.sent) == 1  # the second configuration never called the store
 
 
@@ -405,7 +405,9 @@ def test_remove_deletes_the_integration_its_secret_and_state_and_keeps_its_recor
         1,
         0,
     )
-    assert world.secret_names() == sorted([f"mercator/{A}/{woo.id}", f"mercator/{B}/{other.id}"])
+    assert world.secret_names() == sorted(
+        [f"mercator/credentials/{A}/{woo.id}", f"mercator/credentials/{B}/{other.id}"]
+    )
     # And nothing of the other integrations changed
     assert footprint(world, woo) == FULL
     assert footprint(world, other) == FULL
@@ -446,7 +448,7 @@ def test_another_tenant_cannot_remove_an_integration_and_nothing_is_deleted(worl
 
     assert world.integrations.get(integration.id) == integration
     assert footprint(world, integration) == FULL
-    assert world.secret_names() == [f"mercator/{A}/{integration.id}"]
+    assert world.secret_names() == [f"mercator/credentials/{A}/{integration.id}"]
 
 
 def test_a_removal_cut_short_is_finished_by_asking_again(world: ManagementWorld) -> None:
@@ -597,10 +599,22 @@ def test_updating_a_workflow_keeps_its_identity_creation_and_state(world: Manage
                 "action": {
                     "type": "webhook",
                     "url": "https://x.example",
-                    "secretName": "mercator/tenant-b/key",
+                    "secretName": "mercator/tenant-b/webhook-keys/key",
                 }
             },
-            "action.secretName must name a Secrets Manager secret of this tenant: mercator/tenant-a/<name>",
+            "action.secretName must name a Secrets Manager secret of this tenant: "
+            "mercator/tenant-a/webhook-keys/<name>",
+        ),
+        (
+            # The tenant's own part of the namespace, but not one of its signing keys.
+            {
+                "action": {
+                    "type": "webhook",
+                    "url": "https://x.example",
+                    "secretName": "mercator/tenant-a/key",
+                }
+            },
+            "mercator/tenant-a/webhook-keys/<name>",
         ),
     ],
 )
@@ -618,7 +632,11 @@ def test_workflows_that_cannot_run_are_configuration_errors(
 
 def test_a_webhook_signed_with_the_tenants_own_secret_is_accepted(world: ManagementWorld) -> None:
     world.service.configure(A, request())
-    action = {"type": "webhook", "url": "https://x.example/hook", "secretName": "mercator/tenant-a/signing"}
+    action = {
+        "type": "webhook",
+        "url": "https://x.example/hook",
+        "secretName": "mercator/tenant-a/webhook-keys/signing",
+    }
 
     workflow = world.service.configure_workflow(A, workflow_request(action=action))
 

@@ -30,7 +30,6 @@ def thin_orders(document: dict[str, Any]) -> None:
     document["sync"]["webhooks"]["handlers"]["order.thin"] = {
         "recordType": "order",
         "operation": "upsert",
-        "mapping": {"code": "data.id"},
         "enrich": {"resource": "orders", "idPath": "data.id"},
     }
     document["triggers"].append({"event": "order.thin", "entityType": "Order"})

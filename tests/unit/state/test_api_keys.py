@@ -180,6 +180,18 @@ def test_a_tenant_id_that_cannot_be_stored_is_refused(
     assert stored_items(dynamodb, state_table) == []
 
 
+@pytest.mark.parametrize(
+    "tenant", ["credentials", "oauth-apps", "oauth-state", "vapid", "webhook-keys", "Vapid"]
+)
+def test_a_tenant_named_like_a_kind_of_secret_is_refused(
+    keys: DynamoApiKeys, tenant: str, dynamodb: Any, state_table: str
+) -> None:
+    # Its webhook signing keys (mercator/<tenant>/webhook-keys/...) would sit among Mercator's own secrets.
+    with pytest.raises(ValueError, match="a name Mercator keeps for its own secrets"):
+        keys.create(tenant)
+    assert stored_items(dynamodb, state_table) == []
+
+
 def test_a_key_item_without_its_hash_is_reported_as_malformed(
     keys: DynamoApiKeys, dynamodb: Any, state_table: str
 ) -> None:

@@ -167,7 +167,7 @@ def test_a_registration_that_loses_the_race_leaves_no_secret_behind(
 
     assert caught.value.integration_id == "winner"
     names = sorted(entry["Name"] for entry in secrets.list_secrets()["SecretList"])
-    assert names == [f"mercator/acme/{winner.id}"]
+    assert names == [f"mercator/credentials/acme/{winner.id}"]
 
 
 def test_a_registration_the_index_already_shows_is_refused_before_storing_anything(

@@ -75,7 +75,7 @@ def test_register_stores_the_secret_and_the_active_integration(
     assert integration.resources == ["orders", "products"]
     assert integration.settings == {"baseUrl": "http://127.0.0.1:8000/admin/v2", "label": "main store"}
     assert integration.created_at == REGISTERED
-    secret = secrets.get_secret_value(SecretId="mercator/t1/salla-main")
+    secret = secrets.get_secret_value(SecretId="mercator/credentials/t1/salla-main")
     assert secret["ARN"] == integration.credentials_arn
     assert json.loads(secret["SecretString"]) == {"accessToken": TOKEN, "webhookSecret": "whsec"}
 
@@ -88,7 +88,7 @@ def test_register_without_an_id_makes_one(
     assert re.fullmatch(r"[0-9a-f]{32}", registered.id)
     stored = integrations.get(registered.id)
     assert stored is not None and stored.resources is None
-    assert secret_names(secrets) == [f"mercator/t1/{registered.id}"]
+    assert secret_names(secrets) == [f"mercator/credentials/t1/{registered.id}"]
 
 
 def test_registering_again_updates_credentials_and_keeps_created_at(
@@ -115,7 +115,7 @@ def test_registering_again_updates_credentials_and_keeps_created_at(
     assert after is not None
     assert after.created_at == REGISTERED
     assert after.resources == ["orders"]
-    assert json.loads(secrets.get_secret_value(SecretId="mercator/t1/shop")["SecretString"]) == {
+    assert json.loads(secrets.get_secret_value(SecretId="mercator/credentials/t1/shop")["SecretString"]) == {
         "accessToken": "new"
     }
 
@@ -181,6 +181,19 @@ def test_an_id_of_another_connector_is_not_taken_over(
         ),
         ("salla", {"integration_id": "a#b"}, {"accessToken": "a"}, "integration id 'a#b' must start with"),
         ("salla", {"tenant_id": "t 1"}, {"accessToken": "a"}, "tenant 't 1' must start with"),
+        # Secret names by kind: such a tenant's secrets would sit among Mercator's own.
+        (
+            "salla",
+            {"tenant_id": "oauth-apps"},
+            {"accessToken": "a"},
+            "a name Mercator keeps for its own secrets",
+        ),
+        (
+            "salla",
+            {"tenant_id": "Credentials"},
+            {"accessToken": "a"},
+            "a name Mercator keeps for its own secrets",
+        ),
     ],
 )
 def test_bad_registrations_are_refused_before_anything_is_stored(
