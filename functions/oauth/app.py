@@ -1,16 +1,20 @@
-"""OAuth: ``GET /oauth/{connector}/install`` and ``GET /oauth/{connector}/callback`` from API Gateway.
+"""OAuth: ``GET /oauth/{connector}/install``, ``/start`` and ``/callback`` from API Gateway.
 
 Install is guarded by the API authorizer: the tenant comes from ``requestContext.authorizer.tenantId``
-and nowhere else. It answers 302 to the platform's consent page (the URL is also in the JSON body,
-for clients that cannot follow a cross-site redirect). The callback is public, as the platform sends
-the merchant's browser there; the signed state says which tenant it is for. It answers 200 with the
-new integration, or the Integrations API's error envelope: 400 CONFIGURATION_ERROR (refused state,
-declined consent, a token endpoint's refusal), 404 NOT_FOUND (no such connector), 409 CONFLICT (the
-tenant has this connector already). Errors map to statuses here, in one place.
+and nowhere else. It prepares the install and answers Mercator's start address, as 302 and in the JSON
+body (``data.url``): the tenant's application sends the merchant's browser there. Start is public:
+the browser that opens it gets the install cookie (a random session value; HttpOnly, Secure,
+SameSite=Lax, on the callback's path only, for the state's remaining lifetime) and a 302 to the
+platform's consent page. The callback is public, as the platform sends the merchant's browser there;
+the signed state says which tenant it is for, and the cookie must be the one start set in that
+browser. It answers 200 with the new integration, or the Integrations API's error envelope: 400
+CONFIGURATION_ERROR (refused state, declined consent, a token endpoint's refusal, OAuth not
+configured), 403 FORBIDDEN (the callback's browser is not the one that started the install, or a
+second browser opened the start address), 404 NOT_FOUND (no such connector), 409 CONFLICT (the tenant
+has this connector already). Errors map to statuses here, in one place.
 
-The callback's address (the ``redirect_uri``) is built from the request: scheme and host as the
-client called them, plus the stage when the host is the API's own execute-api domain (a custom
-domain maps the stage away).
+Every address (the start address, the callback's ``redirect_uri`` and the cookie's path) comes from
+``OAUTH_BASE_URL``; no request header (Host, X-Forwarded-*) is read for it.
 """
 
 # The adapters are imported inside build_services: importing this module stays cheap, and the
@@ -24,9 +28,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mercator.observability import logger, metrics, tracer
@@ -34,6 +40,7 @@ from mercator.providers.oauth_tokens import OAuthConfigurationError, TokenEndpoi
 from mercator.services.oauth import (
     AuthorizationDeniedError,
     InstallRequestError,
+    InstallSessionError,
     OAuthService,
     UnknownConnectorError,
 )
@@ -46,8 +53,8 @@ settings = OAuthSettings.from_environ()
 app = APIGatewayRestResolver()
 _service: OAuthService | None = None
 
-_INSTALL = "/install"
-_CALLBACK = "/callback"
+# The install cookie: the __Secure- prefix makes browsers keep it only when set Secure over https.
+SESSION_COOKIE = "__Secure-mercator-oauth"
 
 
 def build_services(settings: OAuthSettings) -> OAuthService:
@@ -74,6 +81,7 @@ def build_services(settings: OAuthSettings) -> OAuthService:
         integrations=DynamoIntegrations(dynamodb, settings.state_table),
         vault=vault,
         signing_key=lambda: vault.secret_string(settings.state_key_secret).encode("utf-8"),
+        base_url=settings.base_url,
         state_ttl_seconds=settings.state_ttl_seconds,
     )
 
@@ -96,7 +104,7 @@ def install(connector: str) -> Response[dict[str, Any]]:
     tenant_id = _tenant(event)
     logger.append_keys(tenant_id=tenant_id, connector=connector)
     params = dict(app.current_event.query_string_parameters or {})
-    url = service().install_url(tenant_id, connector, callback_uri(event), params)
+    url = service().install_url(tenant_id, connector, params)
     metrics.add_metric(name="OAuthInstallsStarted", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=HTTPStatus.FOUND.value,
@@ -106,12 +114,38 @@ def install(connector: str) -> Response[dict[str, Any]]:
     )
 
 
+@app.get("/oauth/<connector>/start")
+@tracer.capture_method(capture_response=False)  # the answer sets the install cookie
+def start(connector: str) -> Response[str]:
+    logger.append_keys(connector=connector)
+    query = app.current_event.query_string_parameters or {}
+    started = service().start(connector, query.get("state", ""))
+    cookie = Cookie(
+        name=SESSION_COOKIE,
+        value=started.session,
+        path=urlsplit(started.redirect_uri).path,
+        secure=True,
+        http_only=True,
+        max_age=started.max_age,
+        same_site=SameSite.LAX_MODE,
+    )
+    metrics.add_metric(name="OAuthInstallsOpened", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=HTTPStatus.FOUND.value,
+        content_type=content_types.TEXT_PLAIN,
+        headers={"Location": started.authorize_url, "Cache-Control": "no-store"},
+        cookies=[cookie],
+        body="",
+    )
+
+
 @app.get("/oauth/<connector>/callback")
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def callback(connector: str) -> Response[dict[str, Any]]:
     logger.append_keys(connector=connector)
     query = dict(app.current_event.query_string_parameters or {})
-    integration = asyncio.run(service().callback(connector, query))
+    sessions = cookie_values(app.current_event.raw_event, SESSION_COOKIE)
+    integration = asyncio.run(service().callback(connector, query, sessions))
     metrics.add_metric(name="OAuthInstallsCompleted", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=HTTPStatus.OK.value,
@@ -132,20 +166,20 @@ def integration_view(integration: Integration) -> dict[str, str]:
     }
 
 
-def callback_uri(event: Mapping[str, Any]) -> str:
-    """The callback's absolute URL for the install ``event`` (where the platform sends the merchant)."""
-    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    context = event.get("requestContext") or {}
-    host = headers.get("host") or context.get("domainName")
-    if not host:
-        raise InstallRequestError("the request names no host, so the callback address cannot be built")
-    scheme = (headers.get("x-forwarded-proto") or "https").split(",")[0].strip().lower()
-    stage = context.get("stage")
-    prefix = f"/{stage}" if stage and host == context.get("domainName") else ""
-    path = str(event.get("path") or "")
-    if not path.endswith(_INSTALL):
-        raise InstallRequestError(f"the install path {path!r} does not end in {_INSTALL}")
-    return f"{scheme}://{host}{prefix}{path.removesuffix(_INSTALL)}{_CALLBACK}"
+def cookie_values(event: Mapping[str, Any], name: str) -> list[str]:
+    """The values of every cookie named ``name`` in the request's Cookie header(s), in order."""
+    multi = event.get("multiValueHeaders") or {}
+    headers = [value for key, values in multi.items() if key.lower() == "cookie" for value in values or []]
+    if not headers:
+        single = event.get("headers") or {}
+        headers = [value for key, value in single.items() if key.lower() == "cookie" and value]
+    found = []
+    for header in headers:
+        for pair in str(header).split(";"):
+            key, sep, value = pair.strip().partition("=")
+            if sep and key.strip() == name:
+                found.append(value.strip())
+    return found
 
 
 def _tenant(event: Mapping[str, Any]) -> str:
@@ -177,6 +211,7 @@ def _refusal(status: HTTPStatus, code: str) -> Callable[[Exception], Response[di
 
 _REFUSALS: dict[type[Exception], tuple[HTTPStatus, str]] = {
     StateRejectedError: (HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR"),
+    InstallSessionError: (HTTPStatus.FORBIDDEN, "FORBIDDEN"),
     InstallRequestError: (HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR"),
     AuthorizationDeniedError: (HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR"),
     OAuthConfigurationError: (HTTPStatus.BAD_REQUEST, "CONFIGURATION_ERROR"),
@@ -193,6 +228,6 @@ for _kind, (_status, _code) in _REFUSALS.items():
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)  # start's answer sets the install cookie
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -60,6 +60,10 @@ class LocalStack:
     is redelivered (Lambda leaves it for the queue's visibility timeout; see ``event_source``).
     ``parameters`` override the template's parameter defaults; ``clock`` drives the handlers'
     remaining time and the runner's waits, ``sleep`` its pauses.
+
+    The sandbox stores and workflow receivers listen on loopback over plain http, which the egress
+    guard refuses everywhere else: ``allow_loopback_egress`` (on by default here, never in a
+    deployment) sets ``EGRESS_ALLOW_LOOPBACK=true`` for every function of this stack.
     """
 
     _active: ClassVar[bool] = False
@@ -75,8 +79,10 @@ class LocalStack:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         max_wait_seconds: float = 30.0,
+        allow_loopback_egress: bool = True,
     ) -> None:
         self.template = Template.load(Path(template))
+        self.allow_loopback_egress = allow_loopback_egress
         self.stack_name = stack_name
         self.region = region
         self.parameters = self.template.parameter_values(parameters or {})
@@ -403,6 +409,8 @@ class LocalStack:
             "_HANDLER": spec.handler,
             # Powertools reads this to leave X-Ray alone, as under sam local: no daemon listens here.
             "AWS_SAM_LOCAL": "true",
+            # The local stores and receivers are on loopback (mercator.providers.egress).
+            **({"EGRESS_ALLOW_LOOPBACK": "true"} if self.allow_loopback_egress else {}),
         }
 
 

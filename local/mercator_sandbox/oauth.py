@@ -2,11 +2,13 @@
 
 Two routes beside the flavor's API, at the store's origin:
 
-- ``GET /oauth/authorize?client_id&redirect_uri&response_type=code&state[&scope]``: the merchant
-  approves at once; a 302 back to ``redirect_uri`` with ``code`` and ``state``.
+- ``GET /oauth/authorize?client_id&redirect_uri&response_type=code&state[&scope]
+  [&code_challenge&code_challenge_method]``: the merchant approves at once; a 302 back to
+  ``redirect_uri`` with ``code`` and ``state``.
 - ``POST /oauth/token`` (form or JSON; client id and secret in the body or HTTP Basic):
-  ``authorization_code`` (the code once, within its lifetime, for the same client and redirect URI)
-  and ``refresh_token`` grants. Every grant issues a new access token that expires
+  ``authorization_code`` (the code once, within its lifetime, for the same client and redirect URI,
+  with the ``code_verifier`` of its challenge when the consent had one: PKCE, RFC 7636, S256 or
+  plain) and ``refresh_token`` grants. Every grant issues a new access token that expires
   ``access_token_seconds`` later on the sandbox's clock and a new refresh token; the refresh token
   used is spent, and presenting it again is ``invalid_grant``, as on Salla.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 import threading
@@ -78,6 +81,8 @@ class _Code:
     redirect_uri: str
     scope: str
     expires_at: float
+    challenge: str | None = None
+    challenge_method: str = "plain"
 
 
 @dataclass(frozen=True)
@@ -159,10 +164,23 @@ class OAuthServer:
         if params.get("response_type") != "code":
             self.counters.refused["unsupported_response_type"] += 1
             return _redirect(redirect_uri, {"error": "unsupported_response_type", "state": state})
+        challenge = params.get("code_challenge")
+        method = params.get("code_challenge_method", "plain")
+        if challenge is not None and method not in ("S256", "plain"):
+            self.counters.refused["invalid_request"] += 1
+            return _redirect(
+                redirect_uri,
+                {"error": "invalid_request", "error_description": "unsupported code_challenge_method"},
+            )
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _Code(
-                client_id, redirect_uri, params.get("scope", ""), self._clock() + self.config.code_seconds
+                client_id,
+                redirect_uri,
+                params.get("scope", ""),
+                self._clock() + self.config.code_seconds,
+                challenge,
+                method,
             )
             self.counters.authorizations += 1
         return _redirect(redirect_uri, {"code": code, "state": state})
@@ -194,6 +212,8 @@ class OAuthServer:
             raise _RefusedError("invalid_grant", "the authorization code is invalid, expired or used already")
         if code.redirect_uri != form.get("redirect_uri", ""):
             raise _RefusedError("invalid_grant", "redirect_uri is not the one the code was issued for")
+        if code.challenge is not None and not _verifies(code, form.get("code_verifier", "")):
+            raise _RefusedError("invalid_grant", "code_verifier does not match the code's challenge")
         return self._issue(code.scope)
 
     def _rotate(self, form: Mapping[str, str]) -> IssuedTokens:
@@ -239,6 +259,14 @@ class OAuthServer:
             status_code=refused.status,
             headers={"Cache-Control": "no-store"},
         )
+
+
+def _verifies(code: _Code, verifier: str) -> bool:
+    """RFC 7636 section 4.6: the verifier, transformed by the challenge's method, is the challenge."""
+    if code.challenge_method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii", errors="replace")).digest()
+        verifier = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    return bool(verifier) and secrets.compare_digest(verifier.encode(), (code.challenge or "").encode())
 
 
 async def _form(request: Request) -> dict[str, str]:

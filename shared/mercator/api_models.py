@@ -28,7 +28,14 @@ from mercator.api_limits import (
     shown,
 )
 from mercator.state.models import MAX_RATE, Integration
-from mercator.workflows import Action, EntityType, ExecutionStatus, Workflow, WorkflowExecution
+from mercator.workflows import (
+    Action,
+    EntityType,
+    ExecutionStatus,
+    Workflow,
+    WorkflowExecution,
+    connection_header,
+)
 
 ErrorCode = Literal[
     "NOT_FOUND",
@@ -172,6 +179,12 @@ class ConfigureWorkflowRequest(_Request):
                 raise _limit_error(
                     f"headers.{name}: a value is printable ASCII (no line break), at most "
                     f"{MAX_TEXT_CHARS:,} characters"
+                )
+            if connection_header(name):
+                raise _limit_error(
+                    f"headers: {shown(name)} cannot be set by a workflow: Host, Content-Length and "
+                    "hop-by-hop headers (Connection, Keep-Alive, Proxy-*, TE, Trailer, "
+                    "Transfer-Encoding, Upgrade) belong to the connection, which Mercator makes"
                 )
         return action
 

@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from mercator.host_patterns import pattern_problem
 from mercator.state import secret_names
 
 LogLevel = Annotated[
@@ -91,8 +93,50 @@ ConnectorsDir = Annotated[
 ]
 
 
-class _ConnectorSettings(_EnvironmentSettings):
-    """What every function that reads connector definitions shares: where a deployment's own are."""
+def _host_patterns(value: object) -> object:
+    """``EGRESS_ALLOWED_HOSTS``: patterns separated by commas or spaces; unset or blank: none."""
+    if not isinstance(value, str):
+        return value
+    patterns = tuple(part for part in re.split(r"[\s,]+", value) if part)
+    for pattern in patterns:
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ValueError(problem)
+    return patterns
+
+
+def _switch(value: object) -> object:
+    # A template passes an empty string for a parameter left unset: off then.
+    return False if isinstance(value, str) and not value.strip() else value
+
+
+class _EgressSettings(_EnvironmentSettings):
+    """What every request made on a tenant's behalf may reach (mercator.providers.egress)."""
+
+    egress_allow_loopback: Annotated[bool, BeforeValidator(_switch)] = Field(
+        False,
+        alias="EGRESS_ALLOW_LOOPBACK",
+        description="for the local stack and tests only, never in a deployment: let requests reach "
+        "loopback addresses (127.0.0.0/8, ::1), over plain http too, as the sandbox stores and "
+        "receivers listen there; every other private or reserved address stays refused",
+    )
+    egress_allowed_hosts: Annotated[tuple[str, ...], BeforeValidator(_host_patterns)] = Field(
+        (),
+        alias="EGRESS_ALLOWED_HOSTS",
+        description="host patterns (api.example.com, *.example.com), separated by commas, that a "
+        "tenant's store address may name besides those its connector declares (sync.allowedHosts)",
+    )
+
+
+class EgressSettings(_EgressSettings):
+    """The egress settings alone: for a client built without its function's settings at hand."""
+
+    function = "Mercator egress"
+
+
+class _ConnectorSettings(_EgressSettings):
+    """What every function that reads connector definitions shares: where a deployment's own are,
+    and what the requests it makes on tenants' behalf may reach."""
 
     connectors_dir: ConnectorsDir = Field(
         DEFAULT_CONNECTORS_DIR,
@@ -252,6 +296,17 @@ class AuthorizerSettings(_EnvironmentSettings):
     state_table: Name = Field(alias="STATE_TABLE")
 
 
+def _https_base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.username is not None:
+        raise ValueError(f"must be an https address (https://<host>[/<base path>]), got {value!r}")
+    if parts.query or parts.fragment or value.endswith("?") or "#" in value:
+        raise ValueError(f"must not carry a query or fragment, got {value!r}")
+    return value.rstrip("/")
+
+
 class OAuthSettings(_ConnectorSettings):
     """OAuth: sends tenants to a platform's consent page and turns the callback into an integration."""
 
@@ -265,6 +320,18 @@ class OAuthSettings(_ConnectorSettings):
     )
     state_ttl_seconds: int = Field(
         600, alias="OAUTH_STATE_TTL_SECONDS", ge=60, le=3600, description="how long an install may take"
+    )
+    base_url: Annotated[
+        str | None,
+        # A template passes an empty string for a parameter left unset.
+        BeforeValidator(lambda value: None if isinstance(value, str) and not value.strip() else value),
+        AfterValidator(_https_base_url),
+    ] = Field(
+        None,
+        alias="OAUTH_BASE_URL",
+        description="public https address the OAuth routes answer under (the IntegrationsApiUrl output, or "
+        "a custom domain with its base path); every callback's redirect_uri is "
+        "<it>/oauth/<connector>/callback. Unset: installs are refused, saying so",
     )
 
 

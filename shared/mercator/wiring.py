@@ -1,7 +1,9 @@
 """The adapters every function wires to AWS in the same way, built once per cold start.
 
 A handler's ``build_services`` takes what it needs from here and adds its own queues, so the tables,
-the record writer and the integration lookups are put together in one place.
+the record writer and the integration lookups are put together in one place. Every HTTP client that
+calls out on a tenant's behalf (store APIs, token endpoints, workflow webhooks, Web Push) is built
+here under the egress guard (mercator.providers.egress), with the policy of the function's settings.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3  # type: ignore[import-untyped]
 
+from mercator.providers.egress import EgressPolicy
 from mercator.providers.sessions import ProviderSessionFactory
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.writer import RecordWriter
@@ -44,6 +47,12 @@ class TableSettings(Protocol):
     @property
     def connectors_dir(self) -> Path | None: ...
 
+    @property
+    def egress_allow_loopback(self) -> bool: ...
+
+    @property
+    def egress_allowed_hosts(self) -> tuple[str, ...]: ...
+
 
 @dataclass(frozen=True)
 class Shared:
@@ -62,12 +71,20 @@ class Shared:
         return SqsQueue(self.sqs, url)
 
 
-def provider_sessions(dynamodb: Any, state_table: str, vault: SecretsVault) -> ProviderSessionFactory:
-    """Provider sessions paced by the shared rate bucket, renewing OAuth tokens that expire."""
+def provider_sessions(
+    dynamodb: Any, state_table: str, vault: SecretsVault, egress: EgressPolicy
+) -> ProviderSessionFactory:
+    """Provider sessions paced by the shared rate bucket, renewing OAuth tokens that expire; both the
+    store calls and the token calls go through ``egress``."""
+    from mercator.providers.oauth_tokens import TOKEN_TIMEOUT_SECONDS  # noqa: PLC0415
     from mercator.providers.token_refresh import TokenRefresher  # noqa: PLC0415
 
+    token_clients = egress.async_clients(timeout=TOKEN_TIMEOUT_SECONDS, headers={"User-Agent": "Mercator"})
     return ProviderSessionFactory(
-        dynamodb, state_table, refresher=TokenRefresher.on_aws(dynamodb, state_table, vault)
+        dynamodb,
+        state_table,
+        refresher=TokenRefresher.on_aws(dynamodb, state_table, vault, http_factory=token_clients),
+        egress=egress,
     )
 
 
@@ -75,13 +92,14 @@ def shared_adapters(settings: TableSettings) -> Shared:
     dynamodb = boto3.client("dynamodb")
     sqs = boto3.client("sqs")
     vault = SecretsVault(boto3.client("secretsmanager"))
+    egress = EgressPolicy.from_settings(settings)
     return Shared(
         dynamodb=dynamodb,
         sqs=sqs,
         integrations=DynamoIntegrations(dynamodb, settings.state_table),
         vault=vault,
         connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
-        sessions=provider_sessions(dynamodb, settings.state_table, vault),
+        sessions=provider_sessions(dynamodb, settings.state_table, vault, egress),
         writer=RecordWriter(
             DynamoRecords(dynamodb, settings.records_table),
             DynamoTracking(dynamodb, settings.state_table),
@@ -137,6 +155,12 @@ class ActionSettings(Protocol):
     @property
     def connectors_dir(self) -> Path | None: ...
 
+    @property
+    def egress_allow_loopback(self) -> bool: ...
+
+    @property
+    def egress_allowed_hosts(self) -> tuple[str, ...]: ...
+
 
 def dispatch_service(
     settings: ActionSettings,
@@ -146,8 +170,6 @@ def dispatch_service(
     connectors: ConnectorCatalog | None = None,
 ) -> DispatchService:
     """DispatchService on AWS with every action runner: TriggerDispatch's, and the API's for resumes."""
-    import httpx  # noqa: PLC0415
-
     from mercator.outbound.email import EmailSender  # noqa: PLC0415
     from mercator.outbound.eventbridge import EventBridgePublisher  # noqa: PLC0415
     from mercator.outbound.push import PushSender  # noqa: PLC0415
@@ -160,7 +182,9 @@ def dispatch_service(
     dynamodb = dynamodb or boto3.client("dynamodb")
     vault = vault or SecretsVault(boto3.client("secretsmanager"))
     connectors = connectors or ConnectorCatalog.of_deployment(settings.connectors_dir)
-    http = httpx.Client()
+    egress = EgressPolicy.from_settings(settings)
+    # Workflow webhooks and Web Push messages: the tenant chose where they go.
+    http = egress.client()
     return DispatchService(
         connectors=connectors,
         workflows=DynamoWorkflows(dynamodb, settings.state_table),
@@ -179,7 +203,7 @@ def dispatch_service(
                 DynamoIntegrations(dynamodb, settings.state_table),
                 vault,
                 connectors,
-                provider_sessions(dynamodb, settings.state_table, vault),
+                provider_sessions(dynamodb, settings.state_table, vault, egress),
             ),
         },
     )
@@ -199,6 +223,7 @@ def management_service(settings: ManagementSettings) -> ManagementService:
     vault = SecretsVault(boto3.client("secretsmanager"))
     connectors = ConnectorCatalog.of_deployment(settings.connectors_dir)
     state, records = settings.state_table, settings.records_table
+    egress = EgressPolicy.from_settings(settings)
 
     def probe_retries() -> RetryPolicy:
         # The check answers an API request: a short wait, never a provider's long Retry-After.
@@ -211,7 +236,7 @@ def management_service(settings: ManagementSettings) -> ManagementService:
         providers=connectors.names(),
         integrations=DynamoIntegrations(dynamodb, state),
         vault=vault,
-        sessions=ProviderSessionFactory(dynamodb, state, retry_factory=probe_retries),
+        sessions=ProviderSessionFactory(dynamodb, state, retry_factory=probe_retries, egress=egress),
         stores=IntegrationStores(
             tracking=DynamoTracking(dynamodb, state),
             cursors=DynamoCursors(dynamodb, state),
@@ -222,6 +247,7 @@ def management_service(settings: ManagementSettings) -> ManagementService:
         subscriptions=DynamoPushSubscriptions(dynamodb, state),
         workflows=DynamoWorkflows(dynamodb, state),
         resumer=dispatch_service(settings, dynamodb=dynamodb, vault=vault, connectors=connectors),
+        egress=egress,
     )
 
 

@@ -33,6 +33,28 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Headers of the connection rather than of the message (RFC 9110 section 7.6.1), Host and
+# Content-Length: a webhook action may not set them, since they would steer or split the request.
+CONNECTION_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
+
+
+def connection_header(name: str) -> bool:
+    """Whether ``name`` is Host, Content-Length or a hop-by-hop header (``Proxy-*`` included)."""
+    lowered = name.lower()
+    return lowered in CONNECTION_HEADERS or lowered.startswith("proxy-")
+
+
 class WebhookAction(_Model):
     """POST the record to a URL, signed with Standard Webhooks headers."""
 

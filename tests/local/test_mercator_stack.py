@@ -226,6 +226,17 @@ def test_functions_load_mercator_from_the_shared_layer(stack: LocalStack, functi
     assert spec.module_path == DEFAULT_TEMPLATE.parent / "functions" / spec.code_dir.name / "app.py"
 
 
+def test_the_local_stack_lets_its_functions_reach_its_loopback_stores(stack: LocalStack) -> None:
+    # The sandbox stores and receivers listen on loopback, which the egress guard refuses elsewhere
+    for function in stack.functions:
+        assert stack.environment(function)["EGRESS_ALLOW_LOOPBACK"] == "true"
+    # and a stack asked not to gives them the deployment's policy
+    strict = LocalStack(allow_loopback_egress=False)
+    assert "EGRESS_ALLOW_LOOPBACK" not in strict._runtime_environment(
+        stack.functions["ScheduledSyncFunction"]
+    )
+
+
 # --- the OAuth state key and the Integrations API --------------------------------------------------
 
 

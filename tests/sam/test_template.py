@@ -392,6 +392,7 @@ INTEGRATIONS_ROUTES = {
     ("get", "/api/workflows/resume-workflow"),
     ("get", "/api/openapi.json"),
     ("get", "/oauth/{connector}/install"),
+    ("get", "/oauth/{connector}/start"),
     ("get", "/oauth/{connector}/callback"),
 }
 
@@ -408,15 +409,20 @@ def _api_routes(template: dict[str, Any], api: str) -> dict[tuple[str, str], str
     return routes
 
 
-def test_every_integrations_api_route_is_protected_but_the_document_and_the_oauth_callback(
+def test_every_integrations_api_route_is_protected_but_the_document_and_the_oauth_browser_routes(
     template: dict[str, Any],
 ) -> None:
     routes = _api_routes(template, "IntegrationsApi")
 
     assert set(routes) == INTEGRATIONS_ROUTES
     open_routes = {route for route, authorizer in routes.items() if authorizer is None}
-    # The document describes the API to anyone; the platform sends the merchant's browser to the callback.
-    assert open_routes == {("get", "/api/openapi.json"), ("get", "/oauth/{connector}/callback")}
+    # The document describes the API to anyone; the merchant's browser opens the install's start
+    # address, and the platform sends that browser to the callback.
+    assert open_routes == {
+        ("get", "/api/openapi.json"),
+        ("get", "/oauth/{connector}/start"),
+        ("get", "/oauth/{connector}/callback"),
+    }
     assert {authorizer for authorizer in routes.values() if authorizer is not None} == {"ApiKeyAuthorizer"}
 
 
@@ -442,6 +448,7 @@ def test_the_api_key_authorizer_reads_the_authorization_header(template: dict[st
     [
         ("UNAUTHORIZED", 401, "UNAUTHORIZED", "Unauthorized"),
         ("ACCESS_DENIED", 403, "FORBIDDEN", "User is not authorized to access this resource"),
+        ("MISSING_AUTHENTICATION_TOKEN", 404, "NOT_FOUND", "No such route"),
     ],
 )
 def test_the_gateways_refusals_use_the_apis_error_envelope(
@@ -455,6 +462,17 @@ def test_the_gateways_refusals_use_the_apis_error_envelope(
 
     assert int(declared["StatusCode"]) == status
     assert json.loads(body) == {"success": False, "error": {"code": code, "message": message}}
+
+
+def test_the_gateways_own_failures_use_the_apis_error_envelope(template: dict[str, Any]) -> None:
+    declared = template["Resources"]["IntegrationsApi"]["Properties"]["GatewayResponses"]["DEFAULT_5XX"]
+    body = declared["ResponseTemplates"]["application/json"].replace(
+        "$context.error.messageString", json.dumps("Internal server error")
+    )
+    assert json.loads(body) == {
+        "success": False,
+        "error": {"code": "INTERNAL_ERROR", "message": "Internal server error"},
+    }
 
 
 def test_the_webhook_api_has_no_authorizer(template: dict[str, Any]) -> None:
@@ -489,6 +507,32 @@ def test_the_oauth_state_key_is_generated_and_reaches_only_the_oauth_function(
     assert template["Resources"][secret_id]["Properties"]["Name"] == {
         "Fn::Sub": "mercator/oauth-state/key-${Stage}"
     }
+
+
+def test_the_oauth_callback_address_comes_from_a_parameter_never_from_the_request(
+    template: dict[str, Any],
+) -> None:
+    # A parameter, not !Sub of IntegrationsApi: the API invokes the function, so the function's
+    # environment cannot reference the API (a circular dependency).
+    assert function_environment(template, "OAuthFunction")["OAUTH_BASE_URL"] == {"Ref": "OAuthBaseUrl"}
+    declaration = template["Parameters"]["OAuthBaseUrl"]
+    assert declaration["Type"] == "String" and declaration["Default"] == ""
+    pattern = declaration["AllowedPattern"]
+    for accepted in (
+        "",
+        "https://75324b2de6.execute-api.eu-central-1.amazonaws.com/dev",
+        "https://api.shop-sync.example",
+        "https://api.shop-sync.example/mercator/v1",
+    ):
+        assert re.fullmatch(pattern, accepted), accepted
+    for refused in (
+        "http://75324b2de6.execute-api.eu-central-1.amazonaws.com/dev",
+        "https://api.shop-sync.example/?next=x",
+        "https://api.shop-sync.example/#x",
+        "https://user@api.shop-sync.example",
+        "api.shop-sync.example",
+    ):
+        assert not re.fullmatch(pattern, refused), refused
 
 
 # --- Outputs --------------------------------------------------------------------------------------

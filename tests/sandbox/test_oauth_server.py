@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -160,6 +161,31 @@ async def test_a_code_is_bound_to_its_redirect_uri_and_lifetime(clock: FakeClock
     assert elsewhere.status_code == 400 and elsewhere.json()["error"] == "invalid_grant"
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
     assert unknown_grant.status_code == 400 and unknown_grant.json()["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.anyio
+async def test_a_code_with_a_pkce_challenge_needs_its_verifier(clock: FakeClock) -> None:
+    # Given codes whose consents carried the S256 challenge of a verifier
+    verifier = "v3rifier-of-the-sandbox-consent_0123456789~."
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    async with http(oauth_store(clock)) as client:
+        codes = []
+        for _ in range(3):
+            consent = await authorize(client, code_challenge=challenge, code_challenge_method="S256")
+            codes.append(parse_qs(urlsplit(consent.headers["location"]).query)["code"][0])
+        exchange = {"grant_type": "authorization_code", "redirect_uri": REDIRECT}
+
+        # When each is traded without the verifier, with another one, and with its own
+        missing = await token(client, code=codes[0], **exchange)
+        other = await token(client, code=codes[1], code_verifier="o" * 43, **exchange)
+        right = await token(client, code=codes[2], code_verifier=verifier, **exchange)
+        # And a consent names a method RFC 7636 does not define
+        odd = await authorize(client, code_challenge=challenge, code_challenge_method="S512")
+
+    # Then only the verifier of the challenge gets tokens
+    assert [missing.status_code, other.status_code, right.status_code] == [400, 400, 200]
+    assert missing.json()["error"] == other.json()["error"] == "invalid_grant"
+    assert parse_qs(urlsplit(odd.headers["location"]).query)["error"] == ["invalid_request"]
 
 
 @pytest.mark.anyio

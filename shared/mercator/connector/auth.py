@@ -34,6 +34,11 @@ class OAuth2Auth(DefinitionModel):
     tokenUrl: TemplatedUrl
     scopes: list[str] = Field(default_factory=list)
     auto_refresh: bool = Field(False, description="refresh the access token before it expires or on a 401")
+    pkce: bool = Field(
+        True,
+        description="send a PKCE challenge (RFC 7636, S256) with the consent and its verifier with the code; "
+        "false for platforms whose OAuth documentation lists no code_challenge parameter",
+    )
     credentials: list[CredentialName] = Field(
         default_factory=list, description="credentials besides the tokens (e.g. storeUrl)"
     )

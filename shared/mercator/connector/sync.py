@@ -24,6 +24,7 @@ from mercator.connector.endpoints import (
 )
 from mercator.connector.mappings import MappingSpec
 from mercator.connector.pagination import Incremental, PageNumberPagination, Pagination
+from mercator.host_patterns import matching, pattern_problem
 from mercator.mapping import (
     CompiledMapping,
     CompiledPath,
@@ -470,10 +471,28 @@ class Actions(DefinitionModel):
     updateStatus: UpdateStatusEndpoint | None = None
 
 
+def _host_pattern(value: str) -> str:
+    problem = pattern_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+HostPattern = Annotated[str, AfterValidator(_host_pattern)]
+
+
 class Sync(DefinitionModel):
     """How to call the store: base URL and headers, batch settings, resources, webhook handlers."""
 
     baseUrl: str = Field(description="prefix of every sync call; may hold [[placeholders]]")
+    allowedHosts: list[HostPattern] | None = Field(
+        None,
+        min_length=1,
+        description="hosts a tenant's own store address may name (the integration's baseUrl setting, or "
+        "a credential baseUrl is made from, such as [[shopDomain]]): a host, '*.<domain>' for any host "
+        "under the domain, or '*' for any host (self-hosted platforms), every address still checked "
+        "to be public; unset: baseUrl's own host, or none when a placeholder names it",
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="sent on every call; [[name]] from credentials"
     )
@@ -506,6 +525,13 @@ class Sync(DefinitionModel):
                     ("resources", key, "name"), f"name {resource.name!r} must equal its key {key!r}"
                 )
         base = origin(self.baseUrl)
+        host = _written_host(self.baseUrl)
+        if self.allowedHosts is not None and host and not matching(host, self.allowedHosts):
+            raise located_error(
+                ("allowedHosts",),
+                f"baseUrl's own host {host!r} matches none of allowedHosts ({', '.join(self.allowedHosts)}); "
+                "add it",
+            )
         for where, url in self._absolute_urls():
             if origin(url) != base:
                 raise located_error(
@@ -564,6 +590,14 @@ class Sync(DefinitionModel):
         update = self.actions.updateStatus
         if update is not None and not update.url.startswith("/"):
             yield ("actions", "updateStatus", "url"), update.url
+
+    def store_hosts(self) -> list[str]:
+        """The host patterns a tenant's own store address may match: ``allowedHosts``, else baseUrl's
+        own host when it is written out (a tenant may then change the path only)."""
+        if self.allowedHosts is not None:
+            return list(self.allowedHosts)
+        host = _written_host(self.baseUrl)
+        return [host] if host else []
 
     def attach_context(self, connector: str) -> None:
         """Name the connector and scope in every compiled mapping's errors."""
@@ -644,6 +678,14 @@ def origin(url: str) -> str:
     written = _ORIGIN.match(url)
     scheme, separator, host = (written.group() if written else "").rpartition("://")
     return f"{scheme.lower()}{separator}{host if '[[' in host else host.lower()}"
+
+
+def _written_host(url: str) -> str | None:
+    """The host a URL names as written, lower case and without port; None when a placeholder gives it."""
+    authority = origin(url).rpartition("://")[2].rpartition("@")[2]
+    if not authority or "[[" in authority:
+        return None
+    return authority.rpartition(":")[0] if re.search(r":\d*$", authority) else authority
 
 
 def _located_texts(value: Any, where: Location) -> Iterator[tuple[Location, str]]:

@@ -5,6 +5,8 @@ Retried: connection errors, timeouts, 408, 429 and every 5xx, with full-jitter e
 failing together do not retry together. A ``Retry-After`` replaces the draw; one longer than
 ``max_retry_after`` ends the attempts at once, since a Lambda should not sleep that long (the
 execution is paused and can be resumed). Any other answer is final: the caller decides what it means.
+A request the egress guard refuses (mercator.providers.egress: not https, not a public address) is
+final at once, with ``refused`` set, and never sent again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from mercator.providers.egress import EgressRefusedError
 from mercator.providers.signals import retry_after
 
 logger = logging.getLogger(__name__)
@@ -35,16 +38,21 @@ class PostResult:
     """What came of a POST after its retries.
 
     ``response`` is the last answer (None when no attempt got one); ``problem`` says why the
-    attempts ended without a final answer (a transport error, a wait too long), else None.
+    attempts ended without a final answer (a transport error, a wait too long, the egress guard's
+    refusal), else None; ``refused`` is set when the guard would not send the request at all.
     """
 
     response: httpx.Response | None
     attempts: int
     problem: str | None = None
+    refused: bool = False
 
     @property
     def final(self) -> bool:
-        """True when the receiver gave an answer that retrying would not change."""
+        """True when the receiver gave an answer that retrying would not change, or when the request
+        may not be sent at all."""
+        if self.refused:
+            return True
         return self.response is not None and not retryable_status(self.response.status_code)
 
 
@@ -90,6 +98,8 @@ class RetryingPoster:
             problem: str | None = None
             try:
                 response = self.http.send(request)
+            except EgressRefusedError as exc:
+                return PostResult(None, attempt + 1, f"is not called: {exc.reason}", refused=True)
             except httpx.TimeoutException:
                 problem = "did not answer in time"
             except httpx.TransportError as exc:

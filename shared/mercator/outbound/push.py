@@ -4,7 +4,9 @@ Each message is encrypted for its subscriber (RFC 8291, ``aes128gcm``: a fresh s
 per message, keyed with the subscriber's ``p256dh`` and ``auth``), so the push service carries it
 without being able to read it, and is sent with a VAPID token (RFC 8292) that proves it comes from
 the holder of Mercator's VAPID key. A push service that answers 404 or 410 no longer knows the
-subscription (the browser dropped it): Mercator forgets it.
+subscription (the browser dropped it): Mercator forgets it. Messages go through the egress guard
+(mercator.providers.egress): a subscription whose endpoint is not https on a public address is
+refused for good, and a push service's answer is reported by its status only.
 
 The VAPID key is a Secrets Manager secret: ``{"privateKey": <PEM, or base64url of the raw 32-byte
 P-256 scalar>, "subject": "mailto:..." or "https://..."}``.

@@ -16,7 +16,12 @@ from mercator.connector import ConnectorDefinition, DefinitionError
 from mercator.messages import ChangeEvent
 from mercator.outbound.context import expect_action, secret_failure
 from mercator.outbound.delivery import retryable_status
-from mercator.providers.errors import MissingCredentialError, ProviderError, ProviderHTTPError
+from mercator.providers.errors import (
+    MissingCredentialError,
+    ProviderEgressError,
+    ProviderError,
+    ProviderHTTPError,
+)
 from mercator.state.errors import CredentialsError, RateBucketUnavailable
 from mercator.state.models import Integration
 from mercator.workflows import ActionFailedError, UpdateStatusAction, Workflow
@@ -134,9 +139,12 @@ class StatusUpdater:
         try:
             await session.update_status(record_id, status)
         except ProviderHTTPError as exc:
-            raise ActionFailedError(str(exc), retryable=retryable_status(exc.status)) from None
+            # The reason is stored and shown to the tenant: the store's body stays out of it.
+            raise ActionFailedError(exc.without_body(), retryable=retryable_status(exc.status)) from None
+        except ProviderEgressError as exc:  # the integration's address: asking again cannot help
+            raise ActionFailedError(exc.without_body(), retryable=False) from None
         except ProviderError as exc:  # timeouts, connection failures, unusable answers
-            raise ActionFailedError(str(exc), retryable=True) from None
+            raise ActionFailedError(exc.without_body(), retryable=True) from None
         except MissingCredentialError as exc:
             raise ActionFailedError(str(exc), retryable=False) from None
         except RateBucketUnavailable as exc:

@@ -8,6 +8,12 @@ the signature are made afresh for each attempt, so a retry is never refused as s
 The signing key is read only from the workflow's own tenant's signing keys
 (``mercator/<tenant>/webhook-keys/<name>``, mercator.state.secret_names): whatever a stored workflow
 names, no other tenant's secret and no other kind of secret is ever used to sign.
+
+The POST goes through the egress guard (mercator.providers.egress): https to a public address only.
+An action's own headers never replace ``Host`` or a hop-by-hop header (the Integrations API refuses
+them; one stored before is dropped here). What the receiver answered is reported as its status and
+that status's standard description only: its body is never read into a reason, which the tenant
+sees and which is stored with the execution.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, Protocol
 
 import httpx
@@ -24,13 +31,17 @@ from mercator.mapping.dates import to_iso
 from mercator.messages import ChangeEvent
 from mercator.outbound.context import event_context, expect_action, secret_failure, shown_url
 from mercator.outbound.delivery import PostResult, RetryingPoster
-from mercator.providers.redaction import Redactor
 from mercator.providers.standard_webhooks import sign
 from mercator.state.errors import CredentialsError
 from mercator.state.secret_names import is_webhook_key_of, webhook_key_prefix
-from mercator.workflows import ActionFailedError, WebhookAction, Workflow, execution_id
+from mercator.workflows import (
+    ActionFailedError,
+    WebhookAction,
+    Workflow,
+    connection_header,
+    execution_id,
+)
 
-_EXCERPT = 200
 # Set by Mercator on every delivery; an action's own headers cannot replace them.
 _OWN_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature")
 
@@ -81,7 +92,11 @@ class WebhookSender:
             separators=(",", ":"),
         ).encode()
         message_id = execution_id(event, workflow.guid)
-        extra = {name: value for name, value in webhook.headers.items() if name.lower() not in _OWN_HEADERS}
+        extra = {
+            name: value
+            for name, value in webhook.headers.items()
+            if name.lower() not in _OWN_HEADERS and not connection_header(name)
+        }
         shown = shown_url(webhook.url)
 
         def build() -> httpx.Request:
@@ -105,41 +120,39 @@ class WebhookSender:
                 "POST", webhook.url, content=body, headers=headers, timeout=self._timeout
             )
 
-        result = self._poster.post(build, shown=shown)
-        return _outcome(result, shown, Redactor({}, extra=[secret, *extra.values()]))
+        return _outcome(self._poster.post(build, shown=shown), shown)
 
 
-def _outcome(result: PostResult, shown: str, redactor: Redactor) -> str:
+def _outcome(result: PostResult, shown: str) -> str:
     tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
     response = result.response
+    if result.refused:
+        raise ActionFailedError(f"POST {shown} {result.problem}", retryable=False)
     if response is not None and result.final:
         status = response.status_code
         if 200 <= status < 300:
             return f"POST {shown} answered {status}{tries}"
         if 300 <= status < 400:
             raise ActionFailedError(
-                f"POST {shown} answered {status} (a redirect){tries}; point the workflow at the final "
-                "address",
+                f"POST {shown} answered {_status(status)} (a redirect){tries}; point the workflow at the "
+                "final address",
                 retryable=False,
             )
-        raise ActionFailedError(
-            f"POST {shown} answered {status}{tries}{_excerpt(response, redactor)}", retryable=False
-        )
+        raise ActionFailedError(f"POST {shown} answered {_status(status)}{tries}", retryable=False)
     if response is not None:
-        what = f"answered {response.status_code}"
+        what = f"answered {_status(response.status_code)}"
         if result.problem:
             what += f" and {result.problem}"
-        raise ActionFailedError(f"POST {shown} {what}{tries}{_excerpt(response, redactor)}", retryable=True)
+        raise ActionFailedError(f"POST {shown} {what}{tries}", retryable=True)
     raise ActionFailedError(f"POST {shown} {result.problem or 'got no answer'}{tries}", retryable=True)
 
 
-def _excerpt(response: httpx.Response, redactor: Redactor) -> str:
-    text = " ".join(response.content[: _EXCERPT * 4].decode("utf-8", errors="replace").split())
-    if not text:
-        return ""
-    if len(text) > _EXCERPT:
-        text = text[:_EXCERPT] + "..."
-    return f"; body: {redactor.text(text)}"
+def _status(status: int) -> str:
+    """A status with its standard description (``404 Not Found``): never the receiver's own words."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _key_prefix(tenant_id: str) -> str:

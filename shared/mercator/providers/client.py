@@ -1,8 +1,9 @@
 """The provider client: lists and fetches one integration's records the way its connector describes.
 
 One ProviderClient serves one integration: its definition, its credentials, its rate limiter and one
-httpx.AsyncClient reused for every call (injected, or created here and closed on exit). Nothing is
-global, so a Lambda can hold one client per integration for the length of an invocation.
+httpx.AsyncClient reused for every call (injected, or created here under the egress guard of
+mercator.providers.egress and closed on exit). Nothing is global, so a Lambda can hold one client per
+integration for the length of an invocation.
 
 Page-number and offset listings know how many pages follow as soon as the first page reports a total;
 the client then keeps up to ``page_prefetch`` pages in flight while handing them out strictly in
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import re
 from collections import deque
@@ -50,6 +50,7 @@ from mercator.connector.endpoints import (
 )
 from mercator.connector.placeholders import MissingCredentialError, fill
 from mercator.connector.sync import Resource
+from mercator.providers.egress import EgressPolicy
 from mercator.providers.errors import (
     ProviderError,
     ProviderHTTPError,
@@ -69,7 +70,7 @@ from mercator.providers.pagination import (
 )
 from mercator.providers.redaction import Redactor
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sender import ClientStats, Reply, RequestSender
+from mercator.providers.sender import ClientStats, Reply, RequestSender, store_message
 from mercator.providers.store_clock import store_clock
 from mercator.providers.token_refresh import ACCESS_TOKEN, SessionTokens
 
@@ -100,51 +101,31 @@ class _Fetched:
 class ProviderCredentialsError(ProviderHTTPError):
     """The provider refused the integration's credentials (401 or 403).
 
-    ``reason`` is what the provider said, from a body that already went through the Redactor.
+    ``reason`` is the store's own message field in its JSON answer (redacted, shortened), and nothing
+    else of the body: what the address a tenant gave answers is not echoed back to them.
     """
 
     def __init__(self, refused: ProviderHTTPError) -> None:
+        reason = refused.store_message
+        if reason is None:
+            reason = refusal_reason(refused.excerpt)
         super().__init__(
             refused.status,
             refused.method,
             refused.url,
             refused.excerpt,
-            reason=refusal_reason(refused.excerpt),
+            reason=reason,
             attempts=refused.attempts,
+            store_message=reason,
         )
 
 
 _CREDENTIALS_REFUSED = frozenset({401, 403})
-_REASON_KEYS = ("error_description", "message", "error", "errors", "detail", "title")
-_REASON_LENGTH = 200
 
 
 def refusal_reason(excerpt: str) -> str | None:
-    """The provider's own words in an error body: its message field when the body is JSON."""
-    text = excerpt.strip()
-    if not text:
-        return None
-    try:
-        found = _reason_in(json.loads(text))
-    except ValueError:  # cut short, or not JSON: the excerpt itself is the reason
-        found = text
-    if not found:
-        return None
-    return found if len(found) <= _REASON_LENGTH else found[:_REASON_LENGTH] + "..."
-
-
-def _reason_in(body: Any) -> str | None:
-    if isinstance(body, str):
-        return body.strip() or None
-    if isinstance(body, list):
-        reasons = [reason for item in body if (reason := _reason_in(item))]
-        return "; ".join(reasons) or None
-    if isinstance(body, dict):
-        for name in _REASON_KEYS:
-            reason = _reason_in(body.get(name))
-            if reason:
-                return reason
-    return None
+    """The provider's own words in an error body: its message field when the body is JSON, else None."""
+    return store_message(excerpt.strip())
 
 
 class ProviderClient:
@@ -162,6 +143,7 @@ class ProviderClient:
         details_concurrency: int = 8,
         page_prefetch: int = 4,
         tokens: SessionTokens | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         if details_concurrency < 1:
             raise ValueError(f"details_concurrency must be at least 1, not {details_concurrency}")
@@ -190,7 +172,8 @@ class ProviderClient:
         self._headers = self._filled_headers()
         timeout = sync.syncConfiguration.timeout / 1000
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(
+        # Made here, the client is always guarded: by ``egress``, else by the strictest policy.
+        self._http = http or (egress or EgressPolicy()).async_client(
             timeout=timeout,
             limits=httpx.Limits(
                 max_connections=details_concurrency + page_prefetch,

@@ -2,6 +2,8 @@
 
 Every message names the method, the URL and (where there is one) the status, and is built from
 text that already went through the integration's Redactor: no credential ever reaches a message.
+A message may quote the answer's body, for the operator's logs and run records; what a tenant is
+shown is ``without_body()``: the store's own message field at most, never the rest of its body.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from mercator.connector.placeholders import MissingCredentialError
 __all__ = [
     "MissingCredentialError",
     "ProviderConnectionError",
+    "ProviderEgressError",
     "ProviderError",
     "ProviderHTTPError",
     "ProviderRecordNotFoundError",
@@ -33,6 +36,10 @@ class ProviderError(Exception):
         self.method = method
         self.url = url
 
+    def without_body(self) -> str:
+        """The message as a tenant may see it: no text of the store's answer but its own message field."""
+        return str(self)
+
 
 class ProviderHTTPError(ProviderError):
     """A status Mercator does not retry (most 4xx), or a 429/5xx that retries did not get past."""
@@ -46,17 +53,28 @@ class ProviderHTTPError(ProviderError):
         *,
         reason: str | None = None,
         attempts: int = 1,
+        store_message: str | None = None,
     ) -> None:
         self.status = status
         self.excerpt = excerpt
         self.reason = reason
         self.attempts = attempts
+        # The store's own message field of a JSON error body, shortened and redacted (see sender).
+        self.store_message = store_message
         message = f"{method} {url} answered {status}{_attempts(attempts)}"
         if reason:
             message += f": {reason}"
         if excerpt:
             message += f"; body: {excerpt}"
         super().__init__(message, method=method, url=url)
+
+    def without_body(self) -> str:
+        message = f"{self.method} {self.url} answered {self.status}{_attempts(self.attempts)}"
+        if self.reason:
+            message += f": {self.reason}"
+        if self.store_message and self.store_message != self.reason:
+            message += f"; the store says: {self.store_message}"
+        return message
 
 
 class ProviderTimeoutError(ProviderError):
@@ -79,6 +97,14 @@ class ProviderConnectionError(ProviderError):
         super().__init__(
             f"{method} {url} failed before an answer{_attempts(attempts)}: {detail}", method=method, url=url
         )
+
+
+class ProviderEgressError(ProviderError):
+    """The request was not sent: the egress guard refused its address (mercator.providers.egress)."""
+
+    def __init__(self, method: str, url: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{method} {url} was not sent: {reason}", method=method, url=url)
 
 
 class ProviderResponseError(ProviderError):
@@ -119,6 +145,9 @@ class SubResourceError(ProviderError):
             method=cause.method,
             url=cause.url,
         )
+
+    def without_body(self) -> str:
+        return f"sub-resource {self.sub_resource!r} of record {self.record_id!r}: {self.cause.without_body()}"
 
 
 def may_pass(error: ProviderError) -> bool:

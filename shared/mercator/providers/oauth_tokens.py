@@ -33,6 +33,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, Vali
 from mercator.connector.auth import OAuth2Auth
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.placeholders import fill
+from mercator.oauth_pkce import VERIFIER
+from mercator.providers.egress import guarded_async_clients
 from mercator.providers.redaction import Redactor
 
 HttpFactory = Callable[[], httpx.AsyncClient]
@@ -184,20 +186,33 @@ class OAuthTokenClient:
         clock: Callable[[], float] = time.time,
         timeout: float = TOKEN_TIMEOUT_SECONDS,
     ) -> None:
-        self._http_factory = http_factory or (
-            lambda: httpx.AsyncClient(timeout=timeout, headers={"User-Agent": "Mercator"})
+        self._http_factory = http_factory or guarded_async_clients(
+            timeout=timeout, headers={"User-Agent": "Mercator"}
         )
         self._clock = clock
         self._timeout = timeout
 
     async def exchange_code(
-        self, token_url: str, app: OAuthApp, *, code: str, redirect_uri: str
+        self,
+        token_url: str,
+        app: OAuthApp,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
     ) -> TokenGrant:
-        """Trade an authorization code for tokens (the ``redirect_uri`` the code was issued for)."""
+        """Trade an authorization code for tokens (the ``redirect_uri`` the code was issued for), with
+        the install's PKCE ``code_verifier`` when its consent carried a challenge."""
         if not code:
             raise ValueError("an authorization code must not be empty")
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        return await self._request(token_url, app, form, secrets=[code])
+        if code_verifier is None:
+            return await self._request(token_url, app, form, secrets=[code])
+        if not VERIFIER.fullmatch(code_verifier):
+            raise ValueError("a PKCE code verifier is 43 to 128 unreserved characters (RFC 7636 section 4.1)")
+        # The verifier is redacted from every message like the code.
+        form["code_verifier"] = code_verifier
+        return await self._request(token_url, app, form, secrets=[code, code_verifier])
 
     async def refresh(self, token_url: str, app: OAuthApp, *, refresh_token: str) -> TokenGrant:
         """New tokens for a refresh token; platforms that rotate refresh tokens return a new one."""

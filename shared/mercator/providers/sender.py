@@ -4,6 +4,7 @@ Every attempt first takes a token from the integration's RateLimiter; every answ
 back to the limiter, so what one caller learns (a 429, a spent budget) holds back all the others.
 A 2xx answer with nothing in it (204, or an empty body) is a Reply with ``empty`` set, never retried:
 whether nothing is an answer (the end of a listing) or a failure (a missing record) is the caller's call.
+A request the egress guard refuses (mercator.providers.egress) fails at once, never retried.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from urllib.parse import unquote_plus, urlencode
 
 import httpx
 
+from mercator.providers.egress import EgressRefusedError
 from mercator.providers.errors import (
     ProviderConnectionError,
+    ProviderEgressError,
     ProviderError,
     ProviderHTTPError,
     ProviderResponseError,
@@ -37,6 +40,10 @@ install_http_log_redaction()
 _EXCERPT = 300
 _TOO_MANY_REQUESTS = 429
 _NO_CONTENT = 204
+# Where stores put their own words in an error body, by preference; what of it is kept.
+_MESSAGE_KEYS = ("error_description", "message", "error", "errors", "detail", "title")
+_MESSAGE_LENGTH = 200
+_MESSAGE_BODY_LIMIT = 64 * 1024  # an error body larger than this is not read for a message
 
 
 @dataclass
@@ -148,6 +155,8 @@ class RequestSender:
             async with asyncio.timeout(self._timeout):
                 response = await self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
             elapsed = time.monotonic() - sent
+        except EgressRefusedError as exc:
+            raise ProviderEgressError(method, shown, self._redactor.text(exc.reason)) from None
         except (httpx.TimeoutException, TimeoutError):
             self.stats.timeouts += 1
             return ProviderTimeoutError(method, shown, self._timeout, attempts=attempts), self._retry.backoff(
@@ -179,6 +188,7 @@ class RequestSender:
                 self._excerpt(response),
                 reason=_reason(response, self._redactor),
                 attempts=attempts,
+                store_message=self._store_message(response),
             )
         if status == _NO_CONTENT or not response.content.strip():
             # Nothing arrived whole (a body cut short of its Content-Length is a transport error,
@@ -214,6 +224,7 @@ class RequestSender:
                     f"{self._retry.max_retry_after:g} s Mercator waits within one call"
                 ),
                 attempts=attempt + 1,
+                store_message=self._store_message(response),
             )
         wait = self._retry.delay(attempt, hint)
         if status == _TOO_MANY_REQUESTS:
@@ -221,8 +232,19 @@ class RequestSender:
             signal = replace(signal, retry_after=wait)
         if not signal.empty:
             await self._limiter.observe(signal)
-        failure = ProviderHTTPError(status, method, shown, self._excerpt(response), attempts=attempt + 1)
+        failure = ProviderHTTPError(
+            status,
+            method,
+            shown,
+            self._excerpt(response),
+            attempts=attempt + 1,
+            store_message=self._store_message(response),
+        )
         return failure, wait
+
+    def _store_message(self, response: httpx.Response) -> str | None:
+        found = store_message(response.content)
+        return None if found is None else self._redactor.text(found)
 
     def _excerpt(self, response: httpx.Response) -> str:
         text = response.content[: _EXCERPT * 4].decode("utf-8", errors="replace")
@@ -245,6 +267,38 @@ def with_params(url: str, params: Mapping[str, str] | None) -> str:
     path, _, query = base.partition("?")
     kept = [part for part in query.split("&") if part and unquote_plus(part.partition("=")[0]) not in params]
     return f"{path}?{'&'.join([*kept, urlencode(params)])}{hash_mark}{fragment}"
+
+
+def store_message(body: bytes | str) -> str | None:
+    """The store's own words in an error body: its message field when the body is JSON, shortened.
+
+    Nothing else of a body is ever taken: an HTML page or any other text says nothing here, as what
+    a tenant is shown must not be whatever the address they gave answered.
+    """
+    if len(body) > _MESSAGE_BODY_LIMIT:
+        return None
+    try:
+        found = _message_in(json.loads(body))
+    except (ValueError, RecursionError):
+        return None
+    if not found:
+        return None
+    found = " ".join(found.split())
+    return found if len(found) <= _MESSAGE_LENGTH else found[:_MESSAGE_LENGTH] + "..."
+
+
+def _message_in(body: Any) -> str | None:
+    if isinstance(body, str):
+        return body.strip() or None
+    if isinstance(body, list):
+        messages = [message for item in body[:20] if (message := _message_in(item))]
+        return "; ".join(messages) or None
+    if isinstance(body, dict):
+        for name in _MESSAGE_KEYS:
+            message = _message_in(body.get(name))
+            if message:
+                return message
+    return None
 
 
 def _reason(response: httpx.Response, redactor: Redactor) -> str | None:

@@ -3,8 +3,11 @@
 Every session of one integration, in any concurrent Lambda, draws on the same DynamoDB rate bucket
 (``mercator.state.rate_buckets``), so together they keep the connector's ``rateLimitPerSecond``.
 An integration's ``settings["baseUrl"]`` replaces the connector's ``sync.baseUrl`` (staging stores,
-the local sandbox). With a TokenRefresher, sessions of connectors with ``auth.auto_refresh`` renew
-their OAuth access token before it expires and once after a 401, once across every Lambda.
+the local sandbox); a session opens only when that address, and any the credentials make the
+connector's base URL from, names a host the connector allows (mercator.providers.store_hosts), and
+its HTTP client goes through the egress guard (mercator.providers.egress). With a TokenRefresher,
+sessions of connectors with ``auth.auto_refresh`` renew their OAuth access token before it expires
+and once after a 401, once across every Lambda.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import httpx
 
 from mercator.connector import ConnectorDefinition
 from mercator.providers.client import ProviderClient
+from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
+from mercator.providers.store_hosts import check_store_hosts
 from mercator.providers.token_refresh import SessionTokens, TokenRefresher
 from mercator.state.models import Integration
 from mercator.state.rate_buckets import DynamoDBClient, SharedRateBucket
@@ -66,7 +71,9 @@ class ProviderSessionFactory:
     """Opens provider sessions (mercator.services.ports.ProviderSessions) for integrations.
 
     ``http_factory`` makes the HTTP client of each session (tests route it to the sandbox store);
-    by default each client makes its own. ``clock`` and ``sleep`` drive the shared rate bucket.
+    by default each client makes its own, guarded by ``egress``. ``egress`` also says which hosts,
+    beyond the connector's, an integration's store address may name (the strictest policy when not
+    given). ``clock`` and ``sleep`` drive the shared rate bucket.
     ``refresher`` renews OAuth tokens (mercator.providers.token_refresh); without it a session uses
     the token it was opened with until the provider refuses it.
     """
@@ -83,6 +90,7 @@ class ProviderSessionFactory:
         details_concurrency: int = 8,
         page_prefetch: int = 4,
         refresher: TokenRefresher | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         if not state_table:
             raise ValueError("state_table must name the state table that holds the rate buckets")
@@ -95,6 +103,7 @@ class ProviderSessionFactory:
         self._details_concurrency = details_concurrency
         self._page_prefetch = page_prefetch
         self._refresher = refresher
+        self._egress = egress or EgressPolicy()
 
     def open(
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
@@ -114,6 +123,7 @@ class ProviderSessionFactory:
             sleep=self._sleep,
         )
         base_url = base_url_of(integration)
+        check_store_hosts(definition, base_url, credentials, self._egress)
         tokens = self._refresher.session(definition, integration, credentials) if self._refresher else None
         if self._http_factory is None:
             return ProviderClient(
@@ -125,6 +135,7 @@ class ProviderSessionFactory:
                 details_concurrency=self._details_concurrency,
                 page_prefetch=self._page_prefetch,
                 tokens=tokens,
+                egress=self._egress,
             )
         # Should the client refuse its settings, this HTTP client has sent nothing and holds no
         # connection, so dropping it unclosed leaks nothing.

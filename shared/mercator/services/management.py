@@ -5,7 +5,12 @@ nothing of another tenant: another tenant's integration, workflow or execution i
 like a missing one (NotFoundError), so a tenant cannot even learn that it exists.
 
 Configuring checks everything before storing anything: the request, that the tenant has no other
-integration of the connector, and the credentials themselves, with one real list request to the store.
+integration of the connector, that the store address the tenant chose (a ``baseUrl`` setting, or the
+credentials the connector's base URL is made from) names a host the connector allows, and the
+credentials themselves, with one real list request to the store through the egress guard. What the
+store answers is never shown back beyond its own message field: the address is the tenant's choice,
+and its answer is not theirs to read through Mercator. A workflow webhook's address is checked the
+same way as far as it can be before it is called (https, no internal IP address).
 Removing goes step by step from disabling to deleting the integration itself, each step idempotent,
 so a removal cut short (a timeout in a large purge) is finished by asking again.
 """
@@ -30,7 +35,10 @@ from mercator.connector import ConnectorDefinition, DefinitionError
 from mercator.connector.placeholders import MissingCredentialError
 from mercator.mapping.dates import utc_now
 from mercator.providers.client import ProviderCredentialsError
+from mercator.providers.egress import EgressPolicy
 from mercator.providers.errors import ProviderError
+from mercator.providers.sessions import base_url_of
+from mercator.providers.store_hosts import HostNotAllowedError, check_store_hosts
 from mercator.services.dispatch import ResumeRefusedError
 from mercator.services.management_ports import (
     IntegrationStores,
@@ -126,6 +134,7 @@ class ManagementService:
         subscriptions: PushSubscriptions,
         workflows: Workflows,
         resumer: Resumer,
+        egress: EgressPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -138,6 +147,7 @@ class ManagementService:
         self._subscriptions = subscriptions
         self._workflows = workflows
         self._resumer = resumer
+        self._egress = egress or EgressPolicy()
         self._clock = clock
         self._new_id = new_id
 
@@ -161,6 +171,7 @@ class ManagementService:
         }
         try:
             plan = plan_registration(self._integrations, definition, integration_id=self._new_id(), **options)
+            self._check_hosts(definition, plan.integration, credentials)
             asyncio.run(self._probe(definition, plan.integration, credentials))
             integration = register_integration(
                 self._integrations, self._vault, definition, integration_id=plan.integration.id, **options
@@ -336,6 +347,15 @@ class ManagementService:
         resources = definition.resources
         return list(resources), sorted({resource.contentType for resource in resources.values()})
 
+    def _check_hosts(
+        self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
+    ) -> None:
+        try:
+            check_store_hosts(definition, base_url_of(integration), credentials, self._egress)
+        except (HostNotAllowedError, MissingCredentialError) as exc:
+            store = definition.displayName
+            raise ConfigurationError(f"the {store} store address cannot be used: {exc}") from None
+
     async def _probe(
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
     ) -> None:
@@ -354,12 +374,13 @@ class ManagementService:
                 "holds characters other than ASCII"
             ) from None
         except ProviderCredentialsError as exc:
+            # The reason is the store's own message field, never the rest of what it answered.
             raise ConfigurationError(
                 f"Invalid credentials: {store} refused them ({exc.status}): {exc.reason or 'no reason given'}"
             ) from None
         except ProviderError as exc:
             raise ConfigurationError(
-                f"the {store} store could not be checked with these settings: {exc}"
+                f"the {store} store could not be checked with these settings: {exc.without_body()}"
             ) from None
         except MissingCredentialError as exc:
             raise ConfigurationError(str(exc)) from None
@@ -402,6 +423,12 @@ class ManagementService:
                 "action.secretName must name a Secrets Manager secret of this tenant: "
                 f"{webhook_key_prefix(tenant_id)}<name>"
             )
+        if isinstance(action, WebhookAction):
+            # What can be told before the call (the scheme, an IP literal); the host's addresses are
+            # checked when the POST connects.
+            problem = self._egress.url_problem(action.url)
+            if problem is not None:
+                raise ConfigurationError(f"action.url cannot be called: {problem}")
         if isinstance(action, UpdateStatusAction):
             definition = self._connectors.get(trigger.connector)
             if definition.sync.actions.updateStatus is None:

@@ -1,10 +1,23 @@
-"""OAuth 2.0 installs: a tenant is sent to the platform's consent page and comes back an integration.
+"""OAuth 2.0 installs: a tenant's merchant consents at the platform and comes back an integration.
 
-``install_url`` builds the authorize URL with a signed ``state`` (mercator.services.oauth_state) whose
-nonce is recorded; ``callback`` checks that state before anything else, uses its nonce up, trades the
-code for tokens at the token endpoint and registers the integration for the tenant the state names,
-its tokens (accessToken, refreshToken, expiresAt in epoch seconds) stored as its credentials. A
-refused state creates nothing: no token call, no secret, no integration.
+An install takes three requests, and the last two must come from one browser:
+
+1. ``install_url`` (the tenant's authenticated request) prepares the install: a signed ``state``
+   (mercator.services.oauth_state) whose nonce is recorded with the platform's consent address and,
+   for connectors with ``auth.pkce``, a sealed PKCE verifier whose S256 challenge the consent address
+   carries. It answers Mercator's own start address, ``<base>/oauth/<connector>/start?state=...``.
+2. ``start`` (the merchant's browser opening that address) binds the install to a new random session
+   value, of which only the hash is stored, and answers it for the browser's cookie along with the
+   consent address to send the browser to. An install is started once, by one browser.
+3. ``callback`` (the platform sending that browser back) checks the state, then uses its nonce up
+   only for the session the install was started with: a code that comes back in another browser, or
+   in none, is refused. It trades the code (and the verifier) for tokens and registers the
+   integration for the tenant the state names, its tokens (accessToken, refreshToken, expiresAt in
+   epoch seconds) stored as its credentials.
+
+A refused state or session creates nothing: no token call, no secret, no integration. Every address
+comes from ``base_url`` (configuration), never from a request: the callback's ``redirect_uri`` is
+``<base>/oauth/<connector>/callback``.
 """
 
 from __future__ import annotations
@@ -13,13 +26,15 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mercator.connector import ConnectorDefinition
 from mercator.connector.loader import DefinitionError
 from mercator.connector.placeholders import placeholders
+from mercator.oauth_pkce import CHALLENGE_METHOD, code_challenge, new_code_verifier
 from mercator.providers.oauth_tokens import (
     OAuthApp,
     OAuthConfigurationError,
@@ -28,9 +43,17 @@ from mercator.providers.oauth_tokens import (
     oauth_auth,
     token_url_of,
 )
-from mercator.services.oauth_state import InstallState, StateRejectedError, StateSigner
+from mercator.services.oauth_state import (
+    SESSION_VALUE,
+    InstallState,
+    StateRejectedError,
+    StateSigner,
+    new_session,
+    session_hash,
+)
 from mercator.services.ports import Connectors
 from mercator.state.models import Integration
+from mercator.state.oauth_nonces import NonceRecord, NonceRefusal, NonceRefusedError
 from mercator.state.registration import (
     NAME_PATTERN,
     CredentialsStore,
@@ -57,16 +80,26 @@ class OAuthApps(Protocol):
 class NonceStore(Protocol):
     """Install nonces (mercator.state.oauth_nonces.DynamoOAuthNonces)."""
 
-    def record(self, nonce: str, expires_at: int) -> None: ...
+    def record(
+        self, nonce: str, expires_at: int, *, authorize_url: str, sealed_verifier: str | None = None
+    ) -> None: ...
 
-    def consume(self, nonce: str) -> bool: ...
+    def bind(self, nonce: str, session_hash: str) -> str: ...
+
+    def consume(self, nonce: str, session_hashes: Sequence[str]) -> NonceRecord: ...
 
 
 class CodeExchange(Protocol):
     """The token endpoint client (mercator.providers.oauth_tokens.OAuthTokenClient)."""
 
     async def exchange_code(
-        self, token_url: str, app: OAuthApp, *, code: str, redirect_uri: str
+        self,
+        token_url: str,
+        app: OAuthApp,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
     ) -> TokenGrant: ...
 
 
@@ -86,6 +119,25 @@ class AuthorizationDeniedError(ValueError):
     """The platform sent the merchant back without a code (they declined, or the platform refused)."""
 
 
+class InstallSessionError(StateRejectedError):
+    """The browser is not the one that started the install: no install cookie, another one, or an
+    install another browser started already."""
+
+
+@dataclass(frozen=True)
+class StartedInstall:
+    """An install bound to a browser: where to send it, and the session its cookie must hold.
+
+    The cookie belongs on the path of ``redirect_uri`` (the callback) for ``max_age`` seconds, the
+    state's remaining lifetime.
+    """
+
+    authorize_url: str
+    session: str = field(repr=False)
+    redirect_uri: str
+    max_age: int
+
+
 class OAuthService:
     """Starts OAuth installs and completes them into integrations."""
 
@@ -99,11 +151,14 @@ class OAuthService:
         integrations: IntegrationStore,
         vault: CredentialsStore,
         signing_key: Callable[[], bytes],
+        base_url: str | None,
         clock: Callable[[], float] = time.time,
         state_ttl_seconds: int = STATE_TTL_SECONDS,
     ) -> None:
         if state_ttl_seconds < 1:
             raise ValueError(f"state_ttl_seconds must be at least 1, not {state_ttl_seconds}")
+        if base_url is not None:
+            _check_base_url(base_url)
         self._connectors = connectors
         self._apps = apps
         self._nonces = nonces
@@ -114,11 +169,15 @@ class OAuthService:
         self._signer: StateSigner | None = None
         self._clock = clock
         self._state_ttl = state_ttl_seconds
+        self._base_url = base_url.rstrip("/") if base_url is not None else None
 
-    def install_url(
-        self, tenant_id: str, connector: str, redirect_uri: str, params: Mapping[str, str] | None = None
-    ) -> str:
-        """The platform's authorize URL for ``tenant_id``, with a state valid for ten minutes.
+    def redirect_uri(self, connector: str) -> str:
+        """The callback's address for ``connector``: ``<base>/oauth/<connector>/callback``."""
+        return f"{self._base()}/oauth/{connector}/callback"
+
+    def install_url(self, tenant_id: str, connector: str, params: Mapping[str, str] | None = None) -> str:
+        """Mercator's start address of a new install for ``tenant_id``, valid for the state's lifetime
+        (ten minutes by default): the merchant's browser opens it, and is sent on to the platform.
 
         ``params`` are the install's own parameters, e.g. Shopify's ``shop`` (the store's domain)
         that fills ``[[shopDomain]]`` in the connector's URLs.
@@ -127,7 +186,7 @@ class OAuthService:
             raise InstallRequestError(f"tenant {tenant_id!r} is not a valid tenant id")
         definition = self._definition(connector)
         auth = oauth_auth(definition)
-        _check_redirect(redirect_uri)
+        redirect_uri = self.redirect_uri(definition.name)
         self._check_unclaimed(tenant_id, definition.name)
         app = self._apps.app(definition.name)
         values = self._install_values(definition, app, params or {})
@@ -135,10 +194,8 @@ class OAuthService:
         token_url_of(definition, app, values)  # refuse now a store host the callback could not use
         nonce = secrets.token_urlsafe(24)
         expires_at = int(self._clock()) + self._state_ttl
-        self._nonces.record(nonce, expires_at)
-        state = self._signer_now().sign(
-            InstallState(tenant_id, definition.name, nonce, expires_at, redirect_uri, values)
-        )
+        signer = self._signer_now()
+        state = signer.sign(InstallState(tenant_id, definition.name, nonce, expires_at, redirect_uri, values))
         query = {
             "client_id": app.client_id,
             "redirect_uri": redirect_uri,
@@ -147,14 +204,53 @@ class OAuthService:
         }
         if auth.scopes:
             query["scope"] = app.scope_separator.join(auth.scopes)
-        logger.info("OAuth install of connector %s started for tenant %s", definition.name, tenant_id)
-        return _with_query(authorize, query)
+        sealed_verifier: str | None = None
+        if auth.pkce:
+            verifier = new_code_verifier()
+            sealed_verifier = signer.seal(nonce, verifier)
+            query["code_challenge"] = code_challenge(verifier)
+            query["code_challenge_method"] = CHALLENGE_METHOD
+        authorize_url = _with_query(authorize, query)
+        self._nonces.record(nonce, expires_at, authorize_url=authorize_url, sealed_verifier=sealed_verifier)
+        logger.info("OAuth install of connector %s prepared for tenant %s", definition.name, tenant_id)
+        return f"{self._base()}/oauth/{definition.name}/start?{urlencode({'state': state})}"
 
-    async def callback(self, connector: str, query: Mapping[str, str]) -> Integration:
-        """Complete an install: check the state, trade the code, register the integration."""
+    def start(self, connector: str, token: str) -> StartedInstall:
+        """Bind the install of state ``token`` to a new browser session; where to send the browser.
+
+        InstallSessionError when a browser started this install already; StateRejectedError when the
+        state is not one Mercator issued for ``connector``, has expired or was used.
+        """
+        definition = self._definition(connector)
+        state = self._checked_state(definition.name, token)
+        session = new_session()
+        try:
+            authorize_url = self._nonces.bind(state.nonce, session_hash(session))
+        except NonceRefusedError as refused:
+            raise _refusal(refused.reason) from None
+        logger.info(
+            "OAuth install of connector %s started in a browser for tenant %s",
+            definition.name,
+            state.tenant_id,
+        )
+        return StartedInstall(
+            authorize_url=authorize_url,
+            session=session,
+            redirect_uri=state.redirect_uri,
+            max_age=max(1, state.expires_at - int(self._clock())),
+        )
+
+    async def callback(
+        self, connector: str, query: Mapping[str, str], sessions: Sequence[str] = ()
+    ) -> Integration:
+        """Complete an install: check the state and the browser's ``sessions`` (the install cookie's
+        values), trade the code, register the integration."""
         definition = self._definition(connector)
         auth = oauth_auth(definition)
-        state = self._accepted_state(definition.name, query)
+        state, record = self._accepted_state(definition.name, query, sessions)
+        verifier = (
+            self._signer_now().unseal(state.nonce, record.sealed_verifier) if record.sealed_verifier else None
+        )
         error = query.get("error")
         if error:
             description = " ".join(query.get("error_description", "").split())[:_ERROR_TEXT_LIMIT]
@@ -169,7 +265,12 @@ class OAuthService:
         self._check_unclaimed(state.tenant_id, definition.name)
         app = self._apps.app(definition.name)
         grant = await self._exchange.exchange_code(
-            token_url_of(definition, app, state.params), app, code=code, redirect_uri=state.redirect_uri
+            token_url_of(definition, app, state.params),
+            app,
+            code=code,
+            redirect_uri=state.redirect_uri,
+            # Whenever the consent carried a challenge, whatever the definition says now.
+            code_verifier=verifier,
         )
         provided = auth.provides()
         credentials = {
@@ -193,23 +294,37 @@ class OAuthService:
         )
         return integration
 
-    def _accepted_state(self, connector: str, query: Mapping[str, str]) -> InstallState:
-        token = query.get("state")
+    def _checked_state(self, connector: str, token: str | None) -> InstallState:
+        """The install state ``token`` asserts, issued here for ``connector`` and not expired."""
         if not token:
-            raise StateRejectedError("the callback carries no state")
+            raise StateRejectedError("the request carries no state")
         state = self._signer_now().verify(token)
         if state.connector != connector:
             raise StateRejectedError("the state was issued for another connector")
         if state.expires_at <= self._clock():
             raise StateRejectedError("the state has expired; start the install again")
+        return state
+
+    def _accepted_state(
+        self, connector: str, query: Mapping[str, str], sessions: Sequence[str]
+    ) -> tuple[InstallState, NonceRecord]:
+        state = self._checked_state(connector, query.get("state"))
         for name, value in query.items():
             expected = state.params.get(_ALIASES.get(name, name))
             if expected is not None and value != expected:
                 raise StateRejectedError(f"the callback's {name} is not the one the install was started for")
+        presented = [value for value in sessions if SESSION_VALUE.fullmatch(value)]
+        if not presented:
+            raise InstallSessionError(
+                "the callback carries no install cookie: an install must be started from Mercator's start "
+                "address and finished in the same browser; start the install again"
+            )
         # Last, after every check that costs nothing: a refused callback must not use the nonce up.
-        if not self._nonces.consume(state.nonce):
-            raise StateRejectedError("the state was used already (or has expired); start the install again")
-        return state
+        try:
+            record = self._nonces.consume(state.nonce, [session_hash(value) for value in presented])
+        except NonceRefusedError as refused:
+            raise _refusal(refused.reason) from None
+        return state, record
 
     def _check_unclaimed(self, tenant_id: str, connector: str) -> None:
         """IntegrationConflictError when the tenant has an integration of the connector already.
@@ -253,6 +368,14 @@ class OAuthService:
             )
         return values
 
+    def _base(self) -> str:
+        if self._base_url is None:
+            raise OAuthConfigurationError(
+                "OAuth installs need the public address of Mercator's OAuth routes: deploy with the "
+                "OAuthBaseUrl parameter (OAUTH_BASE_URL), e.g. the stack's IntegrationsApiUrl output"
+            )
+        return self._base_url
+
     def _signer_now(self) -> StateSigner:
         if self._signer is None:
             try:
@@ -262,10 +385,45 @@ class OAuthService:
         return self._signer
 
 
-def _check_redirect(redirect_uri: str) -> None:
-    parts = urlsplit(redirect_uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        raise InstallRequestError("the redirect URI must be an absolute http(s) URL without a fragment")
+_REFUSALS: dict[NonceRefusal, tuple[type[StateRejectedError], str]] = {
+    "unknown": (StateRejectedError, "the state was used already (or has expired); start the install again"),
+    "used": (StateRejectedError, "the state was used already (or has expired); start the install again"),
+    "expired": (StateRejectedError, "the state has expired; start the install again"),
+    "started": (
+        InstallSessionError,
+        "this install was started in a browser already; an install address opens once, so start a new "
+        "install",
+    ),
+    "not_started": (
+        InstallSessionError,
+        "this install was never started from Mercator's start address, so no browser may finish it; "
+        "start the install again",
+    ),
+    "other_session": (
+        InstallSessionError,
+        "the callback came from another browser than the one that started this install (its install "
+        "cookie does not match); start the install again",
+    ),
+}
+
+
+def _refusal(reason: NonceRefusal) -> StateRejectedError:
+    kind, message = _REFUSALS[reason]
+    return kind(message)
+
+
+def _check_base_url(base_url: str) -> None:
+    parts = urlsplit(base_url)
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"the OAuth base URL must be an https address without user, query or fragment, not {base_url!r}"
+        )
 
 
 def _with_query(url: str, extra: Mapping[str, str]) -> str:

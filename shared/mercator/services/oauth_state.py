@@ -4,6 +4,11 @@ A state reads ``<payload>.<signature>``: the payload is compact JSON in base64ur
 signature HMAC-SHA256 over the encoded payload with a key only Mercator holds, also base64url. The
 payload carries everything the callback needs (tenant, connector, nonce, expiry, redirect URI and the
 install's parameters), so the callback trusts nothing the browser adds besides the code.
+
+The same key, under another context, seals what an install keeps beside its nonce and must never show
+in clear (its PKCE verifier): AES-256-GCM with a key derived by HMAC-SHA256, the nonce as associated
+data, so a sealed value opens only for its own install. An install's browser session is a random value
+in a cookie; only its SHA-256 (``session_hash``) is stored.
 """
 
 from __future__ import annotations
@@ -13,13 +18,25 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MIN_KEY_BYTES = 32
 MAX_STATE_CHARS = 4096
 # Binds the signature to this use of the key, should the key ever sign anything else.
 _CONTEXT = b"mercator-oauth-state."
+# Derives the sealing key from the state key, and binds each sealed value to its install's nonce.
+_SEAL_KEY_CONTEXT = b"mercator-oauth-seal-key"
+_SEAL_CONTEXT = b"mercator-oauth-seal."
+_SEAL_IV_BYTES = 12
+_SESSION_BYTES = 32
+# A session value as Mercator makes them (43 characters), with room to spare; anything else is no session.
+SESSION_VALUE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 
 
 class StateRejectedError(ValueError):
@@ -49,12 +66,33 @@ class InstallState:
 
 
 class StateSigner:
-    """Signs and verifies install states with one HMAC key."""
+    """Signs and verifies install states with one HMAC key, and seals install secrets with a key derived
+    from it."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) < MIN_KEY_BYTES:
             raise ValueError(f"the OAuth state key must hold at least {MIN_KEY_BYTES} bytes, not {len(key)}")
         self._key = key
+        self._aead = AESGCM(hmac.new(key, _SEAL_KEY_CONTEXT, hashlib.sha256).digest())
+
+    def seal(self, nonce: str, secret: str) -> str:
+        """``secret`` encrypted for storage beside ``nonce``: base64url of IV and ciphertext with its tag."""
+        iv = secrets.token_bytes(_SEAL_IV_BYTES)
+        sealed = self._aead.encrypt(iv, secret.encode("utf-8"), _SEAL_CONTEXT + nonce.encode("utf-8"))
+        return _encode(iv + sealed)
+
+    def unseal(self, nonce: str, sealed: str) -> str:
+        """The secret ``seal`` sealed for ``nonce``; StateRejectedError when it was not sealed so here."""
+        try:
+            data = _decode(sealed)
+            opened = self._aead.decrypt(
+                data[:_SEAL_IV_BYTES], data[_SEAL_IV_BYTES:], _SEAL_CONTEXT + nonce.encode("utf-8")
+            )
+            return opened.decode("utf-8")
+        except (ValueError, InvalidTag):
+            raise StateRejectedError(
+                "what the install stored cannot be read (the state key changed?); start the install again"
+            ) from None
 
     def sign(self, state: InstallState) -> str:
         text = json.dumps(state.payload(), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
@@ -82,6 +120,16 @@ class StateSigner:
 
     def _mac(self, payload: str) -> bytes:
         return hmac.new(self._key, _CONTEXT + payload.encode("ascii"), hashlib.sha256).digest()
+
+
+def new_session() -> str:
+    """A fresh install session value, for the cookie of the browser that starts an install."""
+    return secrets.token_urlsafe(_SESSION_BYTES)
+
+
+def session_hash(session: str) -> str:
+    """What is stored of a session value: its SHA-256, in hex."""
+    return hashlib.sha256(session.encode("utf-8")).hexdigest()
 
 
 def _state(document: Any) -> InstallState:

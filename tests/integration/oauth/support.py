@@ -18,7 +18,7 @@ import boto3
 import httpx
 
 from mercator.connector import ConnectorDefinition, load_shipped
-from mercator.providers.oauth_tokens import OAuthTokenClient
+from mercator.providers.oauth_tokens import HttpFactory, OAuthTokenClient
 from mercator.providers.sessions import ProviderSessionFactory
 from mercator.providers.token_refresh import RefreshTiming, TokenRefresher
 from mercator.services.connectors import ConnectorCatalog
@@ -32,6 +32,7 @@ from mercator.state.secrets import SecretsVault
 from mercator_local.resources import create_template_table
 from mercator_sandbox import OAuthServerConfig, Sandbox
 from tests.integration.providers.support import FrozenClock, fast_retries
+from tests.sandbox_egress import SANDBOX_EGRESS
 
 REGION = "eu-central-1"
 TABLE = "mercator-state"
@@ -41,7 +42,8 @@ CLIENT_ID = "mercator-salla-app"
 CLIENT_SECRET = "cs_salla_4f0b8e2d6a1c9e7b3d5f"
 WEBHOOK_SECRET = "whsec_salla_8c2e6a4b0d9f1e3c"
 STATE_KEY = "state-key-for-tests-0123456789abcdef-0123456789"
-REDIRECT = "https://api.mercator.test/dev/oauth/salla/callback"
+BASE_URL = "https://api.mercator.test/dev"
+REDIRECT = f"{BASE_URL}/oauth/salla/callback"
 SIZES = {"orders": 12, "products": 0, "customers": 0, "carts": 0}
 
 
@@ -119,11 +121,20 @@ class OAuthWorld:
         return client
 
     def cold_start(
-        self, *, wait: float = 20.0, page_prefetch: int = 4, clock: Callable[[], float] = time.time
+        self,
+        *,
+        wait: float = 20.0,
+        page_prefetch: int = 4,
+        clock: Callable[[], float] = time.time,
+        base_url: str | None = BASE_URL,
+        pkce: bool = False,
+        token_http: HttpFactory | None = None,
     ) -> Lambda:
         """A Lambda's adapters on clients of its own (serialized with every other Lambda's).
 
-        ``clock`` is the OAuth service's (install states expire by it).
+        ``clock`` is the OAuth service's (install states expire by it), ``base_url`` its configured
+        address. With ``pkce`` its Salla connector declares ``auth.pkce: true`` (the shipped one does
+        not); ``token_http`` replaces the sandbox as the token endpoint.
         """
         dynamodb = Serialized(boto3.client("dynamodb", region_name=REGION), self.aws_lock)
         vault = SecretsVault(Serialized(boto3.client("secretsmanager", region_name=REGION), self.aws_lock))
@@ -142,19 +153,27 @@ class OAuthWorld:
                 retry_factory=fast_retries,
                 page_prefetch=page_prefetch,
                 refresher=refresher,
+                egress=SANDBOX_EGRESS,
             ),
             refresher=refresher,
             oauth=OAuthService(
-                connectors=ConnectorCatalog(),
+                connectors=ConnectorCatalog({"salla": self.salla(pkce=True)} if pkce else None),
                 apps=SecretsOAuthApps(vault),
                 nonces=DynamoOAuthNonces(dynamodb, TABLE, clock=clock),
-                exchange=OAuthTokenClient(self.http),
+                exchange=OAuthTokenClient(token_http or self.http),
                 integrations=integrations,
                 vault=vault,
                 signing_key=lambda: vault.secret_string("mercator/oauth-state/key").encode(),
+                base_url=base_url,
                 clock=clock,
             ),
         )
+
+    def salla(self, *, pkce: bool) -> ConnectorDefinition:
+        """The shipped Salla connector, declaring ``auth.pkce`` as given."""
+        auth = self.definition.auth
+        assert auth is not None
+        return self.definition.model_copy(update={"auth": auth.model_copy(update={"pkce": pkce})})
 
     def installed(self, *, expires_in: float) -> tuple[Integration, dict[str, str]]:
         """An integration holding tokens the sandbox issued; ``expiresAt`` ``expires_in`` s from now."""

@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from mercator.connector import shipped_definitions
 from mercator.messages import ChangeEvent
+from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
 from mercator.providers.sessions import ProviderSessionFactory
 from mercator.services.connectors import ConnectorCatalog
@@ -43,6 +44,7 @@ from mercator.state.workflows import DynamoExecutions, DynamoWorkflows
 from mercator.workflows import ActionFailedError, Workflow
 from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
+from tests.sandbox_egress import SANDBOX_EGRESS
 from tests.unit.services.fakes import FakeClock
 
 REGION = "eu-west-1"
@@ -102,16 +104,23 @@ class _CallRecorder:
 
 
 class HostRouter(httpx.AsyncBaseTransport):
-    """Sends each request to the sandbox store of its host; records every request; an unknown host
-    fails as a connection error, like a store that cannot be reached."""
+    """Sends each request to the sandbox store of its host, or to a transport a test put in
+    ``answering`` for it; records every request; an unknown host fails as a connection error, like a
+    store that cannot be reached."""
 
-    def __init__(self, stores: Mapping[str, Sandbox], sent: list[httpx.Request]) -> None:
+    def __init__(
+        self,
+        stores: Mapping[str, Sandbox],
+        sent: list[httpx.Request],
+        answering: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
         self._transports = {host: httpx.ASGITransport(app=store.app) for host, store in stores.items()}
         self._sent = sent
+        self._answering = answering if answering is not None else {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._sent.append(request)
-        transport = self._transports.get(request.url.host)
+        transport = self._answering.get(request.url.host) or self._transports.get(request.url.host)
         if transport is None:
             raise httpx.ConnectError(f"no store answers at {request.url.host}", request=request)
         return await transport.handle_async_request(request)
@@ -153,6 +162,8 @@ class ManagementWorld:
     sync: SyncService
     sqs: Any
     queues: dict[str, str]
+    # Hosts a test answers itself (an httpx.MockTransport), beside the sandbox stores.
+    answering: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
 
     def queued(self, queue: str) -> list[str]:
         """The bodies waiting in ``queue``, taken off it."""
@@ -188,8 +199,11 @@ def _stores() -> dict[str, Sandbox]:
 
 
 @contextmanager
-def management_world() -> Iterator[ManagementWorld]:
-    """The service and its stores on moto; AWS credentials and region must be set (use_fake_aws)."""
+def management_world(egress: EgressPolicy | None = None) -> Iterator[ManagementWorld]:
+    """The service and its stores on moto; AWS credentials and region must be set (use_fake_aws).
+
+    With ``egress``, provider sessions make real, guarded requests under that policy instead of
+    reaching the in-process stores (the sandbox hosts are then unknown)."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for logical_id, name in (("StateTable", STATE), ("RecordsTable", RECORDS)):
@@ -218,11 +232,15 @@ def management_world() -> Iterator[ManagementWorld]:
             for name in ("trigger", "enrich", "dlq", "jobs")
         }
         vault = SecretsVault(secrets)
+        answering: dict[str, httpx.AsyncBaseTransport] = {}
         sessions = ProviderSessionFactory(
             dynamodb,
             STATE,
-            http_factory=lambda: httpx.AsyncClient(transport=HostRouter(stores, sent)),
+            http_factory=None
+            if egress is not None
+            else lambda: httpx.AsyncClient(transport=HostRouter(stores, sent, answering)),
             retry_factory=lambda: RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002),
+            egress=egress or SANDBOX_EGRESS,
         )
         writer = RecordWriter(records, tracking, SqsQueue(sqs, queues["trigger"]), clock=clock)
         intake = WebhookIntake(
@@ -273,6 +291,7 @@ def management_world() -> Iterator[ManagementWorld]:
                 },
                 clock=clock,
             ),
+            egress=egress or SANDBOX_EGRESS,
             clock=clock,
         )
         yield ManagementWorld(
@@ -296,6 +315,7 @@ def management_world() -> Iterator[ManagementWorld]:
             sync=sync,
             sqs=sqs,
             queues=queues,
+            answering=answering,
         )
 
 

@@ -33,6 +33,7 @@ from mercator.state.models import Integration
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries
+from tests.sandbox_egress import SANDBOX_EGRESS
 from tests.unit.services.fakes import (
     FakeClock,
     FakeCursors,
@@ -196,6 +197,7 @@ class World:
             clock=self.time.clock,
             sleep=self.time.sleeper("bucket"),
             page_prefetch=self.page_prefetch,
+            egress=SANDBOX_EGRESS,
         )
         self.writer = RecordWriter(self.records, self.tracking, self.triggers, clock=self.clock)
 

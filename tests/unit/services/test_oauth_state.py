@@ -9,7 +9,14 @@ import json
 
 import pytest
 
-from mercator.services.oauth_state import InstallState, StateRejectedError, StateSigner
+from mercator.services.oauth_state import (
+    SESSION_VALUE,
+    InstallState,
+    StateRejectedError,
+    StateSigner,
+    new_session,
+    session_hash,
+)
 
 KEY = b"k" * 32
 STATE = InstallState(
@@ -69,3 +76,35 @@ def test_malformed_states_are_refused(token: str) -> None:
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 32 bytes, not 31"):
         StateSigner(b"k" * 31)
+
+
+# --- what an install keeps sealed, and its browser session -----------------------------------------
+
+NONCE = "nonce-0123456789abcdef"
+
+
+def test_a_sealed_secret_opens_for_its_own_nonce_only() -> None:
+    signer = StateSigner(KEY)
+    sealed = signer.seal(NONCE, "the-verifier")
+
+    assert "the-verifier" not in sealed
+    assert signer.unseal(NONCE, sealed) == "the-verifier"
+    # Sealed anew each time (a fresh IV), opened by the same key only, for the same nonce only
+    assert signer.seal(NONCE, "the-verifier") != sealed
+    for opener, nonce, text in [
+        (StateSigner(b"o" * 32), NONCE, sealed),
+        (signer, "nonce-of-another-install", sealed),
+        (signer, NONCE, sealed[:-2] + ("AA" if sealed[-2:] != "AA" else "BB")),
+        (signer, NONCE, "not sealed"),
+        (signer, NONCE, ""),
+    ]:
+        with pytest.raises(StateRejectedError, match="cannot be read"):
+            opener.unseal(nonce, text)
+
+
+def test_a_session_is_random_and_only_its_hash_is_kept() -> None:
+    first, second = new_session(), new_session()
+
+    assert first != second and SESSION_VALUE.fullmatch(first) and len(first) >= 43
+    assert session_hash(first) == hashlib.sha256(first.encode()).hexdigest()
+    assert first not in session_hash(first)

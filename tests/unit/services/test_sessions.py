@@ -16,6 +16,7 @@ from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
 from tests.fake_aws import use_fake_aws
 from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries
+from tests.sandbox_egress import SANDBOX_EGRESS
 from tests.unit.services.support import make_integration
 
 REGION = "eu-central-1"
@@ -55,6 +56,7 @@ async def test_a_session_reaches_the_integrations_base_url_paced_by_its_shared_b
         retry_factory=fast_retries,
         clock=time.clock,
         sleep=time.sleeper("b"),
+        egress=SANDBOX_EGRESS,
     )
 
     # When five orders' details are fetched one after another

@@ -1,0 +1,1 @@
+"""The egress guard against a real listener on loopback."""
