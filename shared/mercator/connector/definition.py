@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,7 +55,8 @@ class ConnectorDefinition(DefinitionModel):
     triggers: list[Trigger] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(None)
-    _positions: Positions | None = PrivateAttr(None)  # where each value was written, when parsed
+    # Where each value was written, found when first asked for; None when not parsed from text.
+    _locate: Callable[[], Positions | None] | None = PrivateAttr(None)
 
     @model_validator(mode="before")
     @classmethod
@@ -163,7 +165,8 @@ class ConnectorDefinition(DefinitionModel):
     def position_of(self, location: Location) -> Position | None:
         """Where ``location`` was written (a place the document lacks: its nearest ancestor's);
         None for a definition that was not parsed from text."""
-        return self._positions.of(location) if self._positions else None
+        positions = self._locate() if self._locate else None
+        return positions.of(location) if positions else None
 
     def resolve(self, relative: str) -> Path:
         base = self._source.parent if self._source else Path.cwd()

@@ -753,19 +753,21 @@ def _yaml_children(node: Node) -> list[tuple[str | int | None, Node]]:
 
 def parse_yaml(text: str, file: str) -> Any:
     """A YAML document read by ``GuardedLoader``; every refusal located."""
-    return yaml_with_positions(text, file)[0]
+    return yaml_with_positions(text, file, positions=False)[0]
 
 
-def yaml_with_positions(text: str, file: str) -> tuple[Any, Positions | None]:
-    """``parse_yaml``'s value, and where each of its values was written (None: an empty document)."""
+def yaml_with_positions(text: str, file: str, *, positions: bool = True) -> tuple[Any, Positions | None]:
+    """``parse_yaml``'s value, and where each of its values was written (None: an empty document, or
+    not asked for)."""
     loader = GuardedLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
             return None, None
         loader.inspect(root)
-        positions = loader.positions(root)  # before construction, which flattens merges in place
-        return loader.construct_document(root), positions
+        # Before construction, which flattens merges in place.
+        placed = loader.positions(root) if positions else None
+        return loader.construct_document(root), placed
     except _Refused as exc:
         raise DocumentError(file, exc.problems) from None
     except yaml.MarkedYAMLError as exc:

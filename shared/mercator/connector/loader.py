@@ -15,8 +15,9 @@ load shipped definitions through the same path (``load_shipped``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,12 @@ from mercator.connector.documents import (
     MAX_DEFINITION_BYTES,
     DocumentError,
     JSONSyntaxError,
+    Position,
     Positions,
     Problem,
     decode,
     json_with_positions,
+    parse_json,
     parse_yaml,
     read_file,
     too_big,
@@ -81,26 +84,44 @@ def parse_definition(
     if len(text) > MAX_DEFINITION_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_DEFINITION_BYTES:
         problem = Problem("", too_big("is larger", "a definition", MAX_DEFINITION_BYTES))
         raise DefinitionError(file, [problem])
-    data, positions = _parse_document(text, file, json_only)
-    return validate_definition(data, file, positions)
+    data = _parse_document(text, file, json_only)
+    # Where each value was written is needed only to place a problem: the text is read for it again
+    # then, and never on a Lambda's cold start, whose shipped definitions load without one.
+    return validate_definition(data, file, locate=cache(partial(_positions_of, text, file, json_only)))
 
 
 def validate_definition(
-    data: Any, file: str = "<definition>", positions: Positions | None = None
+    data: Any,
+    file: str = "<definition>",
+    positions: Positions | None = None,
+    *,
+    locate: Callable[[], Positions | None] | None = None,
 ) -> ConnectorDefinition:
-    """A definition from its parsed document; ``positions`` (where each value was written) place
-    its problems, and stay on it for the checklist's findings (``position_of``)."""
+    """A definition from its parsed document; ``positions`` (where each value was written), or
+    ``locate`` to find them when first needed, place its problems and the checklist's findings
+    (``position_of``)."""
+    if locate is None:
+        locate = partial(_given, positions)
     if not isinstance(data, dict):
         problem = Problem("", "a definition must be an object (mapping) at the top level")
-        raise DefinitionError(file, [problem.at(positions.of(()) if positions else None)])
+        raise DefinitionError(file, [problem.at(_at(locate(), ()))])
     try:
         definition = ConnectorDefinition.model_validate(data)
     except ValidationError as exc:
+        placed = locate()
         raise DefinitionError(
-            file, [_problem(error, data, positions) for error in exc.errors(include_url=False)]
+            file, [_problem(error, data, placed) for error in exc.errors(include_url=False)]
         ) from None
-    definition._positions = positions
+    definition._locate = locate
     return definition
+
+
+def _given(positions: Positions | None) -> Positions | None:
+    return positions
+
+
+def _at(positions: Positions | None, location: tuple[str | int, ...]) -> Position | None:
+    return positions.of(location) if positions else None
 
 
 def shipped_definitions() -> list[Path]:
@@ -217,11 +238,9 @@ def _clash(name: str) -> str:
     )
 
 
-def _parse_document(text: str, file: str, json_only: bool) -> tuple[Any, Positions | None]:
+def _parse_document(text: str, file: str, json_only: bool) -> Any:
     try:
-        if json_only:
-            return json_with_positions(text, file, unique_keys=True)
-        return yaml_with_positions(text, file)
+        return parse_json(text, file, unique_keys=True) if json_only else parse_yaml(text, file)
     except JSONSyntaxError as exc:
         raise DefinitionError(
             exc.file, [_not_json(problem, text, file) for problem in exc.problems]
@@ -243,6 +262,13 @@ def _not_json(problem: Problem, text: str, file: str) -> Problem:
     if reads_as_yaml:
         message += f"; it reads as YAML: rename it {Path(file).stem}.yaml"
     return Problem(problem.path, message, problem.line, problem.column)
+
+
+def _positions_of(text: str, file: str, json_only: bool) -> Positions | None:
+    """Where each value of a definition that parsed once was written."""
+    if json_only:
+        return json_with_positions(text, file, unique_keys=True)[1]
+    return yaml_with_positions(text, file)[1]
 
 
 def _problem(error: ErrorDetails, data: Any, positions: Positions | None) -> Problem:
