@@ -28,9 +28,14 @@ def new_code_verifier() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(_VERIFIER_BYTES)).decode("ascii").rstrip("=")
 
 
-def code_challenge(verifier: str) -> str:
-    """The S256 challenge of ``verifier``; ValueError when it is not a verifier RFC 7636 allows."""
+def check_verifier(verifier: str) -> None:
+    """ValueError when ``verifier`` is not a verifier RFC 7636 allows."""
     if not VERIFIER.fullmatch(verifier):
         raise ValueError("a PKCE code verifier is 43 to 128 unreserved characters (RFC 7636 section 4.1)")
+
+
+def code_challenge(verifier: str) -> str:
+    """The S256 challenge of ``verifier``; ValueError when it is not a verifier RFC 7636 allows."""
+    check_verifier(verifier)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")

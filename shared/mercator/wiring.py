@@ -34,15 +34,8 @@ if TYPE_CHECKING:
     from mercator.settings import ManagementSettings, WebhookSettings
 
 
-class TableSettings(Protocol):
-    @property
-    def state_table(self) -> str: ...
-
-    @property
-    def records_table(self) -> str: ...
-
-    @property
-    def trigger_queue_url(self) -> str: ...
+class TenantRequestSettings(Protocol):
+    """Where a deployment's own connectors are, and where requests on a tenant's behalf may go."""
 
     @property
     def connectors_dir(self) -> Path | None: ...
@@ -52,6 +45,17 @@ class TableSettings(Protocol):
 
     @property
     def egress_allowed_hosts(self) -> tuple[str, ...]: ...
+
+
+class TableSettings(TenantRequestSettings, Protocol):
+    @property
+    def state_table(self) -> str: ...
+
+    @property
+    def records_table(self) -> str: ...
+
+    @property
+    def trigger_queue_url(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def webhook_intake(settings: WebhookSettings) -> WebhookIntake:
     )
 
 
-class ActionSettings(Protocol):
+class ActionSettings(TenantRequestSettings, Protocol):
     """What running workflow actions needs (DispatchSettings, ManagementSettings)."""
 
     @property
@@ -151,15 +155,6 @@ class ActionSettings(Protocol):
 
     @property
     def vapid_secret_arn(self) -> str | None: ...
-
-    @property
-    def connectors_dir(self) -> Path | None: ...
-
-    @property
-    def egress_allow_loopback(self) -> bool: ...
-
-    @property
-    def egress_allowed_hosts(self) -> tuple[str, ...]: ...
 
 
 def dispatch_service(

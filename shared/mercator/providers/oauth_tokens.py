@@ -33,7 +33,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, Vali
 from mercator.connector.auth import OAuth2Auth
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.placeholders import fill
-from mercator.oauth_pkce import VERIFIER
+from mercator.oauth_pkce import check_verifier
 from mercator.providers.egress import guarded_async_clients
 from mercator.providers.redaction import Redactor
 
@@ -208,8 +208,7 @@ class OAuthTokenClient:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if code_verifier is None:
             return await self._request(token_url, app, form, secrets=[code])
-        if not VERIFIER.fullmatch(code_verifier):
-            raise ValueError("a PKCE code verifier is 43 to 128 unreserved characters (RFC 7636 section 4.1)")
+        check_verifier(code_verifier)
         # The verifier is redacted from every message like the code.
         form["code_verifier"] = code_verifier
         return await self._request(token_url, app, form, secrets=[code, code_verifier])
