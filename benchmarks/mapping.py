@@ -33,6 +33,7 @@ from typing import Any
 
 from jsonpath_ng.ext.parser import parse as parse_jsonpath  # jsonpath_ng.ext.parse itself
 
+from mercator.domain.content_types import validate_record
 from mercator.mapping import FUNCTIONS, TRANSFORMS, compile_mapping
 from mercator.mapping.engine import RULE_KEYS
 from mercator.mapping.functions import concat, lookup, phone_number, sum_numbers
@@ -44,7 +45,6 @@ from mercator.mapping.transforms import (
     to_number_or_null,
     to_string,
 )
-from mercator.records import validate_record
 
 Record = dict[str, Any]
 Mapper = Callable[[Record], Record]

@@ -39,9 +39,9 @@ import yaml
 from moto import mock_aws
 
 from mercator.connector import ConnectorDefinition, load_shipped, validate_definition
+from mercator.domain.pages import PageCheckpoint
+from mercator.domain.rate_limits import RateLimiter
 from mercator.providers.client import ProviderClient
-from mercator.providers.limits import RateLimiter
-from mercator.providers.pagination import PageCheckpoint
 from mercator.providers.token_bucket import TokenBucket
 from mercator.state.rate_buckets import SharedRateBucket
 from mercator_sandbox import Faults, RateLimitConfig, Sandbox

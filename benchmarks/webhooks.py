@@ -61,15 +61,15 @@ from aws_lambda_powertools.utilities.idempotency import (  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from mercator.connector import load_shipped  # noqa: E402
-from mercator.deliveries import ArchivedDelivery, Headers, IncomingDelivery  # noqa: E402
-from mercator.providers.listing import content_hash  # noqa: E402
-from mercator.providers.verification import verify_delivery  # noqa: E402
-from mercator.providers.webhook_signing import signed_headers  # noqa: E402
-from mercator.services.mapper import extract_customer, map_delivery  # noqa: E402
+from mercator.connector.mapper import extract_customer, map_delivery  # noqa: E402
+from mercator.domain.deliveries import ArchivedDelivery, Headers, IncomingDelivery  # noqa: E402
+from mercator.domain.hashing import content_hash  # noqa: E402
 from mercator.services.writer import ReadyRecord, code_of  # noqa: E402
+from mercator.signatures.verification import verify_delivery  # noqa: E402
 from mercator.state.archive import S3DeliveryArchive  # noqa: E402
 from mercator_local.resources import create_template_table  # noqa: E402
 from mercator_local.webhook_events import delivery_event  # noqa: E402
+from mercator_local.webhook_signing import signed_headers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-webhook-secret"
@@ -192,8 +192,8 @@ def aws() -> Iterator[tuple[CallCounter, dict[str, str]]]:
 
 
 def register(dynamodb: Any, secret_arn: str) -> None:
+    from mercator.domain.entities import Integration  # noqa: PLC0415
     from mercator.state.integrations import DynamoIntegrations  # noqa: PLC0415
-    from mercator.state.models import Integration  # noqa: PLC0415
 
     DynamoIntegrations(dynamodb, "bench-state").put(
         Integration(

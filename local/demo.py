@@ -83,15 +83,15 @@ from mercator.connector import (
     shipped_definitions,
 )
 from mercator.connector.checklist import check
+from mercator.connector.mapper import extract_customer, map_delivery
+from mercator.domain.entities import Cursor, RunStats
+from mercator.domain.workflows import trigger_id
 from mercator.mapping.dates import zone
 from mercator.services.families import FAMILIES as CONTENT_TYPES
-from mercator.services.mapper import extract_customer, map_delivery
 from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import Cursor, RunStats
-from mercator.state.workflows import DynamoExecutions
-from mercator.workflows import trigger_id
+from mercator.state.workflow_store import DynamoExecutions
 from mercator_local import LocalStack, Runner
 from mercator_sandbox import Delivery, DeliveryResult, Faults, RateLimitConfig, Sandbox, WebhookConfig
 from mercator_sandbox.serve import serving_app

@@ -31,8 +31,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from mercator.providers.standard_webhooks import verify
-from mercator.providers.verification import VerificationError
+from mercator.signatures.standard_webhooks import verify
+from mercator.signatures.verification import VerificationError
 from mercator_sandbox import Delivery, DeliveryResult, Sandbox
 
 

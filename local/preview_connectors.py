@@ -14,7 +14,7 @@ from typing import Any
 
 from mercator.connector import ConnectorDefinition, DefinitionError, load_definition, shipped_definitions
 from mercator.connector.checklist import check
-from mercator.services.mapper import (
+from mercator.connector.mapper import (
     MapOutcome,
     extract_customer,
     map_delivery,

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.messages import EnrichBatch
+from mercator.domain.messages import EnrichBatch
 from mercator.observability import logger, metrics, tracer
 from mercator.services.enrich import EnrichmentService
 from mercator.settings import EnrichSettings

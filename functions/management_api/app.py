@@ -1,11 +1,11 @@
 """ManagementApi: the Integrations API (``seeds/004``) behind API Gateway and its API-key authorizer.
 
-Each route validates its request with the models of ``mercator.api_models``, reads the caller's
+Each route validates its request with the models of ``mercator.api.schemas``, reads the caller's
 tenant from ``requestContext.authorizer.tenantId`` (never from the body, the path or a header) and
 makes one call into ManagementService. Besides the seed's routes, ``GET /api/integrations`` lists
 the caller's integrations. Refusals become the error envelope here, in one place: 404 NOT_FOUND, 400
 CONFIGURATION_ERROR (an invalid request names the field), 409 CONFLICT, 413 REQUEST_TOO_LARGE and 415
-UNSUPPORTED_MEDIA_TYPE (a body past the limits of ``mercator.api_limits``, or not JSON: refused before
+UNSUPPORTED_MEDIA_TYPE (a body past the limits of ``mercator.api.request_checks``, or not JSON: refused before
 it is parsed), 401 when no tenant came through the authorizer, 500 INTERNAL_ERROR for anything
 unexpected, never for a request's own mistake. ``GET /api/openapi.json`` serves the OpenAPI document
 the resolver generates from these routes.
@@ -36,7 +36,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.api_limits import (
+from mercator.api.openapi import (
+    BODY_ERRORS,
+    OPENAPI_INFO,
+    documented,
+    openapi_document,
+    validation_message,
+)
+from mercator.api.request_checks import (
     JSON_MEDIA_TYPE,
     MAX_ID_CHARS,
     BodyTooLargeError,
@@ -45,7 +52,7 @@ from mercator.api_limits import (
     check_body,
     read_json_body,
 )
-from mercator.api_models import (
+from mercator.api.schemas import (
     ConfiguredWorkflow,
     ConfigureIntegrationRequest,
     ConfigureWorkflowRequest,
@@ -60,13 +67,6 @@ from mercator.api_models import (
     ToggledWorkflow,
     TriggerView,
     WorkflowSummary,
-)
-from mercator.api_openapi import (
-    BODY_ERRORS,
-    OPENAPI_INFO,
-    documented,
-    openapi_document,
-    validation_message,
 )
 from mercator.observability import logger, metrics, tracer
 from mercator.services.management import (

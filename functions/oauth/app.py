@@ -35,8 +35,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mercator.domain.entities import Integration
+from mercator.domain.oauth_apps import OAuthConfigurationError
 from mercator.observability import logger, metrics, tracer
-from mercator.providers.oauth_tokens import OAuthConfigurationError, TokenEndpointError
+from mercator.providers.oauth_tokens import TokenEndpointError
 from mercator.services.oauth import (
     AuthorizationDeniedError,
     InstallRequestError,
@@ -45,9 +47,8 @@ from mercator.services.oauth import (
     UnknownConnectorError,
 )
 from mercator.services.oauth_state import StateRejectedError
+from mercator.services.registration import IntegrationConflictError, RegistrationError
 from mercator.settings import OAuthSettings
-from mercator.state.models import Integration
-from mercator.state.registration import IntegrationConflictError, RegistrationError
 
 settings = OAuthSettings.from_environ()
 app = APIGatewayRestResolver()

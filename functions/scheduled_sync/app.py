@@ -20,9 +20,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.messages import SyncJob
+from mercator.domain.messages import SyncJob
 from mercator.observability import logger, metrics, tracer
-from mercator.services.sync import SyncOutcome, SyncService
+from mercator.services.sync_runs import SyncOutcome, SyncService
 from mercator.settings import SyncSettings
 
 settings = SyncSettings.from_environ()

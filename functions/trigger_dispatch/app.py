@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.messages import ChangeEvent
+from mercator.domain.messages import ChangeEvent
 from mercator.observability import logger, metrics, tracer
 from mercator.services.dispatch import DispatchService
 from mercator.settings import DispatchSettings

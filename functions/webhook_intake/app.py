@@ -23,10 +23,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.deliveries import Headers, IncomingDelivery
-from mercator.mapping.dates import utc_now
+from mercator.domain.clock import utc_now
+from mercator.domain.deliveries import Headers, IncomingDelivery
 from mercator.observability import logger, metrics, tracer
-from mercator.providers.verification import VerificationError
 from mercator.services.intake import (
     IntakeError,
     IntakeResult,
@@ -37,6 +36,7 @@ from mercator.services.intake import (
     WebhookIntake,
 )
 from mercator.settings import WebhookSettings
+from mercator.signatures.verification import VerificationError
 
 settings = WebhookSettings.from_environ()
 app = APIGatewayRestResolver()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from mercator.workflows import trigger_id
+from mercator.domain.workflows import trigger_id
 from mercator_local.api import HttpRequest, Route, RouteMatch, api_id, proxy_event
 from mercator_local.functions import ApiRoute
 

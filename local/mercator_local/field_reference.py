@@ -1,4 +1,4 @@
-"""Write docs/content-types.md, the field reference of every content type, from ``mercator.records``.
+"""Write docs/content-types.md, the field reference of every content type, from its models.
 
 Each content type's model gives its fields, nested ones included (``items[].name``,
 ``shippingAddress.city``), with their type, whether a record must have them, the values or formats
@@ -23,7 +23,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from mercator.records import CONTENT_TYPES, RECORD_TYPES
+from mercator.domain.content_types import CONTENT_TYPES, RECORD_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "docs" / "content-types.md"
@@ -176,7 +176,8 @@ def render() -> str:
     lines = [
         "# Content types",
         "",
-        f"<!-- Generated from shared/mercator/records.py by `make docs` ({COMMAND}); do not edit. -->",
+        f"<!-- Generated from shared/mercator/domain/content_types.py by `make docs` ({COMMAND}); "
+        "do not edit. -->",
         "",
         "Every record Mercator writes has one of these content types: a resource's `contentType` and a",
         "webhook handler's `recordType` name it, and its `apiMapping` or `mapping` must produce a record",

@@ -46,7 +46,7 @@ from mercator.connector.pagination import (
     PageNumberPagination,
 )
 from mercator.mapping import compile_path
-from mercator.providers.pagination import query_value
+from mercator.providers.paginators import query_value
 from mercator.services.merge import deep_merge
 
 Kind = Literal["list", "details", "sub", "deletions"]

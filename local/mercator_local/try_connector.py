@@ -56,16 +56,16 @@ from mercator.connector.webhook import (
     StandardWebhooksVerification,
     WebhookConfig,
 )
-from mercator.providers.webhook_signing import signed_headers
+from mercator.domain.entities import MAX_RATE, RunStats
 from mercator.services.families import FAMILIES
 from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
-from mercator.state.models import MAX_RATE, RunStats
-from mercator.state.records import DynamoRecords
+from mercator.state.record_store import DynamoRecords
 from mercator_local.handlers import applied_environment
 from mercator_local.sample_api import SampleApi, absolute_endpoints, replace_at
 from mercator_local.stack import LocalStack
 from mercator_local.webhook_events import SAMPLE_CREDENTIALS
+from mercator_local.webhook_signing import signed_headers
 from mercator_sandbox.serve import serving_app
 
 TENANT = "try-tenant"

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from mercator.connector import load_shipped
-from mercator.providers.webhook_signing import signed_headers
 from mercator_local.api import HttpRequest, Route, RouteMatch, api_id, proxy_event
 from mercator_local.functions import ApiRoute
+from mercator_local.webhook_signing import signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "events" / "webhook_intake"

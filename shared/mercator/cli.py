@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from mercator.connector import DefinitionError, Problem, load_definition, shipped_definitions
 from mercator.connector.checklist import check
 from mercator.connector.documents import MAX_PAYLOAD_BYTES, DocumentError, load_json_file
+from mercator.connector.mapper import PayloadShapeError
+from mercator.connector.preview import map_for_preview
 from mercator.connector.schema import definition_json_schema
+from mercator.domain.errors import StateError
 from mercator.mapping import FUNCTIONS, TRANSFORMS
-from mercator.preview import map_for_preview
-from mercator.services.mapper import PayloadShapeError
-from mercator.state.errors import StateError
 
 if TYPE_CHECKING:
     import httpx

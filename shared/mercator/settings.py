@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from mercator.host_patterns import pattern_problem
-from mercator.state import secret_names
+from mercator.domain import secret_names
+from mercator.domain.host_patterns import pattern_problem
 
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],

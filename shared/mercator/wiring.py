@@ -23,7 +23,7 @@ from mercator.services.writer import RecordWriter
 from mercator.state.cursors import DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.queues import SqsQueue
-from mercator.state.records import DynamoRecords
+from mercator.state.record_store import DynamoRecords
 from mercator.state.secrets import SecretsVault
 from mercator.state.tracking import DynamoTracking
 
@@ -118,7 +118,7 @@ def webhook_intake(settings: WebhookSettings) -> WebhookIntake:
     from mercator.services.cached import CachedIntegrations, CachedVault  # noqa: PLC0415
     from mercator.services.intake import WebhookIntake  # noqa: PLC0415
     from mercator.state.archive import S3DeliveryArchive  # noqa: PLC0415
-    from mercator.state.deliveries import DynamoDeliveryLedger  # noqa: PLC0415
+    from mercator.state.delivery_claims import DynamoDeliveryLedger  # noqa: PLC0415
 
     shared = shared_adapters(settings)
     return WebhookIntake(
@@ -169,10 +169,10 @@ def dispatch_service(
     from mercator.outbound.eventbridge import EventBridgePublisher  # noqa: PLC0415
     from mercator.outbound.push import PushSender  # noqa: PLC0415
     from mercator.outbound.status import StatusUpdater  # noqa: PLC0415
-    from mercator.outbound.webhook import WebhookSender  # noqa: PLC0415
+    from mercator.outbound.webhook_action import WebhookSender  # noqa: PLC0415
     from mercator.services.dispatch import DispatchService  # noqa: PLC0415
     from mercator.state.subscriptions import DynamoPushSubscriptions  # noqa: PLC0415
-    from mercator.state.workflows import DynamoExecutions, DynamoWorkflows  # noqa: PLC0415
+    from mercator.state.workflow_store import DynamoExecutions, DynamoWorkflows  # noqa: PLC0415
 
     dynamodb = dynamodb or boto3.client("dynamodb")
     vault = vault or SecretsVault(boto3.client("secretsmanager"))
@@ -210,9 +210,9 @@ def management_service(settings: ManagementSettings) -> ManagementService:
     from mercator.services.management import ManagementService  # noqa: PLC0415
     from mercator.services.management_ports import IntegrationStores  # noqa: PLC0415
     from mercator.state.cursors import DynamoCursors  # noqa: PLC0415
-    from mercator.state.deliveries import DynamoDeliveryLedger  # noqa: PLC0415
+    from mercator.state.delivery_claims import DynamoDeliveryLedger  # noqa: PLC0415
     from mercator.state.subscriptions import DynamoPushSubscriptions  # noqa: PLC0415
-    from mercator.state.workflows import DynamoWorkflows  # noqa: PLC0415
+    from mercator.state.workflow_store import DynamoWorkflows  # noqa: PLC0415
 
     dynamodb = boto3.client("dynamodb")
     vault = SecretsVault(boto3.client("secretsmanager"))

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 from mercator.connector import ConnectorDefinition, load_shipped
-from mercator.messages import ChangeEvent
-from mercator.services.mapper import map_delivery, map_records
+from mercator.connector.mapper import map_delivery, map_records
+from mercator.domain.entities import Cursor, TrackedId
+from mercator.domain.messages import ChangeEvent
+from mercator.services.registration import register_integration
 from mercator.state.cursors import DynamoCursors
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import Cursor, TrackedId
-from mercator.state.registration import register_integration
 from mercator.state.secrets import SecretsVault
 from mercator.state.tracking import DynamoTracking
 from mercator_local import LocalStack

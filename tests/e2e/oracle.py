@@ -3,7 +3,7 @@
 Every record of a resource is fetched from the sandbox store with plain httpx, following the
 platform's pagination by hand rather than through Mercator's provider client; where the connector
 expands details, each record's details are fetched too and laid over its list entry; then each
-record is mapped with ``mercator.services.mapper``. What comes out is keyed by code, as the records
+record is mapped with ``mercator.connector.mapper``. What comes out is keyed by code, as the records
 table is. The records table itself is never consulted.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from mercator.connector import ConnectorDefinition, Resource
-from mercator.services.mapper import map_records
+from mercator.connector.mapper import map_records
 
 # The biggest page each platform serves (Salla cuts a bigger per_page to its cap; WooCommerce
 # refuses anything over 100; Shopify cuts at 250).

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from mercator.connector import ConnectorDefinition, Resource, load_shipped
+from mercator.domain.entities import Cursor, RunStats
+from mercator.services.registration import register_integration
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import Cursor, RunStats
-from mercator.state.registration import register_integration
 from mercator.state.secrets import SecretsVault
 from mercator_local import LocalStack, RunReport
 from mercator_sandbox import Sandbox

@@ -22,12 +22,12 @@ import httpx
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.providers.webhook_signing import signed_headers
+from mercator.domain.workflows import trigger_id
 from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.integrations import DynamoIntegrations
-from mercator.workflows import trigger_id
 from mercator_local import LocalStack
 from mercator_local.template import Template
+from mercator_local.webhook_signing import signed_headers
 from mercator_sandbox import Sandbox
 
 TENANT = "acme"

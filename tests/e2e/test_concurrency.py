@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mercator.messages import EnrichBatch, SyncJob
+from mercator.domain.messages import EnrichBatch, SyncJob
 from mercator_local import LocalStack
 from mercator_local.containers import Container, Invocation, containers, invoke_together
 from mercator_local.moto_atomic import atomic_dynamodb

@@ -18,13 +18,13 @@ import pytest
 
 from mercator.cli import main as mercator_cli
 from mercator.connector import load_shipped
-from mercator.providers.webhook_signing import signed_headers
+from mercator.services.registration import register_integration
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.records import DynamoRecords
-from mercator.state.registration import register_integration
+from mercator.state.record_store import DynamoRecords
 from mercator.state.secrets import SecretsVault
 from mercator_local import LocalStack
 from mercator_local.webhook_events import SAMPLE_CREDENTIALS
+from mercator_local.webhook_signing import signed_headers
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "payloads"
 TENANT = "acme"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mercator.records import CONTENT_TYPES, required_fields
+from mercator.domain.content_types import CONTENT_TYPES, required_fields
 from mercator_local.field_reference import TARGET, field_rows, main, render
 
 

@@ -1,6 +1,6 @@
 """What each function may do with secrets, the archive bucket and SES, read from template.yaml.
 
-Secrets are granted by kind, one name prefix per kind (mercator.state.secret_names): the table below
+Secrets are granted by kind, one name prefix per kind (mercator.domain.secret_names): the table below
 is the whole of it, action by action and prefix by prefix, and nothing grants ``mercator/*``.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mercator.state import secret_names
+from mercator.domain import secret_names
 from mercator.state.archive import PREFIX as ARCHIVE_PREFIX
 from tests.sam.support import FUNCTION, of_type, policy_templates, strings
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from mercator.connector import ConnectorDefinition, load_shipped
+from mercator.connector.mapper import map_delivery, map_details_response, map_list_response
 from mercator.connector.pagination import LinkHeaderPagination, PageNumberPagination
-from mercator.services.mapper import map_delivery, map_details_response, map_list_response
 from mercator_sandbox import Sandbox, WebhookConfig
 from tests.sandbox.conftest import FLAVORS, SandboxFactory
 

@@ -26,8 +26,8 @@ import pytest
 
 from mercator.api_client import ApiError, ApiSetupError, IntegrationsApiClient, setting_value
 from mercator.cli import main
+from mercator.domain.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator.state.api_keys import DynamoApiKeys, key_id_of
-from mercator.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator_local.api import HttpRequest, Route, RouteTable, api_id, http_response, proxy_event
 from mercator_local.api_events import CALLS, FUNCTION, REST_API
 from mercator_local.functions import ApiRoute

@@ -36,11 +36,7 @@ from mercator.connector.documents import (
     load_json_file,
     resolve_inside,
 )
-from mercator.connector.sample_paths import sample_path_findings
-from mercator.connector.webhook import NoVerification
-from mercator.mapping.engine import RULE_KEYS, format_location
-from mercator.records import FieldShape, field_names, field_shapes
-from mercator.services.mapper import (
+from mercator.connector.mapper import (
     MapOutcome,
     PayloadShapeError,
     extract_customer,
@@ -48,6 +44,10 @@ from mercator.services.mapper import (
     map_details_response,
     map_list_response,
 )
+from mercator.connector.sample_paths import sample_path_findings
+from mercator.connector.webhook import NoVerification
+from mercator.domain.content_types import FieldShape, field_names, field_shapes
+from mercator.mapping.engine import RULE_KEYS, format_location
 
 Location = tuple[str | int, ...]
 

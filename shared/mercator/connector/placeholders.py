@@ -5,19 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from mercator.domain.errors import MissingCredentialError
+
 PLACEHOLDER = re.compile(r"\[\[([A-Za-z][A-Za-z0-9_]*)\]\]")
-
-
-class MissingCredentialError(KeyError):
-    """A placeholder names a credential the integration does not have."""
-
-    def __init__(self, name: str, where: str) -> None:
-        super().__init__(name)
-        self.name = name
-        self.where = where
-
-    def __str__(self) -> str:
-        return f"{self.where} needs credential {self.name!r}, which this integration does not have"
 
 
 def placeholders(text: object) -> list[str]:

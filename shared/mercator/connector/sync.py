@@ -24,7 +24,8 @@ from mercator.connector.endpoints import (
 )
 from mercator.connector.mappings import MappingSpec
 from mercator.connector.pagination import Incremental, PageNumberPagination, Pagination
-from mercator.host_patterns import matching, pattern_problem
+from mercator.domain.content_types import CONTENT_TYPES, RECORD_TYPES
+from mercator.domain.host_patterns import matching, pattern_problem
 from mercator.mapping import (
     CompiledMapping,
     CompiledPath,
@@ -34,7 +35,6 @@ from mercator.mapping import (
     compile_path,
 )
 from mercator.mapping.engine import Location
-from mercator.records import CONTENT_TYPES, RECORD_TYPES
 
 # Suffixes of the listings a resource's ``deletions`` block derives; resource keys never hold a colon.
 DELETIONS = ":deletions"

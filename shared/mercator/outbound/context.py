@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from mercator.messages import ChangeEvent
+from mercator.domain.errors import CredentialsError
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import ActionFailedError, Workflow
 from mercator.providers.redaction import Redactor
-from mercator.state.errors import CredentialsError
-from mercator.workflows import ActionFailedError, Workflow
 
 # Secrets Manager answers that the same request will get again until someone changes something.
 _LASTING_SECRET_CODES = frozenset(

@@ -11,10 +11,10 @@ import json
 import re
 from typing import Any, Protocol
 
-from mercator.messages import ChangeEvent
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import ActionFailedError, EmailAction, Workflow
 from mercator.outbound.context import event_context, expect_action
 from mercator.state.dynamo import error_code
-from mercator.workflows import ActionFailedError, EmailAction, Workflow
 
 CUSTOMER = "customer"
 # Deliberately loose: SES has the final word; this catches blanks and obvious mistakes early.

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from mercator.domain.errors import MissingResourceError, StateAccessError
 from mercator.state.dynamo import error_code
-from mercator.state.errors import MissingResourceError, StateAccessError
 
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024

@@ -32,14 +32,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
+from mercator.domain.errors import CredentialsError
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import ActionFailedError, PushAction, Workflow
 from mercator.mapping import CompiledPath, PathSyntaxError, compile_path
-from mercator.messages import ChangeEvent
 from mercator.outbound.context import expect_action, secret_failure
 from mercator.outbound.delivery import PostResult, RetryingPoster
-from mercator.outbound.webhook import SecretSource
-from mercator.state.errors import CredentialsError
+from mercator.outbound.webhook_action import SecretSource
 from mercator.state.subscriptions import PushSubscription
-from mercator.workflows import ActionFailedError, PushAction, Workflow
 
 # What one aes128gcm record of 4096 bytes leaves for the notification: the header (16-byte salt,
 # 4-byte record size, key id length and the 65-byte sender key), the 16-byte tag and the delimiter.

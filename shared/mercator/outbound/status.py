@@ -13,18 +13,13 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from mercator.connector import ConnectorDefinition, DefinitionError
-from mercator.messages import ChangeEvent
+from mercator.domain.entities import Integration
+from mercator.domain.errors import CredentialsError, MissingCredentialError, RateBucketUnavailable
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.provider_errors import ProviderEgressError, ProviderError, ProviderHTTPError
+from mercator.domain.workflows import ActionFailedError, UpdateStatusAction, Workflow
 from mercator.outbound.context import expect_action, secret_failure
 from mercator.outbound.delivery import retryable_status
-from mercator.providers.errors import (
-    MissingCredentialError,
-    ProviderEgressError,
-    ProviderError,
-    ProviderHTTPError,
-)
-from mercator.state.errors import CredentialsError, RateBucketUnavailable
-from mercator.state.models import Integration
-from mercator.workflows import ActionFailedError, UpdateStatusAction, Workflow
 
 
 class Integrations(Protocol):

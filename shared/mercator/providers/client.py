@@ -48,20 +48,20 @@ from mercator.connector.endpoints import (
     QueryValue,
     SubResource,
 )
-from mercator.connector.placeholders import MissingCredentialError, fill
+from mercator.connector.placeholders import fill
 from mercator.connector.sync import Resource
-from mercator.providers.egress import EgressPolicy
-from mercator.providers.errors import (
+from mercator.domain.errors import MissingCredentialError
+from mercator.domain.pages import ClientStats, DetailResult, Page, PageCheckpoint
+from mercator.domain.provider_errors import (
     ProviderError,
     ProviderHTTPError,
     ProviderRecordNotFoundError,
     ProviderResponseError,
     SubResourceError,
 )
-from mercator.providers.limits import RateLimiter
-from mercator.providers.pagination import (
-    Page,
-    PageCheckpoint,
+from mercator.domain.rate_limits import RateLimiter
+from mercator.providers.egress import EgressPolicy
+from mercator.providers.paginators import (
     PageResponse,
     PaginationStuckError,
     Strategy,
@@ -70,7 +70,7 @@ from mercator.providers.pagination import (
 )
 from mercator.providers.redaction import Redactor
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sender import ClientStats, Reply, RequestSender, store_message
+from mercator.providers.sender import Reply, RequestSender, store_message
 from mercator.providers.store_clock import store_clock
 from mercator.providers.token_refresh import ACCESS_TOKEN, SessionTokens
 
@@ -79,15 +79,6 @@ logger = logging.getLogger(__name__)
 EndpointKind = Literal["list", "details"]
 _UNAUTHORIZED = 401
 _NO_CONTENT = 204
-
-
-@dataclass(frozen=True)
-class DetailResult:
-    """The details of one id: the record, or the error that stopped this id (and only this id)."""
-
-    id: str
-    record: dict[str, Any] | None
-    error: ProviderError | None
 
 
 @dataclass(frozen=True)

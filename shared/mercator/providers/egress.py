@@ -41,7 +41,7 @@ import anyio
 import httpcore
 import httpx
 
-from mercator.host_patterns import matching
+from mercator.domain.host_patterns import matching
 from mercator.settings import EgressSettings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -20,8 +20,8 @@ from urllib.parse import unquote_plus, urlencode
 
 import httpx
 
-from mercator.providers.egress import EgressRefusedError
-from mercator.providers.errors import (
+from mercator.domain.pages import ClientStats
+from mercator.domain.provider_errors import (
     ProviderConnectionError,
     ProviderEgressError,
     ProviderError,
@@ -29,7 +29,8 @@ from mercator.providers.errors import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from mercator.providers.limits import RateLimiter, RateSignal
+from mercator.domain.rate_limits import RateLimiter, RateSignal
+from mercator.providers.egress import EgressRefusedError
 from mercator.providers.redaction import Redactor, install_http_log_redaction, redacting
 from mercator.providers.retries import RetryPolicy, retryable_status
 from mercator.providers.signals import rate_signal
@@ -44,18 +45,6 @@ _NO_CONTENT = 204
 _MESSAGE_KEYS = ("error_description", "message", "error", "errors", "detail", "title")
 _MESSAGE_LENGTH = 200
 _MESSAGE_BODY_LIMIT = 64 * 1024  # an error body larger than this is not read for a message
-
-
-@dataclass
-class ClientStats:
-    """Counters of one client's traffic (retries count every attempt after the first)."""
-
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0
-    server_errors: int = 0
-    timeouts: int = 0
-    bytes_received: int = 0
 
 
 @dataclass(frozen=True)

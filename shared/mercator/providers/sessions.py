@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable, Mapping
 import httpx
 
 from mercator.connector import ConnectorDefinition
+from mercator.domain.entities import Integration
 from mercator.providers.client import ProviderClient
 from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
 from mercator.providers.store_hosts import check_store_hosts
 from mercator.providers.token_refresh import SessionTokens, TokenRefresher
-from mercator.state.models import Integration
 from mercator.state.rate_buckets import DynamoDBClient, SharedRateBucket
 
 HttpFactory = Callable[[], httpx.AsyncClient]

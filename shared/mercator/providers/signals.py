@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
-from mercator.providers.limits import RateSignal
+from mercator.domain.rate_limits import RateSignal
 
 _EPOCH_SECONDS = 1e9
 _EPOCH_MILLIS = 1e12

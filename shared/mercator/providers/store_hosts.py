@@ -17,8 +17,9 @@ from collections.abc import Iterator, Mapping
 import httpx
 
 from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.placeholders import MissingCredentialError, fill, placeholders
+from mercator.connector.placeholders import fill, placeholders
 from mercator.connector.sync import origin
+from mercator.domain.errors import MissingCredentialError
 from mercator.providers.egress import EgressPolicy
 
 

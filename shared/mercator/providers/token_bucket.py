@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from mercator.providers.limits import RateSignal
+from mercator.domain.rate_limits import RateSignal
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]

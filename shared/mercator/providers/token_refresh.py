@@ -23,16 +23,16 @@ from typing import Any, Protocol
 
 from mercator.connector.auth import OAuth2Auth
 from mercator.connector.definition import ConnectorDefinition
+from mercator.domain.entities import Integration
+from mercator.domain.oauth_apps import OAuthApp
 from mercator.providers.oauth_tokens import (
     HttpFactory,
-    OAuthApp,
     OAuthTokenClient,
     TokenEndpointError,
     TokenGrant,
     token_url_of,
 )
 from mercator.state.locks import DynamoLeaseLock
-from mercator.state.models import Integration
 from mercator.state.oauth_apps import SecretsOAuthApps
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from mercator.domain.entities import Integration
 from mercator.services.ports import CredentialsVault, IntegrationLookup
-from mercator.state.models import Integration
 
 T = TypeVar("T")
 Monotonic = Callable[[], float]

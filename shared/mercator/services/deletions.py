@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mercator.state.models import TrackedId
+from mercator.domain.entities import TrackedId
 
 logger = logging.getLogger(__name__)
 

@@ -22,22 +22,22 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mercator.connector import ConnectorDefinition, Trigger
-from mercator.mapping.dates import utc_now
-from mercator.messages import ChangeEvent
-from mercator.outbound.eventbridge import BusEvent
-from mercator.services.ports import Connectors
-from mercator.state.workflows import ExecutionNotFoundError
-from mercator.workflow_conditions import ConditionError, compile_conditions
-from mercator.workflows import (
+from mercator.domain.clock import utc_now
+from mercator.domain.errors import ExecutionNotFoundError
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import (
     ActionFailedError,
     ActionRunner,
     ExecutionStatus,
     Workflow,
     WorkflowExecution,
 )
-from mercator.workflows import (
+from mercator.domain.workflows import (
     execution_id as execution_id_of,
 )
+from mercator.mapping.conditions import ConditionError, compile_conditions
+from mercator.outbound.eventbridge import BusEvent
+from mercator.services.ports import Connectors
 
 logger = logging.getLogger(__name__)
 

@@ -31,9 +31,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mercator.connector import ConnectorDefinition, Resource
-from mercator.mapping.dates import utc_now
-from mercator.messages import EnrichBatch
-from mercator.providers.errors import (
+from mercator.connector.mapper import map_records
+from mercator.domain.clock import utc_now
+from mercator.domain.dead_letters import DeadLetter
+from mercator.domain.entities import Integration, RunStats
+from mercator.domain.messages import EnrichBatch
+from mercator.domain.provider_errors import (
     ProviderError,
     ProviderHTTPError,
     ProviderRecordNotFoundError,
@@ -41,8 +44,6 @@ from mercator.providers.errors import (
     may_pass,
 )
 from mercator.providers.sessions import rate_of
-from mercator.services.dead_letters import DeadLetter
-from mercator.services.mapper import map_records
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
     Connectors,
@@ -52,9 +53,8 @@ from mercator.services.ports import (
     ProviderSessions,
     RunLog,
 )
-from mercator.services.sync import UnknownResourceError
+from mercator.services.sync_runs import UnknownResourceError
 from mercator.services.writer import Clock, MappedRecord, RecordWriter, WriteSummary
-from mercator.state.models import Integration, RunStats
 
 logger = logging.getLogger(__name__)
 

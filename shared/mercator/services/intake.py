@@ -38,8 +38,11 @@ from typing import Any, Literal, Protocol
 
 from mercator.connector import ConnectorDefinition
 from mercator.connector.documents import DocumentError, parse_json
+from mercator.connector.mapper import extract_customer, map_delivery
 from mercator.connector.sync import WebhookHandler
-from mercator.deliveries import (
+from mercator.domain.clock import utc_now
+from mercator.domain.dead_letters import DeadLetter
+from mercator.domain.deliveries import (
     Announcement,
     ArchivedDelivery,
     CommitResult,
@@ -48,13 +51,11 @@ from mercator.deliveries import (
     RecordChange,
     json_media_type,
 )
-from mercator.mapping.dates import utc_now
-from mercator.messages import ChangeEvent, EnrichBatch
+from mercator.domain.entities import Integration, StoredRecord
+from mercator.domain.errors import ItemTooLargeError
+from mercator.domain.hashing import content_hash
+from mercator.domain.messages import ChangeEvent, EnrichBatch
 from mercator.observability import logger
-from mercator.providers.listing import content_hash
-from mercator.providers.verification import secret_headers, verify_delivery
-from mercator.services.dead_letters import DeadLetter
-from mercator.services.mapper import extract_customer, map_delivery
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
     Connectors,
@@ -63,8 +64,7 @@ from mercator.services.ports import (
     MessageQueue,
 )
 from mercator.services.writer import ReadyRecord, RecordWriter, code_of, record_updated_at
-from mercator.state.errors import ItemTooLargeError
-from mercator.state.models import Integration, StoredRecord
+from mercator.signatures.verification import secret_headers, verify_delivery
 
 Clock = Callable[[], datetime]
 _PING_MAX_BYTES = 1024  # a ping is a few bytes: a larger body is never matched against a pattern

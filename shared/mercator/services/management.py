@@ -25,18 +25,29 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, get_args
 
-from mercator.api_models import (
+from mercator.api.schemas import (
     ConfigureIntegrationRequest,
     ConfigureWorkflowRequest,
     IntegrationSettings,
     SavePushSubscriptionRequest,
 )
 from mercator.connector import ConnectorDefinition, DefinitionError
-from mercator.connector.placeholders import MissingCredentialError
-from mercator.mapping.dates import utc_now
+from mercator.domain.clock import utc_now
+from mercator.domain.entities import Integration
+from mercator.domain.errors import ExecutionNotFoundError, IntegrationNotFoundError, MissingCredentialError
+from mercator.domain.provider_errors import ProviderError
+from mercator.domain.secret_names import is_webhook_key_of, webhook_key_prefix
+from mercator.domain.workflows import (
+    EntityType,
+    UpdateStatusAction,
+    WebhookAction,
+    Workflow,
+    WorkflowExecution,
+    trigger_id,
+)
+from mercator.mapping.conditions import ConditionError
 from mercator.providers.client import ProviderCredentialsError
 from mercator.providers.egress import EgressPolicy
-from mercator.providers.errors import ProviderError
 from mercator.providers.sessions import base_url_of
 from mercator.providers.store_hosts import HostNotAllowedError, check_store_hosts
 from mercator.services.dispatch import ResumeRefusedError
@@ -50,26 +61,14 @@ from mercator.services.management_ports import (
     Workflows,
 )
 from mercator.services.ports import Connectors
-from mercator.state.errors import IntegrationNotFoundError
-from mercator.state.models import Integration
-from mercator.state.registration import (
+from mercator.services.registration import (
     IntegrationConflictError,
     RegistrationError,
     plan_registration,
     register_integration,
 )
-from mercator.state.secret_names import is_webhook_key_of, webhook_key_prefix
 from mercator.state.subscriptions import PushSubscription
-from mercator.state.workflows import ExecutionNotFoundError, WorkflowNotFoundError
-from mercator.workflow_conditions import ConditionError
-from mercator.workflows import (
-    EntityType,
-    UpdateStatusAction,
-    WebhookAction,
-    Workflow,
-    WorkflowExecution,
-    trigger_id,
-)
+from mercator.state.workflow_store import WorkflowNotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mercator.connector import ConnectorDefinition
-from mercator.state.models import Integration, IntegrationStatus
-from mercator.state.registration import CredentialsStore, IntegrationStore
+from mercator.domain.entities import Integration, IntegrationStatus
+from mercator.domain.workflows import EntityType, Workflow, WorkflowExecution
+from mercator.services.registration import CredentialsStore, IntegrationStore
 from mercator.state.subscriptions import PushSubscription
-from mercator.workflows import EntityType, Workflow, WorkflowExecution
 
 
 class TenantIntegrations(IntegrationStore, Protocol):
@@ -65,7 +65,7 @@ class PushSubscriptions(Protocol):
 
 
 class Workflows(Protocol):
-    """mercator.state.workflows.DynamoWorkflows."""
+    """mercator.state.workflow_store.DynamoWorkflows."""
 
     def get(self, tenant_id: str, guid: str) -> Workflow | None: ...
 

@@ -34,15 +34,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from mercator.connector import ConnectorDefinition
 from mercator.connector.loader import DefinitionError
 from mercator.connector.placeholders import placeholders
-from mercator.oauth_pkce import CHALLENGE_METHOD, code_challenge, new_code_verifier
-from mercator.providers.oauth_tokens import (
-    OAuthApp,
-    OAuthConfigurationError,
-    TokenGrant,
-    authorize_url_of,
-    oauth_auth,
-    token_url_of,
-)
+from mercator.domain.entities import Integration
+from mercator.domain.oauth_apps import OAuthApp, OAuthConfigurationError
+from mercator.domain.pkce import CHALLENGE_METHOD, code_challenge, new_code_verifier
+from mercator.providers.oauth_tokens import TokenGrant, authorize_url_of, oauth_auth, token_url_of
 from mercator.services.oauth_state import (
     SESSION_VALUE,
     InstallState,
@@ -52,15 +47,14 @@ from mercator.services.oauth_state import (
     session_hash,
 )
 from mercator.services.ports import Connectors
-from mercator.state.models import Integration
-from mercator.state.oauth_nonces import NonceRecord, NonceRefusal, NonceRefusedError
-from mercator.state.registration import (
+from mercator.services.registration import (
     NAME_PATTERN,
     CredentialsStore,
     IntegrationConflictError,
     IntegrationStore,
     register_integration,
 )
+from mercator.state.oauth_nonces import NonceRecord, NonceRefusal, NonceRefusedError
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from mercator.connector import Resource
-from mercator.providers.listing import KEYSET_PAGINATION, ListingGuard
-from mercator.providers.pagination import Page
-from mercator.state.models import ListingPass
+from mercator.connector.listing_guard import KEYSET_PAGINATION, ListingGuard
+from mercator.domain.entities import ListingPass
+from mercator.domain.pages import Page
 
 
 class PassWatch:

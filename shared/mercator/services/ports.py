@@ -12,10 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mercator.connector import ConnectorDefinition
-from mercator.providers.client import DetailResult
-from mercator.providers.pagination import Page, PageCheckpoint
-from mercator.providers.sender import ClientStats
-from mercator.state.models import (
+from mercator.domain.entities import (
     Cursor,
     Integration,
     RunCheckpoint,
@@ -24,6 +21,7 @@ from mercator.state.models import (
     TrackedId,
     WriteOutcome,
 )
+from mercator.domain.pages import ClientStats, DetailResult, Page, PageCheckpoint
 
 
 class IntegrationLookup(Protocol):

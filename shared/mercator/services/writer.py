@@ -32,12 +32,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from mercator.connector import Resource
-from mercator.mapping.dates import utc_now
-from mercator.messages import ChangeEvent
-from mercator.providers.listing import content_hash
+from mercator.domain.clock import utc_now
+from mercator.domain.entities import Integration, RunStats, SeenVia, TrackedId, WriteOutcome
+from mercator.domain.hashing import content_hash
+from mercator.domain.messages import ChangeEvent
 from mercator.services.merge import deep_merge
 from mercator.services.ports import MessageQueue, RecordRepository, TrackingRepository
-from mercator.state.models import Integration, RunStats, SeenVia, TrackedId, WriteOutcome
 
 Clock = Callable[[], datetime]
 

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from mercator.domain.errors import StateError
+from mercator.domain.secret_names import is_reserved_tenant
 from mercator.state.dynamo import (
     GSI1,
     GSI1_PARTITION_KEY,
@@ -46,14 +48,12 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import StateError
-from mercator.state.secret_names import is_reserved_tenant
 
 KEY_PREFIX = "mk_"
 SORT = "APIKEY"
 _KEY = re.compile(r"mk_(?P<key_id>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})")
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
-# The rule tenants follow wherever Mercator stores them (mercator.state.registration.NAME_PATTERN):
+# The rule tenants follow wherever Mercator stores them (mercator.services.registration.NAME_PATTERN):
 # they become parts of key strings and of secret names.
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$")
 _ID_ATTEMPTS = 3  # a fresh 64-bit key id colliding even once is already improbable
@@ -128,7 +128,7 @@ class DynamoApiKeys:
                 "digits or _.@+=-"
             )
         if is_reserved_tenant(tenant_id):
-            # Its secrets would share names with a kind of Mercator's own (mercator.state.secret_names).
+            # Its secrets would share names with a kind of Mercator's own (mercator.domain.secret_names).
             raise ValueError(f"tenant {tenant_id!r} is a name Mercator keeps for its own secrets")
         created_at = self._clock()
         for _ in range(_ID_ATTEMPTS):

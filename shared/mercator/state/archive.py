@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from mercator.deliveries import ArchivedDelivery
+from mercator.domain.deliveries import ArchivedDelivery
+from mercator.domain.errors import MissingResourceError, StateAccessError, StateError
 from mercator.state.dynamo import error_code
-from mercator.state.errors import MissingResourceError, StateAccessError, StateError
 
 PREFIX = "deliveries"
 _NO_KEY = frozenset({"NoSuchKey", "404"})

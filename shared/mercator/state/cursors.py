@@ -40,7 +40,8 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from mercator.mapping.dates import utc_now
+from mercator.domain.clock import utc_now
+from mercator.domain.entities import Cursor, RunCheckpoint, RunStats
 from mercator.state.dynamo import (
     PARTITION_KEY,
     SORT_KEY,
@@ -59,7 +60,6 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.models import Cursor, RunCheckpoint, RunStats
 from mercator.state.purge import Purger
 
 STALE_AFTER = timedelta(hours=6)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from mercator.state.errors import (
+from mercator.domain.errors import (
     ItemTooLargeError,
     MalformedItemError,
     MissingResourceError,

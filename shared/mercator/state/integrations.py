@@ -16,7 +16,7 @@ both succeed::
     pk  TENANT#<tenant_id>   sk  CONNECTOR#<connector>
     tenant_id, connector, integration_id   S
 
-Tenant ids never hold ``#`` (``mercator.state.registration.NAME_PATTERN``), so ``<tenant_id>#``
+Tenant ids never hold ``#`` (``mercator.services.registration.NAME_PATTERN``), so ``<tenant_id>#``
 selects one tenant's entries of a status partition. The index is eventually consistent: an
 integration registered a moment ago may be missing from ``for_tenant`` and ``with_status`` briefly.
 """
@@ -30,6 +30,8 @@ from typing import Any, Protocol, cast, get_args
 
 from pydantic import ValidationError
 
+from mercator.domain.entities import Integration, IntegrationStatus
+from mercator.domain.errors import ConnectorTakenError, IntegrationNotFoundError, StateAccessError
 from mercator.state.dynamo import (
     GSI1,
     GSI1_PARTITION_KEY,
@@ -48,8 +50,6 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import IntegrationNotFoundError, StateAccessError, StateError
-from mercator.state.models import Integration, IntegrationStatus
 
 META = "META"
 STATUSES: tuple[IntegrationStatus, ...] = get_args(IntegrationStatus)
@@ -57,18 +57,6 @@ _CANCELLED = "TransactionCanceledException"
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT = "TransactionConflict"
 _REGISTER_ATTEMPTS = 4
-
-
-class ConnectorTakenError(StateError):
-    """The tenant already has an integration of this connector (``integration_id``)."""
-
-    def __init__(self, tenant_id: str, connector: str, integration_id: str) -> None:
-        super().__init__(
-            f"tenant {tenant_id!r} already has integration {integration_id!r} of connector {connector!r}"
-        )
-        self.tenant_id = tenant_id
-        self.connector = connector
-        self.integration_id = integration_id
 
 
 class IntegrationsClient(DynamoDBClient, Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from mercator.providers.oauth_tokens import OAuthApp, OAuthConfigurationError, parse_app
-from mercator.state.errors import CredentialsError
-from mercator.state.secret_names import oauth_app_secret_name
+from mercator.domain.errors import CredentialsError
+from mercator.domain.oauth_apps import OAuthApp, OAuthConfigurationError, parse_app
+from mercator.domain.secret_names import oauth_app_secret_name
 
 _NOT_FOUND = "ResourceNotFoundException"
 
@@ -16,7 +16,7 @@ class SecretReader(Protocol):
 
 
 def app_secret_name(connector: str) -> str:
-    """The secret holding the connector's OAuth app (mercator.state.secret_names)."""
+    """The secret holding the connector's OAuth app (mercator.domain.secret_names)."""
     return oauth_app_secret_name(connector)
 
 

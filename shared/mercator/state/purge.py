@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, cast
 
+from mercator.domain.errors import StateAccessError
 from mercator.state.dynamo import PARTITION_KEY, SORT_KEY, DynamoDBClient, Expression, Item, Table
-from mercator.state.errors import StateAccessError
 
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem, DynamoDB's maximum
 _BACKOFF_BASE = 0.05

@@ -7,8 +7,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from mercator.domain.errors import (
+    MessagesNotSentError,
+    MissingResourceError,
+    RefusedMessage,
+    StateAccessError,
+)
 from mercator.state.dynamo import error_code
-from mercator.state.errors import MessagesNotSentError, MissingResourceError, RefusedMessage, StateAccessError
 
 BATCH_ENTRIES = 10  # SendMessageBatch's maximum
 # SendMessageBatch also caps the sum of the bodies; 256 KiB is the limit every SQS queue has had.

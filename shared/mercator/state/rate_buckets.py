@@ -34,8 +34,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mercator.providers.limits import RateSignal
-from mercator.state.errors import RateBucketUnavailable
+from mercator.domain.errors import RateBucketUnavailable
+from mercator.domain.rate_limits import RateSignal
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"

@@ -9,9 +9,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from mercator.domain.entities import Integration
+from mercator.domain.errors import CredentialsError, StateAccessError
 from mercator.state.dynamo import error_code
-from mercator.state.errors import CredentialsError, StateAccessError
-from mercator.state.models import Integration
 
 _NOT_FOUND = "ResourceNotFoundException"
 _EXISTS = "ResourceExistsException"

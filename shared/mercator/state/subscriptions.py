@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mercator.mapping.dates import utc_now
+from mercator.domain.clock import utc_now
 from mercator.state.dynamo import (
     PARTITION_KEY,
     SORT_KEY,

@@ -26,6 +26,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mercator.domain.entities import TrackedId
+from mercator.domain.errors import StateAccessError
 from mercator.state.dynamo import (
     PARTITION_KEY,
     ConditionFailedError,
@@ -43,8 +45,6 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import StateAccessError
-from mercator.state.models import TrackedId
 from mercator.state.purge import Purger
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem request, DynamoDB's maximum

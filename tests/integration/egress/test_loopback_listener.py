@@ -22,17 +22,17 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mercator.api_models import ConfigureIntegrationRequest
-from mercator.messages import SyncJob
+from mercator.api.schemas import ConfigureIntegrationRequest
+from mercator.domain.messages import SyncJob
+from mercator.domain.workflows import ActionFailedError, PushAction, WebhookAction
 from mercator.outbound.push import PushSender
-from mercator.outbound.webhook import WebhookSender
+from mercator.outbound.webhook_action import WebhookSender
 from mercator.providers.egress import EgressPolicy, system_resolver
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.management import ConfigurationError
-from mercator.state.registration import register_integration
+from mercator.services.registration import register_integration
 from mercator.state.secrets import SecretsVault
 from mercator.state.subscriptions import PushSubscription
-from mercator.workflows import ActionFailedError, PushAction, WebhookAction
 from tests.fake_aws import use_fake_aws
 from tests.unit.outbound.conftest import change_event, make_workflow
 from tests.unit.services.management_world import REGION, management_world

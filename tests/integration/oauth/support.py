@@ -18,16 +18,16 @@ import boto3
 import httpx
 
 from mercator.connector import ConnectorDefinition, load_shipped
+from mercator.domain.entities import Integration
 from mercator.providers.oauth_tokens import HttpFactory, OAuthTokenClient
 from mercator.providers.sessions import ProviderSessionFactory
 from mercator.providers.token_refresh import RefreshTiming, TokenRefresher
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.oauth import OAuthService
+from mercator.services.registration import register_integration
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import Integration
 from mercator.state.oauth_apps import SecretsOAuthApps
 from mercator.state.oauth_nonces import DynamoOAuthNonces
-from mercator.state.registration import register_integration
 from mercator.state.secrets import SecretsVault
 from mercator_local.resources import create_template_table
 from mercator_sandbox import OAuthServerConfig, Sandbox

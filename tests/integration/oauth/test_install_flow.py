@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from mercator.providers.oauth_tokens import OAuthConfigurationError, TokenEndpointError
+from mercator.domain.entities import Integration
+from mercator.domain.oauth_apps import OAuthConfigurationError
+from mercator.providers.oauth_tokens import TokenEndpointError
 from mercator.services.oauth import (
     AuthorizationDeniedError,
     InstallRequestError,
@@ -28,9 +30,8 @@ from mercator.services.oauth import (
     UnknownConnectorError,
 )
 from mercator.services.oauth_state import StateRejectedError
-from mercator.state.models import Integration
+from mercator.services.registration import IntegrationConflictError
 from mercator.state.oauth_nonces import nonce_key
-from mercator.state.registration import IntegrationConflictError
 from tests.integration.oauth.support import (
     BASE_URL,
     CLIENT_ID,

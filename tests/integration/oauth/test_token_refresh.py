@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from mercator.providers.client import DetailResult
-from mercator.state.models import Integration
+from mercator.domain.entities import Integration
+from mercator.domain.pages import DetailResult
 from tests.integration.oauth.support import CLIENT_SECRET, Lambda, OAuthWorld
 
 CALLERS = 10

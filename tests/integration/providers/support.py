@@ -18,8 +18,8 @@ import httpx
 import yaml
 
 from mercator.connector import ConnectorDefinition, load_shipped, shipped_definitions, validate_definition
+from mercator.domain.rate_limits import RateLimiter
 from mercator.providers.client import ProviderClient
-from mercator.providers.limits import RateLimiter
 from mercator.providers.retries import RetryPolicy, Sleep
 from mercator.providers.token_bucket import TokenBucket
 from mercator_sandbox import Sandbox

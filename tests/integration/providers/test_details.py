@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mercator.providers.client import DetailResult
-from mercator.providers.errors import ProviderHTTPError
-from mercator.services.mapper import map_records
+from mercator.connector.mapper import map_records
+from mercator.domain.pages import DetailResult
+from mercator.domain.provider_errors import ProviderHTTPError
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import (

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from mercator.providers.errors import ProviderHTTPError
+from mercator.domain.pages import ClientStats
+from mercator.domain.provider_errors import ProviderHTTPError
 from mercator.providers.listing import list_records
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sender import ClientStats
 from mercator.providers.token_bucket import TokenBucket
 from mercator_sandbox import Faults, RateLimitConfig, Sandbox
 from mercator_sandbox.app import FlavorName

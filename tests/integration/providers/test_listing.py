@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mercator.services.mapper import map_records
+from mercator.connector.mapper import map_records
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import (

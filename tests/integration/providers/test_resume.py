@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from mercator.providers.pagination import PageCheckpoint
+from mercator.domain.pages import PageCheckpoint
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import (

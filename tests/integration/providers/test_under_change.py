@@ -13,7 +13,8 @@ from datetime import datetime
 
 import pytest
 
-from mercator.providers.listing import ListedRecord, ListingStats, content_hash, list_records
+from mercator.domain.hashing import content_hash
+from mercator.providers.listing import ListedRecord, ListingStats, list_records
 from mercator_sandbox import Faults, MutationKind, Mutations, Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import (

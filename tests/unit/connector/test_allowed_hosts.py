@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from mercator.connector import DefinitionError, load_definition, shipped_definitions, validate_definition
-from mercator.host_patterns import host_matches, pattern_problem
+from mercator.domain.host_patterns import host_matches, pattern_problem
 from tests.unit.connector.test_invalid_definitions import valid_definition
 
 

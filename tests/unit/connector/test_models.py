@@ -10,7 +10,8 @@ import pytest
 from mercator.connector import DefinitionError, validate_definition
 from mercator.connector.endpoints import ResponseMapping
 from mercator.connector.pagination import Incremental, LinkHeaderPagination, PageNumberPagination
-from mercator.connector.placeholders import MissingCredentialError, fill, placeholders
+from mercator.connector.placeholders import fill, placeholders
+from mercator.domain.errors import MissingCredentialError
 from tests.unit.connector.conftest import definition_doc
 
 CURSOR = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mercator.records import (
+from mercator.domain.content_types import (
     CONTENT_TYPES,
     RecordValidationError,
     known_fields,

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from mercator.connector import ConnectorDefinition, load_shipped
-from mercator.services.mapper import MapOutcome, map_delivery, map_details_response, map_list_response
+from mercator.connector.mapper import MapOutcome, map_delivery, map_details_response, map_list_response
 
 
 @cache

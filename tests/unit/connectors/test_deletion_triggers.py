@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mercator.messages import ChangeEvent
+from mercator.domain.messages import ChangeEvent
 from mercator.services.dispatch import fired_triggers
 from tests.unit.connectors.support import definition
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mercator.connector.checklist import check
+from mercator.connector.mapper import extract_customer, map_delivery
 from mercator.connector.pagination import PageNumberPagination
 from mercator.connector.webhook import HmacVerification
-from mercator.services.mapper import extract_customer, map_delivery
 from tests.unit.connectors.support import definition, map_details, map_event, map_list, sample
 
 SALLA = "salla"

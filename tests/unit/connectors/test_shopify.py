@@ -15,9 +15,9 @@ import pytest
 
 from mercator.connector.auth import OAuth2Auth
 from mercator.connector.checklist import check
+from mercator.connector.mapper import extract_customer, map_delivery, map_list_response
 from mercator.connector.pagination import LinkHeaderPagination
 from mercator.connector.webhook import HeaderValue, HmacVerification
-from mercator.services.mapper import extract_customer, map_delivery, map_list_response
 from tests.unit.connectors.support import definition, map_details, map_event, map_list, sample
 
 SHOPIFY = "shopify"

@@ -14,9 +14,9 @@ import pytest
 
 from mercator.connector.auth import BasicAuth
 from mercator.connector.checklist import check
+from mercator.connector.mapper import extract_customer, map_delivery
 from mercator.connector.pagination import PageNumberPagination
 from mercator.connector.webhook import HeaderValue, HmacVerification
-from mercator.services.mapper import extract_customer, map_delivery
 from tests.unit.connectors.support import definition, map_details, map_event, map_list, sample
 
 WOO = "woocommerce"

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from mercator.connector.auth import OAuth2Auth
 from mercator.connector.checklist import check
+from mercator.connector.mapper import extract_customer
 from mercator.connector.pagination import NextUrlPagination, PageNumberPagination
 from mercator.connector.webhook import BasicVerification, QueryValue
-from mercator.services.mapper import extract_customer
 from tests.unit.connectors.support import definition, map_details, map_event, map_list, sample
 
 ZID = "zid"

@@ -18,11 +18,10 @@ from jsonschema import Draft202012Validator
 from moto import mock_aws
 
 from mercator.connector import load_shipped
-from mercator.providers.webhook_signing import signed_headers
+from mercator.domain.entities import RunCheckpoint
+from mercator.domain.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator.services.management import ManagementService
 from mercator.settings import ManagementSettings, SettingsError
-from mercator.state.models import RunCheckpoint
-from mercator.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator_local.api_events import (
     CALLS,
     SAMPLE_CREDENTIALS,
@@ -33,6 +32,7 @@ from mercator_local.api_events import (
     render,
 )
 from mercator_local.webhook_events import delivery_event
+from mercator_local.webhook_signing import signed_headers
 from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import EVENTS, Loader
 from tests.unit.outbound.conftest import change_event

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.schemas import BaseSchema
 
-from mercator.api_limits import (
+from mercator.api.request_checks import (
     MAX_BODY_BYTES,
     MAX_CONDITION_DEPTH,
     MAX_CONDITION_VALUES,
@@ -41,7 +41,7 @@ from mercator.api_limits import (
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
 )
-from mercator.workflows import trigger_id
+from mercator.domain.workflows import trigger_id
 from mercator_local.api import HttpRequest, Route, RouteTable, api_id, http_response, proxy_event
 from mercator_local.api_events import CALLS, FUNCTION, REST_API, api_event
 from mercator_local.functions import ApiRoute

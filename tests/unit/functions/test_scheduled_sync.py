@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mercator.messages import EnrichBatch, SyncJob
+from mercator.domain.messages import EnrichBatch, SyncJob
 from mercator.services.families import UnknownFamilyError
 from mercator.settings import SettingsError
 from mercator_sandbox import Sandbox

@@ -15,10 +15,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mercator.messages import ChangeEvent
+from mercator.domain.errors import StateAccessError
+from mercator.domain.messages import ChangeEvent
 from mercator.services.dispatch import DispatchService
 from mercator.settings import DispatchSettings, SettingsError
-from mercator.state.errors import StateAccessError
 from mercator_local.resources import create_template_table
 from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import LambdaContext, Loader, load_event
@@ -187,7 +187,7 @@ RUNNER_MODULES = (
     "mercator.outbound.email",
     "mercator.outbound.push",
     "mercator.outbound.status",
-    "mercator.outbound.webhook",
+    "mercator.outbound.webhook_action",
     "mercator.state.subscriptions",
 )
 

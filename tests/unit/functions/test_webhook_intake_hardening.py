@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.mapping.dates import utc_now
-from mercator.providers.webhook_signing import signed_headers
+from mercator.domain.clock import utc_now
 from mercator_local.webhook_events import SAMPLE_CREDENTIALS, delivery_event
+from mercator_local.webhook_signing import signed_headers
 from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import Loader
 from tests.unit.functions.test_webhook_intake import INTEGRATIONS, WEBHOOK_ENV, Context

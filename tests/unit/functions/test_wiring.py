@@ -14,9 +14,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from mercator.messages import SyncJob
+from mercator.domain.entities import Integration
+from mercator.domain.messages import SyncJob
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import Integration
 from mercator_local.resources import create_template_table
 from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import LambdaContext, Loader, load_event

@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from mercator.messages import ChangeEvent
-from mercator.workflows import Action, Workflow
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import Action, Workflow
 from tests.unit.state.conftest import REGION, TABLE, anyio_backend, aws, table
 
 __all__ = ["REGION", "TABLE", "anyio_backend", "aws", "table"]

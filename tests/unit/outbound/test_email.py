@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from mercator.domain.workflows import ActionFailedError, EmailAction
 from mercator.outbound.email import EmailSender
-from mercator.workflows import ActionFailedError, EmailAction
 from tests.unit.outbound.conftest import ORDER, REGION, change_event, make_workflow
 
 SENDER = "orders@shop.example"

@@ -14,13 +14,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from mercator.domain.errors import MissingResourceError
 from mercator.outbound.eventbridge import (
     MAX_REQUEST_BYTES,
     BusEvent,
     EventBridgePublisher,
     EventsNotPublishedError,
 )
-from mercator.state.errors import MissingResourceError
 from tests.fake_aws import use_fake_aws
 
 REGION = "eu-central-1"

@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from mercator.domain.workflows import ActionFailedError, PushAction
 from mercator.outbound.push import MAX_PAYLOAD_BYTES, PushSender, render
 from mercator.state.secrets import SecretsVault
 from mercator.state.subscriptions import DynamoPushSubscriptions
-from mercator.workflows import ActionFailedError, PushAction
 from tests.unit.outbound.conftest import REGION, FakeClock, FakeSleep, change_event, make_workflow
 
 VAPID_SECRET = "mercator/vapid"

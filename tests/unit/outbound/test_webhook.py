@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mercator.outbound.webhook import WebhookSender
-from mercator.state.errors import CredentialsError
+from mercator.domain.errors import CredentialsError
+from mercator.domain.workflows import ActionFailedError, WebhookAction, execution_id
+from mercator.outbound.webhook_action import WebhookSender
 from mercator.state.secrets import SecretsVault
-from mercator.workflows import ActionFailedError, WebhookAction, execution_id
 from tests.unit.outbound.conftest import ORDER, FakeClock, FakeSleep, change_event, make_workflow
 
 SECRET_NAME = "mercator/tenant-1/webhook-keys/warehouse-hook"

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from mercator.connector import ConnectorDefinition, validate_definition
+from mercator.domain.rate_limits import RateSignal
 from mercator.providers.client import ProviderClient
-from mercator.providers.limits import RateSignal
 from mercator.providers.retries import RetryPolicy
 
 BASE = "https://api.example.com/v1"

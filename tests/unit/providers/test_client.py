@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mercator.connector.placeholders import MissingCredentialError
-from mercator.providers.client import DetailResult, ProviderClient
-from mercator.providers.errors import ProviderHTTPError, ProviderResponseError
+from mercator.domain.errors import MissingCredentialError
+from mercator.domain.pages import DetailResult
+from mercator.domain.provider_errors import ProviderHTTPError, ProviderResponseError
+from mercator.providers.client import ProviderClient
 from mercator.providers.token_bucket import TokenBucket
 from tests.unit.providers.conftest import (
     RecordingLimiter,

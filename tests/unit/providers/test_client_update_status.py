@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mercator.connector import ConnectorDefinition, validate_definition
-from mercator.providers.errors import ProviderHTTPError
+from mercator.domain.provider_errors import ProviderHTTPError
 from tests.unit.providers.conftest import (
     BASE,
     RecordingLimiter,

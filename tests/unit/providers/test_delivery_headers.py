@@ -15,8 +15,8 @@ from mercator.connector.webhook import (
     StandardWebhooksVerification,
     TokenVerification,
 )
-from mercator.deliveries import Headers, reveals
-from mercator.providers.verification import VerificationError, header_value, secret_headers
+from mercator.domain.deliveries import Headers, reveals
+from mercator.signatures.verification import VerificationError, header_value, secret_headers
 
 TOKEN = "tok-mercator-7f3a9c"
 PASSWORD = "pw-mercator-9c2e41"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mercator.connector import validate_definition
-from mercator.providers.errors import (
+from mercator.domain.provider_errors import (
     ProviderHTTPError,
     ProviderRecordNotFoundError,
     ProviderResponseError,

@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mercator.providers.listing import ListingGuard, content_hash, list_records
+from mercator.connector.listing_guard import ListingGuard
+from mercator.domain.hashing import content_hash
+from mercator.providers.listing import list_records
 from tests.unit.providers.conftest import connector, json_response, make_client, resource
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

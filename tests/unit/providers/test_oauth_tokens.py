@@ -10,15 +10,13 @@ import httpx
 import pytest
 
 from mercator.connector import load_shipped
+from mercator.domain.oauth_apps import OAuthApp, OAuthConfigurationError, parse_app
 from mercator.providers.oauth_tokens import (
-    OAuthApp,
-    OAuthConfigurationError,
     OAuthTokenClient,
     TokenEndpointError,
     TokenGrant,
     authorize_url_of,
     oauth_auth,
-    parse_app,
     token_url_of,
 )
 

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from mercator.domain.pages import Page, PageCheckpoint
+from mercator.domain.provider_errors import ProviderResponseError
 from mercator.providers.client import ProviderClient
-from mercator.providers.errors import ProviderResponseError
-from mercator.providers.pagination import Page, PageCheckpoint, link_target
+from mercator.providers.paginators import link_target
 from tests.unit.providers.conftest import connector, json_response, make_client, resource
 
 pytestmark = pytest.mark.anyio

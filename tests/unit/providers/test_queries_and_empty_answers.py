@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from mercator.connector import DefinitionError
+from mercator.domain.pages import Page
+from mercator.domain.provider_errors import ProviderHTTPError, ProviderResponseError
 from mercator.providers.client import ProviderClient
-from mercator.providers.errors import ProviderHTTPError, ProviderResponseError
 from mercator.providers.listing import list_records
-from mercator.providers.pagination import Page
 from mercator.providers.sender import with_params
 from tests.unit.providers.conftest import BASE, connector, json_response, make_client, resource
 

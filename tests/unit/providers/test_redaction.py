@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from mercator.providers.errors import ProviderError, ProviderHTTPError, ProviderTimeoutError
+from mercator.domain.provider_errors import ProviderError, ProviderHTTPError, ProviderTimeoutError
 from mercator.providers.redaction import MASK, Redactor, looks_secret
 from tests.unit.providers.conftest import RecordingLimiter, connector, json_response, make_client, resource
 

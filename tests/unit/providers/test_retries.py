@@ -9,14 +9,14 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from mercator.providers.errors import (
+from mercator.domain.provider_errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
     ProviderResponseError,
     ProviderTimeoutError,
 )
-from mercator.providers.limits import RateSignal
+from mercator.domain.rate_limits import RateSignal
 from mercator.providers.retries import RetryPolicy
 from tests.unit.providers.conftest import (
     HighestRandom,

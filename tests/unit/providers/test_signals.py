@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mercator.providers.limits import RateSignal
+from mercator.domain.rate_limits import RateSignal
 from mercator.providers.signals import rate_signal
 
 NOW = 1_714_564_800.0  # 2024-05-01T12:00:00Z

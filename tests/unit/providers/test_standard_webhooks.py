@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mercator.providers.standard_webhooks import sign, signing_key, verify
-from mercator.providers.verification import CredentialError, VerificationError
+from mercator.signatures.standard_webhooks import sign, signing_key, verify
+from mercator.signatures.verification import CredentialError, VerificationError
 
 # The reference test vector of the Standard Webhooks libraries.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

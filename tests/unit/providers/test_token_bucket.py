@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mercator.providers.limits import RateLimiter, RateSignal
+from mercator.domain.rate_limits import RateLimiter, RateSignal
 from mercator.providers.token_bucket import TokenBucket
 from tests.unit.providers.conftest import AutoTime, ManualTime, settle
 

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.providers.errors import ProviderHTTPError
-from mercator.providers.oauth_tokens import OAuthApp, TokenEndpointError, TokenGrant
+from mercator.domain.entities import Integration
+from mercator.domain.oauth_apps import OAuthApp
+from mercator.domain.provider_errors import ProviderHTTPError
+from mercator.providers.oauth_tokens import TokenEndpointError, TokenGrant
 from mercator.providers.token_refresh import RefreshTiming, SessionTokens, TokenRefresher, TokenRefreshError
-from mercator.state.models import Integration
 from tests.unit.providers.conftest import AutoTime, connector, json_response, make_client, resource
 
 NOW = 1_700_000_000.0

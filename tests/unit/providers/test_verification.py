@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 
 from mercator.connector import load_shipped
 from mercator.connector.webhook import Verification
-from mercator.providers.verification import (
+from mercator.signatures.verification import (
     CredentialError,
     MissingCredentialError,
     VerificationError,

@@ -13,13 +13,13 @@ from pydantic import TypeAdapter
 
 from mercator.connector import load_shipped
 from mercator.connector.webhook import Verification
-from mercator.providers.verification import (
+from mercator.signatures.verification import (
     CredentialError,
     MissingCredentialError,
     VerificationError,
     verify_delivery,
 )
-from mercator.providers.webhook_signing import signed_headers
+from mercator_local.webhook_signing import signed_headers
 
 NOW_TS = 1_700_000_000
 NOW = datetime.fromtimestamp(NOW_TS, UTC)

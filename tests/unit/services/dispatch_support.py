@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mercator.messages import ChangeEvent
+from mercator.domain.hashing import content_hash
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import ActionRunner, Workflow, WorkflowExecution
 from mercator.outbound.eventbridge import BusEvent
-from mercator.providers.listing import content_hash
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.dispatch import DispatchService
-from mercator.workflows import ActionRunner, Workflow, WorkflowExecution
 from tests.unit.services.fakes import FakeClock
 
 TENANT = "tenant-7"

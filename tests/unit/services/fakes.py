@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mercator.state.models import (
+from mercator.domain.entities import (
     Cursor,
     Integration,
     RunCheckpoint,

@@ -12,14 +12,14 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from mercator.domain.entities import Integration
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.intake import WebhookIntake
 from mercator.services.writer import RecordWriter
 from mercator.state.archive import S3DeliveryArchive
-from mercator.state.deliveries import DynamoDeliveryLedger
-from mercator.state.models import Integration
+from mercator.state.delivery_claims import DynamoDeliveryLedger
 from mercator.state.queues import SqsQueue
-from mercator.state.records import DynamoRecords
+from mercator.state.record_store import DynamoRecords
 from mercator.state.tracking import DynamoTracking
 from mercator_local.resources import create_template_table
 from tests.unit.services.fakes import FakeClock, FakeIntegrations, FakeVault

@@ -20,7 +20,8 @@ import httpx
 from moto import mock_aws
 
 from mercator.connector import shipped_definitions
-from mercator.messages import ChangeEvent
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.workflows import ActionFailedError, Workflow
 from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
 from mercator.providers.sessions import ProviderSessionFactory
@@ -29,19 +30,18 @@ from mercator.services.dispatch import DispatchService
 from mercator.services.intake import WebhookIntake
 from mercator.services.management import ManagementService
 from mercator.services.management_ports import IntegrationStores
-from mercator.services.sync import SyncService
+from mercator.services.sync_runs import SyncService
 from mercator.services.writer import RecordWriter
 from mercator.state.archive import S3DeliveryArchive
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
-from mercator.state.deliveries import DynamoDeliveryLedger
+from mercator.state.delivery_claims import DynamoDeliveryLedger
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.queues import SqsQueue
-from mercator.state.records import DynamoRecords
+from mercator.state.record_store import DynamoRecords
 from mercator.state.secrets import SecretsVault
 from mercator.state.subscriptions import DynamoPushSubscriptions
 from mercator.state.tracking import DynamoTracking
-from mercator.state.workflows import DynamoExecutions, DynamoWorkflows
-from mercator.workflows import ActionFailedError, Workflow
+from mercator.state.workflow_store import DynamoExecutions, DynamoWorkflows
 from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
 from tests.sandbox_egress import SANDBOX_EGRESS

@@ -19,17 +19,15 @@ import yaml
 from botocore.exceptions import ClientError
 
 from mercator.connector import ConnectorDefinition, shipped_definitions, validate_definition
-from mercator.messages import SyncJob
-from mercator.providers.client import DetailResult
-from mercator.providers.pagination import Page
-from mercator.providers.sender import ClientStats
+from mercator.domain.entities import Integration
+from mercator.domain.messages import SyncJob
+from mercator.domain.pages import ClientStats, DetailResult, Page
 from mercator.providers.sessions import HttpFactory, ProviderSessionFactory
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.enrich import EnrichmentService
 from mercator.services.ports import ProviderSession, ProviderSessions
-from mercator.services.sync import SyncService
+from mercator.services.sync_runs import SyncService
 from mercator.services.writer import RecordWriter
-from mercator.state.models import Integration
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mercator.connector import ConnectorDefinition, validate_definition
-from mercator.services.mapper import PayloadShapeError, RecordNotListedError, map_details_response
+from mercator.connector.mapper import PayloadShapeError, RecordNotListedError, map_details_response
 from tests.unit.connector.test_details_shapes import changed, with_cart_resource, with_categories
 
 LISTED = {

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
+from mercator.domain.errors import ExecutionNotFoundError, StateAccessError
+from mercator.domain.workflows import ActionFailedError, Workflow, execution_id
+from mercator.mapping.conditions import OPERATORS, ConditionError, compile_conditions
 from mercator.services.dispatch import DispatchOutcome, ResumeRefusedError, fired_triggers
-from mercator.state.errors import StateAccessError
-from mercator.state.workflows import ExecutionNotFoundError
-from mercator.workflow_conditions import OPERATORS, ConditionError, compile_conditions
-from mercator.workflows import ActionFailedError, Workflow, execution_id
 from tests.unit.services.dispatch_support import (
     ORDER,
     OTHER_TENANT,

@@ -11,7 +11,7 @@ import base64
 import httpx
 import pytest
 
-from mercator.outbound.webhook import WebhookSender
+from mercator.outbound.webhook_action import WebhookSender
 from mercator.services.dispatch import DispatchService
 from tests.unit.services.dispatch_support import DispatchWorld, FakeWorkflows, change, workflow
 

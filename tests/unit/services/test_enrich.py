@@ -15,13 +15,13 @@ import httpx
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.messages import MAX_BODY_BYTES, ChangeEvent, EnrichBatch
+from mercator.connector.mapper import map_records
+from mercator.domain.dead_letters import DeadLetter
+from mercator.domain.entities import Integration
+from mercator.domain.messages import MAX_BODY_BYTES, ChangeEvent, EnrichBatch
 from mercator.services.connectors import ConnectorCatalog
-from mercator.services.dead_letters import DeadLetter
 from mercator.services.enrich import DetailsUnavailableError, NotEnoughTimeError
-from mercator.services.mapper import map_records
 from mercator.services.merge import deep_merge
-from mercator.state.models import Integration
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock, listing_order
 from tests.unit.services.fakes import FakeIntegrations

@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from mercator.connector import ConnectorDefinition
-from mercator.messages import EnrichBatch
+from mercator.domain.entities import Integration
+from mercator.domain.messages import EnrichBatch
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.enrich import DetailsUnavailableError, NotEnoughTimeError
-from mercator.state.models import Integration
 from tests.unit.services.fakes import FakeIntegrations
 from tests.unit.services.salla_samples import listed_orders, order_details
 from tests.unit.services.support import TENANT, World, make_integration, plenty, tweaked_connector

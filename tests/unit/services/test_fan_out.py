@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from mercator.connector import ConnectorDefinition
-from mercator.messages import SyncJob
+from mercator.domain.entities import Integration
+from mercator.domain.messages import SyncJob
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.families import UnknownFamilyError
-from mercator.state.models import Integration
 from tests.unit.services.fakes import FakeIntegrations
 from tests.unit.services.support import World, make_integration, tweaked_connector
 

@@ -14,10 +14,9 @@ import pytest
 import yaml
 
 from mercator.connector import load_shipped, validate_definition
-from mercator.deliveries import ArchivedDelivery, Headers, IncomingDelivery
-from mercator.messages import ChangeEvent, EnrichBatch
-from mercator.providers.verification import VerificationError
-from mercator.providers.webhook_signing import signed_headers
+from mercator.connector.mapper import map_delivery
+from mercator.domain.deliveries import ArchivedDelivery, Headers, IncomingDelivery
+from mercator.domain.messages import ChangeEvent, EnrichBatch
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.intake import (
     MalformedDeliveryError,
@@ -26,9 +25,10 @@ from mercator.services.intake import (
     UnknownIntegrationError,
     UnsupportedMediaTypeError,
 )
-from mercator.services.mapper import map_delivery
 from mercator.services.writer import ReadyRecord, record_updated_at
+from mercator.signatures.verification import VerificationError
 from mercator.state.archive import S3DeliveryArchive, archive_key
+from mercator_local.webhook_signing import signed_headers
 from tests.fake_aws import use_fake_aws
 from tests.unit.services.intake_world import NOW, REGION, World, intake_world
 

@@ -17,11 +17,11 @@ import yaml
 
 from mercator.connector import ConnectorDefinition, load_shipped, validate_definition
 from mercator.connector.webhook import WebhookPing
-from mercator.deliveries import ArchivedDelivery, Headers, IncomingDelivery
-from mercator.providers.verification import VerificationError, secret_headers
-from mercator.providers.webhook_signing import signed_headers
+from mercator.domain.deliveries import ArchivedDelivery, Headers, IncomingDelivery
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.intake import MalformedDeliveryError, Outcome, UnsupportedMediaTypeError
+from mercator.signatures.verification import VerificationError, secret_headers
+from mercator_local.webhook_signing import signed_headers
 from tests.fake_aws import use_fake_aws
 from tests.unit.services.intake_world import NOW, REGION, World, intake_world
 

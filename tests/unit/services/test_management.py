@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from mercator.api_models import (
+from mercator.api.schemas import (
     ConfigureIntegrationRequest,
     ConfigureWorkflowRequest,
     SavePushSubscriptionRequest,
 )
-from mercator.deliveries import DeliveryClaim
+from mercator.domain.deliveries import DeliveryClaim
+from mercator.domain.entities import Integration, RunCheckpoint, RunStats, TrackedId
+from mercator.domain.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator.services.management import ConfigurationError, ConflictError, NotFoundError
-from mercator.state.models import Integration, RunCheckpoint, RunStats, TrackedId
 from mercator.wiring import keep_secrets_out_of_aws_logs
-from mercator.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from tests.fake_aws import use_fake_aws
 from tests.unit.outbound.conftest import change_event
 from tests.unit.services.management_world import (

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from mercator.api_models import ConfigureWorkflowRequest
+from mercator.api.schemas import ConfigureWorkflowRequest
+from mercator.domain.workflows import trigger_id
 from mercator.services.management import ConfigurationError
-from mercator.workflows import trigger_id
 from tests.fake_aws import use_fake_aws
 from tests.unit.services.management_world import CREDENTIALS, REGION, ManagementWorld, management_world
 from tests.unit.services.test_management import A, refused_configuration, request, workflow_request

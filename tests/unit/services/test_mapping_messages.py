@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from mercator.connector.mapper import map_records
 from mercator.mapping import CompiledMapping, compile_mapping
-from mercator.services.mapper import map_records
 
 ORDER_MAPPING: dict[str, Any] = {
     "code": {"path": "data.id", "transform": "toString"},

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from mercator.messages import ChangeEvent, SyncJob
-from mercator.providers.pagination import PageCheckpoint
+from mercator.domain.messages import ChangeEvent, SyncJob
+from mercator.domain.pages import PageCheckpoint
 from mercator_sandbox import Sandbox
 from tests.unit.services.support import (
     World,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from mercator.connector import ConnectorDefinition
-from mercator.messages import ChangeEvent, SyncJob
-from mercator.providers.errors import ProviderHTTPError
-from mercator.providers.pagination import Page
+from mercator.domain.entities import Integration
+from mercator.domain.messages import ChangeEvent, SyncJob
+from mercator.domain.pages import Page
+from mercator.domain.provider_errors import ProviderHTTPError
 from mercator.services.ports import ProviderSessions
-from mercator.state.models import Integration
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock
 from tests.unit.services.support import (

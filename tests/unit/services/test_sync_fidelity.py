@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mercator.messages import ChangeEvent, SyncJob
-from mercator.providers.errors import ProviderHTTPError
+from mercator.connector.mapper import map_records
+from mercator.domain.messages import ChangeEvent, SyncJob
+from mercator.domain.provider_errors import ProviderHTTPError
 from mercator.services.deletions import DeletionGuard
-from mercator.services.mapper import map_records
 from mercator.services.writer import ReadyRecord
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock

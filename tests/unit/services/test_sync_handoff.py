@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mercator.messages import MAX_BODY_BYTES, EnrichBatch, SyncJob
+from mercator.domain.messages import MAX_BODY_BYTES, EnrichBatch, SyncJob
 from mercator.services.connectors import ConnectorCatalog
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock, listing_order

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from mercator.messages import SyncJob
+from mercator.domain.messages import SyncJob
 from mercator_sandbox import Sandbox
 from tests.unit.services.support import (
     ChangingSessions,

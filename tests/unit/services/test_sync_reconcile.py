@@ -14,15 +14,13 @@ from typing import Any
 import pytest
 
 from mercator.connector import ConnectorDefinition
-from mercator.messages import EnrichBatch
-from mercator.providers.client import DetailResult
-from mercator.providers.pagination import Page
-from mercator.providers.sender import ClientStats
+from mercator.domain.entities import Integration, TrackedId
+from mercator.domain.messages import EnrichBatch
+from mercator.domain.pages import ClientStats, DetailResult, Page
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.ports import ProviderSession, ProviderSessions
-from mercator.services.sync import delivered_by_webhook, webhooks_deliver
+from mercator.services.sync_runs import delivered_by_webhook, webhooks_deliver
 from mercator.services.writer import ReadyRecord
-from mercator.state.models import Integration, TrackedId
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock
 from tests.unit.services.fakes import FakeIntegrations

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from mercator.messages import SyncJob
-from mercator.providers.errors import ProviderHTTPError
+from mercator.domain.messages import SyncJob
+from mercator.domain.provider_errors import ProviderHTTPError
 from mercator_sandbox import Sandbox
 from tests.unit.services.support import (
     ChangingSessions,

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.messages import ChangeEvent, SyncJob
+from mercator.connector.mapper import map_records
+from mercator.domain.messages import ChangeEvent, SyncJob
 from mercator.services.connectors import ConnectorCatalog
-from mercator.services.mapper import map_records
-from mercator.services.sync import UnknownResourceError
+from mercator.services.sync_runs import UnknownResourceError
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock
 from tests.unit.services.fakes import FakeIntegrations

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from mercator.deliveries import Headers, IncomingDelivery
-from mercator.messages import ChangeEvent, EnrichBatch
-from mercator.providers.webhook_signing import signed_headers
+from mercator.connector.mapper import map_details_response
+from mercator.domain.deliveries import Headers, IncomingDelivery
+from mercator.domain.messages import ChangeEvent, EnrichBatch
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.intake import Outcome
-from mercator.services.mapper import map_details_response
+from mercator_local.webhook_signing import signed_headers
 from mercator_sandbox import Sandbox
 from tests.fake_aws import use_fake_aws
 from tests.integration.providers.support import FrozenClock

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mercator.messages import SyncJob
+from mercator.domain.messages import SyncJob
 from mercator.services.connectors import ConnectorCatalog
 from tests.unit.services.fakes import FakeIntegrations
 from tests.unit.services.support import World, make_integration, plenty, tweaked_connector

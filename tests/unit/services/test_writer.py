@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.messages import ChangeEvent
+from mercator.domain.entities import WriteOutcome
+from mercator.domain.messages import ChangeEvent
 from mercator.services.writer import MappedRecord, ReadyRecord, RecordWriter, WriteSummary
-from mercator.state.models import WriteOutcome
 from tests.unit.services.fakes import FakeClock, FakeQueue, FakeRecords, FakeTracking
 from tests.unit.services.support import TENANT, make_integration
 

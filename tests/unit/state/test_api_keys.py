@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from mercator.domain.errors import MalformedItemError
 from mercator.state.api_keys import ApiKey, ApiKeyNotFoundError, DynamoApiKeys, key_id_of
-from mercator.state.errors import MalformedItemError
 
 START = datetime(2025, 3, 1, 8, 30, 15, 250_000, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from mercator.domain.entities import Cursor, RunCheckpoint, RunStats
+from mercator.domain.errors import MalformedItemError, MissingResourceError
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
-from mercator.state.errors import MalformedItemError, MissingResourceError
-from mercator.state.models import Cursor, RunCheckpoint, RunStats
 
 START = datetime(2025, 6, 1, 8, 0, 0, tzinfo=UTC)
 MARK = datetime(2025, 6, 1, 7, 0, 0, tzinfo=UTC)

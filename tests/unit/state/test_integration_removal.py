@@ -9,16 +9,16 @@ import boto3
 import pytest
 
 from mercator.connector import load_shipped
-from mercator.deliveries import DeliveryClaim
+from mercator.domain.deliveries import DeliveryClaim
+from mercator.domain.entities import Integration, RunCheckpoint, RunStats, TrackedId
+from mercator.domain.errors import ConnectorTakenError, StateAccessError
+from mercator.services.registration import IntegrationConflictError, register_integration
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
-from mercator.state.deliveries import DynamoDeliveryLedger
+from mercator.state.delivery_claims import DynamoDeliveryLedger
 from mercator.state.dynamo import Table
-from mercator.state.errors import StateAccessError
-from mercator.state.integrations import ConnectorTakenError, DynamoIntegrations
-from mercator.state.models import Integration, RunCheckpoint, RunStats, TrackedId
+from mercator.state.integrations import DynamoIntegrations
 from mercator.state.purge import Purger
-from mercator.state.records import DynamoRecords
-from mercator.state.registration import IntegrationConflictError, register_integration
+from mercator.state.record_store import DynamoRecords
 from mercator.state.secrets import SecretsVault
 from mercator.state.tracking import DynamoTracking
 from tests.unit.state.conftest import REGION

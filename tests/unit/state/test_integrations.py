@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from mercator.state.errors import IntegrationNotFoundError, MalformedItemError, MissingResourceError
+from mercator.domain.entities import Integration
+from mercator.domain.errors import IntegrationNotFoundError, MalformedItemError, MissingResourceError
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.models import Integration
 from tests.unit.state.wrappers import Recording
 
 SECRETS = "arn:aws:secretsmanager:eu-west-1:123456789012:secret"

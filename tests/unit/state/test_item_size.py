@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mercator.deliveries import Announcement, DeliveryClaim, RecordChange
-from mercator.state.deliveries import DynamoDeliveryLedger
+from mercator.domain.deliveries import Announcement, DeliveryClaim, RecordChange
+from mercator.domain.errors import ItemTooLargeError, StateAccessError
+from mercator.state.delivery_claims import DynamoDeliveryLedger
 from mercator.state.dynamo import Table
-from mercator.state.errors import ItemTooLargeError, StateAccessError
-from mercator.state.records import DynamoRecords
+from mercator.state.record_store import DynamoRecords
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 HUGE = {"code": "1", "name": "x" * 450_000, "updatedAt": "2025-03-01T12:00:00Z"}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mercator.connector import load_shipped
+from mercator.domain.entities import Integration
 from mercator.providers.sessions import rate_of
-from mercator.state.models import Integration
 
 
 def integration(**settings: Any) -> Integration:

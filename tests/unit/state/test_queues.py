@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from mercator.state.errors import MessagesNotSentError, MissingResourceError
+from mercator.domain.errors import MessagesNotSentError, MissingResourceError
 from mercator.state.queues import SqsQueue
 from tests.unit.state.conftest import REGION
 from tests.unit.state.wrappers import FailingEntries, Recording

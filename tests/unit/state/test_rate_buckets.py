@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mercator.providers.limits import RateSignal
-from mercator.state.errors import RateBucketUnavailable
+from mercator.domain.errors import RateBucketUnavailable
+from mercator.domain.rate_limits import RateSignal
 from mercator.state.rate_buckets import SharedRateBucket
 from tests.unit.state.clients import RivalWorker, ThrottledClient
 from tests.unit.state.conftest import REGION, ClientFactory

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from mercator.state.errors import MalformedItemError, MissingResourceError
-from mercator.state.models import StoredRecord, WriteOutcome
-from mercator.state.records import DynamoRecords
+from mercator.domain.entities import StoredRecord, WriteOutcome
+from mercator.domain.errors import MalformedItemError, MissingResourceError
+from mercator.state.record_store import DynamoRecords
 from tests.unit.state.wrappers import Recording
 
 T = datetime(2025, 4, 2, 10, 15, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ import boto3
 import pytest
 
 from mercator.connector import load_shipped
+from mercator.services.registration import RegistrationError, register_integration
 from mercator.state.integrations import DynamoIntegrations
-from mercator.state.registration import RegistrationError, register_integration
 from mercator.state.secrets import SecretsVault
 from tests.unit.state.conftest import REGION
 

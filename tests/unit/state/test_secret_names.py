@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mercator.state import secret_names
+from mercator.domain import secret_names
+from mercator.services.registration import secret_name
 from mercator.state.oauth_apps import app_secret_name
-from mercator.state.registration import secret_name
 
 ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:"
 

@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from mercator.state.errors import CredentialsError
-from mercator.state.models import Integration
+from mercator.domain.entities import Integration
+from mercator.domain.errors import CredentialsError
 from mercator.state.secrets import SecretsVault
 from tests.unit.state.conftest import REGION
 

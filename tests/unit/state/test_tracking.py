@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mercator.state.errors import MissingResourceError, StateAccessError
-from mercator.state.models import TrackedId
+from mercator.domain.entities import TrackedId
+from mercator.domain.errors import MissingResourceError, StateAccessError
 from mercator.state.tracking import DynamoTracking, tracking_update
 from tests.unit.state.wrappers import Recording, UnprocessedKeys
 

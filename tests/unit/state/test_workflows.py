@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from mercator.state.errors import MalformedItemError
-from mercator.state.workflows import (
+from mercator.domain.errors import MalformedItemError
+from mercator.domain.workflows import WorkflowExecution, execution_id
+from mercator.mapping.conditions import ConditionError
+from mercator.state.workflow_store import (
     DynamoExecutions,
     DynamoWorkflows,
     WorkflowNotFoundError,
     workflow_key,
 )
-from mercator.workflow_conditions import ConditionError
-from mercator.workflows import WorkflowExecution, execution_id
 from tests.unit.services.dispatch_support import OTHER_TENANT, TENANT, change, workflow
 from tests.unit.services.fakes import FakeClock
 from tests.unit.state.conftest import TABLE

@@ -15,7 +15,7 @@
 
 Every method takes the tenant id and builds the key from it, so a tenant never reaches another's
 items: tenant B asking for tenant A's workflow guid finds nothing. Models are kept as JSON strings,
-as records are (``state/records.py``): they come back exactly as written. A paused execution never
+as records are (``state/record_store.py``): they come back exactly as written. A paused execution never
 expires: it waits for a resume.
 """
 
@@ -27,7 +27,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from mercator.mapping.dates import utc_now
+from mercator.domain.clock import utc_now
+from mercator.domain.errors import StateAccessError, StateError
+from mercator.domain.workflows import EntityType, Workflow, WorkflowExecution
+from mercator.mapping.conditions import validate_conditions
 from mercator.state.dynamo import (
     GSI1,
     GSI1_PARTITION_KEY,
@@ -47,9 +50,6 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import StateAccessError, StateError
-from mercator.workflow_conditions import validate_conditions
-from mercator.workflows import EntityType, Workflow, WorkflowExecution
 
 WORKFLOW_PREFIX = "WORKFLOW#"
 EXECUTION_PREFIX = "EXECUTION#"
@@ -64,15 +64,6 @@ class WorkflowNotFoundError(StateError):
         super().__init__(f"tenant {tenant_id!r} has no workflow {guid!r}")
         self.tenant_id = tenant_id
         self.guid = guid
-
-
-class ExecutionNotFoundError(StateError):
-    """The tenant has no workflow execution with this id."""
-
-    def __init__(self, tenant_id: str, execution_id: str) -> None:
-        super().__init__(f"tenant {tenant_id!r} has no workflow execution {execution_id!r}")
-        self.tenant_id = tenant_id
-        self.execution_id = execution_id
 
 
 class WorkflowsClient(DynamoDBClient, Protocol):

@@ -20,10 +20,10 @@ from pydantic import AnyHttpUrl, TypeAdapter, ValidationError
 from mercator.connector import ConnectorDefinition
 from mercator.connector.auth import BasicAuth
 from mercator.connector.placeholders import placeholders
-from mercator.mapping.dates import utc_now
-from mercator.state.integrations import ConnectorTakenError
-from mercator.state.models import MAX_RATE, Integration, parse_rate
-from mercator.state.secret_names import credentials_secret_name, is_reserved_tenant
+from mercator.domain.clock import utc_now
+from mercator.domain.entities import MAX_RATE, Integration, parse_rate
+from mercator.domain.errors import ConnectorTakenError
+from mercator.domain.secret_names import credentials_secret_name, is_reserved_tenant
 
 # Ids and tenants become parts of key strings (``#``-separated) and of the secret's name.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,63}$")
@@ -71,7 +71,7 @@ class CredentialsStore(Protocol):
 
 
 def secret_name(tenant_id: str, integration_id: str) -> str:
-    """The secret the integration's credentials are stored in (mercator.state.secret_names)."""
+    """The secret the integration's credentials are stored in (mercator.domain.secret_names)."""
     return credentials_secret_name(tenant_id, integration_id)
 
 

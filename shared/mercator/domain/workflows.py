@@ -2,7 +2,7 @@
 
 The model follows the Integrations API's workflow (``POST /api/workflows/configure``): a name, an
 entity type, the trigger it listens to, conditions on the record's fields and one action. Plain
-models, no AWS: the DynamoDB store is ``mercator.state.workflows``, the action runners are in
+models, no AWS: the DynamoDB store is ``mercator.state.workflow_store``, the action runners are in
 ``mercator.outbound``.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mercator.messages import ChangeEvent
+from mercator.domain.messages import ChangeEvent
 
 EntityType = Literal["Order", "Customer", "Product", "Cart", "Shipment"]
 # skipped: a resumed execution whose workflow's conditions no longer hold on the record.

@@ -23,7 +23,7 @@ from mercator.connector.webhook import (
     TokenVerification,
     Verification,
 )
-from mercator.deliveries import Headers
+from mercator.domain.deliveries import Headers
 
 __all__ = [
     "CredentialError",
@@ -95,7 +95,7 @@ def verify_delivery(
         case StandardWebhooksVerification():
             # Imported here because standard_webhooks raises this module's errors: a top-level import
             # would be circular.
-            from mercator.providers import standard_webhooks  # noqa: PLC0415
+            from mercator.signatures import standard_webhooks  # noqa: PLC0415
 
             standard_webhooks.verify(
                 credential(credentials, verification.secret),

@@ -21,8 +21,8 @@ from mercator.connector.webhook import (
     TokenVerification,
     Verification,
 )
-from mercator.providers import standard_webhooks
-from mercator.providers.verification import basic_credentials, credential, epoch_seconds, hmac_signature
+from mercator.signatures import standard_webhooks
+from mercator.signatures.verification import basic_credentials, credential, epoch_seconds, hmac_signature
 
 __all__ = ["signed_headers"]
 

@@ -26,7 +26,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from mercator.deliveries import Announcement, CommitResult, DeliveryClaim, RecordChange
+from mercator.domain.deliveries import Announcement, CommitResult, DeliveryClaim, RecordChange
+from mercator.domain.entities import TrackedId
+from mercator.domain.errors import ItemTooLargeError, StateAccessError
 from mercator.state.dynamo import (
     PARTITION_KEY,
     TTL,
@@ -45,10 +47,8 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.errors import ItemTooLargeError, StateAccessError
-from mercator.state.models import TrackedId
 from mercator.state.purge import Purger
-from mercator.state.records import record_deletion, record_upsert
+from mercator.state.record_store import record_deletion, record_upsert
 from mercator.state.tracking import tracking_update
 
 _CANCELLED = "TransactionCanceledException"

@@ -53,15 +53,16 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from mercator.connector import ConnectorDefinition, DefinitionError, Resource
+from mercator.connector.mapper import map_records
 from mercator.connector.sync import DELETIONS, SWEEP
-from mercator.mapping.dates import utc_now
-from mercator.messages import EnrichBatch, SyncJob
-from mercator.providers.errors import ProviderError
-from mercator.providers.pagination import Page, PageCheckpoint
-from mercator.services.dead_letters import DeadLetter
+from mercator.domain.clock import utc_now
+from mercator.domain.dead_letters import DeadLetter
+from mercator.domain.entities import Integration, ListingPass, RunCheckpoint, RunStats, TrackedId
+from mercator.domain.messages import EnrichBatch, SyncJob
+from mercator.domain.pages import Page, PageCheckpoint
+from mercator.domain.provider_errors import ProviderError
 from mercator.services.deletions import DeletionGuard, absent_records
 from mercator.services.families import content_type_of, family_resources
-from mercator.services.mapper import map_records
 from mercator.services.passes import PassWatch
 from mercator.services.ports import (
     Connectors,
@@ -74,7 +75,6 @@ from mercator.services.ports import (
     RunLog,
 )
 from mercator.services.writer import Clock, MappedRecord, RecordWriter
-from mercator.state.models import Integration, ListingPass, RunCheckpoint, RunStats, TrackedId
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mercator.messages import MAX_BODY_BYTES
+from mercator.domain.messages import MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)

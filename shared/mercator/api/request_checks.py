@@ -5,7 +5,7 @@ A request with a body is checked before any of it is decoded or parsed: a body t
 ``MAX_BODY_BYTES`` (BodyTooLargeError, 413). The body is then read by the bounded JSON reader of
 connector definitions (``mercator.connector.documents.parse_json``: at most ``MAX_JSON_NESTING``
 levels, integers of at most ``MAX_INT_DIGITS`` digits, no key given twice in one object); what it
-refuses is a MalformedBodyError (400) saying where. The request models (``mercator.api_models``)
+refuses is a MalformedBodyError (400) saying where. The request models (``mercator.api.schemas``)
 hold the remaining limits: lengths of ids, names and texts, the number and size of credentials,
 action headers, and the size of a workflow's conditions (``conditions_problem``).
 

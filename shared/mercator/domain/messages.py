@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercator.domain.entities import RunCheckpoint
 from mercator.mapping.dates import to_iso
-from mercator.state.models import RunCheckpoint
 
 MAX_BODY_BYTES = 200 * 1024  # below SQS's 256 KiB, leaving room for attributes and envelopes
 

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.sync import EnrichRef, Resource, WebhookHandler
-from mercator.services.mapper import (
+from mercator.connector.mapper import (
     MapOutcome,
     PayloadShapeError,
     map_delivery,
     map_details_response,
     map_list_response,
 )
+from mercator.connector.sync import EnrichRef, Resource, WebhookHandler
 
 
 def map_for_preview(

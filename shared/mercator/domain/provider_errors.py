@@ -8,7 +8,7 @@ shown is ``without_body()``: the store's own message field at most, never the re
 
 from __future__ import annotations
 
-from mercator.connector.placeholders import MissingCredentialError
+from mercator.domain.errors import MissingCredentialError
 
 __all__ = [
     "MissingCredentialError",

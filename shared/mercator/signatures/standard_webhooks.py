@@ -18,7 +18,12 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from mercator.providers.verification import CredentialError, VerificationError, header_value, signed_timestamp
+from mercator.signatures.verification import (
+    CredentialError,
+    VerificationError,
+    header_value,
+    signed_timestamp,
+)
 
 __all__ = ["SECRET_PREFIX", "sign", "signing_key", "verify"]
 

@@ -3,7 +3,7 @@
 Every answer is an envelope: ``{"success": true, "data": ...}`` (or ``{"success": true}`` alone where
 the contract says so), and ``{"success": false, "error": {"code", "message"}}`` on failure. Requests
 refuse fields they do not know, so a misspelt setting is an error rather than silently ignored, and
-hold the limits of ``mercator.api_limits`` on every id, name, text and collection they take.
+hold the limits of ``mercator.api.request_checks`` on every id, name, text and collection they take.
 Credential values are ``SecretStr``: a request model printed or logged shows them masked.
 """
 
@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from mercator.api_limits import (
+from mercator.api.request_checks import (
     MAX_CREDENTIALS,
     MAX_CREDENTIALS_BYTES,
     MAX_HEADERS,
@@ -27,8 +27,8 @@ from mercator.api_limits import (
     credentials_size,
     shown,
 )
-from mercator.state.models import MAX_RATE, Integration
-from mercator.workflows import (
+from mercator.domain.entities import MAX_RATE, Integration
+from mercator.domain.workflows import (
     Action,
     EntityType,
     ExecutionStatus,

@@ -27,7 +27,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mercator.mapping.dates import utc_now
+from mercator.domain.clock import utc_now
+from mercator.domain.entities import StoredRecord, WriteOutcome
 from mercator.state.dynamo import (
     PARTITION_KEY,
     ConditionFailedError,
@@ -46,7 +47,6 @@ from mercator.state.dynamo import (
     read_s,
     s,
 )
-from mercator.state.models import StoredRecord, WriteOutcome
 from mercator.state.purge import Purger
 
 

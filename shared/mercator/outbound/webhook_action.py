@@ -6,7 +6,7 @@ every attempt and on a resumed execution, so the receiver can drop repeats; ``we
 the signature are made afresh for each attempt, so a retry is never refused as stale.
 
 The signing key is read only from the workflow's own tenant's signing keys
-(``mercator/<tenant>/webhook-keys/<name>``, mercator.state.secret_names): whatever a stored workflow
+(``mercator/<tenant>/webhook-keys/<name>``, mercator.domain.secret_names): whatever a stored workflow
 names, no other tenant's secret and no other kind of secret is ever used to sign.
 
 The POST goes through the egress guard (mercator.providers.egress): https to a public address only.
@@ -27,20 +27,20 @@ from typing import Any, Protocol
 
 import httpx
 
-from mercator.mapping.dates import to_iso
-from mercator.messages import ChangeEvent
-from mercator.outbound.context import event_context, expect_action, secret_failure, shown_url
-from mercator.outbound.delivery import PostResult, RetryingPoster
-from mercator.providers.standard_webhooks import sign
-from mercator.state.errors import CredentialsError
-from mercator.state.secret_names import is_webhook_key_of, webhook_key_prefix
-from mercator.workflows import (
+from mercator.domain.errors import CredentialsError
+from mercator.domain.messages import ChangeEvent
+from mercator.domain.secret_names import is_webhook_key_of, webhook_key_prefix
+from mercator.domain.workflows import (
     ActionFailedError,
     WebhookAction,
     Workflow,
     connection_header,
     execution_id,
 )
+from mercator.mapping.dates import to_iso
+from mercator.outbound.context import event_context, expect_action, secret_failure, shown_url
+from mercator.outbound.delivery import PostResult, RetryingPoster
+from mercator.signatures.standard_webhooks import sign
 
 # Set by Mercator on every delivery; an action's own headers cannot replace them.
 _OWN_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-signature")

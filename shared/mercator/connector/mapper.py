@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mercator.connector import ConnectorDefinition
+from mercator.domain.content_types import FieldIssue, RecordValidationError, validate_record
 from mercator.mapping import CompiledMapping, MappingError, Provenance, Source
-from mercator.records import FieldIssue, RecordValidationError, validate_record
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from mercator.api_limits import MAX_BODY_BYTES, shown
-from mercator.api_models import Done, Envelope, ErrorEnvelope
+from mercator.api.request_checks import MAX_BODY_BYTES, shown
+from mercator.api.schemas import Done, Envelope, ErrorEnvelope
 
 _VALIDATION_STATUS = "422"
 _VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")

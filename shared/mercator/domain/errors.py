@@ -94,3 +94,36 @@ class RefusedMessage:
     code: str
     message: str
     sender_fault: bool
+
+
+class ExecutionNotFoundError(StateError):
+    """The tenant has no workflow execution with this id."""
+
+    def __init__(self, tenant_id: str, execution_id: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} has no workflow execution {execution_id!r}")
+        self.tenant_id = tenant_id
+        self.execution_id = execution_id
+
+
+class ConnectorTakenError(StateError):
+    """The tenant already has an integration of this connector (``integration_id``)."""
+
+    def __init__(self, tenant_id: str, connector: str, integration_id: str) -> None:
+        super().__init__(
+            f"tenant {tenant_id!r} already has integration {integration_id!r} of connector {connector!r}"
+        )
+        self.tenant_id = tenant_id
+        self.connector = connector
+        self.integration_id = integration_id
+
+
+class MissingCredentialError(KeyError):
+    """A placeholder names a credential the integration does not have."""
+
+    def __init__(self, name: str, where: str) -> None:
+        super().__init__(name)
+        self.name = name
+        self.where = where
+
+    def __str__(self) -> str:
+        return f"{self.where} needs credential {self.name!r}, which this integration does not have"

@@ -1,0 +1,1 @@
+"""The Integrations API's request and response shapes, its request checks and its OpenAPI document."""

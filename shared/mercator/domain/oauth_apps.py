@@ -1,0 +1,58 @@
+"""A connector's OAuth app (Mercator's registered client at a platform), parsed from its secret."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+class OAuthConfigurationError(ValueError):
+    """A connector cannot go through OAuth as configured; the message says what to change."""
+
+
+class OAuthApp(BaseModel):
+    """Mercator's registered client at one platform, as its secret holds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    client_id: str = Field(alias="clientId", min_length=1)
+    client_secret: str = Field(alias="clientSecret", min_length=1, repr=False)
+    authorize_url: str | None = Field(None, alias="authorizeUrl")
+    token_url: str | None = Field(None, alias="tokenUrl")
+    credentials: dict[str, str] = Field(default_factory=dict, repr=False)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    allowed_hosts: list[str] = Field(default_factory=list, alias="allowedHosts")
+    scope_separator: Literal[" ", ","] = Field(" ", alias="scopeSeparator")
+
+    @field_validator("authorize_url", "token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _HTTP_URL.validate_python(value)
+            except ValidationError:
+                raise ValueError("must be an http(s) URL") from None
+        return value
+
+
+def parse_app(connector: str, text: str) -> OAuthApp:
+    """The OAuth app of ``connector`` from its secret's text; errors name fields, never values."""
+    where = f"the OAuth app secret of connector {connector!r}"
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise OAuthConfigurationError(
+            f"{where} is not JSON (expected an object with clientId, clientSecret)"
+        ) from None
+    try:
+        return OAuthApp.model_validate(document)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        ]
+        raise OAuthConfigurationError(f"{where} is invalid: {'; '.join(problems)}") from None

@@ -1,0 +1,1 @@
+"""Webhook signatures: verifying what platforms send and signing what Mercator sends, for every strategy."""
