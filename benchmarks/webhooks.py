@@ -276,7 +276,7 @@ def run_baseline(shards: list[list[Delivery]]) -> Run:
 
 def run_baseline_shard(batch: list[Delivery], run: Run) -> None:
     from mercator.settings import WebhookSettings  # noqa: PLC0415
-    from mercator.wiring import shared_adapters  # noqa: PLC0415
+    from mercator.wiring.adapters import shared_adapters  # noqa: PLC0415
 
     with aws() as (counter, _):
         settings = WebhookSettings.from_environ()

@@ -73,7 +73,7 @@ from demo_webhooks import (
     change_orders_twice,
     expected_stale,
 )
-from mercator.api_client import IntegrationsApiClient
+from mercator.cli.api_client import IntegrationsApiClient
 from mercator.connector import (
     ConnectorDefinition,
     DefinitionError,

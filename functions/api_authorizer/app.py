@@ -8,13 +8,9 @@ header, another scheme, or a token that is no Mercator key raises ``Unauthorized
 convention for 401. Log lines name the key id, never the key or its secret.
 """
 
-# The adapter is imported inside build_services: importing this module stays cheap, and the handler
-# can be tested with the key store injected before any AWS client exists.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -28,7 +24,6 @@ from mercator.settings import AuthorizerSettings
 from mercator.state.api_keys import DynamoApiKeys, key_id_of
 
 settings = AuthorizerSettings.from_environ()
-_keys: DynamoApiKeys | None = None
 
 _SCHEME = "bearer"
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into 401
@@ -36,24 +31,23 @@ UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into 401
 
 def build_services(settings: AuthorizerSettings) -> DynamoApiKeys:
     """Wire the key store to AWS; runs once per cold start, on the first request."""
-    import boto3  # type: ignore[import-untyped]
+    from mercator.wiring.factories import api_keys  # noqa: PLC0415 - AWS clients only when first used
 
-    return DynamoApiKeys(boto3.client("dynamodb"), settings.state_table)
+    return api_keys(settings)
 
 
+@functools.cache
 def keys() -> DynamoApiKeys:
-    global _keys  # noqa: PLW0603 - one store per warm container, built on first use
-    if _keys is None:
-        _keys = build_services(settings)
-    return _keys
+    return build_services(settings)
 
 
-def bearer_key(headers: Mapping[str, str] | None) -> str | None:
+def bearer_key(request: APIGatewayAuthorizerRequestEvent) -> str | None:
     """The Mercator API key in an ``Authorization: Bearer`` header (any spelling of the name), or None."""
-    values = [value for name, value in (headers or {}).items() if name.lower() == "authorization"]
-    if not values:
+    # Headers are read case-insensitively; of two spellings of the name, the last one sent counts.
+    value = request.headers.get("authorization")
+    if not value:
         return None
-    scheme, _, token = values[-1].strip().partition(" ")
+    scheme, _, token = value.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != _SCHEME or key_id_of(token) is None:
         return None
@@ -63,7 +57,7 @@ def bearer_key(headers: Mapping[str, str] | None) -> str | None:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
-    presented = bearer_key(request.get("headers"))
+    presented = bearer_key(request)
     if presented is None:
         logger.info("request without a Mercator API key", path=request.path, method=request.http_method)
         raise Exception(UNAUTHORIZED)  # API Gateway matches the message, whatever the type

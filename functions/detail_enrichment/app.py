@@ -5,13 +5,10 @@ records that cannot succeed on a retry go to the Enrich DLQ as dead letters and 
 succeeds; a provider failure that may pass fails only its message, which SQS delivers again.
 """
 
-# The adapters are imported inside build_services: importing this module stays cheap, and the
-# handler can be tested with the services injected before any AWS client exists.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,30 +24,19 @@ from mercator.settings import EnrichSettings
 
 settings = EnrichSettings.from_environ()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_service: EnrichmentService | None = None
 
 
 def build_services(settings: EnrichSettings) -> EnrichmentService:
-    """Wire the enrichment service to AWS; runs once per cold start, on the first invocation."""
-    from mercator.wiring import shared_adapters
+    """DetailEnrichment from the composition root, imported when first used so tests can inject a service."""
+    from mercator.wiring.factories import detail_enrichment  # noqa: PLC0415
 
-    shared = shared_adapters(settings)
-    return EnrichmentService(
-        integrations=shared.integrations,
-        vault=shared.vault,
-        connectors=shared.connectors,
-        sessions=shared.sessions,
-        writer=shared.writer,
-        run_log=shared.run_log,
-        dead_letters=shared.queue(settings.enrich_dlq_url),
-    )
+    return detail_enrichment(settings)
 
 
+@functools.cache
 def service() -> EnrichmentService:
-    global _service  # noqa: PLW0603 - one service per warm container, built on first use
-    if _service is None:
-        _service = build_services(settings)
-    return _service
+    """One service per warm container, built on first use."""
+    return build_services(settings)
 
 
 @tracer.capture_method

@@ -5,13 +5,10 @@ event whose ``detail`` is that), and SQS batches from the SyncJobs queue whose b
 messages (new runs from the fan-out, and continuations of runs that neared the deadline).
 """
 
-# The adapters are imported inside build_services: importing this module stays cheap, and the
-# handler can be tested with the services injected before any AWS client exists.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,42 +19,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mercator.domain.messages import SyncJob
 from mercator.observability import logger, metrics, tracer
-from mercator.services.sync_runs import SyncOutcome, SyncService
+from mercator.services.run_walk import SyncOutcome
+from mercator.services.sync_runs import SyncService
 from mercator.settings import SyncSettings
 
 settings = SyncSettings.from_environ()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_service: SyncService | None = None
 
 
 def build_services(settings: SyncSettings) -> SyncService:
-    """Wire the sync service to AWS; runs once per cold start, on the first invocation."""
-    from mercator.services.deletions import DeletionGuard
-    from mercator.state.cursors import DynamoCursors
-    from mercator.wiring import shared_adapters
+    """ScheduledSync from the composition root, imported when first used so tests can inject a service."""
+    from mercator.wiring.factories import scheduled_sync  # noqa: PLC0415
 
-    shared = shared_adapters(settings)
-    return SyncService(
-        integrations=shared.integrations,
-        vault=shared.vault,
-        connectors=shared.connectors,
-        sessions=shared.sessions,
-        cursors=DynamoCursors(shared.dynamodb, settings.state_table),
-        run_log=shared.run_log,
-        writer=shared.writer,
-        sync_jobs=shared.queue(settings.sync_jobs_queue_url),
-        enrich=shared.queue(settings.enrich_queue_url),
-        dead_letters=shared.queue(settings.enrich_dlq_url),
-        deletion_guard=DeletionGuard(settings.deletion_guard_fraction, settings.deletion_guard_min),
-        deadline_margin_seconds=settings.deadline_margin_seconds,
-    )
+    return scheduled_sync(settings)
 
 
+@functools.cache
 def service() -> SyncService:
-    global _service  # noqa: PLW0603 - one service per warm container, built on first use
-    if _service is None:
-        _service = build_services(settings)
-    return _service
+    """One service per warm container, built on first use."""
+    return build_services(settings)
 
 
 def scheduled_family(event: dict[str, Any]) -> str:

@@ -8,12 +8,9 @@ event bus or of the state table fails the message, which SQS delivers again (wor
 succeeded for it do not run again).
 """
 
-# The adapters are imported inside build_services: importing this module stays cheap, and the
-# handler can be tested with the services injected before any AWS client exists.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -43,14 +40,13 @@ idempotency = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=settings.idempotency_ttl_seconds,
 )
-_dispatch_once: DispatchOnce | None = None
 
 
 def build_services(settings: DispatchSettings) -> DispatchService:
-    """Wire the dispatch service to AWS; runs once per cold start, on the first invocation."""
-    from mercator.wiring import dispatch_service
+    """TriggerDispatch from the composition root, imported when first used so tests can inject a service."""
+    from mercator.wiring.factories import trigger_dispatch  # noqa: PLC0415
 
-    return dispatch_service(settings)
+    return trigger_dispatch(settings)
 
 
 def build_idempotency(settings: DispatchSettings) -> DynamoDBPersistenceLayer:
@@ -60,31 +56,28 @@ def build_idempotency(settings: DispatchSettings) -> DynamoDBPersistenceLayer:
     )
 
 
+@functools.cache
 def dispatch_once() -> DispatchOnce:
-    global _dispatch_once  # noqa: PLW0603 - one service per warm container, built on first use
-    if _dispatch_once is None:
-        service = build_services(settings)
+    """The service's dispatch made idempotent per change: one per warm container, built on first use."""
+    service = build_services(settings)
 
-        def dispatch(*, change: dict[str, str], event: ChangeEvent) -> dict[str, int]:
-            outcome = service.dispatch(event)
-            # Counted here, inside the idempotent call, so a repeated change is not counted twice.
-            metrics.add_metric(name="TriggersFired", unit=MetricUnit.Count, value=outcome.triggers_fired)
-            metrics.add_metric(
-                name="WorkflowActionsRun", unit=MetricUnit.Count, value=outcome.actions_succeeded
-            )
-            metrics.add_metric(
-                name="WorkflowExecutionsPaused", unit=MetricUnit.Count, value=outcome.executions_paused
-            )
-            return asdict(outcome)
-
-        _dispatch_once = idempotent_function(
-            dispatch,
-            data_keyword_argument="change",
-            persistence_store=build_idempotency(settings),
-            config=idempotency,
-            key_prefix="change-event",
+    def dispatch(*, change: dict[str, str], event: ChangeEvent) -> dict[str, int]:
+        outcome = service.dispatch(event)
+        # Counted here, inside the idempotent call, so a repeated change is not counted twice.
+        metrics.add_metric(name="TriggersFired", unit=MetricUnit.Count, value=outcome.triggers_fired)
+        metrics.add_metric(name="WorkflowActionsRun", unit=MetricUnit.Count, value=outcome.actions_succeeded)
+        metrics.add_metric(
+            name="WorkflowExecutionsPaused", unit=MetricUnit.Count, value=outcome.executions_paused
         )
-    return _dispatch_once
+        return asdict(outcome)
+
+    return idempotent_function(
+        dispatch,
+        data_keyword_argument="change",
+        persistence_store=build_idempotency(settings),
+        config=idempotency,
+        key_prefix="change-event",
+    )
 
 
 @tracer.capture_method

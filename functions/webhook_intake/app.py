@@ -7,14 +7,11 @@ different values included; only the reason is logged), 400 malformed (not JSON, 
 limit). Anything else is a 500, which every provider retries.
 """
 
-# The adapters are imported inside build_services: importing this module stays cheap, and the
-# handler can be tested with the service injected before any AWS client exists.
-# ruff: noqa: PLC0415
-
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -40,7 +37,6 @@ from mercator.signatures.verification import VerificationError
 
 settings = WebhookSettings.from_environ()
 app = APIGatewayRestResolver()
-_service: WebhookIntake | None = None
 
 _STATUSES: dict[type[IntakeError], HTTPStatus] = {
     PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -51,17 +47,16 @@ _STATUSES: dict[type[IntakeError], HTTPStatus] = {
 
 
 def build_services(settings: WebhookSettings) -> WebhookIntake:
-    """Wire webhook intake to AWS; runs once per cold start, on the first request."""
-    from mercator.wiring import webhook_intake
+    """WebhookIntake from the composition root, imported when first used so tests can inject a service."""
+    from mercator.wiring.factories import webhook_intake  # noqa: PLC0415
 
     return webhook_intake(settings)
 
 
+@functools.cache
 def service() -> WebhookIntake:
-    global _service  # noqa: PLW0603 - one service per warm container, built on first use
-    if _service is None:
-        _service = build_services(settings)
-    return _service
+    """One service per warm container, built on first use."""
+    return build_services(settings)
 
 
 @app.post("/webhooks/<integrationId>")

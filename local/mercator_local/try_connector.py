@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from mercator.api_client import ApiClientError, IntegrationsApiClient
+from mercator.cli.api_client import ApiClientError, IntegrationsApiClient
 from mercator.connector import ConnectorDefinition, DefinitionError, load_definition, load_extra
 from mercator.connector.checklist import check
 from mercator.connector.documents import MAX_SAMPLE_BYTES, DocumentError, read_file, resolve_inside

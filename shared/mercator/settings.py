@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -134,9 +134,54 @@ class EgressSettings(_EgressSettings):
     function = "Mercator egress"
 
 
-class _ConnectorSettings(_EgressSettings):
+# How long one AWS call may take (mercator.state.aws_clients). At its worst a call takes about
+# attempts x (connect + read) plus the backoff between attempts (1 s, then 2 s), and that must leave
+# room in the function's timeout (template.yaml), so each function has its own defaults.
+
+
+def _boto_connect_timeout(default: float) -> Any:
+    return Field(
+        default,
+        alias="BOTO_CONNECT_TIMEOUT_SECONDS",
+        gt=0,
+        le=10,
+        description="seconds an AWS call may take to connect before the attempt fails",
+    )
+
+
+def _boto_read_timeout(default: float) -> Any:
+    return Field(
+        default,
+        alias="BOTO_READ_TIMEOUT_SECONDS",
+        gt=0,
+        le=60,
+        description="seconds an AWS call may wait for each read of its answer before the attempt fails",
+    )
+
+
+def _boto_max_attempts(default: int) -> Any:
+    return Field(
+        default,
+        alias="BOTO_MAX_ATTEMPTS",
+        ge=1,
+        le=10,
+        description="attempts of one AWS call, the first included, in botocore's adaptive retry mode",
+    )
+
+
+class _AwsCallSettings(_EnvironmentSettings):
+    """Bounds of every AWS call. These defaults, at worst 3 x (2 + 5) + 3 = 24 s, suit the functions
+    that run a minute or more; ScheduledSync's deadline margin (30 s) outlasts them, so a run that
+    hands over in time is never overtaken by a call it started."""
+
+    boto_connect_timeout_seconds: float = _boto_connect_timeout(2)
+    boto_read_timeout_seconds: float = _boto_read_timeout(5)
+    boto_max_attempts: int = _boto_max_attempts(3)
+
+
+class _ConnectorSettings(_EgressSettings, _AwsCallSettings):
     """What every function that reads connector definitions shares: where a deployment's own are,
-    and what the requests it makes on tenants' behalf may reach."""
+    what the requests it makes on tenants' behalf may reach, and how long its AWS calls may take."""
 
     connectors_dir: ConnectorsDir = Field(
         DEFAULT_CONNECTORS_DIR,
@@ -286,14 +331,21 @@ class WebhookSettings(_ConnectorSettings):
     dedupe_days: int = Field(
         3, alias="WEBHOOK_DEDUPE_DAYS", ge=1, le=30, description="how long a delivery's claim is kept"
     )
+    # 25 s for a delivery that makes several AWS calls: one takes at most 3 x (1 + 3) + 3 = 15 s.
+    boto_connect_timeout_seconds: float = _boto_connect_timeout(1)
+    boto_read_timeout_seconds: float = _boto_read_timeout(3)
 
 
-class AuthorizerSettings(_EnvironmentSettings):
+class AuthorizerSettings(_AwsCallSettings):
     """ApiAuthorizer: checks the Integrations API's bearer keys against the hashes in the state table."""
 
     function = "ApiAuthorizer"
 
     state_table: Name = Field(alias="STATE_TABLE")
+    # 10 s for one key lookup: it takes at most 2 x (1 + 2) + 1 = 7 s.
+    boto_connect_timeout_seconds: float = _boto_connect_timeout(1)
+    boto_read_timeout_seconds: float = _boto_read_timeout(2)
+    boto_max_attempts: int = _boto_max_attempts(2)
 
 
 def _https_base_url(value: str | None) -> str | None:
@@ -333,6 +385,9 @@ class OAuthSettings(_ConnectorSettings):
         "a custom domain with its base path); every callback's redirect_uri is "
         "<it>/oauth/<connector>/callback. Unset: installs are refused, saying so",
     )
+    # API Gateway waits 29 s for a callback that makes several AWS calls: one takes at most 15 s.
+    boto_connect_timeout_seconds: float = _boto_connect_timeout(1)
+    boto_read_timeout_seconds: float = _boto_read_timeout(3)
 
 
 class ManagementSettings(_ActionSettings):
@@ -347,3 +402,6 @@ class ManagementSettings(_ActionSettings):
         le=5,
         description="tries of the one store request that checks new credentials (API Gateway waits 29 s)",
     )
+    # API Gateway waits 29 s for a request that makes several AWS calls: one takes at most 15 s.
+    boto_connect_timeout_seconds: float = _boto_connect_timeout(1)
+    boto_read_timeout_seconds: float = _boto_read_timeout(3)

@@ -1,14 +1,21 @@
-"""Reading a SAM template in tests: functions with their Globals, events, references, dummy values."""
+"""Reading a SAM template in tests: functions with their Globals, events, references, dummy values; and
+reading the dependency locks the layer and the dev environment are installed from."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / ".aws-sam" / "build"
+LAYER_LOCK = ROOT / "shared" / "requirements.txt"
+DEV_LOCK = ROOT / "requirements-dev.txt"
 
 FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
@@ -119,3 +126,33 @@ def _dummy_reference(template: Mapping[str, Any], name: str) -> str:
         secret = dummy_value(template, declared) if declared is not None else f"mercator/test-{name}"
         return f"arn:aws:secretsmanager:{DUMMY_REGION}:{DUMMY_ACCOUNT}:secret:{secret}-AbCdEf"
     raise AssertionError(f"no stand-in for a reference to {name} ({resource_type or 'undeclared'})")
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One requirement of a requirements file, its continuation lines joined, and the hashes it allows."""
+
+    requirement: str
+    hashes: tuple[str, ...]
+
+
+def lock_entries(path: Path) -> list[LockEntry]:
+    """Every line of a requirements file that is not a comment, as written apart from its hashes."""
+    entries: list[LockEntry] = []
+    for line in path.read_text().replace("\\\n", " ").splitlines():
+        words = line.split("#", 1)[0].split()
+        if words:
+            hashes = tuple(word.removeprefix("--hash=") for word in words if word.startswith("--hash="))
+            rest = " ".join(word for word in words if not word.startswith("--hash="))
+            entries.append(LockEntry(rest, hashes))
+    return entries
+
+
+def lock_pins(path: Path) -> dict[str, str]:
+    """The version each package of a lock is pinned to, by normalized name."""
+    pins: dict[str, str] = {}
+    for entry in lock_entries(path):
+        requirement = Requirement(entry.requirement)
+        (pin,) = requirement.specifier
+        pins[canonicalize_name(requirement.name)] = pin.version
+    return pins

@@ -1,4 +1,5 @@
-"""The output of `sam build`: each handler imports from its build folder with only the built layer.
+"""The output of `sam build`: each handler imports from its build folder with only the built layer, and
+the layer holds the lock's versions in wheels for Lambda, and the mercator package without its samples.
 
 Each import runs in a fresh interpreter started with ``-I -S``: no site-packages, so neither the project's
 editable install nor the virtualenv's packages can stand in for a file or a dependency the build left out.
@@ -11,10 +12,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
+from packaging.utils import canonicalize_name
 
 import cfn_yaml
 from tests.sam.support import (
@@ -22,10 +26,12 @@ from tests.sam.support import (
     DUMMY_REGION,
     FUNCTION,
     LAYER,
+    LAYER_LOCK,
     ROOT,
     dummy_value,
     function_environment,
     function_property,
+    lock_pins,
     of_type,
 )
 
@@ -119,12 +125,57 @@ def _package_files(root: Path) -> set[str]:
     }
 
 
-def test_built_layer_carries_the_whole_mercator_package() -> None:
-    # Connector definitions and samples are loaded at run time, so they must ship beside the code.
+def test_built_layer_carries_the_mercator_package_without_the_samples() -> None:
+    # The functions load the connector definitions; only the development tools and tests read samples.
     source = _package_files(ROOT / "shared" / "mercator")
     built = _package_files(LAYER_PYTHON / "mercator")
-    assert any(name.endswith(".yaml") for name in source)
-    assert source - built == set()
+    samples = {name for name in source if name.startswith("connectors/samples/")}
+    assert samples
+    assert built == source - samples
+
+
+def test_built_layer_ships_every_shipped_definition_and_no_sample() -> None:
+    package = LAYER_PYTHON / "mercator"
+    definitions = sorted(path.name for path in (package / "connectors").glob("*.yaml"))
+    assert definitions == ["salla.yaml", "shopify.yaml", "woocommerce.yaml", "zid.yaml"]
+    assert not (package / "connectors" / "samples").exists()
+    assert [path for path in package.rglob("*") if path.name == "samples" or path.suffix == ".json"] == []
+
+
+def test_built_layer_installs_exactly_the_locked_versions() -> None:
+    parser = HeaderParser()
+    installed: dict[str, str] = {}
+    for metadata in sorted(LAYER_PYTHON.glob("*.dist-info/METADATA")):
+        headers = parser.parsestr(metadata.read_text(encoding="utf-8"))
+        name = canonicalize_name(headers["Name"])
+        assert name not in installed, f"{name} is installed twice"
+        installed[name] = headers["Version"]
+    assert installed == lock_pins(LAYER_LOCK)
+
+
+# Lambda's python3.11 is CPython 3.11 on x86_64 Amazon Linux 2, whose glibc 2.26 runs manylinux wheels
+# up to manylinux_2_26; this machine may run newer ones, so importing the layer here cannot tell.
+_LAMBDA_PLATFORMS = [
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(26, 4, -1)),
+    "manylinux2014_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux1_x86_64",
+]
+_LAMBDA_TAGS = {
+    *cpython_tags((3, 11), abis=["cp311"], platforms=_LAMBDA_PLATFORMS),
+    *compatible_tags((3, 11), "cp311", platforms=_LAMBDA_PLATFORMS),
+}
+
+
+def test_built_layer_wheels_run_on_lambdas_python() -> None:
+    wheels = sorted(LAYER_PYTHON.glob("*.dist-info/WHEEL"))
+    assert wheels
+    for wheel in wheels:
+        tags: set[Tag] = set()
+        for line in wheel.read_text().splitlines():
+            if line.startswith("Tag:"):
+                tags |= parse_tag(line.partition(":")[2].strip())
+        assert tags & _LAMBDA_TAGS, f"{wheel.parent.name}: {sorted(map(str, tags))}"
 
 
 def test_built_template_points_at_the_build_folders() -> None:

@@ -61,7 +61,7 @@ SECRET_ACCESS: dict[str, dict[str, frozenset[str]]] = {
 }
 
 # Functions that store renewed OAuth tokens are exactly those whose provider sessions renew them
-# (mercator.wiring.provider_sessions): sync, enrichment, dispatch and the API's resumes.
+# (mercator.wiring.sessions.provider_sessions): sync, enrichment, dispatch and the API's resumes.
 TOKEN_RENEWERS = {
     "ScheduledSyncFunction",
     "DetailEnrichmentFunction",

@@ -90,7 +90,11 @@ def test_the_layer_is_shared_built_for_python311(template: dict[str, Any]) -> No
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    # Built by shared/Makefile's target for the layer, which installs the lock for that runtime.
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "x86_64"}
+    makefile = (ROOT / "shared" / "Makefile").read_text()
+    assert re.search(r"^build-SharedLayer:", makefile, re.MULTILINE)
+    assert "--python-version=3.11" in makefile and "-r requirements.txt" in makefile
 
 
 def test_the_connectors_layer_lands_in_the_folder_the_functions_read(template: dict[str, Any]) -> None:
@@ -503,7 +507,7 @@ def test_the_oauth_state_key_is_generated_and_reaches_only_the_oauth_function(
     }
     assert users == {"OAuthFunction"}
     assert function_environment(template, "OAuthFunction")["OAUTH_STATE_KEY_SECRET"] == {"Ref": secret_id}
-    # Under its kind's own prefix (mercator.state.secret_names), granted to the OAuth function by its ARN
+    # Under its kind's own prefix (mercator.domain.secret_names), granted to the OAuth function by its ARN
     assert template["Resources"][secret_id]["Properties"]["Name"] == {
         "Fn::Sub": "mercator/oauth-state/key-${Stage}"
     }

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mercator.api_client import ApiError, ApiSetupError, IntegrationsApiClient, setting_value
 from mercator.cli import main
+from mercator.cli.api_client import ApiError, ApiSetupError, IntegrationsApiClient, setting_value
 from mercator.domain.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator.state.api_keys import DynamoApiKeys, key_id_of
 from mercator_local.api import HttpRequest, Route, RouteTable, api_id, http_response, proxy_event

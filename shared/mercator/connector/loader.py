@@ -36,11 +36,10 @@ from mercator.connector.documents import (
     decode,
     json_with_positions,
     parse_json,
-    parse_yaml,
     read_file,
     too_big,
-    yaml_with_positions,
 )
+from mercator.connector.yaml_documents import parse_yaml, yaml_with_positions
 from mercator.mapping.engine import format_location
 
 __all__ = [

@@ -6,6 +6,8 @@ the ports in ``mercator.services.ports``.
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -192,3 +194,26 @@ class WriteOutcome(StrEnum):
     STALE = "stale"  # the stored record is newer: nothing written
     # A strict write refused: the stored record is this same source version with other content.
     SAME_VERSION = "same_version"
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    """One browser's push subscription: where to POST and the keys to encrypt for it."""
+
+    tenant_id: str
+    endpoint: str
+    p256dh: str
+    auth: str
+    created_at: datetime | None = None
+
+    def public_key(self) -> bytes:
+        """The subscriber's P-256 public key (uncompressed point)."""
+        return decode_key(self.p256dh)
+
+    def auth_secret(self) -> bytes:
+        return decode_key(self.auth)
+
+
+def decode_key(text: str) -> bytes:
+    """A base64url value as browsers write them (padding optional)."""
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)

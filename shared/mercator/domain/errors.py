@@ -127,3 +127,16 @@ class MissingCredentialError(KeyError):
 
     def __str__(self) -> str:
         return f"{self.where} needs credential {self.name!r}, which this integration does not have"
+
+
+class WorkflowNotFoundError(StateError):
+    """The tenant has no workflow with this guid."""
+
+    def __init__(self, tenant_id: str, guid: str) -> None:
+        super().__init__(f"tenant {tenant_id!r} has no workflow {guid!r}")
+        self.tenant_id = tenant_id
+        self.guid = guid
+
+
+class HostNotAllowedError(ValueError):
+    """A tenant's store address names a host its connector does not allow; the message lists those it does."""

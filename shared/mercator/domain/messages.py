@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercator.domain.clock import to_iso
 from mercator.domain.entities import RunCheckpoint
-from mercator.mapping.dates import to_iso
 
 MAX_BODY_BYTES = 200 * 1024  # below SQS's 256 KiB, leaving room for attributes and envelopes
 
@@ -146,3 +147,13 @@ class ChangeEvent(_Message):
         """Stable across re-announcements of the same change."""
         parts = (self.integration_id, self.content_type, self.code, self.change, self.content_hash)
         return hashlib.sha256("\x1f".join((*parts, self.event or "")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """One entry of a PutEvents request."""
+
+    source: str
+    detail_type: str
+    detail: Mapping[str, Any]
+    time: datetime | None = None

@@ -156,3 +156,22 @@ def may_pass(error: ProviderError) -> bool:
     if isinstance(error, ProviderTimeoutError | ProviderConnectionError):
         return True
     return isinstance(error, ProviderHTTPError) and (error.status == 429 or error.status >= 500)
+
+
+class ProviderCredentialsError(ProviderHTTPError):
+    """The provider refused the integration's credentials (401 or 403).
+
+    ``reason`` is the store's own message field in its JSON answer (redacted, shortened), and nothing
+    else of the body: what the address a tenant gave answers is not echoed back to them.
+    """
+
+    def __init__(self, refused: ProviderHTTPError, reason: str | None) -> None:
+        super().__init__(
+            refused.status,
+            refused.method,
+            refused.url,
+            refused.excerpt,
+            reason=reason,
+            attempts=refused.attempts,
+            store_message=reason,
+        )

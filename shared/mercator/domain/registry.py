@@ -64,3 +64,6 @@ class Registry(Generic[K, V]):
 
     def items(self) -> Iterator[tuple[K, V]]:
         return iter(self._entries.items())
+
+    def values(self) -> Iterator[V]:
+        return iter(self._entries.values())

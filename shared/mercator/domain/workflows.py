@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -93,7 +93,12 @@ class UpdateStatusAction(_Model):
 
 
 Action = Annotated[WebhookAction | EmailAction | PushAction | UpdateStatusAction, Field(discriminator="type")]
-ACTION_TYPES = ("webhook", "send_email", "send_push", "update_status")
+# Read off the union, so a model added to Action is an action type everywhere (the runner registry
+# of mercator.outbound.actions checks each has a runner).
+ACTION_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(Action)[0])
+ACTION_TYPES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in ACTION_MODELS
+)
 
 
 class Workflow(_Model):

@@ -1,5 +1,6 @@
 """The shared mapping layer: resources and webhook handlers map records with the same engine."""
 
+from mercator.mapping.catalog import TransformError
 from mercator.mapping.engine import (
     BatchResult,
     CompiledMapping,
@@ -12,7 +13,6 @@ from mercator.mapping.engine import (
 )
 from mercator.mapping.functions import FUNCTIONS
 from mercator.mapping.paths import CompiledPath, PathSyntaxError, compile_path
-from mercator.mapping.registry import TransformError
 from mercator.mapping.transforms import TRANSFORMS
 
 __all__ = [

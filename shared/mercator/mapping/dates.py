@@ -167,11 +167,6 @@ def parse_datetime(value: Any, assume_timezone: tzinfo = UTC, *, fmt: str | None
     return _to_utc(parsed)
 
 
-def to_iso(moment: datetime) -> str:
-    """Canonical form of every mapped timestamp: UTC, ``Z`` suffix, microseconds only when present."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _to_utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from mercator.mapping.catalog import Registry, TransformError
 from mercator.mapping.functions import FUNCTIONS
 from mercator.mapping.paths import CompiledPath, PathSyntaxError, compile_path
-from mercator.mapping.registry import Registry, TransformError
 from mercator.mapping.transforms import SPECIAL_TRANSFORMS, TRANSFORMS, coalesce, is_empty
 
 Fn = Callable[[Any], Any]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mercator.mapping.registry import Registry, TransformError
+from mercator.mapping.catalog import Registry, TransformError
 from mercator.mapping.transforms import is_empty, to_number_or_null, to_string
 
 FUNCTIONS = Registry("compute function")

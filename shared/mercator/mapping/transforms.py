@@ -16,8 +16,9 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mercator.mapping.dates import check_format, parse_datetime, to_iso, zone
-from mercator.mapping.registry import Registry, TransformError
+from mercator.domain.clock import to_iso
+from mercator.mapping.catalog import Registry, TransformError
+from mercator.mapping.dates import check_format, parse_datetime, zone
 
 TRANSFORMS = Registry("transform")
 

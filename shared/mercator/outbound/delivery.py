@@ -1,12 +1,13 @@
 """One outbound POST (a workflow webhook, a Web Push message), retried the way receivers expect.
 
-Retried: connection errors, timeouts, 408, 429 and every 5xx, with full-jitter exponential backoff
-(a uniform draw up to ``base_delay * 2**attempt``, capped at ``max_delay``) so that many executions
-failing together do not retry together. A ``Retry-After`` replaces the draw; one longer than
-``max_retry_after`` ends the attempts at once, since a Lambda should not sleep that long (the
-execution is paused and can be resumed). Any other answer is final: the caller decides what it means.
-A request the egress guard refuses (mercator.providers.egress: not https, not a public address) is
-final at once, with ``refused`` set, and never sent again.
+Retried: connection errors, timeouts, 408, 429 and every 5xx, with the full-jitter exponential backoff
+of provider calls (mercator.providers.retries.RetryPolicy: a uniform draw up to ``base_delay *
+2**attempt``, capped at ``max_delay``) so that many executions failing together do not retry
+together. A ``Retry-After`` replaces the draw; one longer than ``max_retry_after`` ends the attempts
+at once, since a Lambda should not sleep that long (the execution is paused and can be resumed). Any
+other answer is final: the caller decides what it means. A request the egress guard refuses
+(mercator.providers.egress: not https, not a public address) is final at once, with ``refused`` set,
+and never sent again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from mercator.providers.egress import EgressRefusedError
+from mercator.providers.retries import RetryPolicy
 from mercator.providers.signals import retry_after
 
 logger = logging.getLogger(__name__)
@@ -73,21 +75,19 @@ class RetryingPoster:
     ) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts}")
-        for name, value in (
-            ("base_delay", base_delay),
-            ("max_delay", max_delay),
-            ("max_retry_after", max_retry_after),
-        ):
-            if not value >= 0:
-                raise ValueError(f"{name} must be zero or more seconds, not {value!r}")
         self.http = http
         self.attempts = attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
-        self._max_retry_after = max_retry_after
+        # The provider calls' policy gives the waits; its own ``sleep`` is asynchronous, and a POST
+        # here blocks, so the poster sleeps with ``sleep``.
+        self._policy = RetryPolicy(
+            max_attempts=attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            max_retry_after=max_retry_after,
+            rng=rng or random.Random(),
+        )
         self._sleep = sleep
         self.clock = clock
-        self._rng = rng or random.Random()
 
     def post(self, build: Callable[[], httpx.Request], *, shown: str) -> PostResult:
         """Send ``build()`` until an answer is final or the attempts run out; ``shown`` names it in logs."""
@@ -107,17 +107,17 @@ class RetryingPoster:
             else:
                 if not retryable_status(response.status_code):
                     return PostResult(response, attempt + 1)
-            attempt += 1
             hint = None if response is None else self._retry_after(response)
-            if hint is not None and hint > self._max_retry_after:
+            if self._policy.too_long(hint):
                 wait_problem = (
                     f"asks to wait {hint:g} s before trying again, longer than the "
-                    f"{self._max_retry_after:g} s Mercator waits"
+                    f"{self._policy.max_retry_after:g} s Mercator waits"
                 )
-                return PostResult(response, attempt, wait_problem)
-            if attempt >= self.attempts:
-                return PostResult(response, attempt, problem)
-            wait = hint if hint is not None else self._backoff(attempt - 1)
+                return PostResult(response, attempt + 1, wait_problem)
+            if self._policy.gives_up(attempt):
+                return PostResult(response, attempt + 1, problem)
+            wait = self._policy.delay(attempt, hint)
+            attempt += 1
             logger.warning(
                 "retrying POST %s in %.2f s (attempt %d of %d: %s)",
                 shown,
@@ -130,6 +130,3 @@ class RetryingPoster:
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         return retry_after(response.headers.get("Retry-After"), now=self.clock())
-
-    def _backoff(self, attempt: int) -> float:
-        return self._rng.uniform(0, min(self._max_delay, self._base_delay * 2.0 ** min(attempt, 64)))

@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 from mercator.domain.messages import ChangeEvent
 from mercator.domain.workflows import ActionFailedError, EmailAction, Workflow
+from mercator.outbound.actions import ACTION_RUNNERS
 from mercator.outbound.context import event_context, expect_action
+from mercator.state.aws_protocols import AwsClient
 from mercator.state.dynamo import error_code
 
 CUSTOMER = "customer"
@@ -33,20 +35,13 @@ _PASSING_CODES = frozenset(
 )
 
 
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class SESClient(Protocol):
+class SESClient(AwsClient, Protocol):
     """The part of a boto3 SES (v1) client the sender uses."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
 
     def send_templated_email(self, **request: Any) -> dict[str, Any]: ...
 
 
+@ACTION_RUNNERS.register(EmailAction)
 class EmailSender:
     """ActionRunner for ``send_email`` actions."""
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from mercator.domain.errors import MissingResourceError, StateAccessError
+from mercator.domain.messages import BusEvent
+from mercator.state.aws_protocols import AwsClient
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import error_code
 
 MAX_ENTRIES = 10
@@ -24,16 +26,9 @@ MAX_REQUEST_BYTES = 256 * 1024
 _TIME_BYTES = 14  # what EventBridge counts for an entry's Time
 # Entry errors that may pass when the entry is sent again; the others come from the entry itself.
 RETRYABLE_CODES = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
-
-
-@dataclass(frozen=True)
-class BusEvent:
-    """One entry of a PutEvents request."""
-
-    source: str
-    detail_type: str
-    detail: Mapping[str, Any]
-    time: datetime | None = None
+# TriggerDispatch has 60 s for a whole batch of change events; a longer wait had better fail the
+# message and let SQS deliver it again.
+_BACKOFF_CAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -62,16 +57,8 @@ class EventsNotPublishedError(StateAccessError):
         self.failed = failed
 
 
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class EventBridgeClient(Protocol):
+class EventBridgeClient(AwsClient, Protocol):
     """The part of a boto3 EventBridge client the publisher uses."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
 
     def put_events(self, **request: Any) -> dict[str, Any]: ...
 
@@ -102,25 +89,27 @@ class EventBridgePublisher:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
         self.client = client
         self.bus_name = bus_name
-        self._max_attempts = max_attempts
-        self._backoff = backoff_seconds
-        self._sleep = sleep
+        # Exact waits (backoff_seconds, then twice that, ...), so a publish's longest run is known.
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            backoff=Backoff(base=backoff_seconds, cap=_BACKOFF_CAP, jitter="none"),
+            sleep=sleep,
+        )
 
     def publish(self, events: Sequence[BusEvent]) -> None:
         """Put every event on the bus; raises EventsNotPublishedError when some were refused."""
         pending = [self._entry(index, event) for index, event in enumerate(events)]
         refused: list[RefusedEvent] = []
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in self._retries:
             retry: list[_Entry] = []
             for request in _requests(pending):
                 for entry, failure in self._put(request):
-                    if failure.code in RETRYABLE_CODES and attempt < self._max_attempts:
+                    if failure.code in RETRYABLE_CODES and not self._retries.last(attempt):
                         retry.append(entry)
                     else:
                         refused.append(failure)
             if not retry:
                 break
-            self._sleep(self._backoff * 2 ** (attempt - 1))
             pending = retry
         if refused:
             raise EventsNotPublishedError(self.bus_name, sorted(refused, key=lambda entry: entry.index))

@@ -9,7 +9,9 @@ subscription (the browser dropped it): Mercator forgets it. Messages go through 
 refused for good, and a push service's answer is reported by its status only.
 
 The VAPID key is a Secrets Manager secret: ``{"privateKey": <PEM, or base64url of the raw 32-byte
-P-256 scalar>, "subject": "mailto:..." or "https://..."}``.
+P-256 scalar>, "subject": "mailto:..." or "https://..."}``. Each action asks the vault for it, which
+keeps a secret for minutes (mercator.state.secrets), so a rotated key signs soon after, not only
+after a cold start.
 """
 
 from __future__ import annotations
@@ -32,14 +34,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
+from mercator.domain.entities import PushSubscription
 from mercator.domain.errors import CredentialsError
 from mercator.domain.messages import ChangeEvent
 from mercator.domain.workflows import ActionFailedError, PushAction, Workflow
 from mercator.mapping import CompiledPath, PathSyntaxError, compile_path
+from mercator.outbound.actions import ACTION_RUNNERS
 from mercator.outbound.context import expect_action, secret_failure
 from mercator.outbound.delivery import PostResult, RetryingPoster
 from mercator.outbound.webhook_action import SecretSource
-from mercator.state.subscriptions import PushSubscription
 
 # What one aes128gcm record of 4096 bytes leaves for the notification: the header (16-byte salt,
 # 4-byte record size, key id length and the 65-byte sender key), the 16-byte tag and the delimiter.
@@ -84,6 +87,7 @@ class _Sent:
         return self.result.response.status_code if self.result.response is not None else None
 
 
+@ACTION_RUNNERS.register(PushAction)
 class PushSender:
     """ActionRunner for ``send_push`` actions."""
 
@@ -110,7 +114,8 @@ class PushSender:
         self._clock = clock
         self._timeout = timeout
         self._poster = RetryingPoster(http, attempts=attempts, sleep=sleep, clock=clock, rng=rng)
-        self._key: VapidKey | None = None
+        # The key last read and its secret's text: parsed again only when the text changes.
+        self._parsed: tuple[str, VapidKey] | None = None
 
     def run(self, action: Any, event: ChangeEvent, workflow: Workflow) -> str:
         push = expect_action(action, PushAction)
@@ -153,8 +158,6 @@ class PushSender:
         return _Sent(subscription, self._poster.post(build, shown=parts.netloc))
 
     def _vapid_key(self) -> VapidKey:
-        if self._key is not None:
-            return self._key
         if self._secret is None:
             raise ActionFailedError(
                 "Web Push is not set up: no VAPID key secret is configured (VAPID_SECRET_ARN)",
@@ -164,11 +167,14 @@ class PushSender:
             text = self._vault.secret_string(self._secret)
         except CredentialsError as exc:
             raise secret_failure(exc, "the VAPID key could not be read") from None
+        if self._parsed is not None and self._parsed[0] == text:
+            return self._parsed[1]
         try:
-            self._key = vapid_key(text)
+            key = vapid_key(text)
         except ValueError as exc:
             raise ActionFailedError(f"the VAPID key secret {self._secret!r} {exc}", retryable=False) from None
-        return self._key
+        self._parsed = (text, key)
+        return key
 
 
 def vapid_key(secret_text: str) -> VapidKey:

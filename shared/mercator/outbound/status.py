@@ -18,6 +18,7 @@ from mercator.domain.errors import CredentialsError, MissingCredentialError, Rat
 from mercator.domain.messages import ChangeEvent
 from mercator.domain.provider_errors import ProviderEgressError, ProviderError, ProviderHTTPError
 from mercator.domain.workflows import ActionFailedError, UpdateStatusAction, Workflow
+from mercator.outbound.actions import ACTION_RUNNERS
 from mercator.outbound.context import expect_action, secret_failure
 from mercator.outbound.delivery import retryable_status
 
@@ -43,13 +44,14 @@ class StatusSession(Protocol):
 
 
 class StatusSessions(Protocol):
-    """Opens provider sessions (mercator.providers.sessions.ProviderSessionFactory)."""
+    """Opens provider sessions (mercator.wiring.sessions.ProviderSessionFactory)."""
 
     def open(
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
     ) -> StatusSession: ...
 
 
+@ACTION_RUNNERS.register(UpdateStatusAction)
 class StatusUpdater:
     """ActionRunner for ``update_status`` actions."""
 

@@ -7,7 +7,9 @@ the signature are made afresh for each attempt, so a retry is never refused as s
 
 The signing key is read only from the workflow's own tenant's signing keys
 (``mercator/<tenant>/webhook-keys/<name>``, mercator.domain.secret_names): whatever a stored workflow
-names, no other tenant's secret and no other kind of secret is ever used to sign.
+names, no other tenant's secret and no other kind of secret is ever used to sign. It is asked for on
+every action; the vault answers from a copy at most minutes old (mercator.state.secrets), so a burst
+of actions costs one Secrets Manager read and a rotated key signs soon after it is stored.
 
 The POST goes through the egress guard (mercator.providers.egress): https to a public address only.
 An action's own headers never replace ``Host`` or a hop-by-hop header (the Integrations API refuses
@@ -27,6 +29,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from mercator.domain.clock import to_iso
 from mercator.domain.errors import CredentialsError
 from mercator.domain.messages import ChangeEvent
 from mercator.domain.secret_names import is_webhook_key_of, webhook_key_prefix
@@ -37,7 +40,7 @@ from mercator.domain.workflows import (
     connection_header,
     execution_id,
 )
-from mercator.mapping.dates import to_iso
+from mercator.outbound.actions import ACTION_RUNNERS
 from mercator.outbound.context import event_context, expect_action, secret_failure, shown_url
 from mercator.outbound.delivery import PostResult, RetryingPoster
 from mercator.signatures.standard_webhooks import sign
@@ -47,11 +50,15 @@ _OWN_HEADERS = ("content-type", "webhook-id", "webhook-timestamp", "webhook-sign
 
 
 class SecretSource(Protocol):
-    """Where signing keys come from (mercator.state.secrets.SecretsVault)."""
+    """Where signing keys come from (mercator.state.secrets.SecretsVault).
+
+    Reads may be answered from a cache, as long as a stored change is seen within minutes.
+    """
 
     def secret_string(self, secret_id: str) -> str: ...
 
 
+@ACTION_RUNNERS.register(WebhookAction)
 class WebhookSender:
     """ActionRunner for ``webhook`` actions."""
 

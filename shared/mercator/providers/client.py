@@ -53,6 +53,7 @@ from mercator.connector.sync import Resource
 from mercator.domain.errors import MissingCredentialError
 from mercator.domain.pages import ClientStats, DetailResult, Page, PageCheckpoint
 from mercator.domain.provider_errors import (
+    ProviderCredentialsError,
     ProviderError,
     ProviderHTTPError,
     ProviderRecordNotFoundError,
@@ -87,28 +88,6 @@ class _Fetched:
     method: str
     served_at: datetime | None = None
     empty: bool = False  # the page answered 204 or an empty body: the listing ends here
-
-
-class ProviderCredentialsError(ProviderHTTPError):
-    """The provider refused the integration's credentials (401 or 403).
-
-    ``reason`` is the store's own message field in its JSON answer (redacted, shortened), and nothing
-    else of the body: what the address a tenant gave answers is not echoed back to them.
-    """
-
-    def __init__(self, refused: ProviderHTTPError) -> None:
-        reason = refused.store_message
-        if reason is None:
-            reason = refusal_reason(refused.excerpt)
-        super().__init__(
-            refused.status,
-            refused.method,
-            refused.url,
-            refused.excerpt,
-            reason=reason,
-            attempts=refused.attempts,
-            store_message=reason,
-        )
 
 
 _CREDENTIALS_REFUSED = frozenset({401, 403})
@@ -496,7 +475,9 @@ class ProviderClient:
             await self._fetch_page(resource, strategy, self._start(resource, strategy, None, None, 1))
         except ProviderHTTPError as exc:
             if exc.status in _CREDENTIALS_REFUSED:
-                raise ProviderCredentialsError(exc) from None
+                raise ProviderCredentialsError(
+                    exc, exc.store_message or refusal_reason(exc.excerpt)
+                ) from None
             raise
 
     # Writes

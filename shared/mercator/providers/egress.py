@@ -33,7 +33,7 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +41,10 @@ import anyio
 import httpcore
 import httpx
 
+from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.placeholders import fill, placeholders
+from mercator.connector.sync import origin
+from mercator.domain.errors import HostNotAllowedError, MissingCredentialError
 from mercator.domain.host_patterns import matching
 from mercator.settings import EgressSettings
 
@@ -276,6 +280,26 @@ class EgressPolicy:
             return True
         return self.allow_loopback and loopback_host(host)
 
+    def check_store_hosts(
+        self, definition: ConnectorDefinition, base_url: str | None, credentials: Mapping[str, str]
+    ) -> None:
+        """Refuse (HostNotAllowedError) a store address whose host the connector does not allow.
+
+        ``base_url`` is the integration's own (its ``baseUrl`` setting), None to use the connector's. An
+        address that is not a URL with a host passes here: the client refuses it as it builds its
+        requests. MissingCredentialError when the base URL needs a credential that is not given.
+        """
+        patterns = definition.sync.store_hosts()
+        for where, url in _chosen_addresses(definition, base_url, credentials):
+            host = _host(url)
+            if host is None or self.allows_store_host(host, patterns):
+                continue
+            allowed = ", ".join([*patterns, *self.allowed_hosts]) or "none"
+            raise HostNotAllowedError(
+                f"{where} names the host {host!r}, which is not one {definition.displayName} stores are "
+                f"served from; allowed hosts: {allowed}"
+            )
+
     # Clients
 
     def client(
@@ -477,3 +501,45 @@ class AsyncGuardedTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.policy.check_url(request.url)
         return await super().handle_async_request(request)
+
+
+# A tenant chooses where Mercator calls in two ways: the integration's ``baseUrl`` setting, and the
+# credentials a connector's base URL is made from (``https://[[shopDomain]]/...``). Either host must
+# match the connector's ``sync.allowedHosts`` or the operator's ``EGRESS_ALLOWED_HOSTS``, checked when
+# an integration is configured and again when each session opens, so an integration stored before a
+# connector narrowed its hosts is refused too.
+
+
+def _chosen_addresses(
+    definition: ConnectorDefinition, base_url: str | None, credentials: Mapping[str, str]
+) -> Iterator[tuple[str, str]]:
+    """Every address a tenant chose, with where it was chosen."""
+    written = definition.sync.baseUrl
+    if base_url is not None:
+        yield "settings.baseUrl", base_url
+    names = placeholders(origin(written))
+    if not names:
+        return
+    try:
+        # The connector's own host made from the credentials: its absolute endpoint URLs are on it,
+        # whatever settings.baseUrl says.
+        filled = fill(origin(written), credentials, "sync.baseUrl")
+    except MissingCredentialError:
+        if base_url is None:
+            raise
+        return
+    shown = ", ".join(sorted(names))
+    yield f"the credential{'s' if len(names) > 1 else ''} {shown} (sync.baseUrl {written})", filled
+
+
+def _host(url: str) -> str | None:
+    text = url.strip()
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        return None
+    try:
+        # As the client reads it: collapsed slashes (mercator.providers.client), httpx's parser.
+        host = httpx.URL(f"{scheme}://{rest.lstrip('/')}").raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError):
+        return None
+    return host.lower().rstrip(".") or None

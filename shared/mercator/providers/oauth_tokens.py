@@ -21,16 +21,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
 
 import httpx
 
-from mercator.connector.auth import OAuth2Auth
-from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.placeholders import fill
-from mercator.domain.oauth_apps import OAuthApp, OAuthConfigurationError
+from mercator.domain.oauth_installs import OAuthApp, TokenGrant
 from mercator.domain.pkce import check_verifier
 from mercator.providers.egress import guarded_async_clients
 from mercator.providers.redaction import Redactor
@@ -43,67 +37,6 @@ TOKEN_TIMEOUT_SECONDS = 15.0
 _EXTRA_CREDENTIALS = {"authorization": "authorizationToken"}
 _DESCRIPTION_LIMIT = 200
 _EPOCH_FLOOR = 1_000_000_000  # an "expires" below this is a duration, not a moment
-
-
-def oauth_auth(definition: ConnectorDefinition) -> OAuth2Auth:
-    """The connector's OAuth 2.0 block; OAuthConfigurationError when it authenticates otherwise."""
-    auth = definition.auth
-    if not isinstance(auth, OAuth2Auth):
-        kind = "not set" if auth is None else repr(auth.type)
-        raise OAuthConfigurationError(
-            f"connector {definition.name!r} does not authenticate with OAuth 2.0 (its auth.type is "
-            f"{kind}); configure it with its credentials instead"
-        )
-    return auth
-
-
-def authorize_url_of(definition: ConnectorDefinition, app: OAuthApp, values: Mapping[str, str]) -> str:
-    """Where merchants approve the app: the app's own URL, else the connector's, placeholders filled."""
-    return _resolved(
-        app.authorize_url or oauth_auth(definition).authorizeUrl, app, values, "auth.authorizeUrl"
-    )
-
-
-def token_url_of(definition: ConnectorDefinition, app: OAuthApp, values: Mapping[str, str]) -> str:
-    """The token endpoint: the app's own URL, else the connector's, placeholders filled."""
-    return _resolved(app.token_url or oauth_auth(definition).tokenUrl, app, values, "auth.tokenUrl")
-
-
-def _resolved(template: str, app: OAuthApp, values: Mapping[str, str], where: str) -> str:
-    url = fill(template, values, where)
-    authority = template.partition("://")[2].partition("/")[0]
-    if "[[" not in authority:
-        return url
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        host = ""
-    if not host or not any(fnmatchcase(host, pattern.lower()) for pattern in app.allowed_hosts):
-        allowed = ", ".join(app.allowed_hosts) or "none (set allowedHosts in the OAuth app secret)"
-        raise OAuthConfigurationError(
-            f"{where}: the store host {host or url!r} is not one the OAuth app allows; allowed: {allowed}"
-        )
-    return url
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """What a token endpoint granted; ``expires_at`` in epoch seconds, None when the token does not expire."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(default=None, repr=False)
-    expires_at: int | None = None
-    scope: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def credentials(self) -> dict[str, str]:
-        """The grant as integration credentials: accessToken, refreshToken, expiresAt and extras."""
-        found = {"accessToken": self.access_token, **self.extra}
-        if self.refresh_token:
-            found["refreshToken"] = self.refresh_token
-        if self.expires_at is not None:
-            found["expiresAt"] = str(self.expires_at)
-        return found
 
 
 class TokenEndpointError(Exception):

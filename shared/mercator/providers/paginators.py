@@ -1,11 +1,11 @@
 """Pagination strategies: from one list response to the request for the next page.
 
 One strategy per ``pagination.type`` of a resource (see ``mercator.connector.pagination`` for the
-stop rules). A listing's position is a PageCheckpoint: JSON that says how to ask for the next page
-and which query started the listing, so a run can stop (Lambda deadline) and resume elsewhere. It
-never holds a credential: the definition's own params are re-applied on every request, and stored
-next-page URLs are kept relative to the base URL with credential values turned back into
-``[[placeholders]]`` by the client.
+stop rules), registered in ``PAGINATORS`` under the type of its pagination model. A listing's
+position is a PageCheckpoint: JSON that says how to ask for the next page and which query started
+the listing, so a run can stop (Lambda deadline) and resume elsewhere. It never holds a credential:
+the definition's own params are re-applied on every request, and stored next-page URLs are kept
+relative to the base URL with credential values turned back into ``[[placeholders]]`` by the client.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from mercator.connector.pagination import (
 )
 from mercator.connector.sync import Resource
 from mercator.domain.pages import PageCheckpoint, PaginationType
+from mercator.domain.registry import Registry
 from mercator.mapping import CompiledPath, compile_path
 
 Settings = TypeVar(
@@ -113,6 +114,9 @@ class Strategy:
         return None
 
 
+PAGINATORS = Registry[type, type[Strategy]]("pagination")
+
+
 class _Sized(Strategy, Generic[Settings]):
     """Strategies that ask for a page size (``paramName``, capped by ``maxLimit``)."""
 
@@ -159,6 +163,7 @@ class _Positional(_Sized[Settings]):
         return self.after(at)
 
 
+@PAGINATORS.register(PageNumberPagination)
 class PageNumberStrategy(_Positional[PageNumberPagination]):
     kind = "page_number"
 
@@ -198,6 +203,7 @@ class PageNumberStrategy(_Positional[PageNumberPagination]):
         return max(0, start + pages - 1 - at.page)
 
 
+@PAGINATORS.register(OffsetPagination)
 class OffsetStrategy(_Positional[OffsetPagination]):
     kind = "offset"
 
@@ -248,6 +254,7 @@ class _UrlStrategy(_Sized[Settings]):
         raise NotImplementedError
 
 
+@PAGINATORS.register(LinkHeaderPagination)
 class LinkHeaderStrategy(_UrlStrategy[LinkHeaderPagination]):
     kind = "link_header"
 
@@ -255,6 +262,7 @@ class LinkHeaderStrategy(_UrlStrategy[LinkHeaderPagination]):
         return link_target(header(response.headers, "Link"), self.settings.rel)
 
 
+@PAGINATORS.register(NextUrlPagination)
 class NextUrlStrategy(_UrlStrategy[NextUrlPagination]):
     kind = "next_url"
 
@@ -273,6 +281,7 @@ class NextUrlStrategy(_UrlStrategy[NextUrlPagination]):
         return found
 
 
+@PAGINATORS.register(CursorPagination)
 class CursorStrategy(_Sized[CursorPagination]):
     kind = "cursor"
 
@@ -302,23 +311,15 @@ class CursorStrategy(_Sized[CursorPagination]):
         return at.model_copy(update={"cursor": cursor, "number": at.number + 1})
 
 
+@PAGINATORS.register(SinglePage)
 class SinglePageStrategy(Strategy):
     kind = "none"
 
 
-_STRATEGIES: dict[type[Any], type[Strategy]] = {
-    PageNumberPagination: PageNumberStrategy,
-    OffsetPagination: OffsetStrategy,
-    LinkHeaderPagination: LinkHeaderStrategy,
-    NextUrlPagination: NextUrlStrategy,
-    CursorPagination: CursorStrategy,
-    SinglePage: SinglePageStrategy,
-}
-
-
 def strategy_for(resource: Resource) -> Strategy:
-    """The strategy for ``resource.pagination``."""
-    return _STRATEGIES[type(resource.pagination)](resource)
+    """The strategy for ``resource.pagination``; UnknownEntryError, listing the registered models, for
+    a pagination model no strategy is registered for."""
+    return PAGINATORS[type(resource.pagination)](resource)
 
 
 def link_target(value: str | None, rel: str) -> str | None:

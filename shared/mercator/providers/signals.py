@@ -18,6 +18,8 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
+import httpx
+
 from mercator.domain.rate_limits import RateSignal
 
 _EPOCH_SECONDS = 1e9
@@ -26,31 +28,31 @@ _EPOCH_MILLIS = 1e12
 
 def rate_signal(headers: Mapping[str, str], *, now: float | None = None) -> RateSignal:
     """The rate signal in ``headers``; ``now`` is the wall-clock epoch used for dates and epoch resets."""
-    lower = {name.lower(): value for name, value in headers.items()}
+    found = headers if isinstance(headers, httpx.Headers) else httpx.Headers(headers)
     at = time.time() if now is None else now
 
-    remaining = _number(lower.get("x-ratelimit-remaining"))
-    limit = _number(lower.get("x-ratelimit-limit"))
-    reset_after = _reset(lower.get("x-ratelimit-reset"), at)
+    remaining = _number(found.get("x-ratelimit-remaining"))
+    limit = _number(found.get("x-ratelimit-limit"))
+    reset_after = _reset(found.get("x-ratelimit-reset"), at)
 
-    used_of = _call_limit(lower.get("x-shopify-shop-api-call-limit"))
+    used_of = _call_limit(found.get("x-shopify-shop-api-call-limit"))
     if used_of is not None:
         used, capacity = used_of
         remaining = remaining if remaining is not None else capacity - used
         limit = limit if limit is not None else capacity
 
     if remaining is None:
-        remaining = _number(lower.get("x-rate-limit-requests-left"))
+        remaining = _number(found.get("x-rate-limit-requests-left"))
     if limit is None:
-        limit = _number(lower.get("x-rate-limit-requests-quota"))
+        limit = _number(found.get("x-rate-limit-requests-quota"))
     if reset_after is None:
-        millis = _number(lower.get("x-rate-limit-time-reset-ms"))
+        millis = _number(found.get("x-rate-limit-time-reset-ms"))
         reset_after = millis / 1000 if millis is not None else None
 
     return RateSignal(
         remaining=remaining,
         reset_after=reset_after,
-        retry_after=retry_after(lower.get("retry-after"), now=at),
+        retry_after=retry_after(found.get("retry-after"), now=at),
         limit=limit,
     )
 

@@ -6,7 +6,12 @@ token shortly before ``expiresAt`` and once after a 401. Renewing takes the inte
 secret still holds the token that was found stale: whoever waited for the lock, or polled the secret
 while another Lambda held it, picks up the token that Lambda stored instead of renewing again. That
 matters beyond saving a call: platforms rotate refresh tokens (Salla's work once), so a second
-renewal with the same refresh token would be refused and the integration lost.
+renewal with the same refresh token would be refused and the integration lost. So every read the
+refresher makes is ``force_fetch``: a secret kept in a Lambda's cache (mercator.state.secrets, five
+minutes) would hide the token another Lambda stored, and lead to exactly that second renewal.
+
+The refresher is built from ports; the composition root (mercator.wiring) gives it the state table's
+lease lock, the vault and the OAuth apps, so this package never imports ``mercator.state``.
 
 No token ever reaches a message or a log line; messages name the integration only.
 """
@@ -19,21 +24,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from mercator.connector.auth import OAuth2Auth
 from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.oauth_endpoints import token_url_of
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_apps import OAuthApp
-from mercator.providers.oauth_tokens import (
-    HttpFactory,
-    OAuthTokenClient,
-    TokenEndpointError,
-    TokenGrant,
-    token_url_of,
-)
-from mercator.state.locks import DynamoLeaseLock
-from mercator.state.oauth_apps import SecretsOAuthApps
+from mercator.domain.oauth_installs import OAuthApp, TokenGrant
+from mercator.providers.oauth_tokens import TokenEndpointError
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +49,13 @@ class RefreshLock(Protocol):
 
 
 class TokenStore(Protocol):
-    """Where integrations' credentials live (mercator.state.secrets.SecretsVault)."""
+    """Where integrations' credentials live (mercator.state.secrets.SecretsVault).
 
-    def credentials(self, integration: Integration) -> dict[str, str]: ...
+    ``credentials(..., force_fetch=True)`` answers what is stored now, never a cached copy; after
+    ``replace_credentials`` the next read answers the replacement.
+    """
+
+    def credentials(self, integration: Integration, *, force_fetch: bool = False) -> dict[str, str]: ...
 
     def replace_credentials(self, integration: Integration, credentials: Mapping[str, str]) -> None: ...
 
@@ -115,29 +117,6 @@ class TokenRefresher:
         self._sleep = sleep
         self.timing = timing or RefreshTiming()
 
-    @classmethod
-    def on_aws(
-        cls,
-        dynamodb: Any,
-        state_table: str,
-        vault: Any,
-        *,
-        http_factory: HttpFactory | None = None,
-        timing: RefreshTiming | None = None,
-    ) -> TokenRefresher:
-        """A refresher over the state table's lease locks and a SecretsVault's secrets.
-
-        Wiring: ``ProviderSessionFactory(dynamodb, table, refresher=TokenRefresher.on_aws(dynamodb,
-        table, vault))``.
-        """
-        return cls(
-            lock=DynamoLeaseLock(dynamodb, state_table),
-            store=vault,
-            apps=SecretsOAuthApps(vault),
-            endpoint=OAuthTokenClient(http_factory),
-            timing=timing,
-        )
-
     def session(
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
     ) -> SessionTokens | None:
@@ -173,7 +152,8 @@ class TokenRefresher:
                     return await self._renew_holding_lock(definition, integration, stale_token)
                 finally:
                     self._lock.release(name, owner)
-            stored = self._store.credentials(integration)
+            # Polling for another worker's token: a cached read would show the stale one until it aged.
+            stored = self._store.credentials(integration, force_fetch=True)
             if stored.get(ACCESS_TOKEN) not in (None, "", stale_token):
                 logger.info("integration %s: using the access token another worker renewed", integration.id)
                 return stored
@@ -189,7 +169,9 @@ class TokenRefresher:
     async def _renew_holding_lock(
         self, definition: ConnectorDefinition, integration: Integration, stale_token: str
     ) -> dict[str, str]:
-        stored = self._store.credentials(integration)
+        # Under the lock, only what is stored now tells whether another worker renewed meanwhile: a
+        # cached copy would send its (possibly rotated, so spent) refresh token a second time.
+        stored = self._store.credentials(integration, force_fetch=True)
         if stored.get(ACCESS_TOKEN) not in (None, "", stale_token):
             logger.info("integration %s: the access token was renewed meanwhile", integration.id)
             return stored
@@ -218,7 +200,8 @@ class TokenRefresher:
         # A renewal without an expiry must not keep the old one, or every request would renew again.
         renewed = {key: value for key, value in stored.items() if key != EXPIRES_AT}
         renewed.update(grant.credentials())
-        # The refresh token may have rotated: storing it is what keeps the integration alive.
+        # The refresh token may have rotated: storing it is what keeps the integration alive. The
+        # store's next read goes past its cache, so the next message starts with these tokens.
         self._store.replace_credentials(integration, renewed)
         logger.info(
             "integration %s: access token renewed (expires at %s, refresh token %s)",

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from mercator.connector import ConnectorDefinition, Trigger
 from mercator.domain.clock import utc_now
 from mercator.domain.errors import ExecutionNotFoundError
-from mercator.domain.messages import ChangeEvent
+from mercator.domain.messages import BusEvent, ChangeEvent
 from mercator.domain.workflows import (
     ActionFailedError,
     ActionRunner,
@@ -36,7 +36,6 @@ from mercator.domain.workflows import (
     execution_id as execution_id_of,
 )
 from mercator.mapping.conditions import ConditionError, compile_conditions
-from mercator.outbound.eventbridge import BusEvent
 from mercator.services.ports import Connectors
 
 logger = logging.getLogger(__name__)

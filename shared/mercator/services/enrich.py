@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mercator.connector import ConnectorDefinition, Resource
-from mercator.connector.mapper import map_records
+from mercator.connector.integration_settings import rate_of
 from mercator.domain.clock import utc_now
 from mercator.domain.dead_letters import DeadLetter
 from mercator.domain.entities import Integration, RunStats
@@ -43,7 +43,6 @@ from mercator.domain.provider_errors import (
     SubResourceError,
     may_pass,
 )
-from mercator.providers.sessions import rate_of
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
     Connectors,
@@ -54,7 +53,7 @@ from mercator.services.ports import (
     RunLog,
 )
 from mercator.services.sync_runs import UnknownResourceError
-from mercator.services.writer import Clock, MappedRecord, RecordWriter, WriteSummary
+from mercator.services.writer import Clock, RecordWriter, WriteSummary
 
 logger = logging.getLogger(__name__)
 
@@ -167,19 +166,18 @@ class EnrichmentService:
             ]
         else:
             merged = list(by_id.values())
-        outcome = map_records(resource.mapping, resource.contentType, merged)
-        for failure in outcome.failures:
-            letters.append(self._letter(integration, batch, failure.reason, failure.detail, failure.raw))
-        failed = {failure.index for failure in outcome.failures}
-        raws = [record for index, record in enumerate(merged) if index not in failed]
-        written = self.writer.write(
+        written, failures = self.writer.map_and_write(
             integration,
             resource,
-            [MappedRecord(raw, record) for raw, record in zip(raws, outcome.records, strict=True)],
+            merged,
             run_id=batch.run_id,
             seen_via=batch.seen_via,
             first_import=batch.first_import,
         )
+        letters += [
+            self._letter(integration, batch, failure.reason, failure.detail, failure.raw)
+            for failure in failures
+        ]
         deleted = 0
         if fetched.gone:
             deleted = self.writer.delete(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -55,7 +56,6 @@ from mercator.domain.entities import Integration, StoredRecord
 from mercator.domain.errors import ItemTooLargeError
 from mercator.domain.hashing import content_hash
 from mercator.domain.messages import ChangeEvent, EnrichBatch
-from mercator.observability import logger
 from mercator.services.merge import deep_merge
 from mercator.services.ports import (
     Connectors,
@@ -69,6 +69,8 @@ from mercator.signatures.verification import secret_headers, verify_delivery
 Clock = Callable[[], datetime]
 _PING_MAX_BYTES = 1024  # a ping is a few bytes: a larger body is never matched against a pattern
 _ITEM_LIMIT = "DynamoDB items hold at most 400 KB"
+
+logger = logging.getLogger(__name__)
 
 
 class IntakeError(Exception):
@@ -300,13 +302,8 @@ class WebhookIntake:
             event=parsed.event,
             occurred_at=received_at,
         ).body()
-        claim = DeliveryClaim(
-            integration_id=integration.id,
-            dedupe_key=claim_key,
-            event=parsed.event,
-            received_at=received_at,
-            outcome=Outcome.ACCEPTED.value,
-            announcements=(Announcement("trigger", announcement),),
+        claim = _claim(
+            parsed, claim_key, received_at, Outcome.ACCEPTED, Announcement("trigger", announcement)
         )
         try:
             result = self.ledger.commit(
@@ -382,19 +379,9 @@ class WebhookIntake:
             seen_via="webhook",
             records=[_nest(resource.idPath, record_id)],
         ).body()
-        claim = DeliveryClaim(
-            integration_id=parsed.integration.id,
-            dedupe_key=claim_key,
-            event=parsed.event,
-            received_at=received_at,
-            outcome=Outcome.QUEUED.value,
-            announcements=(Announcement("enrich", body),),
-        )
-        earlier = self.ledger.claim(claim)
-        if earlier is not None:
-            return self._duplicate(parsed, earlier, str(record_id))
-        self.queues["enrich"].send([body])
-        return IntakeResult(Outcome.QUEUED, parsed.event, str(record_id))
+        claim = _claim(parsed, claim_key, received_at, Outcome.QUEUED, Announcement("enrich", body))
+        duplicate = self._claim_and_announce(parsed, claim, str(record_id))
+        return duplicate or IntakeResult(Outcome.QUEUED, parsed.event, str(record_id))
 
     def _extract_customer(self, parsed: _Parsed) -> None:
         outcome = extract_customer(parsed.definition, parsed.event, parsed.payload)
@@ -432,6 +419,18 @@ class WebhookIntake:
             partial=True,
         )
 
+    def _claim_and_announce(
+        self, parsed: _Parsed, claim: DeliveryClaim, code: str | None
+    ) -> IntakeResult | None:
+        """Claim a delivery with what it announces, then announce it; None once announced, the
+        duplicate's answer when an earlier copy holds the claim."""
+        earlier = self.ledger.claim(claim)
+        if earlier is not None:
+            return self._duplicate(parsed, earlier, code)
+        for announcement in claim.announcements:
+            self.queues[announcement.queue].send([announcement.body])
+        return None
+
     def _duplicate(self, parsed: _Parsed, earlier: DeliveryClaim | None, code: str | None) -> IntakeResult:
         resent = False
         if earlier is not None and self.clock() - earlier.received_at >= self.resend_after:
@@ -464,21 +463,28 @@ class WebhookIntake:
             connector=parsed.definition.name,
             event=parsed.event,
         ).body()
-        claim = DeliveryClaim(
-            integration_id=parsed.integration.id,
-            dedupe_key=claim_key,
-            event=parsed.event,
-            received_at=received_at,
-            outcome=Outcome.DEAD_LETTERED.value,
-            announcements=(Announcement("dead_letter", letter),),
+        claim = _claim(
+            parsed, claim_key, received_at, Outcome.DEAD_LETTERED, Announcement("dead_letter", letter)
         )
         # Claimed, so that the platform's retries of the same delivery leave one dead letter.
-        earlier = self.ledger.claim(claim)
-        if earlier is not None:
-            return self._duplicate(parsed, earlier, None)
-        self.queues["dead_letter"].send([letter])
+        duplicate = self._claim_and_announce(parsed, claim, None)
+        if duplicate is not None:
+            return duplicate
         logger.warning("delivery sent to the dead-letter queue: %s", reason, extra=_context(parsed))
         return IntakeResult(Outcome.DEAD_LETTERED, parsed.event, reason=reason)
+
+
+def _claim(
+    parsed: _Parsed, claim_key: str, received_at: datetime, outcome: Outcome, announcement: Announcement
+) -> DeliveryClaim:
+    return DeliveryClaim(
+        integration_id=parsed.integration.id,
+        dedupe_key=claim_key,
+        event=parsed.event,
+        received_at=received_at,
+        outcome=outcome.value,
+        announcements=(announcement,),
+    )
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,17 @@ from mercator.api.schemas import (
     SavePushSubscriptionRequest,
 )
 from mercator.connector import ConnectorDefinition, DefinitionError
+from mercator.connector.integration_settings import base_url_of
 from mercator.domain.clock import utc_now
-from mercator.domain.entities import Integration
-from mercator.domain.errors import ExecutionNotFoundError, IntegrationNotFoundError, MissingCredentialError
-from mercator.domain.provider_errors import ProviderError
+from mercator.domain.entities import Integration, PushSubscription
+from mercator.domain.errors import (
+    ExecutionNotFoundError,
+    HostNotAllowedError,
+    IntegrationNotFoundError,
+    MissingCredentialError,
+    WorkflowNotFoundError,
+)
+from mercator.domain.provider_errors import ProviderCredentialsError, ProviderError
 from mercator.domain.secret_names import is_webhook_key_of, webhook_key_prefix
 from mercator.domain.workflows import (
     EntityType,
@@ -46,12 +53,9 @@ from mercator.domain.workflows import (
     trigger_id,
 )
 from mercator.mapping.conditions import ConditionError
-from mercator.providers.client import ProviderCredentialsError
-from mercator.providers.egress import EgressPolicy
-from mercator.providers.sessions import base_url_of
-from mercator.providers.store_hosts import HostNotAllowedError, check_store_hosts
 from mercator.services.dispatch import ResumeRefusedError
 from mercator.services.management_ports import (
+    EgressChecks,
     IntegrationStores,
     ProbeSessions,
     PushSubscriptions,
@@ -67,8 +71,6 @@ from mercator.services.registration import (
     plan_registration,
     register_integration,
 )
-from mercator.state.subscriptions import PushSubscription
-from mercator.state.workflow_store import WorkflowNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ class ManagementService:
         subscriptions: PushSubscriptions,
         workflows: Workflows,
         resumer: Resumer,
-        egress: EgressPolicy | None = None,
+        egress: EgressChecks,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -146,7 +148,7 @@ class ManagementService:
         self._subscriptions = subscriptions
         self._workflows = workflows
         self._resumer = resumer
-        self._egress = egress or EgressPolicy()
+        self._egress = egress
         self._clock = clock
         self._new_id = new_id
 
@@ -350,7 +352,7 @@ class ManagementService:
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]
     ) -> None:
         try:
-            check_store_hosts(definition, base_url_of(integration), credentials, self._egress)
+            self._egress.check_store_hosts(definition, base_url_of(integration), credentials)
         except (HostNotAllowedError, MissingCredentialError) as exc:
             store = definition.displayName
             raise ConfigurationError(f"the {store} store address cannot be used: {exc}") from None

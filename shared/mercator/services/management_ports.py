@@ -12,10 +12,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mercator.connector import ConnectorDefinition
-from mercator.domain.entities import Integration, IntegrationStatus
+from mercator.domain.entities import Integration, IntegrationStatus, PushSubscription
 from mercator.domain.workflows import EntityType, Workflow, WorkflowExecution
 from mercator.services.registration import CredentialsStore, IntegrationStore
-from mercator.state.subscriptions import PushSubscription
+
+
+class EgressChecks(Protocol):
+    """What the egress guard tells before any request (mercator.providers.egress.EgressPolicy)."""
+
+    def url_problem(self, url: str) -> str | None: ...
+
+    def check_store_hosts(
+        self, definition: ConnectorDefinition, base_url: str | None, credentials: Mapping[str, str]
+    ) -> None: ...
 
 
 class TenantIntegrations(IntegrationStore, Protocol):
@@ -37,7 +46,7 @@ class ProbeSession(Protocol):
 
 
 class ProbeSessions(Protocol):
-    """Opens provider clients (mercator.providers.sessions.ProviderSessionFactory)."""
+    """Opens provider clients (mercator.wiring.sessions.ProviderSessionFactory)."""
 
     def open(
         self, definition: ConnectorDefinition, integration: Integration, credentials: Mapping[str, str]

@@ -33,11 +33,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mercator.connector import ConnectorDefinition
 from mercator.connector.loader import DefinitionError
+from mercator.connector.oauth_endpoints import authorize_url_of, oauth_auth, token_url_of
 from mercator.connector.placeholders import placeholders
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_apps import OAuthApp, OAuthConfigurationError
+from mercator.domain.oauth_installs import (
+    NonceRecord,
+    NonceRefusal,
+    NonceRefusedError,
+    OAuthApp,
+    OAuthConfigurationError,
+    TokenGrant,
+)
 from mercator.domain.pkce import CHALLENGE_METHOD, code_challenge, new_code_verifier
-from mercator.providers.oauth_tokens import TokenGrant, authorize_url_of, oauth_auth, token_url_of
 from mercator.services.oauth_state import (
     SESSION_VALUE,
     InstallState,
@@ -54,7 +61,6 @@ from mercator.services.registration import (
     IntegrationStore,
     register_integration,
 )
-from mercator.state.oauth_nonces import NonceRecord, NonceRefusal, NonceRefusedError
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +166,7 @@ class OAuthService:
         self._integrations = integrations
         self._vault = vault
         self._signing_key = signing_key
-        self._signer: StateSigner | None = None
+        self._signer: tuple[bytes, StateSigner] | None = None
         self._clock = clock
         self._state_ttl = state_ttl_seconds
         self._base_url = base_url.rstrip("/") if base_url is not None else None
@@ -371,12 +377,16 @@ class OAuthService:
         return self._base_url
 
     def _signer_now(self) -> StateSigner:
-        if self._signer is None:
+        # The key is asked for on every use, so a rotated state key takes over in a warm Lambda as
+        # soon as ``signing_key`` answers it (the vault keeps a secret for minutes, not for good);
+        # the signer is made again only when the key changes.
+        key = self._signing_key()
+        if self._signer is None or self._signer[0] != key:
             try:
-                self._signer = StateSigner(self._signing_key())
+                self._signer = (key, StateSigner(key))
             except ValueError as e:
                 raise OAuthConfigurationError(str(e)) from None
-        return self._signer
+        return self._signer[1]
 
 
 _REFUSALS: dict[NonceRefusal, tuple[type[StateRejectedError], str]] = {

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from mercator.connector import Resource
+from mercator.connector.mapper import Failure, map_records
 from mercator.domain.clock import utc_now
 from mercator.domain.entities import Integration, RunStats, SeenVia, TrackedId, WriteOutcome
 from mercator.domain.hashing import content_hash
@@ -142,6 +143,30 @@ class RecordWriter:
             seen_via=seen_via,
             first_import=first_import,
         )
+
+    def map_and_write(
+        self,
+        integration: Integration,
+        resource: Resource,
+        raws: Sequence[Any],
+        *,
+        run_id: str | None,
+        seen_via: SeenVia,
+        first_import: bool = False,
+    ) -> tuple[WriteSummary, list[Failure]]:
+        """Map a resource's raw records, write those that map, and hand back those that do not.
+
+        A record that fails its mapping is left out of the write and returned with its reason, so the
+        caller dead-letters it while its batch-mates are written.
+        """
+        outcome = map_records(resource.mapping, resource.contentType, raws)
+        failed = {failure.index for failure in outcome.failures}
+        kept = [raw for index, raw in enumerate(raws) if index not in failed]
+        mapped = [MappedRecord(raw, record) for raw, record in zip(kept, outcome.records, strict=True)]
+        summary = self.write(
+            integration, resource, mapped, run_id=run_id, seen_via=seen_via, first_import=first_import
+        )
+        return summary, outcome.failures
 
     def write_ready(
         self,

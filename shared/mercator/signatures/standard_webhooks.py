@@ -6,7 +6,8 @@ rotates its secret. The key is the base64-decoded secret, in any form a platform
 or without a ``whsec_`` prefix, standard (``+/``) or URL-safe (``-_``) alphabet, padded with ``=`` or
 not. Anything else (whitespace, other characters, both alphabets at once, a length no base64 text
 has, wrong padding) is refused with what is wrong, never guessed at. BigCommerce signs this way, and
-Mercator signs its outgoing workflow webhooks the same way.
+Mercator signs its outgoing workflow webhooks the same way. ``StandardWebhooksStrategy`` is the
+verification strategy of connectors that name ``standard_webhooks``.
 """
 
 from __future__ import annotations
@@ -15,17 +16,22 @@ import base64
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
-from mercator.signatures.verification import (
+from mercator.connector.webhook import StandardWebhooksVerification
+from mercator.signatures.primitives import (
     CredentialError,
     VerificationError,
+    credential,
+    epoch_seconds,
     header_value,
     signed_timestamp,
 )
+from mercator.signatures.strategy import VERIFIERS, VerificationStrategy
 
-__all__ = ["SECRET_PREFIX", "sign", "signing_key", "verify"]
+__all__ = ["SECRET_PREFIX", "StandardWebhooksStrategy", "sign", "signing_key", "verify"]
 
 SECRET_PREFIX = "whsec_"
 _VERSION = "v1"
@@ -116,3 +122,54 @@ def verify(
 def _digest(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     content = f"{msg_id}.{timestamp}.".encode() + body
     return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode("ascii")
+
+
+@VERIFIERS.register(StandardWebhooksVerification)
+class StandardWebhooksStrategy(VerificationStrategy[StandardWebhooksVerification]):
+    """The specification with the definition's header names, tolerance and secret credential."""
+
+    def verify(
+        self,
+        credentials: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime,
+        check_timestamp: bool = True,
+    ) -> None:
+        settings = self.verification
+        verify(
+            credential(credentials, settings.secret),
+            headers,
+            body,
+            now=now,
+            tolerance_seconds=settings.toleranceSeconds,
+            id_header=settings.idHeader,
+            timestamp_header=settings.timestampHeader,
+            signature_header=settings.signatureHeader,
+            check_timestamp=check_timestamp,
+        )
+
+    def sign(
+        self,
+        credentials: Mapping[str, str],
+        body: bytes,
+        *,
+        now: datetime,
+        delivery_id: str | None = None,
+    ) -> dict[str, str]:
+        settings = self.verification
+        secret = credential(credentials, settings.secret)
+        sent_at = epoch_seconds(now)
+        # A platform gives each new event its own id; receivers deduplicate on it.
+        msg_id = delivery_id or f"msg_{uuid.uuid4().hex}"
+        return {
+            settings.idHeader: msg_id,
+            settings.timestampHeader: str(sent_at),
+            settings.signatureHeader: sign(secret, msg_id, sent_at, body),
+        }
+
+    def secret_headers(self) -> frozenset[str]:
+        # The signature is not the secret, but with the body it lets its holder test guesses of the
+        # secret offline; the id and timestamp headers stay.
+        return frozenset({self.verification.signatureHeader.lower()})

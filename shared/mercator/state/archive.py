@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mercator.domain.deliveries import ArchivedDelivery
 from mercator.domain.errors import MissingResourceError, StateAccessError, StateError
+from mercator.state.aws_protocols import AwsClient
 from mercator.state.dynamo import error_code
 
 PREFIX = "deliveries"
@@ -24,16 +25,8 @@ _NO_KEY = frozenset({"NoSuchKey", "404"})
 _NO_BUCKET = "NoSuchBucket"
 
 
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class S3Client(Protocol):
+class S3Client(AwsClient, Protocol):
     """The part of a boto3 S3 client the archive uses."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
 
     def put_object(self, **request: Any) -> dict[str, Any]: ...
 

@@ -29,6 +29,7 @@ from typing import Any
 from mercator.domain.deliveries import Announcement, CommitResult, DeliveryClaim, RecordChange
 from mercator.domain.entities import TrackedId
 from mercator.domain.errors import ItemTooLargeError, StateAccessError
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import (
     PARTITION_KEY,
     TTL,
@@ -93,14 +94,16 @@ class DynamoDeliveryLedger:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._jitter = jitter or random.Random()
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            backoff=Backoff(base=_BACKOFF_BASE, cap=_BACKOFF_CAP, rng=self._jitter),
+            sleep=sleep,
+        )
 
     def commit(self, claim: DeliveryClaim, change: RecordChange) -> CommitResult:
         items = [self._claim_item(claim), self._record_item(change, claim.received_at)]
         items.append(self._tracking_item(change, claim.received_at))
-        for attempt in range(self._max_attempts):
-            if attempt:
-                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
-                self._sleep(self._jitter.uniform(0, delay))
+        for _ in self._retries:
             reasons = self._transact(items)
             if reasons is None:
                 return CommitResult("committed")

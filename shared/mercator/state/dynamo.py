@@ -18,6 +18,7 @@ from mercator.domain.errors import (
     MissingResourceError,
     StateAccessError,
 )
+from mercator.state.aws_protocols import AwsClient
 
 Item = dict[str, Any]
 
@@ -39,16 +40,8 @@ _VALIDATION = "ValidationException"
 _ITEM_TOO_LARGE = re.compile(r"item size (to update )?has exceeded the maximum allowed size", re.IGNORECASE)
 
 
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class DynamoDBClient(Protocol):
+class DynamoDBClient(AwsClient, Protocol):
     """The part of a boto3 DynamoDB low-level client the adapters use."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
 
     def get_item(self, **request: Any) -> dict[str, Any]: ...
 

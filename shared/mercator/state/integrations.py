@@ -24,6 +24,7 @@ integration registered a moment ago may be missing from ``for_tenant`` and ``wit
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, cast, get_args
@@ -32,6 +33,7 @@ from pydantic import ValidationError
 
 from mercator.domain.entities import Integration, IntegrationStatus
 from mercator.domain.errors import ConnectorTakenError, IntegrationNotFoundError, StateAccessError
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import (
     GSI1,
     GSI1_PARTITION_KEY,
@@ -57,6 +59,9 @@ _CANCELLED = "TransactionCanceledException"
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT = "TransactionConflict"
 _REGISTER_ATTEMPTS = 4
+# Two registrations that conflicted are retried apart, so they do not conflict again in lockstep.
+_REGISTER_BACKOFF_BASE = 0.05
+_REGISTER_BACKOFF_CAP = 0.2
 
 
 class IntegrationsClient(DynamoDBClient, Protocol):
@@ -84,13 +89,25 @@ def tenant_prefix(tenant_id: str) -> str:
 
 
 class DynamoIntegrations:
-    """IntegrationRepository over the state table; ``sleep`` paces retries of conflicting registrations."""
+    """IntegrationRepository over the state table; ``sleep`` and ``jitter`` pace retries of conflicting
+    registrations."""
 
     def __init__(
-        self, client: DynamoDBClient, table_name: str, *, sleep: Callable[[float], None] = time.sleep
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: random.Random | None = None,
     ) -> None:
         self._table = Table(client, table_name)
-        self._sleep = sleep
+        self._register_retries = Retries(
+            max_attempts=_REGISTER_ATTEMPTS,
+            backoff=Backoff(
+                base=_REGISTER_BACKOFF_BASE, cap=_REGISTER_BACKOFF_CAP, rng=jitter or random.Random()
+            ),
+            sleep=sleep,
+        )
 
     def get(self, integration_id: str) -> Integration | None:
         item = self._table.get(integration_key(integration_id))
@@ -121,9 +138,7 @@ class DynamoIntegrations:
         integration no longer exists (a removal that stopped halfway) is taken over.
         """
         stale: str | None = None
-        for attempt in range(_REGISTER_ATTEMPTS):
-            if attempt:
-                self._sleep(0.05 * attempt)
+        for _ in self._register_retries:
             reasons = self._transact([self._claim(integration, stale), {"Put": self._put(integration)}])
             if reasons is None:
                 return

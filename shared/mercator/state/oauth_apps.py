@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from mercator.domain.errors import CredentialsError
-from mercator.domain.oauth_apps import OAuthApp, OAuthConfigurationError, parse_app
+from mercator.domain.oauth_installs import OAuthApp, OAuthConfigurationError, parse_app
 from mercator.domain.secret_names import oauth_app_secret_name
 
 _NOT_FOUND = "ResourceNotFoundException"
@@ -21,7 +21,8 @@ def app_secret_name(connector: str) -> str:
 
 
 class SecretsOAuthApps:
-    """The OAuth app of each connector, read from its secret on every call (installs are rare)."""
+    """The OAuth app of each connector, asked of the vault on every call: a rotated client secret is
+    used as soon as the vault's copy of the secret is renewed (within minutes)."""
 
     def __init__(self, secrets: SecretReader) -> None:
         self._secrets = secrets

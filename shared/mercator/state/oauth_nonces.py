@@ -23,9 +23,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
+from mercator.domain.oauth_installs import NonceRecord, NonceRefusal, NonceRefusedError
 from mercator.state.dynamo import (
     PARTITION_KEY,
     TTL,
@@ -50,29 +49,6 @@ _SESSION_HASH = re.compile(r"^[0-9a-f]{64}$")
 _KEEP_SECONDS = 3600
 # Cookies a callback may present under the install cookie's name; more are not looked at.
 MAX_SESSIONS = 4
-
-NonceRefusal = Literal["unknown", "used", "expired", "started", "not_started", "other_session"]
-
-
-class NonceRefusedError(Exception):
-    """A nonce could not be bound or consumed; ``reason`` says what the stored nonce showed.
-
-    ``unknown``: never handed out (or gone); ``used``: consumed already; ``expired``: past its expiry;
-    ``started``: another browser started the install already; ``not_started``: no browser started it;
-    ``other_session``: a browser started it, with another session than the one presented.
-    """
-
-    def __init__(self, reason: NonceRefusal) -> None:
-        super().__init__(f"the install nonce was refused: {reason}")
-        self.reason: NonceRefusal = reason
-
-
-@dataclass(frozen=True)
-class NonceRecord:
-    """What the install recorded beside its nonce, handed back when the nonce is consumed."""
-
-    authorize_url: str
-    sealed_verifier: str | None = field(default=None, repr=False)
 
 
 def nonce_key(nonce: str) -> Item:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, cast
 
 from mercator.domain.errors import StateAccessError
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import PARTITION_KEY, SORT_KEY, DynamoDBClient, Expression, Item, Table
 
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem, DynamoDB's maximum
@@ -41,9 +42,11 @@ class Purger:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
         self._table = table
-        self._max_attempts = max_attempts
-        self._sleep = sleep
-        self._jitter = jitter or random.Random()
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            backoff=Backoff(base=_BACKOFF_BASE, cap=_BACKOFF_CAP, rng=jitter or random.Random()),
+            sleep=sleep,
+        )
 
     def partition(self, partition: str, *, sort_prefix: str | None = None) -> int:
         """Delete the items of partition ``partition`` (whose sort key starts with ``sort_prefix``)."""
@@ -85,10 +88,7 @@ class Purger:
     def _delete(self, keys: list[Item]) -> int:
         client = cast(PurgeClient, self._table.client)
         pending: list[Item] = [{"DeleteRequest": {"Key": item_key}} for item_key in keys]
-        for attempt in range(self._max_attempts):
-            if attempt:
-                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
-                self._sleep(self._jitter.uniform(delay / 2, delay))
+        for _ in self._retries:
             response = self._table.call(
                 "BatchWriteItem", client.batch_write_item, RequestItems={self._table.name: pending}
             )
@@ -97,7 +97,7 @@ class Purger:
                 return len(keys)
         raise StateAccessError(
             f"BatchWriteItem on DynamoDB table {self._table.name!r} left {len(pending)} deletes unprocessed "
-            f"after {self._max_attempts} attempts (the table is throttled); run the removal again",
+            f"after {self._retries.max_attempts} attempts (the table is throttled); run the removal again",
             resource=self._table.name,
             operation="BatchWriteItem",
             code="UnprocessedItems",

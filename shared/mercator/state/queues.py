@@ -13,6 +13,8 @@ from mercator.domain.errors import (
     RefusedMessage,
     StateAccessError,
 )
+from mercator.state.aws_protocols import AwsClient
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import error_code
 
 BATCH_ENTRIES = 10  # SendMessageBatch's maximum
@@ -23,16 +25,8 @@ _BACKOFF_BASE = 0.1
 _BACKOFF_CAP = 2.0
 
 
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class SqsClient(Protocol):
+class SqsClient(AwsClient, Protocol):
     """The part of a boto3 SQS client the queue uses."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
 
     def send_message_batch(self, **request: Any) -> dict[str, Any]: ...
 
@@ -60,9 +54,14 @@ class SqsQueue:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts!r}")
         self._client = client
         self._queue_url = queue_url
-        self._max_attempts = max_attempts
-        self._sleep = sleep
-        self._jitter = jitter or random.Random()
+        # Equal jitter: entries SQS failed always get a real pause (half the ceiling at least).
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            backoff=Backoff(
+                base=_BACKOFF_BASE, cap=_BACKOFF_CAP, jitter="equal", rng=jitter or random.Random()
+            ),
+            sleep=sleep,
+        )
 
     @property
     def url(self) -> str:
@@ -72,12 +71,7 @@ class SqsQueue:
         pending = list(range(len(bodies)))
         refused: dict[int, RefusedMessage] = {}  # for good: the sender's fault
         last_failure: dict[int, RefusedMessage] = {}
-        for attempt in range(self._max_attempts):
-            if not pending:
-                break
-            if attempt:
-                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
-                self._sleep(self._jitter.uniform(delay / 2, delay))
+        for _ in self._retries:
             retry: list[int] = []
             for batch in _batches(pending, bodies):
                 for failure in self._send_batch(batch, bodies):
@@ -87,6 +81,8 @@ class SqsQueue:
                         last_failure[failure.index] = failure
                         retry.append(failure.index)
             pending = retry
+            if not pending:
+                break
         refused.update((index, last_failure[index]) for index in pending)
         failed = sorted(refused.values(), key=lambda failure: failure.index)
         if failed:

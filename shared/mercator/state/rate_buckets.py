@@ -32,10 +32,15 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from mercator.domain.errors import RateBucketUnavailable
 from mercator.domain.rate_limits import RateSignal
+from mercator.state.aws_retry import AsyncRetries, Backoff
+from mercator.state.dynamo import DynamoDBClient as DynamoDBClient  # noqa: PLC0414 - see below
+from mercator.state.dynamo import error_code
+
+# DynamoDBClient is re-exported while mercator.wiring.sessions imports it from here.
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
@@ -46,29 +51,15 @@ _CONFLICT = "ConditionalCheckFailedException"
 _THROTTLING = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
-_THROTTLE_RETRIES = 3
+# On top of boto3's own retries: a worker waits for the bucket, so it should rarely give up on it.
+_THROTTLE_ATTEMPTS = 4
 _THROTTLE_BASE_DELAY = 0.05
+_THROTTLE_MAX_DELAY = 0.2  # the third retry's ceiling: 0.05 s doubled twice
 # Conflicting writers are other workers of the same integration; a few milliseconds spread them out.
-_CONFLICT_BACKOFF_STEP = 0.001
-_CONFLICT_BACKOFF_CAP = 0.01
+_CONFLICT_BASE_DELAY = 0.001
+_CONFLICT_MAX_DELAY = 0.01
 
 logger = logging.getLogger(__name__)
-
-
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class DynamoDBClient(Protocol):
-    """The part of a boto3 DynamoDB low-level client the bucket uses."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
-
-    def get_item(self, **request: Any) -> dict[str, Any]: ...
-
-    def put_item(self, **request: Any) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -95,6 +86,7 @@ class SharedRateBucket:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_conflicts: int = 50,
+        jitter: random.Random | None = None,
     ) -> None:
         if not table_name:
             raise ValueError("table_name must name the state table")
@@ -115,8 +107,17 @@ class SharedRateBucket:
         self._tolerance = (self._capacity - 1.0) * self._interval
         self._clock = clock
         self._sleep = sleep
-        self._max_conflicts = max_conflicts
-        self._jitter = random.Random()
+        rng = jitter or random.Random()
+        self._conflict_retries = AsyncRetries(
+            max_attempts=max_conflicts,
+            backoff=Backoff(base=_CONFLICT_BASE_DELAY, cap=_CONFLICT_MAX_DELAY, rng=rng),
+            sleep=sleep,
+        )
+        self._throttle_retries = AsyncRetries(
+            max_attempts=_THROTTLE_ATTEMPTS,
+            backoff=Backoff(base=_THROTTLE_BASE_DELAY, cap=_THROTTLE_MAX_DELAY, rng=rng),
+            sleep=sleep,
+        )
         self._key = {
             PARTITION_KEY: {"S": f"INTEGRATION#{integration_id}"},
             SORT_KEY: {"S": BUCKET_SORT_KEY},
@@ -169,7 +170,7 @@ class SharedRateBucket:
 
         Returns the tat written, or None when ``step`` chose not to write.
         """
-        for conflicts in range(1, self._max_conflicts + 1):
+        async for _ in self._conflict_retries:
             state = await self._read()
             now = self._clock()
             new_tat = step(state.tat, now)
@@ -177,13 +178,9 @@ class SharedRateBucket:
                 return None
             if await self._write(state, new_tat, now):
                 return new_tat
-            if conflicts < self._max_conflicts:
-                await self._sleep(
-                    self._jitter.uniform(0, min(_CONFLICT_BACKOFF_STEP * conflicts, _CONFLICT_BACKOFF_CAP))
-                )
         raise RateBucketUnavailable(
             f"the rate bucket of integration {self._integration_id!r} in table {self._table!r} "
-            f"changed under every one of {self._max_conflicts} attempts in a row; "
+            f"changed under every one of {self._conflict_retries.max_attempts} attempts in a row; "
             "too many workers are contending for it",
             integration_id=self._integration_id,
             code=_CONFLICT,
@@ -237,43 +234,39 @@ class SharedRateBucket:
         self, operation: str, method: Callable[..., dict[str, Any]], **request: Any
     ) -> dict[str, Any]:
         """Run one blocking client call off the event loop; retry throttling, map errors."""
-        throttled = 0
-        while True:
+        throttled: Exception | None = None
+        async for attempt in self._throttle_retries:
             try:
                 return await asyncio.to_thread(method, **request)
             except self._client.exceptions.ClientError as e:
-                code = _error_code(e)
+                code = error_code(e)
                 if code == _CONFLICT:
                     raise _WriteConflictError from e
-                if code in _THROTTLING and throttled < _THROTTLE_RETRIES:
-                    delay = self._jitter.uniform(0, _THROTTLE_BASE_DELAY * 2**throttled)
-                    throttled += 1
-                    logger.warning(
-                        "DynamoDB throttled %s on the rate bucket of integration %s; retrying in %.3f s",
-                        operation,
-                        self._integration_id,
-                        delay,
-                    )
-                    await self._sleep(delay)
-                    continue
-                raise RateBucketUnavailable(
-                    f"{operation} on the rate bucket of integration {self._integration_id!r} "
-                    f"in table {self._table!r} failed: {code or 'unknown error'}: {e}",
-                    integration_id=self._integration_id,
-                    code=code,
-                ) from e
+                if code not in _THROTTLING:
+                    raise self._unavailable(operation, e) from e
+                throttled = e
+                logger.warning(
+                    "DynamoDB throttled %s on the rate bucket of integration %s (attempt %d of %d)",
+                    operation,
+                    self._integration_id,
+                    attempt + 1,
+                    self._throttle_retries.max_attempts,
+                )
+        assert throttled is not None  # every attempt either returned or was throttled
+        raise self._unavailable(operation, throttled) from throttled
+
+    def _unavailable(self, operation: str, error: Exception) -> RateBucketUnavailable:
+        code = error_code(error)
+        return RateBucketUnavailable(
+            f"{operation} on the rate bucket of integration {self._integration_id!r} "
+            f"in table {self._table!r} failed: {code or 'unknown error'}: {error}",
+            integration_id=self._integration_id,
+            code=code,
+        )
 
 
 class _WriteConflictError(Exception):
     """Another worker wrote the bucket between our read and our conditional write."""
-
-
-def _error_code(error: Exception) -> str | None:
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return None
-    code = response.get("Error", {}).get("Code")
-    return code if isinstance(code, str) else None
 
 
 def _non_negative(name: str, seconds: float) -> float:

@@ -12,12 +12,10 @@ subscription twice updates one item.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import builtins
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -25,6 +23,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mercator.domain.clock import utc_now
+from mercator.domain.entities import PushSubscription, decode_key
 from mercator.state.dynamo import (
     PARTITION_KEY,
     SORT_KEY,
@@ -50,35 +49,12 @@ class SubscriptionsClient(DynamoDBClient, Protocol):
     def delete_item(self, **request: Any) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class PushSubscription:
-    """One browser's push subscription: where to POST and the keys to encrypt for it."""
-
-    tenant_id: str
-    endpoint: str
-    p256dh: str
-    auth: str
-    created_at: datetime | None = None
-
-    def public_key(self) -> bytes:
-        """The subscriber's P-256 public key (uncompressed point)."""
-        return decode_key(self.p256dh)
-
-    def auth_secret(self) -> bytes:
-        return decode_key(self.auth)
-
-
 def tenant_partition(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}"
 
 
 def subscription_sort_key(endpoint: str) -> str:
     return _PREFIX + hashlib.sha256(endpoint.encode()).hexdigest()
-
-
-def decode_key(text: str) -> bytes:
-    """A base64url value as browsers write them (padding optional)."""
-    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 class DynamoPushSubscriptions:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from mercator.domain.entities import TrackedId
 from mercator.domain.errors import StateAccessError
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import (
     PARTITION_KEY,
     ConditionFailedError,
@@ -103,6 +104,12 @@ class DynamoTracking:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._jitter = jitter or random.Random()
+        # Equal jitter: keys DynamoDB left unprocessed always get a real pause (half the ceiling at least).
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            backoff=Backoff(base=_BACKOFF_BASE, cap=_BACKOFF_CAP, jitter="equal", rng=self._jitter),
+            sleep=sleep,
+        )
 
     def get_many(
         self, integration_id: str, resource: str, external_ids: Iterable[str]
@@ -143,10 +150,7 @@ class DynamoTracking:
     def _batch_get(self, keys: list[Item]) -> list[Item]:
         items: list[Item] = []
         pending: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(self._max_attempts):
-            if attempt:
-                delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1))
-                self._sleep(self._jitter.uniform(delay / 2, delay))
+        for _ in self._retries:
             response = self._table.call(
                 "BatchGetItem", self._table.client.batch_get_item, RequestItems=pending
             )

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from mercator.domain.clock import utc_now
-from mercator.domain.errors import StateAccessError, StateError
+from mercator.domain.errors import StateAccessError, WorkflowNotFoundError
 from mercator.domain.workflows import EntityType, Workflow, WorkflowExecution
 from mercator.mapping.conditions import validate_conditions
 from mercator.state.dynamo import (
@@ -55,15 +55,6 @@ WORKFLOW_PREFIX = "WORKFLOW#"
 EXECUTION_PREFIX = "EXECUTION#"
 DEFAULT_RETENTION = timedelta(days=30)
 _TOGGLE_ATTEMPTS = 5
-
-
-class WorkflowNotFoundError(StateError):
-    """The tenant has no workflow with this guid."""
-
-    def __init__(self, tenant_id: str, guid: str) -> None:
-        super().__init__(f"tenant {tenant_id!r} has no workflow {guid!r}")
-        self.tenant_id = tenant_id
-        self.guid = guid
 
 
 class WorkflowsClient(DynamoDBClient, Protocol):

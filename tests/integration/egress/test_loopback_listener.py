@@ -23,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mercator.api.schemas import ConfigureIntegrationRequest
+from mercator.domain.entities import PushSubscription
 from mercator.domain.messages import SyncJob
 from mercator.domain.workflows import ActionFailedError, PushAction, WebhookAction
 from mercator.outbound.push import PushSender
@@ -32,7 +33,6 @@ from mercator.services.connectors import ConnectorCatalog
 from mercator.services.management import ConfigurationError
 from mercator.services.registration import register_integration
 from mercator.state.secrets import SecretsVault
-from mercator.state.subscriptions import PushSubscription
 from tests.fake_aws import use_fake_aws
 from tests.unit.outbound.conftest import change_event, make_workflow
 from tests.unit.services.management_world import REGION, management_world

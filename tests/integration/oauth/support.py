@@ -20,15 +20,16 @@ import httpx
 from mercator.connector import ConnectorDefinition, load_shipped
 from mercator.domain.entities import Integration
 from mercator.providers.oauth_tokens import HttpFactory, OAuthTokenClient
-from mercator.providers.sessions import ProviderSessionFactory
 from mercator.providers.token_refresh import RefreshTiming, TokenRefresher
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.oauth import OAuthService
 from mercator.services.registration import register_integration
 from mercator.state.integrations import DynamoIntegrations
+from mercator.state.locks import DynamoLeaseLock
 from mercator.state.oauth_apps import SecretsOAuthApps
 from mercator.state.oauth_nonces import DynamoOAuthNonces
 from mercator.state.secrets import SecretsVault
+from mercator.wiring.sessions import ProviderSessionFactory
 from mercator_local.resources import create_template_table
 from mercator_sandbox import OAuthServerConfig, Sandbox
 from tests.integration.providers.support import FrozenClock, fast_retries
@@ -138,8 +139,12 @@ class OAuthWorld:
         """
         dynamodb = Serialized(boto3.client("dynamodb", region_name=REGION), self.aws_lock)
         vault = SecretsVault(Serialized(boto3.client("secretsmanager", region_name=REGION), self.aws_lock))
-        refresher = TokenRefresher.on_aws(
-            dynamodb, TABLE, vault, http_factory=self.http, timing=RefreshTiming(wait=wait, poll=0.01)
+        refresher = TokenRefresher(
+            lock=DynamoLeaseLock(dynamodb, TABLE),
+            store=vault,
+            apps=SecretsOAuthApps(vault),
+            endpoint=OAuthTokenClient(self.http),
+            timing=RefreshTiming(wait=wait, poll=0.01),
         )
         integrations = DynamoIntegrations(dynamodb, TABLE)
         return Lambda(

@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from mercator.domain.provider_errors import ProviderHTTPError
-from mercator.providers.client import ProviderClient, ProviderCredentialsError, refusal_reason
+from mercator.domain.provider_errors import ProviderCredentialsError, ProviderHTTPError
+from mercator.providers.client import ProviderClient, refusal_reason
 from mercator.providers.token_bucket import TokenBucket
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName

@@ -26,8 +26,8 @@ from mercator.connector.documents import (
     MAX_SAMPLE_BYTES,
     DocumentError,
     parse_json,
-    parse_yaml,
 )
+from mercator.connector.yaml_documents import parse_yaml
 from mercator.services.connectors import ConnectorCatalog
 from tests.unit.connector.conftest import ORDER_DELIVERY, PRODUCT_DETAILS, PRODUCTS_PAGE, definition_doc
 

@@ -18,7 +18,8 @@ import yaml
 
 from mercator.cli import main
 from mercator.connector import DefinitionError, Problem, documents, load_definition, validate_definition
-from mercator.connector.documents import json_with_positions, parse_yaml, yaml_with_positions
+from mercator.connector.documents import json_with_positions
+from mercator.connector.yaml_documents import parse_yaml, yaml_with_positions
 
 BASE = """\
 name: demo

@@ -85,7 +85,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementWorld]:
 
 @pytest.fixture
 def botocore_level() -> Iterator[None]:
-    """The module quiets botocore when it loads, as in Lambda; other tests get the level back."""
+    """The function quiets botocore when it builds its service, as in Lambda; other tests get the level
+    back."""
     botocore = logging.getLogger("botocore")
     level = botocore.level
     yield
@@ -95,7 +96,14 @@ def botocore_level() -> Iterator[None]:
 @pytest.fixture
 def app(load_app: Loader, world: ManagementWorld, botocore_level: None) -> ModuleType:
     module = load_app("management_api", MANAGEMENT_ENV)
-    module.build_services = lambda settings: world.service
+
+    def build_services(settings: ManagementSettings) -> ManagementService:
+        # The injected service skips the function's factory, which quiets botocore before it builds a
+        # client (test_build_services_wires_the_service_on_aws): done here as the factory does it.
+        logging.getLogger("botocore").setLevel(logging.INFO)
+        return world.service
+
+    module.build_services = build_services
     return module
 
 

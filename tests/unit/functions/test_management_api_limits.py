@@ -79,7 +79,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagementWorld]:
 @pytest.fixture
 def app(load_app: Loader, world: ManagementWorld) -> Iterator[ModuleType]:
     botocore = logging.getLogger("botocore")
-    level = botocore.level  # the module quiets botocore when it loads, as in Lambda
+    level = botocore.level  # building the service quiets botocore, as in Lambda; put back after
     module = load_app("management_api", MANAGEMENT_ENV)
     module.build_services = lambda settings: world.service
     yield module

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mercator.connector import DefinitionError, validate_definition
-from mercator.mapping.dates import check_format, parse_datetime, to_iso, zone
-from mercator.mapping.registry import TransformError
+from mercator.domain.clock import to_iso
+from mercator.mapping.catalog import TransformError
+from mercator.mapping.dates import check_format, parse_datetime, zone
 from mercator.mapping.transforms import to_iso_datetime
 
 RIYADH = ZoneInfo("Asia/Riyadh")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mercator.mapping.catalog import TransformError
 from mercator.mapping.functions import (
     FUNCTIONS,
     concat,
@@ -19,7 +20,6 @@ from mercator.mapping.functions import (
     split_name,
     sum_numbers,
 )
-from mercator.mapping.registry import TransformError
 
 
 def test_given_the_registry_when_listed_then_every_function_is_documented_with_its_required_args() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mercator.mapping.registry import TransformError
+from mercator.mapping.catalog import TransformError
 from mercator.mapping.transforms import (
     SPECIAL_TRANSFORMS,
     TRANSFORMS,

@@ -15,12 +15,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from mercator.domain.errors import MissingResourceError
-from mercator.outbound.eventbridge import (
-    MAX_REQUEST_BYTES,
-    BusEvent,
-    EventBridgePublisher,
-    EventsNotPublishedError,
-)
+from mercator.domain.messages import BusEvent
+from mercator.outbound.eventbridge import MAX_REQUEST_BYTES, EventBridgePublisher, EventsNotPublishedError
 from tests.fake_aws import use_fake_aws
 
 REGION = "eu-central-1"

@@ -16,8 +16,8 @@ from mercator.domain.entities import Integration
 from mercator.domain.workflows import ActionFailedError, UpdateStatusAction
 from mercator.outbound.status import StatusUpdater
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sessions import ProviderSessionFactory
 from mercator.services.connectors import ConnectorCatalog
+from mercator.wiring.sessions import ProviderSessionFactory
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from mercator_sandbox.flavors.salla import ORDER_STATUSES as SALLA_STATUSES

@@ -16,9 +16,9 @@ import pytest
 
 from mercator.connector import load_shipped
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_apps import OAuthApp
+from mercator.domain.oauth_installs import OAuthApp, TokenGrant
 from mercator.domain.provider_errors import ProviderHTTPError
-from mercator.providers.oauth_tokens import TokenEndpointError, TokenGrant
+from mercator.providers.oauth_tokens import TokenEndpointError
 from mercator.providers.token_refresh import RefreshTiming, SessionTokens, TokenRefresher, TokenRefreshError
 from tests.unit.providers.conftest import AutoTime, connector, json_response, make_client, resource
 
@@ -65,7 +65,7 @@ class MemoryStore:
         self.stored = dict(credentials)
         self.replaced: list[dict[str, str]] = []
 
-    def credentials(self, integration: Integration) -> dict[str, str]:
+    def credentials(self, integration: Integration, *, force_fetch: bool = False) -> dict[str, str]:
         return dict(self.stored)
 
     def replace_credentials(self, integration: Integration, credentials: Mapping[str, str]) -> None:

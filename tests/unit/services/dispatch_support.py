@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mercator.domain.hashing import content_hash
-from mercator.domain.messages import ChangeEvent
+from mercator.domain.messages import BusEvent, ChangeEvent
 from mercator.domain.workflows import ActionRunner, Workflow, WorkflowExecution
-from mercator.outbound.eventbridge import BusEvent
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.dispatch import DispatchService
 from tests.unit.services.fakes import FakeClock

@@ -24,7 +24,6 @@ from mercator.domain.messages import ChangeEvent
 from mercator.domain.workflows import ActionFailedError, Workflow
 from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.sessions import ProviderSessionFactory
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.dispatch import DispatchService
 from mercator.services.intake import WebhookIntake
@@ -42,6 +41,7 @@ from mercator.state.secrets import SecretsVault
 from mercator.state.subscriptions import DynamoPushSubscriptions
 from mercator.state.tracking import DynamoTracking
 from mercator.state.workflow_store import DynamoExecutions, DynamoWorkflows
+from mercator.wiring.sessions import ProviderSessionFactory
 from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
 from tests.sandbox_egress import SANDBOX_EGRESS

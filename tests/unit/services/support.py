@@ -22,12 +22,12 @@ from mercator.connector import ConnectorDefinition, shipped_definitions, validat
 from mercator.domain.entities import Integration
 from mercator.domain.messages import SyncJob
 from mercator.domain.pages import ClientStats, DetailResult, Page
-from mercator.providers.sessions import HttpFactory, ProviderSessionFactory
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.enrich import EnrichmentService
 from mercator.services.ports import ProviderSession, ProviderSessions
 from mercator.services.sync_runs import SyncService
 from mercator.services.writer import RecordWriter
+from mercator.wiring.sessions import HttpFactory, ProviderSessionFactory
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from tests.integration.providers.support import STOREFRONTS, AutoTime, FrozenClock, fast_retries

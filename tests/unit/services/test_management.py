@@ -19,7 +19,7 @@ from mercator.domain.deliveries import DeliveryClaim
 from mercator.domain.entities import Integration, RunCheckpoint, RunStats, TrackedId
 from mercator.domain.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
 from mercator.services.management import ConfigurationError, ConflictError, NotFoundError
-from mercator.wiring import keep_secrets_out_of_aws_logs
+from mercator.wiring.adapters import keep_secrets_out_of_aws_logs
 from tests.fake_aws import use_fake_aws
 from tests.unit.outbound.conftest import change_event
 from tests.unit.services.management_world import (

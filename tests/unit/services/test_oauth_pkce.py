@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from mercator.domain.oauth_apps import OAuthApp
+from mercator.domain.oauth_installs import OAuthApp
 from mercator.domain.pkce import code_challenge, new_code_verifier
 from mercator.providers.oauth_tokens import OAuthTokenClient, TokenEndpointError
 

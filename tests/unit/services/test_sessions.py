@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from mercator.connector import load_shipped
-from mercator.providers.sessions import ProviderSessionFactory
+from mercator.wiring.sessions import ProviderSessionFactory
 from mercator_local.resources import create_template_table
 from mercator_sandbox import Sandbox
 from tests.fake_aws import use_fake_aws

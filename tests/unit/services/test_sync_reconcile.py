@@ -19,7 +19,7 @@ from mercator.domain.messages import EnrichBatch
 from mercator.domain.pages import ClientStats, DetailResult, Page
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.ports import ProviderSession, ProviderSessions
-from mercator.services.sync_runs import delivered_by_webhook, webhooks_deliver
+from mercator.services.run_walk import delivered_by_webhook, webhooks_deliver
 from mercator.services.writer import ReadyRecord
 from mercator_sandbox import Sandbox
 from tests.integration.providers.support import FrozenClock

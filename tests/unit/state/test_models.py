@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mercator.connector import load_shipped
+from mercator.connector.integration_settings import rate_of
 from mercator.domain.entities import Integration
-from mercator.providers.sessions import rate_of
 
 
 def integration(**settings: Any) -> Integration:

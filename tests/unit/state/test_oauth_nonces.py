@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from mercator.state.oauth_nonces import DynamoOAuthNonces, NonceRecord, NonceRefusedError, nonce_key
+from mercator.domain.oauth_installs import NonceRecord, NonceRefusedError
+from mercator.state.oauth_nonces import DynamoOAuthNonces, nonce_key
 from tests.unit.state.conftest import TABLE
 
 NONCE = "n0nce-of-an-install_1234"

@@ -8,15 +8,10 @@ from typing import Any
 
 import pytest
 
-from mercator.domain.errors import MalformedItemError
+from mercator.domain.errors import MalformedItemError, WorkflowNotFoundError
 from mercator.domain.workflows import WorkflowExecution, execution_id
 from mercator.mapping.conditions import ConditionError
-from mercator.state.workflow_store import (
-    DynamoExecutions,
-    DynamoWorkflows,
-    WorkflowNotFoundError,
-    workflow_key,
-)
+from mercator.state.workflow_store import DynamoExecutions, DynamoWorkflows, workflow_key
 from tests.unit.services.dispatch_support import OTHER_TENANT, TENANT, change, workflow
 from tests.unit.services.fakes import FakeClock
 from tests.unit.state.conftest import TABLE

@@ -4,7 +4,7 @@ Every session of one integration, in any concurrent Lambda, draws on the same Dy
 (``mercator.state.rate_buckets``), so together they keep the connector's ``rateLimitPerSecond``.
 An integration's ``settings["baseUrl"]`` replaces the connector's ``sync.baseUrl`` (staging stores,
 the local sandbox); a session opens only when that address, and any the credentials make the
-connector's base URL from, names a host the connector allows (mercator.providers.store_hosts), and
+connector's base URL from, names a host the connector allows (EgressPolicy.check_store_hosts), and
 its HTTP client goes through the egress guard (mercator.providers.egress). With a TokenRefresher,
 sessions of connectors with ``auth.auto_refresh`` renew their OAuth access token before it expires
 and once after a 401, once across every Lambda.
@@ -19,13 +19,14 @@ from collections.abc import Awaitable, Callable, Mapping
 import httpx
 
 from mercator.connector import ConnectorDefinition
+from mercator.connector.integration_settings import base_url_of, rate_of
 from mercator.domain.entities import Integration
 from mercator.providers.client import ProviderClient
 from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.store_hosts import check_store_hosts
 from mercator.providers.token_refresh import SessionTokens, TokenRefresher
 from mercator.state.rate_buckets import DynamoDBClient, SharedRateBucket
+from mercator.state.secrets import SecretsVault
 
 HttpFactory = Callable[[], httpx.AsyncClient]
 RetryFactory = Callable[[], RetryPolicy]
@@ -123,7 +124,7 @@ class ProviderSessionFactory:
             sleep=self._sleep,
         )
         base_url = base_url_of(integration)
-        check_store_hosts(definition, base_url, credentials, self._egress)
+        self._egress.check_store_hosts(definition, base_url, credentials)
         tokens = self._refresher.session(definition, integration, credentials) if self._refresher else None
         if self._http_factory is None:
             return ProviderClient(
@@ -152,19 +153,24 @@ class ProviderSessionFactory:
         )
 
 
-def base_url_of(integration: Integration) -> str | None:
-    """The integration's own base URL (``settings.baseUrl``), or None to use the connector's."""
-    value = integration.settings.get("baseUrl")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(
-            f"integration {integration.id!r}: settings.baseUrl must be a URL (text), got {value!r}"
-        )
-    return value.strip()
+def provider_sessions(
+    dynamodb: DynamoDBClient, state_table: str, vault: SecretsVault, egress: EgressPolicy
+) -> ProviderSessionFactory:
+    """Provider sessions paced by the shared rate bucket, renewing OAuth tokens that expire; both the
+    store calls and the token calls go through ``egress``."""
+    from mercator.providers.oauth_tokens import TOKEN_TIMEOUT_SECONDS, OAuthTokenClient  # noqa: PLC0415
+    from mercator.state.locks import DynamoLeaseLock  # noqa: PLC0415
+    from mercator.state.oauth_apps import SecretsOAuthApps  # noqa: PLC0415
 
-
-def rate_of(integration: Integration, definition: ConnectorDefinition) -> float:
-    """The store's requests per second: the integration's own where its plan differs, else the connector's."""
-    own = integration.rate_limit()
-    return own if own is not None else definition.sync.syncConfiguration.rateLimitPerSecond
+    token_clients = egress.async_clients(timeout=TOKEN_TIMEOUT_SECONDS, headers={"User-Agent": "Mercator"})
+    return ProviderSessionFactory(
+        dynamodb,
+        state_table,
+        refresher=TokenRefresher(
+            lock=DynamoLeaseLock(dynamodb, state_table),
+            store=vault,
+            apps=SecretsOAuthApps(vault),
+            endpoint=OAuthTokenClient(token_clients),
+        ),
+        egress=egress,
+    )

@@ -5,6 +5,8 @@ Two registries share this shape: *transforms* (generic coercions chained with ``
 its docstring and the arguments it accepts, so definitions are checked at load time and
 ``mercator functions`` can list them. An argument whose value can be wrong (a time zone, a date
 format) registers a check, so a bad value is refused when the definition loads, not record by record.
+The table itself is Mercator's one tag-to-behaviour mechanism, ``mercator.domain.registry.Registry``;
+this one adds what a mapping needs on top: the entry's docs, its arguments and their checks.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from mercator.domain.registry import Registry as TagRegistry
 
 ArgCheck = Callable[[Any], None]
 """Raises ValueError naming what would be valid when an argument's value cannot work."""
@@ -33,11 +37,11 @@ class Entry:
 
 
 class Registry:
-    """A name → function table with docs and argument checks."""
+    """A name → function table with docs and argument checks, listed by name."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self._entries: dict[str, Entry] = {}
+        self._entries: TagRegistry[str, Entry] = TagRegistry(kind)
 
     def register(
         self,
@@ -47,8 +51,6 @@ class Registry:
         checks: dict[str, ArgCheck] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
             unchecked = sorted(set(checks or {}) - set(params or {}))
             if unchecked:
                 raise ValueError(f"{self.kind} {name!r} checks undeclared argument(s) {unchecked}")
@@ -58,13 +60,16 @@ class Registry:
                 for p in list(signature.parameters.values())[1:]
                 if p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY
             )
-            self._entries[name] = Entry(
-                name=name,
-                func=func,
-                doc=inspect.cleandoc(func.__doc__ or "").strip(),
-                params=dict(params or {}),
-                required=required,
-                checks=dict(checks or {}),
+            self._entries.add(
+                name,
+                Entry(
+                    name=name,
+                    func=func,
+                    doc=inspect.cleandoc(func.__doc__ or "").strip(),
+                    params=dict(params or {}),
+                    required=required,
+                    checks=dict(checks or {}),
+                ),
             )
             return func
 
@@ -74,6 +79,7 @@ class Registry:
         return name in self._entries
 
     def __getitem__(self, name: str) -> Entry:
+        """The entry ``name``; UnknownEntryError, a LookupError listing every name, when there is none."""
         return self._entries[name]
 
     def __iter__(self) -> Iterator[Entry]:

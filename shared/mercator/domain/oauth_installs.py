@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -56,3 +58,47 @@ def parse_app(connector: str, text: str) -> OAuthApp:
             for error in exc.errors(include_input=False)
         ]
         raise OAuthConfigurationError(f"{where} is invalid: {'; '.join(problems)}") from None
+
+
+NonceRefusal = Literal["unknown", "used", "expired", "started", "not_started", "other_session"]
+
+
+class NonceRefusedError(Exception):
+    """A nonce could not be bound or consumed; ``reason`` says what the stored nonce showed.
+
+    ``unknown``: never handed out (or gone); ``used``: consumed already; ``expired``: past its expiry;
+    ``started``: another browser started the install already; ``not_started``: no browser started it;
+    ``other_session``: a browser started it, with another session than the one presented.
+    """
+
+    def __init__(self, reason: NonceRefusal) -> None:
+        super().__init__(f"the install nonce was refused: {reason}")
+        self.reason: NonceRefusal = reason
+
+
+@dataclass(frozen=True)
+class NonceRecord:
+    """What the install recorded beside its nonce, handed back when the nonce is consumed."""
+
+    authorize_url: str
+    sealed_verifier: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a token endpoint granted; ``expires_at`` in epoch seconds, None when the token does not expire."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: int | None = None
+    scope: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def credentials(self) -> dict[str, str]:
+        """The grant as integration credentials: accessToken, refreshToken, expiresAt and extras."""
+        found = {"accessToken": self.access_token, **self.extra}
+        if self.refresh_token:
+            found["refreshToken"] = self.refresh_token
+        if self.expires_at is not None:
+            found["expiresAt"] = str(self.expires_at)
+        return found
