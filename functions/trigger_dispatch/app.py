@@ -50,9 +50,16 @@ def build_services(settings: DispatchSettings) -> DispatchService:
 
 
 def build_idempotency(settings: DispatchSettings) -> DynamoDBPersistenceLayer:
-    """Where dispatched change events are remembered: the state table, expiring through its TTL."""
+    """Where dispatched change events are remembered: the state table, expiring through its TTL, read
+    and written with the function's AWS call bounds."""
+    from mercator.state.aws_clients import AwsClients  # noqa: PLC0415 - botocore only when first used
+
     return DynamoDBPersistenceLayer(
-        table_name=settings.state_table, key_attr="pk", sort_key_attr="sk", expiry_attr="ttl"
+        table_name=settings.state_table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        expiry_attr="ttl",
+        boto_config=AwsClients.of(settings).config(),
     )
 
 

@@ -65,6 +65,22 @@ def test_a_service_module_loads_no_aws_or_http_library(module: str) -> None:
     assert json.loads(loaded) == [], f"{module} loads {loaded.strip()}"
 
 
+@pytest.mark.parametrize("module", ["mercator.wiring.adapters", "mercator.wiring.factories"])
+def test_the_composition_root_loads_no_http_client_until_a_function_calls_stores(module: str) -> None:
+    # WebhookIntake and the authorizer call no store: their cold start must not pay for httpx.
+    probe = (
+        "import importlib, sys\n"
+        f"importlib.import_module({module!r})\n"
+        "print(sorted(name for name in ('httpx', 'httpcore') if name in sys.modules))\n"
+    )
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+
+    assert loaded.strip() == "[]"
+
+
 def test_the_probe_sees_a_module_that_loads_httpx() -> None:
     # The same probe on an adapter that does load httpx: the check above can fail.
     probe = (

@@ -8,18 +8,15 @@ never in a traceback, a hang or a memory blow-up:
   reads a byte, and never reads more than ``limit + 1`` bytes, so a file over its limit is refused
   however it reports its size;
 - ``decode`` takes UTF-8 only; a stray byte is reported with its line, column and byte offset;
-- ``parse_yaml`` refuses duplicate mapping keys (with both lines), nesting deeper than
-  ``MAX_NESTING`` objects and lists (aliases included), documents whose aliases expand past
-  ``MAX_YAML_NODES`` values (alias bombs), aliases that contain themselves, and integers longer than
-  ``MAX_INT_DIGITS`` digits;
-- ``parse_json`` refuses the same nesting and integers, and duplicate keys where asked to;
-- ``yaml_with_positions`` and ``json_with_positions`` also say where each value was written
-  (``Positions``), so that a mistake found later, in a value already read, can be located too;
-- ``GuardedLoader`` reads YAML 1.2 booleans: only true and false, never yes, no, on or off;
+- ``parse_json`` refuses nesting deeper than ``MAX_NESTING`` objects and lists, integers longer than
+  ``MAX_INT_DIGITS`` digits, and duplicate keys where asked to;
+- ``json_with_positions`` also says where each value was written (``Positions``), so that a mistake
+  found later, in a value already read, can be located too;
 - ``load_json_file`` is the three steps for a JSON file;
 - ``resolve_inside`` keeps a relative path (a sample) inside a folder, symbolic links followed.
 
-The limits are documented in docs/connector-format.md ("Limits").
+YAML is read with the same limits by mercator.connector.yaml_documents. The limits are documented
+in docs/connector-format.md ("Limits").
 """
 
 from __future__ import annotations

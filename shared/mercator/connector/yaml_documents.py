@@ -1,9 +1,13 @@
-"""YAML definitions read safely and located: the guarded loader behind every connector definition.
+"""YAML read at a bounded cost and located: the guarded loader behind every connector definition.
 
-``parse_yaml`` refuses duplicate mapping keys (with both lines), nesting deeper than MAX_NESTING,
-documents of more than MAX_YAML_NODES nodes, integers longer than MAX_INT_DIGITS digits and merge keys;
-``yaml_with_positions`` also says where each value was written. The loader reads YAML 1.2 booleans:
-only true and false, never yes, no, on or off.
+- ``parse_yaml`` refuses duplicate mapping keys (with both lines), nesting deeper than
+  ``MAX_NESTING`` objects and lists (aliases included), documents whose aliases expand past
+  ``MAX_YAML_NODES`` values (alias bombs), aliases that contain themselves, and integers longer than
+  ``MAX_INT_DIGITS`` digits; a key given explicitly may still override one merged with ``<<``;
+- ``yaml_with_positions`` also says where each value was written (``Positions``);
+- ``GuardedLoader`` reads YAML 1.2 booleans: only true and false, never yes, no, on or off.
+
+Its problems are reported like every document's (mercator.connector.documents).
 """
 
 from __future__ import annotations

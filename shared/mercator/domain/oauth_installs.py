@@ -102,3 +102,22 @@ class TokenGrant:
         if self.expires_at is not None:
             found["expiresAt"] = str(self.expires_at)
         return found
+
+
+class TokenEndpointError(Exception):
+    """The token endpoint refused or failed; ``error`` is its OAuth error code (``invalid_grant``...)."""
+
+    def __init__(self, message: str, *, status: int | None, error: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+
+    @property
+    def permanent(self) -> bool:
+        """True when asking again cannot help: the grant or the client was refused."""
+        return self.error in {
+            "invalid_grant",
+            "invalid_client",
+            "unauthorized_client",
+            "unsupported_grant_type",
+        }

@@ -19,6 +19,7 @@ __all__ = [
     "ProviderRecordNotFoundError",
     "ProviderResponseError",
     "ProviderTimeoutError",
+    "StoreAddressError",
     "SubResourceError",
     "may_pass",
 ]
@@ -97,6 +98,11 @@ class ProviderConnectionError(ProviderError):
         super().__init__(
             f"{method} {url} failed before an answer{_attempts(attempts)}: {detail}", method=method, url=url
         )
+
+
+class StoreAddressError(Exception):
+    """The store's URL, made from settings.baseUrl or the credentials, is no URL a request can go to
+    (a host that is no valid internationalised domain name). Not quoted: credentials make it."""
 
 
 class ProviderEgressError(ProviderError):

@@ -58,6 +58,7 @@ from mercator.domain.provider_errors import (
     ProviderHTTPError,
     ProviderRecordNotFoundError,
     ProviderResponseError,
+    StoreAddressError,
     SubResourceError,
 )
 from mercator.domain.rate_limits import RateLimiter
@@ -114,6 +115,7 @@ class ProviderClient:
         page_prefetch: int = 4,
         tokens: SessionTokens | None = None,
         egress: EgressPolicy | None = None,
+        owns_http: bool = False,
     ) -> None:
         if details_concurrency < 1:
             raise ValueError(f"details_concurrency must be at least 1, not {details_concurrency}")
@@ -138,10 +140,13 @@ class ProviderClient:
             )
         # A store URL typed with a trailing slash must not turn "[[storeUrl]]/wp-json" into "//wp-json".
         self.base_url = f"{scheme}://{re.sub('/{2,}', '/', rest).rstrip('/')}"
-        self._base = httpx.URL(self.base_url)
+        try:
+            self._base = httpx.URL(self.base_url)
+        except httpx.InvalidURL:
+            raise StoreAddressError() from None
         self._headers = self._filled_headers()
         timeout = sync.syncConfiguration.timeout / 1000
-        self._owns_http = http is None
+        self._owns_http = http is None or owns_http
         # Made here, the client is always guarded: by ``egress``, else by the strictest policy.
         self._http = http or (egress or EgressPolicy()).async_client(
             timeout=timeout,
@@ -170,7 +175,7 @@ class ProviderClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this client created it; an injected one stays open."""
+        """Close the HTTP client if this client created it or was given it to own; another stays open."""
         if self._owns_http:
             await self._http.aclose()
 

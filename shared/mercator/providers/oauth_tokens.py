@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from mercator.domain.oauth_installs import OAuthApp, TokenGrant
+from mercator.domain.oauth_installs import OAuthApp, TokenEndpointError, TokenGrant
 from mercator.domain.pkce import check_verifier
 from mercator.providers.egress import guarded_async_clients
 from mercator.providers.redaction import Redactor
@@ -37,25 +37,6 @@ TOKEN_TIMEOUT_SECONDS = 15.0
 _EXTRA_CREDENTIALS = {"authorization": "authorizationToken"}
 _DESCRIPTION_LIMIT = 200
 _EPOCH_FLOOR = 1_000_000_000  # an "expires" below this is a duration, not a moment
-
-
-class TokenEndpointError(Exception):
-    """The token endpoint refused or failed; ``error`` is its OAuth error code (``invalid_grant``...)."""
-
-    def __init__(self, message: str, *, status: int | None, error: str | None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-
-    @property
-    def permanent(self) -> bool:
-        """True when asking again cannot help: the grant or the client was refused."""
-        return self.error in {
-            "invalid_grant",
-            "invalid_client",
-            "unauthorized_client",
-            "unsupported_grant_type",
-        }
 
 
 class OAuthTokenClient:

@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, cast
 from urllib.parse import urljoin
 
+import httpx
+
 from mercator.connector.pagination import (
     CursorPagination,
     LinkHeaderPagination,
@@ -336,11 +338,8 @@ def link_target(value: str | None, rel: str) -> str | None:
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by name, whatever its case (plain dicts too)."""
-    found = headers.get(name)
-    if found is not None:
-        return found
-    lower = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == lower), None)
+    found: str | None = httpx.Headers(headers).get(name)
+    return found
 
 
 def count(value: Any) -> int | None:

@@ -30,8 +30,7 @@ from mercator.connector.auth import OAuth2Auth
 from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.oauth_endpoints import token_url_of
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_installs import OAuthApp, TokenGrant
-from mercator.providers.oauth_tokens import TokenEndpointError
+from mercator.domain.oauth_installs import OAuthApp, TokenEndpointError, TokenGrant
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from datetime import UTC
 from http import HTTPStatus
 from typing import Any, Generic, TypeVar, cast
 
-import httpx
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
@@ -50,7 +49,8 @@ from mercator.api.request_checks import (
 )
 from mercator.api.schemas import ErrorCode, IntegrationView
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_installs import OAuthConfigurationError
+from mercator.domain.oauth_installs import OAuthConfigurationError, TokenEndpointError
+from mercator.domain.provider_errors import StoreAddressError
 from mercator.observability import logger, metrics
 from mercator.services.management import ConfigurationError, ConflictError, NotFoundError
 from mercator.services.oauth import (
@@ -189,10 +189,9 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     NotFoundError: Refusal(HTTPStatus.NOT_FOUND, "NOT_FOUND"),
     ConfigurationError: Refusal(_BAD, _CONFIGURATION),
     ConflictError: Refusal(HTTPStatus.CONFLICT, "CONFLICT"),
-    httpx.InvalidURL: Refusal(
-        # Configuring builds the store's URL from settings.baseUrl or the credentials; the provider
-        # client refuses one it cannot request (a host that is no valid internationalised domain
-        # name). Not quoted: it is made from the credentials.
+    StoreAddressError: Refusal(
+        # Configuring builds the store's URL from settings.baseUrl or the credentials. Not quoted: it
+        # is made from the credentials.
         _BAD,
         _CONFIGURATION,
         _said(
@@ -208,16 +207,9 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     AuthorizationDeniedError: Refusal(_BAD, _CONFIGURATION),
     OAuthConfigurationError: Refusal(_BAD, _CONFIGURATION),
     RegistrationError: Refusal(_BAD, _CONFIGURATION),
+    TokenEndpointError: Refusal(_BAD, _CONFIGURATION),
     IntegrationConflictError: Refusal(HTTPStatus.CONFLICT, "CONFLICT"),  # a RegistrationError
 }
-
-
-def _token_endpoint_refusals() -> Mapping[type[Exception], Refusal]:
-    # The token endpoint's refusal is the OAuth adapter's own exception type, and this layer loads no
-    # adapter module when it is imported.
-    from mercator.providers.oauth_tokens import TokenEndpointError  # noqa: PLC0415
-
-    return {TokenEndpointError: Refusal(_BAD, _CONFIGURATION)}
 
 
 def envelope(status: HTTPStatus, code: ErrorCode, message: str) -> Response[dict[str, Any]]:
@@ -257,7 +249,7 @@ def api_resolver(service: Callable[[], object], *, metric_prefix: str) -> ApiRes
     needs the service (the handler caches what it builds), ``metric_prefix`` names the function's metrics
     (``ManagementRequestsFailed``)."""
     app = ApiResolver(service)
-    for kind, refusal in {**REFUSALS, **_token_endpoint_refusals()}.items():
+    for kind, refusal in REFUSALS.items():
         app.exception_handler(kind)(_answering(refusal, f"{metric_prefix}RequestsRefused"))
     app.exception_handler(Exception)(_failing(f"{metric_prefix}RequestsFailed"))
     return app

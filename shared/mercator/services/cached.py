@@ -1,8 +1,8 @@
 """Integration look-ups kept for a few seconds in a warm Lambda, off the hot path of every delivery.
 
-A webhook burst for one store would otherwise read the same integration item and the same secret
-once per delivery. ``ttl`` bounds how long a change (a disabled integration, rotated credentials)
-takes to be seen.
+A webhook burst for one store would otherwise read the same integration item once per delivery.
+``ttl`` bounds how long a change (a disabled integration) takes to be seen. Credentials are kept by
+the vault itself (mercator.state.secrets), for as long as the function's settings say.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from mercator.domain.entities import Integration
-from mercator.services.ports import CredentialsVault, IntegrationLookup
+from mercator.services.ports import IntegrationLookup
 
 T = TypeVar("T")
 Monotonic = Callable[[], float]
@@ -43,15 +43,3 @@ class CachedIntegrations:
 
     def get(self, integration_id: str) -> Integration | None:
         return self._cache.get(integration_id, lambda: self._inner.get(integration_id))
-
-
-class CachedVault:
-    """CredentialsVault remembering each integration's credentials for ``ttl`` seconds."""
-
-    def __init__(self, inner: CredentialsVault, *, ttl: float, clock: Monotonic = time.monotonic) -> None:
-        self._inner = inner
-        self._cache: _Expiring[dict[str, str]] = _Expiring(ttl, clock)
-
-    def credentials(self, integration: Integration) -> dict[str, str]:
-        key = f"{integration.id}\x1f{integration.credentials_arn}"
-        return dict(self._cache.get(key, lambda: self._inner.credentials(integration)))

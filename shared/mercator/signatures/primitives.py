@@ -77,6 +77,16 @@ def header_value(headers: Mapping[str, str], name: str) -> str:
     return values.pop()
 
 
+def authorization(headers: Mapping[str, str], scheme: str, carrying: str) -> str:
+    """What the ``Authorization`` header carries after ``scheme`` (any case); refused, saying the
+    header does not carry ``carrying``, under another scheme or with nothing after it."""
+    named, _, value = header_value(headers, "Authorization").partition(" ")
+    value = value.strip()
+    if named.lower() != scheme.lower() or not value:
+        raise VerificationError(f"header Authorization does not carry {carrying}")
+    return value
+
+
 def epoch_seconds(now: datetime) -> int:
     """Whole Unix seconds of ``now``, which must carry a time zone (a naive time would be read as local)."""
     if now.tzinfo is None or now.utcoffset() is None:

@@ -29,7 +29,7 @@ from mercator.signatures.primitives import (
     header_value,
     signed_timestamp,
 )
-from mercator.signatures.strategy import VERIFIERS, VerificationStrategy
+from mercator.signatures.strategy import VERIFIERS, Outgoing, Received, VerificationStrategy
 
 __all__ = ["SECRET_PREFIX", "StandardWebhooksStrategy", "sign", "signing_key", "verify"]
 
@@ -128,45 +128,30 @@ def _digest(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
 class StandardWebhooksStrategy(VerificationStrategy[StandardWebhooksVerification]):
     """The specification with the definition's header names, tolerance and secret credential."""
 
-    def verify(
-        self,
-        credentials: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        check_timestamp: bool = True,
-    ) -> None:
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None:
         settings = self.verification
         verify(
             credential(credentials, settings.secret),
-            headers,
-            body,
-            now=now,
+            delivery.headers,
+            delivery.body,
+            now=delivery.now,
             tolerance_seconds=settings.toleranceSeconds,
             id_header=settings.idHeader,
             timestamp_header=settings.timestampHeader,
             signature_header=settings.signatureHeader,
-            check_timestamp=check_timestamp,
+            check_timestamp=delivery.check_timestamp,
         )
 
-    def sign(
-        self,
-        credentials: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        delivery_id: str | None = None,
-    ) -> dict[str, str]:
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]:
         settings = self.verification
         secret = credential(credentials, settings.secret)
-        sent_at = epoch_seconds(now)
+        sent_at = epoch_seconds(message.now)
         # A platform gives each new event its own id; receivers deduplicate on it.
-        msg_id = delivery_id or f"msg_{uuid.uuid4().hex}"
+        msg_id = message.delivery_id or f"msg_{uuid.uuid4().hex}"
         return {
             settings.idHeader: msg_id,
             settings.timestampHeader: str(sent_at),
-            settings.signatureHeader: sign(secret, msg_id, sent_at, body),
+            settings.signatureHeader: sign(secret, msg_id, sent_at, message.body),
         }
 
     def secret_headers(self) -> frozenset[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -19,18 +20,40 @@ from pydantic import BaseModel
 
 from mercator.domain.registry import Registry
 
-__all__ = ["VERIFIERS", "VerificationStrategy"]
+__all__ = ["VERIFIERS", "Outgoing", "Received", "VerificationStrategy"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
+@dataclass(frozen=True)
+class Received:
+    """A delivery as it arrived, as a strategy checks it."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    now: datetime
+    check_timestamp: bool = True
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A body to sign, when, and the message id of schemes that sign one (a fresh one when None)."""
+
+    body: bytes
+    now: datetime
+    delivery_id: str | None = None
+
+
 class VerificationStrategy(ABC, Generic[Model]):
-    """One scheme, configured by the verification model of a connector's definition."""
+    """One scheme, configured by the verification model of a connector's definition.
+
+    A scheme implements ``_verify``, ``_sign`` and ``secret_headers``; ``verify`` and ``sign`` are
+    what callers use.
+    """
 
     def __init__(self, verification: Model) -> None:
         self.verification = verification
 
-    @abstractmethod
     def verify(
         self,
         credentials: Mapping[str, str],
@@ -45,8 +68,8 @@ class VerificationStrategy(ABC, Generic[Model]):
 
         ``check_timestamp=False`` skips the freshness check of a signed timestamp, never the signature.
         """
+        self._verify(credentials, Received(headers, body, now, check_timestamp))
 
-    @abstractmethod
     def sign(
         self,
         credentials: Mapping[str, str],
@@ -59,6 +82,13 @@ class VerificationStrategy(ABC, Generic[Model]):
 
         ``delivery_id`` is the message id of schemes that sign one; without it a fresh one is made.
         """
+        return self._sign(credentials, Outgoing(body, now, delivery_id))
+
+    @abstractmethod
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None: ...
+
+    @abstractmethod
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]: ...
 
     @abstractmethod
     def secret_headers(self) -> frozenset[str]:

@@ -29,6 +29,7 @@ from mercator.signatures.primitives import (
     CredentialError,
     MissingCredentialError,
     VerificationError,
+    authorization,
     credential,
     epoch_seconds,
     header_value,
@@ -36,7 +37,7 @@ from mercator.signatures.primitives import (
     signed_timestamp,
 )
 from mercator.signatures.standard_webhooks import StandardWebhooksStrategy
-from mercator.signatures.strategy import VERIFIERS, VerificationStrategy
+from mercator.signatures.strategy import VERIFIERS, Outgoing, Received, VerificationStrategy
 
 __all__ = [
     "BasicStrategy",
@@ -130,25 +131,10 @@ def basic_credentials(verification: BasicVerification, credentials: Mapping[str,
 class UnverifiedStrategy(VerificationStrategy[NoVerification]):
     """Every delivery is accepted and nothing is signed."""
 
-    def verify(
-        self,
-        credentials: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        check_timestamp: bool = True,
-    ) -> None:
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None:
         return
 
-    def sign(
-        self,
-        credentials: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        delivery_id: str | None = None,
-    ) -> dict[str, str]:
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]:
         return {}
 
     def secret_headers(self) -> frozenset[str]:
@@ -159,53 +145,38 @@ class UnverifiedStrategy(VerificationStrategy[NoVerification]):
 class HmacStrategy(VerificationStrategy[HmacVerification]):
     """An HMAC of the body, or of ``timestamp.body`` with the timestamp in its own header."""
 
-    def verify(
-        self,
-        credentials: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        check_timestamp: bool = True,
-    ) -> None:
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None:
         settings = self.verification
         secret = credential(credentials, settings.secret)
-        presented = _strip_prefix(header_value(headers, settings.header), settings)
+        presented = _strip_prefix(header_value(delivery.headers, settings.header), settings)
         timestamp: str | None = None
         if settings.signedContent == "timestamp.body":
             assert settings.timestampHeader is not None  # the model requires it for timestamp.body
             timestamp = str(
                 signed_timestamp(
-                    headers,
+                    delivery.headers,
                     settings.timestampHeader,
-                    now=now,
+                    now=delivery.now,
                     tolerance_seconds=settings.toleranceSeconds,
-                    check_timestamp=check_timestamp,
+                    check_timestamp=delivery.check_timestamp,
                 )
             )
-        expected = hmac_signature(settings, secret, body, timestamp)[len(settings.prefix) :]
+        expected = hmac_signature(settings, secret, delivery.body, timestamp)[len(settings.prefix) :]
         if settings.encoding == "hex":
             # Senders differ in the case of their hex digits; the digest is the same.
             presented = presented.lower()
         require_equal(presented, expected, "signature does not match")
 
-    def sign(
-        self,
-        credentials: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        delivery_id: str | None = None,
-    ) -> dict[str, str]:
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]:
         settings = self.verification
         secret = credential(credentials, settings.secret)
         if settings.signedContent == "body":
-            return {settings.header: hmac_signature(settings, secret, body, None)}
+            return {settings.header: hmac_signature(settings, secret, message.body, None)}
         assert settings.timestampHeader is not None  # the model requires it for timestamp.body
-        timestamp = str(epoch_seconds(now))
+        timestamp = str(epoch_seconds(message.now))
         return {
             settings.timestampHeader: timestamp,
-            settings.header: hmac_signature(settings, secret, body, timestamp),
+            settings.header: hmac_signature(settings, secret, message.body, timestamp),
         }
 
     def secret_headers(self) -> frozenset[str]:
@@ -216,28 +187,13 @@ class HmacStrategy(VerificationStrategy[HmacVerification]):
 class TokenStrategy(VerificationStrategy[TokenVerification]):
     """A shared token in a header, after an optional prefix."""
 
-    def verify(
-        self,
-        credentials: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        check_timestamp: bool = True,
-    ) -> None:
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None:
         settings = self.verification
         token = credential(credentials, settings.secret)
-        presented = _strip_prefix(header_value(headers, settings.header), settings)
+        presented = _strip_prefix(header_value(delivery.headers, settings.header), settings)
         require_equal(presented, token, "token does not match")
 
-    def sign(
-        self,
-        credentials: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        delivery_id: str | None = None,
-    ) -> dict[str, str]:
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]:
         settings = self.verification
         return {settings.header: settings.prefix + credential(credentials, settings.secret)}
 
@@ -249,30 +205,12 @@ class TokenStrategy(VerificationStrategy[TokenVerification]):
 class BearerStrategy(VerificationStrategy[BearerVerification]):
     """``Authorization: Bearer <token>``."""
 
-    def verify(
-        self,
-        credentials: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        check_timestamp: bool = True,
-    ) -> None:
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None:
         token = credential(credentials, self.verification.secret)
-        scheme, _, presented = header_value(headers, "Authorization").partition(" ")
-        presented = presented.strip()
-        if scheme.lower() != "bearer" or not presented:
-            raise VerificationError("header Authorization does not carry a Bearer token")
+        presented = authorization(delivery.headers, "Bearer", "a Bearer token")
         require_equal(presented, token, "token does not match")
 
-    def sign(
-        self,
-        credentials: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        delivery_id: str | None = None,
-    ) -> dict[str, str]:
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential(credentials, self.verification.secret)}"}
 
     def secret_headers(self) -> frozenset[str]:
@@ -283,21 +221,10 @@ class BearerStrategy(VerificationStrategy[BearerVerification]):
 class BasicStrategy(VerificationStrategy[BasicVerification]):
     """HTTP Basic credentials: a user name and a password, both integration credentials."""
 
-    def verify(
-        self,
-        credentials: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        check_timestamp: bool = True,
-    ) -> None:
+    def _verify(self, credentials: Mapping[str, str], delivery: Received) -> None:
         expected = basic_credentials(self.verification, credentials)
         username, password = (text.encode("utf-8") for text in expected)
-        scheme, _, encoded = header_value(headers, "Authorization").partition(" ")
-        encoded = encoded.strip()
-        if scheme.lower() != "basic" or not encoded:
-            raise VerificationError("header Authorization does not carry Basic credentials")
+        encoded = authorization(delivery.headers, "Basic", "Basic credentials")
         try:
             # Bytes, not text: senders disagree on the charset of user:pass, and bytes compare either way.
             decoded = base64.b64decode(encoded.encode("ascii"), validate=True)
@@ -312,14 +239,7 @@ class BasicStrategy(VerificationStrategy[BasicVerification]):
         if not (user_ok and password_ok):
             raise VerificationError("user name or password does not match")
 
-    def sign(
-        self,
-        credentials: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        delivery_id: str | None = None,
-    ) -> dict[str, str]:
+    def _sign(self, credentials: Mapping[str, str], message: Outgoing) -> dict[str, str]:
         pair = ":".join(basic_credentials(self.verification, credentials))
         return {"Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")}
 

@@ -37,10 +37,7 @@ from typing import Any
 from mercator.domain.errors import RateBucketUnavailable
 from mercator.domain.rate_limits import RateSignal
 from mercator.state.aws_retry import AsyncRetries, Backoff
-from mercator.state.dynamo import DynamoDBClient as DynamoDBClient  # noqa: PLC0414 - see below
-from mercator.state.dynamo import error_code
-
-# DynamoDBClient is re-exported while mercator.wiring.sessions imports it from here.
+from mercator.state.dynamo import DynamoDBClient, error_code
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"

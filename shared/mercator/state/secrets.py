@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 
 from mercator.domain.entities import Integration
 from mercator.domain.errors import CredentialsError, StateAccessError
+from mercator.state.aws_protocols import AwsClient
 from mercator.state.dynamo import error_code
 
 _NOT_FOUND = "ResourceNotFoundException"
@@ -33,16 +34,8 @@ _EXISTS = "ResourceExistsException"
 MAX_AGE_SECONDS = 300
 
 
-class _ClientErrors(Protocol):
-    @property
-    def ClientError(self) -> type[Exception]: ...  # noqa: N802 - boto3's own attribute name
-
-
-class SecretsManagerClient(Protocol):
+class SecretsManagerClient(AwsClient, Protocol):
     """The part of a boto3 Secrets Manager client the vault uses."""
-
-    @property
-    def exceptions(self) -> _ClientErrors: ...
 
     def get_secret_value(self, **request: Any) -> dict[str, Any]: ...
 

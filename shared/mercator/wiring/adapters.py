@@ -1,9 +1,9 @@
 """The adapters every function wires to AWS in the same way, built once per cold start.
 
-The tables, the record writer, the integration lookups and the provider sessions are put together
-here, on one set of boto3 clients; each function's factory (mercator.wiring.factories) adds its own
-queues and services. Every HTTP client that calls out on a tenant's behalf is built under the egress
-guard (mercator.providers.egress), with the policy of the function's settings.
+The tables, the record writer and the integration lookups are put together here, on one set of
+boto3 clients; each function's factory (mercator.wiring.factories) adds its own queues and services,
+and the provider sessions where it calls stores (mercator.wiring.sessions). Nothing here loads an
+HTTP client, so a function that calls no store does not load one at start-up.
 """
 
 from __future__ import annotations
@@ -13,22 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3  # type: ignore[import-untyped]
-
-from mercator.providers.egress import EgressPolicy
 from mercator.services.connectors import ConnectorCatalog
 from mercator.services.writer import RecordWriter
+from mercator.state.aws_clients import AwsClients, ClientBudget
 from mercator.state.cursors import DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.queues import SqsQueue
 from mercator.state.record_store import DynamoRecords
-from mercator.state.secrets import SecretsVault
+from mercator.state.secrets import MAX_AGE_SECONDS, SecretsVault
 from mercator.state.tracking import DynamoTracking
-from mercator.wiring.sessions import ProviderSessionFactory, provider_sessions
 
 
-class TenantRequestSettings(Protocol):
-    """Where a deployment's own connectors are, and where requests on a tenant's behalf may go."""
+class TenantRequestSettings(ClientBudget, Protocol):
+    """Where a deployment's own connectors are, where requests on a tenant's behalf may go, and how
+    long an AWS call may take."""
 
     @property
     def connectors_dir(self) -> Path | None: ...
@@ -55,12 +53,12 @@ class TableSettings(TenantRequestSettings, Protocol):
 class Shared:
     """What both ScheduledSync and DetailEnrichment use, on one set of boto3 clients."""
 
+    aws: AwsClients
     dynamodb: Any
     sqs: Any
     integrations: DynamoIntegrations
     vault: SecretsVault
     connectors: ConnectorCatalog
-    sessions: ProviderSessionFactory
     writer: RecordWriter
     run_log: DynamoRunLog
 
@@ -68,18 +66,20 @@ class Shared:
         return SqsQueue(self.sqs, url)
 
 
-def shared_adapters(settings: TableSettings) -> Shared:
-    dynamodb = boto3.client("dynamodb")
-    sqs = boto3.client("sqs")
-    vault = SecretsVault(boto3.client("secretsmanager"))
-    egress = EgressPolicy.from_settings(settings)
+def shared_adapters(settings: TableSettings, *, secrets_max_age: int = MAX_AGE_SECONDS) -> Shared:
+    """The tables, queues, vault and writer on one set of clients; ``secrets_max_age`` is how long a
+    read secret is kept (intake keeps credentials as briefly as its integration look-ups)."""
+    aws = AwsClients.of(settings)
+    dynamodb = aws.client("dynamodb")
+    sqs = aws.client("sqs")
+    vault = SecretsVault(aws.client("secretsmanager"), max_age=secrets_max_age)
     return Shared(
+        aws=aws,
         dynamodb=dynamodb,
         sqs=sqs,
         integrations=DynamoIntegrations(dynamodb, settings.state_table),
         vault=vault,
         connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
-        sessions=provider_sessions(dynamodb, settings.state_table, vault, egress),
         writer=RecordWriter(
             DynamoRecords(dynamodb, settings.records_table),
             DynamoTracking(dynamodb, settings.state_table),

@@ -14,14 +14,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-import boto3  # type: ignore[import-untyped]
-
-from mercator.providers.egress import EgressPolicy
 from mercator.services.connectors import ConnectorCatalog
+from mercator.state.aws_clients import AwsClients
 from mercator.state.integrations import DynamoIntegrations
 from mercator.state.secrets import SecretsVault
-from mercator.wiring.adapters import TenantRequestSettings, keep_secrets_out_of_aws_logs, shared_adapters
-from mercator.wiring.sessions import ProviderSessionFactory, provider_sessions
+from mercator.wiring.adapters import (
+    Shared,
+    TableSettings,
+    TenantRequestSettings,
+    keep_secrets_out_of_aws_logs,
+    shared_adapters,
+)
 
 if TYPE_CHECKING:
     from mercator.services.dispatch import DispatchService
@@ -39,20 +42,21 @@ if TYPE_CHECKING:
         WebhookSettings,
     )
     from mercator.state.api_keys import DynamoApiKeys
+    from mercator.wiring.sessions import ProviderSessionFactory
 
 
 def webhook_intake(settings: WebhookSettings) -> WebhookIntake:
     """WebhookIntake on AWS: the handler's service, and ``mercator replay``'s."""
-    from mercator.services.cached import CachedIntegrations, CachedVault
+    from mercator.services.cached import CachedIntegrations
     from mercator.services.intake import WebhookIntake
     from mercator.state.archive import S3DeliveryArchive
     from mercator.state.delivery_claims import DynamoDeliveryLedger
     from mercator.state.record_store import DynamoRecords
 
-    shared = shared_adapters(settings)
+    shared = shared_adapters(settings, secrets_max_age=int(settings.lookup_cache_seconds))
     return WebhookIntake(
         integrations=CachedIntegrations(shared.integrations, ttl=settings.lookup_cache_seconds),
-        vault=CachedVault(shared.vault, ttl=settings.lookup_cache_seconds),
+        vault=shared.vault,
         connectors=shared.connectors,
         ledger=DynamoDeliveryLedger(
             shared.dynamodb,
@@ -60,7 +64,7 @@ def webhook_intake(settings: WebhookSettings) -> WebhookIntake:
             settings.records_table,
             retention=timedelta(days=settings.dedupe_days),
         ),
-        archive=S3DeliveryArchive(boto3.client("s3"), settings.archive_bucket),
+        archive=S3DeliveryArchive(shared.aws.client("s3"), settings.archive_bucket),
         records=DynamoRecords(shared.dynamodb, settings.records_table),
         writer=shared.writer,
         triggers=shared.queue(settings.trigger_queue_url),
@@ -81,7 +85,7 @@ def scheduled_sync(settings: SyncSettings) -> SyncService:
         integrations=shared.integrations,
         vault=shared.vault,
         connectors=shared.connectors,
-        sessions=shared.sessions,
+        sessions=store_sessions(shared, settings),
         cursors=DynamoCursors(shared.dynamodb, settings.state_table),
         run_log=shared.run_log,
         writer=shared.writer,
@@ -102,11 +106,21 @@ def detail_enrichment(settings: EnrichSettings) -> EnrichmentService:
         integrations=shared.integrations,
         vault=shared.vault,
         connectors=shared.connectors,
-        sessions=shared.sessions,
+        sessions=store_sessions(shared, settings),
         writer=shared.writer,
         run_log=shared.run_log,
         dead_letters=shared.queue(settings.enrich_dlq_url),
     )
+
+
+def store_sessions(shared: Shared, settings: TableSettings) -> ProviderSessionFactory:
+    """Sessions with the stores, paced by the shared rate bucket and guarded by the settings' egress
+    policy; imported here, so only the functions that call stores load the HTTP client."""
+    from mercator.providers.egress import EgressPolicy
+    from mercator.wiring.sessions import provider_sessions
+
+    egress = EgressPolicy.from_settings(settings)
+    return provider_sessions(shared.dynamodb, settings.state_table, shared.vault, egress)
 
 
 class ActionSettings(TenantRequestSettings, Protocol):
@@ -139,12 +153,15 @@ def trigger_dispatch(
     from mercator.outbound.push import PushSender
     from mercator.outbound.status import StatusUpdater
     from mercator.outbound.webhook_action import WebhookSender
+    from mercator.providers.egress import EgressPolicy
     from mercator.services.dispatch import DispatchService
     from mercator.state.subscriptions import DynamoPushSubscriptions
     from mercator.state.workflow_store import DynamoExecutions, DynamoWorkflows
+    from mercator.wiring.sessions import provider_sessions
 
-    dynamodb = dynamodb or boto3.client("dynamodb")
-    vault = vault or SecretsVault(boto3.client("secretsmanager"))
+    aws = AwsClients.of(settings)
+    dynamodb = dynamodb or aws.client("dynamodb")
+    vault = vault or SecretsVault(aws.client("secretsmanager"))
     connectors = connectors or ConnectorCatalog.of_deployment(settings.connectors_dir)
     egress = EgressPolicy.from_settings(settings)
     # Workflow webhooks and Web Push messages: the tenant chose where they go.
@@ -153,10 +170,10 @@ def trigger_dispatch(
         connectors=connectors,
         workflows=DynamoWorkflows(dynamodb, settings.state_table),
         executions=DynamoExecutions(dynamodb, settings.state_table),
-        publisher=EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        publisher=EventBridgePublisher(aws.client("events"), settings.event_bus_name),
         runners=runners(
             WebhookSender(http, vault),
-            EmailSender(boto3.client("ses"), sender=settings.sender_email),
+            EmailSender(aws.client("ses"), sender=settings.sender_email),
             PushSender(
                 http,
                 DynamoPushSubscriptions(dynamodb, settings.state_table),
@@ -175,7 +192,7 @@ def trigger_dispatch(
 
 def management_api(settings: ManagementSettings) -> ManagementService:
     """The Integrations API's service on AWS; configure requests carry credentials into Secrets Manager."""
-    keep_secrets_out_of_aws_logs()
+    from mercator.providers.egress import EgressPolicy
     from mercator.providers.retries import RetryPolicy
     from mercator.services.management import ManagementService
     from mercator.services.management_ports import IntegrationStores
@@ -185,9 +202,12 @@ def management_api(settings: ManagementSettings) -> ManagementService:
     from mercator.state.subscriptions import DynamoPushSubscriptions
     from mercator.state.tracking import DynamoTracking
     from mercator.state.workflow_store import DynamoWorkflows
+    from mercator.wiring.sessions import ProviderSessionFactory
 
-    dynamodb = boto3.client("dynamodb")
-    vault = SecretsVault(boto3.client("secretsmanager"))
+    keep_secrets_out_of_aws_logs()
+    aws = AwsClients.of(settings)
+    dynamodb = aws.client("dynamodb")
+    vault = SecretsVault(aws.client("secretsmanager"))
     connectors = ConnectorCatalog.of_deployment(settings.connectors_dir)
     state, records = settings.state_table, settings.records_table
     egress = EgressPolicy.from_settings(settings)
@@ -226,8 +246,9 @@ def oauth(settings: OAuthSettings) -> OAuthService:
     from mercator.state.oauth_nonces import DynamoOAuthNonces
 
     keep_secrets_out_of_aws_logs()
-    dynamodb = boto3.client("dynamodb")
-    vault = SecretsVault(boto3.client("secretsmanager"))
+    aws = AwsClients.of(settings)
+    dynamodb = aws.client("dynamodb")
+    vault = SecretsVault(aws.client("secretsmanager"))
     return OAuthService(
         connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
         apps=SecretsOAuthApps(vault),
@@ -245,4 +266,4 @@ def api_keys(settings: AuthorizerSettings) -> DynamoApiKeys:
     """ApiAuthorizer's key store."""
     from mercator.state.api_keys import DynamoApiKeys
 
-    return DynamoApiKeys(boto3.client("dynamodb"), settings.state_table)
+    return DynamoApiKeys(AwsClients.of(settings).client("dynamodb"), settings.state_table)

@@ -24,48 +24,13 @@ from mercator.domain.entities import Integration
 from mercator.providers.client import ProviderClient
 from mercator.providers.egress import EgressPolicy
 from mercator.providers.retries import RetryPolicy
-from mercator.providers.token_refresh import SessionTokens, TokenRefresher
-from mercator.state.rate_buckets import DynamoDBClient, SharedRateBucket
+from mercator.providers.token_refresh import TokenRefresher
+from mercator.state.dynamo import DynamoDBClient
+from mercator.state.rate_buckets import SharedRateBucket
 from mercator.state.secrets import SecretsVault
 
 HttpFactory = Callable[[], httpx.AsyncClient]
 RetryFactory = Callable[[], RetryPolicy]
-
-
-class _SessionClient(ProviderClient):
-    """A ProviderClient that also closes the HTTP client the session factory made for it."""
-
-    def __init__(
-        self,
-        definition: ConnectorDefinition,
-        credentials: Mapping[str, str],
-        *,
-        made_http: httpx.AsyncClient,
-        limiter: SharedRateBucket,
-        base_url: str | None,
-        retry: RetryPolicy,
-        details_concurrency: int,
-        page_prefetch: int,
-        tokens: SessionTokens | None,
-    ) -> None:
-        super().__init__(
-            definition,
-            credentials,
-            limiter=limiter,
-            http=made_http,
-            base_url=base_url,
-            retry=retry,
-            details_concurrency=details_concurrency,
-            page_prefetch=page_prefetch,
-            tokens=tokens,
-        )
-        self._made_http = made_http
-
-    async def aclose(self) -> None:
-        try:
-            await super().aclose()
-        finally:
-            await self._made_http.aclose()
 
 
 class ProviderSessionFactory:
@@ -126,30 +91,20 @@ class ProviderSessionFactory:
         base_url = base_url_of(integration)
         self._egress.check_store_hosts(definition, base_url, credentials)
         tokens = self._refresher.session(definition, integration, credentials) if self._refresher else None
-        if self._http_factory is None:
-            return ProviderClient(
-                definition,
-                credentials,
-                limiter=limiter,
-                base_url=base_url,
-                retry=self._retry_factory(),
-                details_concurrency=self._details_concurrency,
-                page_prefetch=self._page_prefetch,
-                tokens=tokens,
-                egress=self._egress,
-            )
-        # Should the client refuse its settings, this HTTP client has sent nothing and holds no
-        # connection, so dropping it unclosed leaks nothing.
-        return _SessionClient(
+        # Should the client refuse its settings, an HTTP client made for it has sent nothing and holds
+        # no connection, so dropping it unclosed leaks nothing.
+        return ProviderClient(
             definition,
             credentials,
-            made_http=self._http_factory(),
             limiter=limiter,
+            http=self._http_factory() if self._http_factory is not None else None,
+            owns_http=True,
             base_url=base_url,
             retry=self._retry_factory(),
             details_concurrency=self._details_concurrency,
             page_prefetch=self._page_prefetch,
             tokens=tokens,
+            egress=self._egress,
         )
 
 

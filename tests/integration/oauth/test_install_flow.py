@@ -20,8 +20,7 @@ import httpx
 import pytest
 
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_installs import OAuthConfigurationError
-from mercator.providers.oauth_tokens import TokenEndpointError
+from mercator.domain.oauth_installs import OAuthConfigurationError, TokenEndpointError
 from mercator.services.oauth import (
     AuthorizationDeniedError,
     InstallRequestError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mercator.providers.oauth_tokens import TokenEndpointError
+from mercator.domain.oauth_installs import TokenEndpointError
 from mercator.services.management import ConfigurationError, ConflictError, NotFoundError
 from mercator.services.oauth import InstallSessionError, UnknownConnectorError
 from mercator.services.oauth_state import StateRejectedError

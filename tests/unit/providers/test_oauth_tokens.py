@@ -11,8 +11,14 @@ import pytest
 
 from mercator.connector import load_shipped
 from mercator.connector.oauth_endpoints import authorize_url_of, oauth_auth, token_url_of
-from mercator.domain.oauth_installs import OAuthApp, OAuthConfigurationError, TokenGrant, parse_app
-from mercator.providers.oauth_tokens import OAuthTokenClient, TokenEndpointError
+from mercator.domain.oauth_installs import (
+    OAuthApp,
+    OAuthConfigurationError,
+    TokenEndpointError,
+    TokenGrant,
+    parse_app,
+)
+from mercator.providers.oauth_tokens import OAuthTokenClient
 
 APP = OAuthApp(clientId="client-1", clientSecret="cs_9a8b7c6d5e4f3a2b1c0d")
 TOKEN_URL = "https://accounts.example/oauth2/token"

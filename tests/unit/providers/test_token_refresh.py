@@ -16,9 +16,8 @@ import pytest
 
 from mercator.connector import load_shipped
 from mercator.domain.entities import Integration
-from mercator.domain.oauth_installs import OAuthApp, TokenGrant
+from mercator.domain.oauth_installs import OAuthApp, TokenEndpointError, TokenGrant
 from mercator.domain.provider_errors import ProviderHTTPError
-from mercator.providers.oauth_tokens import TokenEndpointError
 from mercator.providers.token_refresh import RefreshTiming, SessionTokens, TokenRefresher, TokenRefreshError
 from tests.unit.providers.conftest import AutoTime, connector, json_response, make_client, resource
 

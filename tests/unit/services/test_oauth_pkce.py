@@ -9,9 +9,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from mercator.domain.oauth_installs import OAuthApp
+from mercator.domain.oauth_installs import OAuthApp, TokenEndpointError
 from mercator.domain.pkce import code_challenge, new_code_verifier
-from mercator.providers.oauth_tokens import OAuthTokenClient, TokenEndpointError
+from mercator.providers.oauth_tokens import OAuthTokenClient
 
 APP = OAuthApp(clientId="client-1", clientSecret="cs_9a8b7c6d5e4f3a2b1c0d")
 TOKEN_URL = "https://accounts.example/oauth2/token"
