@@ -3,7 +3,8 @@
 One ProviderClient serves one integration: its definition, its credentials, its rate limiter and one
 httpx.AsyncClient reused for every call (injected, or created here under the egress guard of
 mercator.providers.egress and closed on exit). Nothing is global, so a Lambda can hold one client per
-integration for the length of an invocation.
+integration for the length of an invocation. What it sends (URLs, params, headers, auth) is shaped
+by mercator.providers.store_requests, which also owns the Redactor that masks the credentials.
 
 Page-number and offset listings know how many pages follow as soon as the first page reports a total;
 the client then keeps up to ``page_prefetch`` pages in flight while handing them out strictly in
@@ -25,32 +26,20 @@ SubResourceError for that id alone, so no record is returned without its sub-res
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import re
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, Self
-from urllib.parse import quote
+from typing import Any, Self
 
 import httpx
 
-from mercator.connector.auth import BasicAuth
 from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.endpoints import (
-    ID_PLACEHOLDER,
-    DetailsEndpoint,
-    Endpoint,
-    QueryValue,
-    SubResource,
-)
-from mercator.connector.placeholders import fill
+from mercator.connector.endpoints import SubResource
 from mercator.connector.sync import Resource
-from mercator.domain.errors import MissingCredentialError
 from mercator.domain.pages import ClientStats, DetailResult, Page, PageCheckpoint
 from mercator.domain.provider_errors import (
     ProviderCredentialsError,
@@ -58,27 +47,20 @@ from mercator.domain.provider_errors import (
     ProviderHTTPError,
     ProviderRecordNotFoundError,
     ProviderResponseError,
-    StoreAddressError,
     SubResourceError,
 )
 from mercator.domain.rate_limits import RateLimiter
 from mercator.providers.egress import EgressPolicy
-from mercator.providers.paginators import (
-    PageResponse,
-    PaginationStuckError,
-    Strategy,
-    query_value,
-    strategy_for,
-)
+from mercator.providers.paginators import PageResponse, PaginationStuckError, Strategy, strategy_for
 from mercator.providers.redaction import Redactor
 from mercator.providers.retries import RetryPolicy
 from mercator.providers.sender import Reply, RequestSender, store_message
 from mercator.providers.store_clock import store_clock
+from mercator.providers.store_requests import StoreRequests
 from mercator.providers.token_refresh import ACCESS_TOKEN, SessionTokens
 
 logger = logging.getLogger(__name__)
 
-EndpointKind = Literal["list", "details"]
 _UNAUTHORIZED = 401
 _NO_CONTENT = 204
 
@@ -121,31 +103,10 @@ class ProviderClient:
             raise ValueError(f"details_concurrency must be at least 1, not {details_concurrency}")
         if page_prefetch < 1:
             raise ValueError(f"page_prefetch must be at least 1, not {page_prefetch}")
-        self.definition = definition
-        self._credentials = dict(credentials)
+        self._requests = StoreRequests(definition, credentials, base_url)
         self._details_concurrency = details_concurrency
         self._page_prefetch = page_prefetch
-        sync = definition.sync
-
-        auth, secrets = self._auth()
-        self._auth_secrets = secrets
-        self.redactor = Redactor(self._credentials, extra=secrets)
-        base = fill(base_url or sync.baseUrl, self._credentials, "sync.baseUrl")
-        scheme, separator, rest = base.partition("://")
-        scheme = scheme.lower()
-        if scheme not in ("http", "https") or not separator or not rest.strip("/"):
-            raise ValueError(
-                f"the base URL {self.redactor.url(base)!r} is not an absolute http(s) URL; "
-                "check the credentials it is built from"
-            )
-        # A store URL typed with a trailing slash must not turn "[[storeUrl]]/wp-json" into "//wp-json".
-        self.base_url = f"{scheme}://{re.sub('/{2,}', '/', rest).rstrip('/')}"
-        try:
-            self._base = httpx.URL(self.base_url)
-        except httpx.InvalidURL:
-            raise StoreAddressError() from None
-        self._headers = self._filled_headers()
-        timeout = sync.syncConfiguration.timeout / 1000
+        timeout = definition.sync.syncConfiguration.timeout / 1000
         self._owns_http = http is None or owns_http
         # Made here, the client is always guarded: by ``egress``, else by the strictest policy.
         self._http = http or (egress or EgressPolicy()).async_client(
@@ -160,11 +121,27 @@ class ProviderClient:
         self._limiter = limiter
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
-        self._basic_auth = auth
         self._tokens = tokens
         self._sender = self._new_sender()
         self._strategies: dict[str, Strategy] = {}
-        self._params: dict[tuple[str, str], dict[str, str]] = {}
+
+    @property
+    def definition(self) -> ConnectorDefinition:
+        return self._requests.definition
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks the integration's credentials, and those a renewal replaced, in any text."""
+        return self._requests.redactor
+
+    @property
+    def base_url(self) -> str:
+        return self._requests.base_url
+
+    def resource(self, resource_key: str) -> Resource:
+        """A resource of the definition, or a listing its ``deletions`` derive (``orders:deletions``,
+        ``orders:sweep``); ValueError naming the valid keys when it has no such one."""
+        return self._requests.resource(resource_key)
 
     async def __aenter__(self) -> Self:
         return self
@@ -268,25 +245,13 @@ class ProviderClient:
             return resume
         if page_size is not None and page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
-        query: dict[str, str] = {}
-        if since is not None:
-            if resource.incremental is None:
-                raise ValueError(
-                    f"resource {resource.name!r} has no incremental block, so it cannot list records since "
-                    "a time; list it without since"
-                )
-            query = {name: query_value(value) for name, value in resource.incremental.query(since).items()}
+        query = {} if since is None else self._requests.since_query(resource, since)
         return strategy.first(query, page_size, since)
 
     async def _fetch_page(self, resource: Resource, strategy: Strategy, at: PageCheckpoint) -> _Fetched:
         request = strategy.request(at)
-        endpoint = self._list_endpoint(resource)
-        if request.url is None:
-            url = self._endpoint_url(resource, "list")
-            params: dict[str, str] | None = {**self._endpoint_params(resource, "list"), **request.params}
-        else:
-            url = self._stored_to_url(request.url, resource)
-            params = None
+        endpoint = self._requests.list_endpoint(resource)
+        url, params = self._requests.list_request(resource, request)
         reply = await self._send(endpoint.method, url, params=params)
         if reply.empty:
             # Platforms answer a page past the end with 204 or nothing at all: an empty last page.
@@ -296,11 +261,10 @@ class ProviderClient:
         if records is None:
             path = resource.responseMapping.dataProperty
             found = resource.responseMapping.data_in(reply.body)
-            raise ProviderResponseError(
+            raise self._answer_error(
                 endpoint.method,
-                self.redactor.url(reply.url),
+                reply,
                 f"expected a list of records at {path or 'the top level'!r}, found {_describe(found)}",
-                status=reply.status,
             )
         return _Fetched(
             PageResponse(reply.body, reply.headers, records, reply.url), endpoint.method, store_clock(reply)
@@ -321,7 +285,7 @@ class ProviderClient:
                 records, following = kept, None
         if following is not None and following.url is not None:
             following = following.model_copy(
-                update={"url": self._url_to_stored(following.url, response.url, fetched.method)}
+                update={"url": self._requests.url_to_stored(following.url, response.url, fetched.method)}
             )
         return Page(records, at.number, strategy.total(response), following, fetched.served_at)
 
@@ -331,32 +295,23 @@ class ProviderClient:
         """One record from the resource's details endpoint, unwrapped from its ``dataProperty`` (or
         found by ``matchBy`` in the list it answers), with each sub-resource's answer in its field."""
         resource = self.resource(resource_key)
-        endpoint = self._details_endpoint(resource)
+        endpoint = self._requests.details_endpoint(resource)
         text = str(record_id)
         if not text:
             raise ValueError("a record id must not be empty")
-        url = self._endpoint_url(resource, "details").replace(ID_PLACEHOLDER, quote(text, safe=""))
-        reply = await self._send(
-            endpoint.method, url, params=_with_id(self._endpoint_params(resource, "details"), text)
-        )
+        url, params = self._requests.details_request(resource, text)
+        reply = await self._send(endpoint.method, url, params=params)
         if reply.empty:
-            what = "204 No Content" if reply.status == _NO_CONTENT else "an empty body"
-            raise ProviderResponseError(
-                endpoint.method,
-                self.redactor.url(reply.url),
-                f"the answer is {what}, not the record of id {text!r}",
-                status=reply.status,
+            raise self._answer_error(
+                endpoint.method, reply, f"the answer is {_emptiness(reply)}, not the record of id {text!r}"
             )
         where = endpoint.dataProperty or "the top level"
         if endpoint.matchBy is not None:
             listed = endpoint.records_in(reply.body)
             if listed is None:
                 found_there = _describe(endpoint.record_in(reply.body))
-                raise ProviderResponseError(
-                    endpoint.method,
-                    self.redactor.url(reply.url),
-                    f"expected a list of records at {where!r}, found {found_there}",
-                    status=reply.status,
+                raise self._answer_error(
+                    endpoint.method, reply, f"expected a list of records at {where!r}, found {found_there}"
                 )
             record = endpoint.match(listed, text)
             if record is None:
@@ -368,11 +323,8 @@ class ProviderClient:
             record = endpoint.record_in(reply.body)
             found = repr(where)
         if not isinstance(record, dict):
-            raise ProviderResponseError(
-                endpoint.method,
-                self.redactor.url(reply.url),
-                f"expected a record object at {found}, found {_describe(record)}",
-                status=reply.status,
+            raise self._answer_error(
+                endpoint.method, reply, f"expected a record object at {found}, found {_describe(record)}"
             )
         for field_name, sub in resource.subResources.items():
             try:
@@ -386,30 +338,20 @@ class ProviderClient:
         self, resource: Resource, field_name: str, sub: SubResource, record_id: str
     ) -> Any:
         """The value a sub-resource's answer gives its field of the record ``record_id``."""
-        where = f"sync.resources.{resource.name}.subResources.{field_name}"
-        url = fill(sub.url, self._credentials, f"{where}.url")
-        url = (self.base_url + url if url.startswith("/") else url).replace(
-            ID_PLACEHOLDER, quote(record_id, safe="")
-        )
-        params = self._filled_params(
-            (resource.name, f"subResources.{field_name}"), f"{where}.params", sub.params
-        )
-        reply = await self._send(sub.method, url, params=_with_id(params, record_id))
+        url, params = self._requests.sub_resource_request(resource, field_name, sub, record_id)
+        reply = await self._send(sub.method, url, params=params)
         if reply.empty:
-            what = "204 No Content" if reply.status == _NO_CONTENT else "an empty body"
-            raise ProviderResponseError(
+            raise self._answer_error(
                 sub.method,
-                self.redactor.url(reply.url),
-                f"the answer is {what}, not the {field_name} of id {record_id!r}",
-                status=reply.status,
+                reply,
+                f"the answer is {_emptiness(reply)}, not the {field_name} of id {record_id!r}",
             )
         value = sub.value_in(reply.body)
         if value is None:
-            raise ProviderResponseError(
+            raise self._answer_error(
                 sub.method,
-                self.redactor.url(reply.url),
+                reply,
                 f"expected the {field_name} at {sub.dataProperty or 'the top level'!r}, found nothing",
-                status=reply.status,
             )
         return value
 
@@ -424,7 +366,7 @@ class ProviderClient:
         limit = self._details_concurrency if concurrency is None else concurrency
         if limit < 1:
             raise ValueError(f"concurrency must be at least 1, not {limit}")
-        self._details_endpoint(self.resource(resource_key))
+        self._requests.details_endpoint(self.resource(resource_key))
         pending = iter(ids)
         # Bounded, so a slow consumer holds the workers back instead of piling up records.
         results: asyncio.Queue[DetailResult | BaseException | None] = asyncio.Queue(maxsize=limit)
@@ -489,19 +431,8 @@ class ProviderClient:
 
     async def update_status(self, record_id: str, status: str) -> None:
         """Set one record's status through the connector's ``sync.actions.updateStatus`` call."""
-        endpoint = self.definition.sync.actions.updateStatus
-        if endpoint is None:
-            raise ValueError(
-                f"connector {self.definition.name!r} has no sync.actions.updateStatus: "
-                "it cannot set a record's status"
-            )
-        if not record_id:
-            raise ValueError("a record id must not be empty")
-        if not status:
-            raise ValueError("a status must not be empty")
-        url = fill(endpoint.path_for(record_id), self._credentials, "sync.actions.updateStatus.url")
-        url = self.base_url + url if url.startswith("/") else url
-        await self._send(endpoint.method, url, json=endpoint.body_for(status, record_id))
+        method, url, body = self._requests.status_request(record_id, status)
+        await self._send(method, url, json=body)
 
     # Sending, with the session's current access token
 
@@ -511,11 +442,11 @@ class ProviderClient:
         """One provider call; with renewable tokens, renewed before they expire and once after a 401."""
         tokens = self._tokens
         if tokens is None:
-            return await self._sender.send(method, url, params=params, headers=self._headers, json=json)
+            return await self._send_once(method, url, params, json)
         url, params = self._use(await tokens.fresh(), url, params)
-        sent_with = self._credentials.get(ACCESS_TOKEN, "")
+        sent_with = self._requests.credentials.get(ACCESS_TOKEN, "")
         try:
-            return await self._sender.send(method, url, params=params, headers=self._headers, json=json)
+            return await self._send_once(method, url, params, json)
         except ProviderHTTPError as exc:
             if exc.status != _UNAUTHORIZED:
                 raise
@@ -523,35 +454,25 @@ class ProviderClient:
             if renewed is None:
                 raise
         url, params = self._use(renewed, url, params)
-        return await self._sender.send(method, url, params=params, headers=self._headers, json=json)
+        return await self._send_once(method, url, params, json)
+
+    async def _send_once(self, method: str, url: str, params: Mapping[str, str] | None, json: Any) -> Reply:
+        # Sender and headers are looked up per call: a renewal replaces both.
+        return await self._sender.send(method, url, params=params, headers=self._requests.headers, json=json)
 
     def _use(
         self, credentials: Mapping[str, str], url: str, params: Mapping[str, str] | None
     ) -> tuple[str, Mapping[str, str] | None]:
         """Switch to renewed credentials; ``url`` and ``params``, built with the old ones, rebuilt."""
-        if credentials == self._credentials:
+        rebuilt = self._requests.use(credentials, url, params)
+        if rebuilt is None:
             return url, params
-        previous = self.redactor
-        # Replaced tokens stay masked: a late log line or error may still quote one.
-        replaced = [value for name, value in self._credentials.items() if credentials.get(name) != value]
-        self._credentials = dict(credentials)
-        self.redactor = Redactor(self._credentials, extra=[*self._auth_secrets, *replaced])
-        self._headers = self._filled_headers()
-        self._params.clear()
+        # The sender masks its messages with the redactor, which the renewal replaced.
         self._sender = self._new_sender()
+        return rebuilt
 
-        def rebuilt(text: str) -> str:
-            return fill(previous.templatize(text), self._credentials, "a request built before the renewal")
-
-        return rebuilt(url), None if params is None else {
-            name: rebuilt(value) for name, value in params.items()
-        }
-
-    def _filled_headers(self) -> dict[str, str]:
-        return {
-            name: fill(value, self._credentials, f"sync.headers.{name}")
-            for name, value in self.definition.sync.headers.items()
-        }
+    def _answer_error(self, method: str, reply: Reply, problem: str) -> ProviderResponseError:
+        return ProviderResponseError(method, self.redactor.url(reply.url), problem, status=reply.status)
 
     def _new_sender(self) -> RequestSender:
         return RequestSender(
@@ -560,40 +481,9 @@ class ProviderClient:
             retry=self._retry,
             redactor=self.redactor,
             timeout=self._timeout,
-            auth=self._basic_auth,
+            auth=self._requests.basic_auth,
             stats=self.stats,
         )
-
-    # Definition lookups
-
-    def resource(self, resource_key: str) -> Resource:
-        """A resource of the definition, or a listing its ``deletions`` derive (``orders:deletions``,
-        ``orders:sweep``); ValueError naming the valid keys when it has no such one."""
-        name, colon, part = resource_key.partition(":")
-        found = self.definition.resources.get(name)
-        if found is not None and colon:
-            found = found.derived(colon + part)
-        if found is None:
-            valid = ", ".join(self.definition.resources) or "none"
-            raise ValueError(
-                f"connector {self.definition.name!r} has no resource {resource_key!r}; resources: {valid}"
-            )
-        return found
-
-    def _list_endpoint(self, resource: Resource) -> Endpoint:
-        endpoint = resource.endpoints.list
-        if endpoint is None:
-            raise ValueError(
-                f"resource {resource.name!r} has no endpoints.list to page: its records come only from "
-                "webhooks that enrich"
-            )
-        return endpoint
-
-    def _details_endpoint(self, resource: Resource) -> DetailsEndpoint:
-        endpoint = resource.endpoints.details
-        if endpoint is None:
-            raise ValueError(f"resource {resource.name!r} has no endpoints.details to fetch records with")
-        return endpoint
 
     def _strategy(self, resource: Resource) -> Strategy:
         strategy = self._strategies.get(resource.name)
@@ -601,88 +491,13 @@ class ProviderClient:
             strategy = self._strategies[resource.name] = strategy_for(resource)
         return strategy
 
-    def _endpoint(self, resource: Resource, kind: EndpointKind) -> Endpoint:
-        return self._list_endpoint(resource) if kind == "list" else self._details_endpoint(resource)
-
-    def _endpoint_url(self, resource: Resource, kind: EndpointKind) -> str:
-        where = f"sync.resources.{resource.name}.endpoints.{kind}.url"
-        url = fill(self._endpoint(resource, kind).url, self._credentials, where)
-        return self.base_url + url if url.startswith("/") else url
-
-    def _endpoint_params(self, resource: Resource, kind: EndpointKind) -> dict[str, str]:
-        where = f"sync.resources.{resource.name}.endpoints.{kind}.params"
-        return self._filled_params((resource.name, kind), where, self._endpoint(resource, kind).params)
-
-    def _filled_params(
-        self, key: tuple[str, str], where: str, written: Mapping[str, QueryValue]
-    ) -> dict[str, str]:
-        """An endpoint's params with credentials filled in, once per credentials."""
-        params = self._params.get(key)
-        if params is None:
-            params = self._params[key] = {
-                name: query_value(fill(value, self._credentials, f"{where}.{name}"))
-                if isinstance(value, str)
-                else query_value(value)
-                for name, value in written.items()
-            }
-        return params
-
-    def _auth(self) -> tuple[httpx.Auth | None, list[str]]:
-        auth = self.definition.auth
-        if not isinstance(auth, BasicAuth):
-            return None, []
-        user = self._credential(auth.username, "auth.username")
-        password = self._credential(auth.password, "auth.password")
-        # The encoded pair, as it travels in the Authorization header, must never show up either.
-        encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return httpx.BasicAuth(user, password), [encoded]
-
-    def _credential(self, name: str, where: str) -> str:
-        value = self._credentials.get(name)
-        if value is None or value == "":
-            raise MissingCredentialError(name, where)
-        return str(value)
-
-    # Next-page URLs: stored without credentials, resolved with them
-
-    def _url_to_stored(self, target: str, answered: str, method: str) -> str:
-        url = httpx.URL(target)
-        if url.host == self._base.host:
-            # Zid links its next pages over http://; never downgrade a call that carries credentials.
-            url = url.copy_with(scheme=self._base.scheme, port=self._base.port)
-        elif url.host != httpx.URL(answered).host:
-            raise ProviderResponseError(
-                method,
-                self.redactor.url(answered),
-                f"the next-page link leads to another host ({self.redactor.text(url.host)}); "
-                "Mercator does not send the integration's credentials there",
-            )
-        text = str(url)
-        if text.startswith(self.base_url + "/"):
-            text = text[len(self.base_url) :]
-        return self.redactor.templatize(text)
-
     def _older(self, resource: Resource, record: Any, window: datetime) -> bool:
         updated = resource.updated_at(record)
         return updated is not None and updated < window  # an unreadable date does not end the listing
 
-    def _stored_to_url(self, stored: str, resource: Resource) -> str:
-        url = fill(stored, self._credentials, "a stored next-page URL")
-        if url.startswith("/"):
-            return self.base_url + url
-        # A checkpoint travels through queues: it must not be able to send credentials anywhere else.
-        allowed = {self._base.host, httpx.URL(self._endpoint_url(resource, "list")).host}
-        if httpx.URL(url).host not in allowed:
-            raise ValueError(
-                f"the checkpoint's next-page URL {self.redactor.url(url)!r} leads away from the "
-                "connector's hosts; start the listing again"
-            )
-        return url
 
-
-def _with_id(params: Mapping[str, str], record_id: str) -> dict[str, str]:
-    # The raw id: httpx encodes query values itself, and quoting here would encode it twice.
-    return {name: value.replace(ID_PLACEHOLDER, record_id) for name, value in params.items()}
+def _emptiness(reply: Reply) -> str:
+    return "204 No Content" if reply.status == _NO_CONTENT else "an empty body"
 
 
 async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:

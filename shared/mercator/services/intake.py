@@ -351,10 +351,10 @@ class WebhookIntake:
             )
         # Refused as stale or unchanged, or merged: claim it alone, so its copies count as duplicates.
         refused = Outcome.MERGED if result.status == "same_version" else Outcome(result.status)
-        earlier = self.ledger.claim(replace(claim, outcome=refused.value, announcements=()))
-        if earlier is not None:
-            return self._duplicate(parsed, earlier, code)
-        return IntakeResult(refused, parsed.event, code)
+        duplicate = self._claim_and_announce(
+            parsed, replace(claim, outcome=refused.value, announcements=()), code
+        )
+        return duplicate or IntakeResult(refused, parsed.event, code)
 
     def _queue_for_enrichment(
         self, parsed: _Parsed, handler: WebhookHandler, claim_key: str, received_at: datetime
