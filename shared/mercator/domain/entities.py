@@ -129,6 +129,7 @@ class ListingPass(_StateModel):
     listed: int = Field(0, ge=0, description="records listed in this pass so far")
     updated_during_pass: int = Field(0, ge=0, description="records whose updated-at is past started_at")
     spans_invocations: bool = Field(False, description="the pass went on in another invocation")
+    first_page: int = Field(0, ge=0, description="the run's number of the pass's first page (from 0)")
 
 
 class RunCheckpoint(_StateModel):

@@ -3,9 +3,10 @@
 A store deletes records quietly: some platforms send no webhook for it (Salla customers and carts),
 and any webhook can be lost. A run that lists a whole resource (no incremental window) keeps the ids
 each page showed in the run log; when it finishes settled (its last pass saw the store hold still),
-every tracked id it did not show is absent from the store. Absent ids are marked deleted through the
-RecordWriter: a tombstone that keeps the record's last content, a ``deleted`` change event and a
-tracking entry marked deleted.
+every tracked id that last pass did not show is absent from the store (an earlier pass's ids prove
+nothing: the store moved under that pass, and a record it showed may be gone since). Absent ids are
+marked deleted through the RecordWriter: a tombstone that keeps the record's last content, a
+``deleted`` change event and a tracking entry marked deleted.
 
 Absence is proved, never assumed:
 

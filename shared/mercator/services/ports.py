@@ -114,8 +114,8 @@ class RunLog(Protocol):
         """Keep the ids page ``page`` of the run listed (the same page again replaces them)."""
         ...
 
-    def listed(self, integration_id: str, resource: str, run_id: str) -> set[str]:
-        """Every id the run's pages listed so far."""
+    def listed(self, integration_id: str, resource: str, run_id: str, *, from_page: int = 0) -> set[str]:
+        """Every id the run's pages from ``from_page`` on listed so far."""
         ...
 
 

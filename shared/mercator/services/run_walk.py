@@ -126,7 +126,9 @@ class RunWalk:
                 "; ".join(reasons),
                 extra=self.log_context,
             )
-            listing = ListingPass(number=listing.number + 1, started_at=self.service.clock())
+            listing = ListingPass(
+                number=listing.number + 1, started_at=self.service.clock(), first_page=run.pages_handed_off
+            )
             run = run.model_copy(update={"page": None, "listing": listing})
             if not await asyncio.to_thread(self._save, run):
                 return self._superseded(run)
@@ -454,7 +456,10 @@ class RunWalk:
         writer = service.writer
         absence = absent_records(
             writer.live(self.integration.id, self.target.name),
-            service.run_log.listed(self.integration.id, self.resource.name, run.run_id),
+            # Only the settled last pass proves absence: an id an earlier pass showed may be gone since.
+            service.run_log.listed(
+                self.integration.id, self.resource.name, run.run_id, from_page=_last_pass_start(run)
+            ),
             run_started_at=run.started_at,
             listing_started_at=_listing_start(run),
         )
@@ -509,6 +514,10 @@ class RunWalk:
 def _listing_start(run: RunCheckpoint) -> datetime:
     """The store's clock when the run's listing began (Mercator's when the store never said)."""
     return run.store_started_at or run.started_at
+
+
+def _last_pass_start(run: RunCheckpoint) -> int:
+    return run.listing.first_page if run.listing else 0
 
 
 def _window_mark(run: RunCheckpoint) -> datetime | None:

@@ -295,13 +295,14 @@ class DynamoRunLog:
         update.set_or_remove("ids", {"SS": distinct} if distinct else None)
         self._table.update(listed_key(integration_id, resource, run_id, page), update)
 
-    def listed(self, integration_id: str, resource: str, run_id: str) -> set[str]:
+    def listed(self, integration_id: str, resource: str, run_id: str, *, from_page: int = 0) -> set[str]:
         expression = Expression()
         partition = expression.value(s(integration_partition(integration_id)))
-        prefix = expression.value(s(f"{RUN_PREFIX}{resource}#{run_id}{LISTED}"))
+        first = expression.value(listed_key(integration_id, resource, run_id, from_page)[SORT_KEY])
+        last = expression.value(s(f"{RUN_PREFIX}{resource}#{run_id}{LISTED}~"))
         condition = (
             f"{expression.name(PARTITION_KEY)} = {partition} "
-            f"AND begins_with({expression.name(SORT_KEY)}, {prefix})"
+            f"AND {expression.name(SORT_KEY)} BETWEEN {first} AND {last}"
         )
         found: set[str] = set()
         for item in self._table.query(expression, condition, ConsistentRead=True):

@@ -344,9 +344,9 @@ class FakeRunLog:
     ) -> None:
         self.pages.setdefault((integration_id, resource, run_id), {})[page] = set(ids)
 
-    def listed(self, integration_id: str, resource: str, run_id: str) -> set[str]:
+    def listed(self, integration_id: str, resource: str, run_id: str, *, from_page: int = 0) -> set[str]:
         pages = self.pages.get((integration_id, resource, run_id), {})
-        return set().union(*pages.values())
+        return set().union(*(ids for page, ids in pages.items() if page >= from_page))
 
     def add(self, integration_id: str, resource: str, run_id: str, counts: RunStats) -> None:
         key = (integration_id, resource, run_id)

@@ -57,6 +57,7 @@ WOO_PRODUCTS_TRASH = {
     }
 }
 SHOPIFY_CARTS_SWEEP = {"sweep": {"everySeconds": 86_400, "params": {"fields": "id,token,cart_token"}}}
+DAILY_SWEEP = {"sweep": {"everySeconds": 86_400}}
 
 
 def with_deletions(resource: str, block: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
@@ -238,3 +239,53 @@ async def test_abandoned_checkouts_gone_from_shopify_are_found_by_the_ids_only_s
     built.sync_jobs.take()
     later(sandbox, built, minutes=24 * 60)
     assert service.fan_out("carts") == 2
+
+
+class DeletingBehindTheSweep:
+    """Sessions whose sweeps see the merchant delete the first record of the first page, right after
+    that page was listed: the pass that showed it is the one the store moved under."""
+
+    def __init__(self, inner: ProviderSessions, sandbox: Sandbox, resource: str) -> None:
+        self.inner, self.sandbox, self.resource = inner, sandbox, resource
+        self.deleted: list[int] = []
+
+    def open(self, definition: ConnectorDefinition, integration: Integration, credentials: Any) -> Any:
+        session = self.inner.open(definition, integration, credentials)
+        listing = session.pages
+
+        async def pages(resource_key: str, **options: Any) -> AsyncIterator[Page]:
+            async for page in listing(resource_key, **options):
+                yield page
+                if resource_key.endswith(":sweep") and not self.deleted:
+                    self.deleted.append(int(page.records[0]["id"]))
+                    self.sandbox.store.delete(self.resource, self.deleted[0])
+
+        session.pages = pages  # type: ignore[method-assign]
+        return session
+
+
+@pytest.mark.anyio
+async def test_a_record_deleted_after_the_sweeps_first_pass_showed_it_is_marked_deleted() -> None:
+    # Given a synced Salla store of 7 customers with a daily sweep, listed three to a page
+    sandbox = store("salla", customers=7)
+    built, _ = built_world(sandbox, "salla", "customers", DAILY_SWEEP)
+    service = built.sync_service()
+    assert service.fan_out("customers") == 1
+    await service.run_sync_job(SyncJob.parse(built.sync_jobs.take()[0]), plenty)
+    later(sandbox, built)
+
+    # When the sweep runs and the merchant deletes a customer its first page has just shown
+    assert service.fan_out("customers") == 2
+    sweep = next(job for job in map(SyncJob.parse, built.sync_jobs.take()) if job.resource.endswith(":sweep"))
+    behind = DeletingBehindTheSweep(built.sessions, sandbox, "customers")
+    built.sessions = behind
+    outcome = await built.sync_service().run_sync_job(sweep, plenty)
+
+    # Then the sweep lists again (the total moved), and its settled second pass, which no longer shows
+    # the customer, proves it gone although the first pass showed it
+    assert outcome.status == "finished"
+    # The first pass: page 1 of 7, then the second page of what is now 6 (one record shifted onto the
+    # page already listed); the second pass: all 6
+    assert (outcome.passes, outcome.stats.records) == (2, 3 + 3 + 6)
+    assert outcome.stats.deleted == 1
+    assert deleted_codes(built, "core:customer") == {str(behind.deleted[0])}

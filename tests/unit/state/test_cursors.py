@@ -293,6 +293,10 @@ def test_the_ids_a_run_listed_are_kept_page_by_page(dynamodb: Any, state_table: 
     assert log.listed("shop-1", "orders", "run-1") == {"1", "2", "3", "5"}
     assert log.listed("shop-1", "orders", "run-10") == {"99"}
     assert log.listed("shop-1", "orders", "run-2") == set()
+    # And a run's ids from a page on (a later listing pass) leave out the pages before it
+    assert log.listed("shop-1", "orders", "run-1", from_page=1) == {"3", "5"}
+    assert log.listed("shop-1", "orders", "run-1", from_page=2) == set()
+    assert log.listed("shop-1", "orders", "run-10", from_page=0) == {"99"}
     # And they go when the integration's run logs are deleted
     assert log.delete_for_integration("shop-1") == 4
     assert log.listed("shop-1", "orders", "run-1") == set()
