@@ -237,6 +237,24 @@ class EnrichSettings(_ConnectorSettings):
     trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
 
 
+class PushSettings(_ConnectorSettings):
+    """CatalogPush: fans out PushJobs and pushes the canonical catalog into stores."""
+
+    function = "CatalogPush"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    push_jobs_queue_url: QueueUrl = Field(alias="PUSH_JOBS_QUEUE_URL")
+    push_dlq_url: QueueUrl = Field(alias="PUSH_DLQ_URL")
+    deadline_margin_seconds: float = Field(
+        30,
+        alias="PUSH_DEADLINE_MARGIN_SECONDS",
+        gt=0,
+        le=900,
+        description="a push run stops and continues elsewhere when less than this is left",
+    )
+
+
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from mercator_sandbox.flavors.base import Answer, ApiError, DeliveryContext, Endpoint, Flavor
+from mercator_sandbox.flavors.crystal import Crystal
 from mercator_sandbox.flavors.salla import Salla
 from mercator_sandbox.flavors.shopify import Shopify
 from mercator_sandbox.flavors.woocommerce import WooCommerce
 
-FLAVORS: dict[str, type[Flavor]] = {"salla": Salla, "shopify": Shopify, "woocommerce": WooCommerce}
+FLAVORS: dict[str, type[Flavor]] = {
+    "salla": Salla,
+    "shopify": Shopify,
+    "woocommerce": WooCommerce,
+    "crystal": Crystal,
+}
 
 
 def flavor_class(name: str) -> type[Flavor]:
@@ -21,6 +27,7 @@ __all__ = [
     "FLAVORS",
     "Answer",
     "ApiError",
+    "Crystal",
     "DeliveryContext",
     "Endpoint",
     "Flavor",

@@ -78,7 +78,16 @@ class IntegrationSettings(_Request):
     """What the integration does; orders and abandoned carts, products, customers always."""
 
     autoImportOrders: bool = Field(True, description="sync orders and abandoned carts")
-    syncProducts: bool = Field(True, description="sync products")
+    syncProducts: bool = Field(
+        True,
+        description="sync products: list them in, and push the tenant's catalog (from its catalog source) "
+        "into the store, where the connector can write products",
+    )
+    catalogSource: bool = Field(
+        False,
+        description="this integration is the tenant's catalog source (an ERP such as Crystal): its "
+        "products are the canonical catalog pushed into the tenant's stores; one per tenant",
+    )
     pushTracking: bool = Field(
         False, description="let update_status workflows set order statuses in the store"
     )

@@ -12,6 +12,7 @@ from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
 from mercator.connector.documents import Location, Position, Positions
 from mercator.connector.placeholders import malformed, placeholder_like, placeholders
+from mercator.connector.push import Push
 from mercator.connector.sync import Resource, Sync, WebhookHandler
 from mercator.connector.webhook import WebhookConfig
 
@@ -53,6 +54,9 @@ class ConnectorDefinition(DefinitionModel):
     webhook: WebhookConfig | None = None
     sync: Sync
     triggers: list[Trigger] = Field(default_factory=list)
+    push: Push | None = Field(
+        None, description="how Mercator writes the tenant's canonical products into the store (catalog push)"
+    )
 
     _source: Path | None = PrivateAttr(None)
     # Where each value was written, found when first asked for; None when not parsed from text.

@@ -95,6 +95,7 @@ class Product(_ContentModel):
     name: str = Field(min_length=1, description="the product's name")
     sku: str | None = Field(None, description="the stock-keeping unit")
     description: str | None = Field(None, description="the product's description (often HTML)")
+    shortDescription: str | None = Field(None, description="a shorter description, where the source has one")
     unitPrice: Money | None = Field(None, description="regular price")
     salePrice: Money | None = Field(None, description="discounted price while on sale")
     currency: Currency | None = Field(None, description="currency of the prices")
@@ -102,6 +103,12 @@ class Product(_ContentModel):
     status: str | None = Field(
         None, description="the platform's status (active, draft, ...), as it writes it"
     )
+    visible: bool | None = Field(
+        None, description="whether shoppers see it (a catalog source's mark, a store's published state)"
+    )
+    allowBackorder: bool | None = Field(None, description="whether it may be ordered when out of stock")
+    vendor: str | None = Field(None, description="the brand or supplier's name")
+    productType: str | None = Field(None, description="the kind of item, as the source names it")
     url: str | None = Field(None, description="the product's page in the store")
     imageUrl: str | None = Field(None, description="URL of the main image")
     images: list[str] = Field(default_factory=list, description="URLs of every image, the main one first")

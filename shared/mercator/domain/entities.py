@@ -7,7 +7,7 @@ the ports in ``mercator.services.ports``.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -218,3 +218,53 @@ class PushSubscription:
 def decode_key(text: str) -> bytes:
     """A base64url value as browsers write them (padding optional)."""
     return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+
+
+class PushedProduct(_StateModel):
+    """What Mercator last pushed of one canonical product into one store.
+
+    ``provider_id`` is None while a create is under way (``creating``): a push that finds the entry
+    so looks the product up in the store before creating it again, since the create may have landed
+    and only its answer or this entry's update been lost.
+    """
+
+    integration_id: str = Field(min_length=1, description="the store integration")
+    source_code: str = Field(min_length=1, description="the canonical product's code (its source id)")
+    key: str = Field("", description="the key the store knows the product by (SKU, handle); empty: none")
+    provider_id: str | None = Field(None, description="the store's id of the product")
+    ids: dict[str, str] = Field(default_factory=dict, description="other ids the store answered")
+    pushed_hash: str | None = Field(None, description="hash of what was last pushed; None: never pushed")
+    # creating: a create under way; refused: the store (or the push block) refused the product as
+    # ``pushed_hash`` says it was, so it is not tried again before it changes.
+    state: Literal["creating", "pushed", "refused"] = "pushed"
+    pushed_at: datetime | None = None
+
+
+PushAction = Literal["create", "update", "unpublish", "unchanged"]
+
+
+class PushStats(_StateModel):
+    """A push run's counts."""
+
+    created: int = 0
+    updated: int = 0
+    unpublished: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    requests: int = 0
+    throttled: int = 0
+
+    def add(self, other: PushStats) -> PushStats:
+        names = PushStats.model_fields
+        return PushStats(**{name: getattr(self, name) + getattr(other, name) for name in names})
+
+
+@dataclass
+class PushRun:
+    """A push run in progress: the last canonical code it finished (None: none yet) and its counts."""
+
+    run_id: str
+    after: str | None
+    started_at: datetime
+    stats: PushStats = field(default_factory=PushStats)
+    continuation: int = 0

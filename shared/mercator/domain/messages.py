@@ -157,3 +157,14 @@ class BusEvent:
     detail_type: str
     detail: Mapping[str, Any]
     time: datetime | None = None
+
+
+class PushJob(_Message):
+    """Push the tenant's canonical products into one store integration: a new run, or the rest of one
+    (``after``: the last source code the run finished)."""
+
+    kind: Literal["push_job"] = "push_job"
+    integration_id: str = Field(min_length=1, description="the store integration products are pushed to")
+    run_id: str | None = Field(None, description="the run this job continues; None: a new run")
+    after: str | None = Field(None, description="the last canonical product code the run finished")
+    continuation: int = Field(0, ge=0, description="how many invocations this run has used before")

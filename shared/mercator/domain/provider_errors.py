@@ -8,6 +8,8 @@ shown is ``without_body()``: the store's own message field at most, never the re
 
 from __future__ import annotations
 
+from typing import Any
+
 from mercator.domain.errors import MissingCredentialError
 
 __all__ = [
@@ -55,9 +57,12 @@ class ProviderHTTPError(ProviderError):
         reason: str | None = None,
         attempts: int = 1,
         store_message: str | None = None,
+        answer: Any = None,
     ) -> None:
         self.status = status
         self.excerpt = excerpt
+        # The store's whole JSON answer, redacted (a refused write's field errors); None when not JSON.
+        self.answer = answer
         self.reason = reason
         self.attempts = attempts
         # The store's own message field of a JSON error body, shortened and redacted (see sender).

@@ -434,19 +434,41 @@ class ProviderClient:
         method, url, body = self._requests.status_request(record_id, status)
         await self._send(method, url, json=body)
 
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str],
+        body: Any = None,
+        once: bool = False,
+        where: str = "push",
+    ) -> Any:
+        """One push call's JSON answer (None when the store answers no content). ``once``: a create,
+        never sent twice by the retries (see RequestSender.send)."""
+        url, filled = self._requests.push_request(url, params, where)
+        reply = await self._send(method, url, params=filled or None, json=body, once=once)
+        return reply.body
+
     # Sending, with the session's current access token
 
     async def _send(
-        self, method: str, url: str, *, params: Mapping[str, str] | None = None, json: Any = None
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        once: bool = False,
     ) -> Reply:
         """One provider call; with renewable tokens, renewed before they expire and once after a 401."""
         tokens = self._tokens
         if tokens is None:
-            return await self._send_once(method, url, params, json)
+            return await self._send_once(method, url, params, json, once)
         url, params = self._use(await tokens.fresh(), url, params)
         sent_with = self._requests.credentials.get(ACCESS_TOKEN, "")
         try:
-            return await self._send_once(method, url, params, json)
+            return await self._send_once(method, url, params, json, once)
         except ProviderHTTPError as exc:
             if exc.status != _UNAUTHORIZED:
                 raise
@@ -454,11 +476,15 @@ class ProviderClient:
             if renewed is None:
                 raise
         url, params = self._use(renewed, url, params)
-        return await self._send_once(method, url, params, json)
+        return await self._send_once(method, url, params, json, once)
 
-    async def _send_once(self, method: str, url: str, params: Mapping[str, str] | None, json: Any) -> Reply:
+    async def _send_once(
+        self, method: str, url: str, params: Mapping[str, str] | None, json: Any, once: bool = False
+    ) -> Reply:
         # Sender and headers are looked up per call: a renewal replaces both.
-        return await self._sender.send(method, url, params=params, headers=self._requests.headers, json=json)
+        return await self._sender.send(
+            method, url, params=params, headers=self._requests.headers, json=json, once=once
+        )
 
     def _use(
         self, credentials: Mapping[str, str], url: str, params: Mapping[str, str] | None

@@ -95,11 +95,15 @@ class RequestSender:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         json: Any = None,
+        once: bool = False,
     ) -> Reply:
         """The JSON answer to ``method url``; a ProviderError once retries cannot help.
 
         With a ``json`` body (a write), any 2xx answer is a success even without a JSON body: the
         store took the write, and sending it again would not change what it answers.
+
+        ``once``: a write that must not be sent twice (a create): a timeout, lost connection or 5xx
+        is raised at once, since the store may have taken it; only a 429, which it did not, is retried.
         """
         request = self._http.build_request(
             method, with_params(url, params), headers=headers, json=json, timeout=self._timeout
@@ -113,7 +117,7 @@ class RequestSender:
                 return outcome
             if json is not None and isinstance(outcome, ProviderResponseError) and _accepted(outcome.status):
                 return Reply(None, httpx.Headers(), shown, outcome.status or 0)
-            if self._retry.gives_up(attempt):
+            if self._retry.gives_up(attempt) or (once and not _throttled(outcome)):
                 raise outcome
             self.stats.retries += 1
             logger.warning(
@@ -178,6 +182,7 @@ class RequestSender:
                 reason=_reason(response, self._redactor),
                 attempts=attempts,
                 store_message=self._store_message(response),
+                answer=self._answer(response),
             )
         if status == _NO_CONTENT or not response.content.strip():
             # Nothing arrived whole (a body cut short of its Content-Length is a transport error,
@@ -230,6 +235,13 @@ class RequestSender:
             store_message=self._store_message(response),
         )
         return failure, wait
+
+    def _answer(self, response: httpx.Response) -> Any:
+        """A refusal's JSON body, redacted (a store's field errors); None when it is not JSON."""
+        try:
+            return json.loads(self._redactor.text(json.dumps(json.loads(response.content))))
+        except ValueError:
+            return None
 
     def _store_message(self, response: httpx.Response) -> str | None:
         found = store_message(response.content)
@@ -300,3 +312,7 @@ def _reason(response: httpx.Response, redactor: Redactor) -> str | None:
 
 def _accepted(status: int | None) -> bool:
     return status is not None and 200 <= status < 300
+
+
+def _throttled(outcome: ProviderError) -> bool:
+    return isinstance(outcome, ProviderHTTPError) and outcome.status == _TOO_MANY_REQUESTS

@@ -175,6 +175,12 @@ class StoreRequests:
         url = self._url(endpoint.path_for(record_id), "sync.actions.updateStatus.url")
         return endpoint.method, url, endpoint.body_for(status, record_id)
 
+    def push_request(self, url: str, params: Mapping[str, str], where: str) -> tuple[str, dict[str, str]]:
+        """A push call's URL (its ``{name}`` values already in) and params, credentials filled in."""
+        return self._url(url, f"{where}.url"), {
+            name: fill(value, self._credentials, f"{where}.params.{name}") for name, value in params.items()
+        }
+
     def _url(self, written: str, where: str) -> str:
         """A definition's URL with the credentials filled in; a path is taken from the base URL."""
         url = fill(written, self._credentials, where)

@@ -80,6 +80,12 @@ class DispatchOutcome:
     executions_paused: int = 0
     # Workflows that had already run for this change (it was announced before).
     already_done: int = 0
+    # The change was Mercator's own write coming back from the store (catalog push): nothing fired.
+    echo: bool = False
+
+
+class EchoFilter(Protocol):
+    def is_echo(self, event: ChangeEvent) -> bool: ...
 
 
 class DispatchService:
@@ -94,6 +100,7 @@ class DispatchService:
         publisher: EventPublisher,
         runners: Mapping[str, ActionRunner],
         clock: Clock = utc_now,
+        echoes: EchoFilter | None = None,
     ) -> None:
         self.connectors = connectors
         self.workflows = workflows
@@ -101,9 +108,13 @@ class DispatchService:
         self.publisher = publisher
         self.runners = dict(runners)
         self.clock = clock
+        self.echoes = echoes
 
     def dispatch(self, event: ChangeEvent) -> DispatchOutcome:
-        """Fire the event's triggers and run the workflows they select."""
+        """Fire the event's triggers and run the workflows they select; nothing for an echo of
+        Mercator's own write (see mercator.services.push_echoes)."""
+        if self.echoes is not None and self.echoes.is_echo(event):
+            return DispatchOutcome(echo=True)
         fired = fired_triggers(self.connectors.get(event.connector), event)
         if not fired:
             return DispatchOutcome()

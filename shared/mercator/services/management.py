@@ -162,6 +162,8 @@ class ManagementService:
         """Check the request and the credentials (one call to the store), then store the integration."""
         definition = self._provider(request.providerId)
         settings = _settings(definition, request.settings)
+        if request.settings.catalogSource:
+            self._check_one_catalog_source(tenant_id)
         credentials = request.credential_values()
         options: dict[str, Any] = {
             "tenant_id": tenant_id,
@@ -192,6 +194,18 @@ class ManagementService:
             },
         )
         return integration
+
+    def _check_one_catalog_source(self, tenant_id: str) -> None:
+        named = [
+            integration.id
+            for integration in self._integrations.for_tenant(tenant_id)
+            if integration.status == "active" and integration.settings.get("catalogSource") is True
+        ]
+        if named:
+            raise ConflictError(
+                f"settings.catalogSource: the tenant's catalog source is already {named[0]!r}; remove or "
+                "disable it first"
+            )
 
     def disable(self, tenant_id: str, integration_id: str) -> Integration:
         """Stop the integration's schedules and webhooks; disabling it again changes nothing."""
@@ -453,7 +467,15 @@ def _settings(definition: ConnectorDefinition, chosen: IntegrationSettings) -> d
             f"settings.pushTracking: {definition.displayName} statuses cannot be set by Mercator (connector "
             f"{definition.name!r} has no sync.actions.updateStatus); set it to false"
         )
-    return chosen.model_dump(exclude_none=True)
+    if chosen.catalogSource and not any(
+        resource.contentType in PRODUCT_TYPES and resource.listed for resource in definition.resources.values()
+    ):
+        raise ConfigurationError(
+            f"settings.catalogSource: {definition.displayName} lists no products (connector "
+            f"{definition.name!r} has no core:product resource); set it to false"
+        )
+    # Only a catalog source says so: every other integration's settings stay as they always were.
+    return chosen.model_dump(exclude_none=True, exclude={"catalogSource"} if not chosen.catalogSource else None)
 
 
 def _resources(definition: ConnectorDefinition, chosen: IntegrationSettings) -> list[str]:

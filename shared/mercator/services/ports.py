@@ -178,6 +178,21 @@ class ProviderSession(Protocol):
         self, resource_key: str, ids: Iterable[str], *, concurrency: int | None = None
     ) -> AsyncIterator[DetailResult]: ...
 
+    async def details(self, resource_key: str, record_id: str | int) -> dict[str, Any]: ...
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str],
+        body: Any = None,
+        once: bool = False,
+        where: str = "push",
+    ) -> Any:
+        """One push call's JSON answer; ProviderHTTPError (with the store's ``answer``) when refused."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -31,6 +31,7 @@ from mercator.domain.clock import utc_now
 from mercator.domain.entities import StoredRecord, WriteOutcome
 from mercator.state.dynamo import (
     PARTITION_KEY,
+    SORT_KEY,
     ConditionFailedError,
     DynamoDBClient,
     Expression,
@@ -234,6 +235,26 @@ class DynamoRecords:
         condition = f"{expression.name(PARTITION_KEY)} = {partition}"
         for item in self._table.query(expression, condition, page_size=page_size, ConsistentRead=True):
             yield self._decode(item)
+
+    def written_by(
+        self, tenant_id: str, content_type: str, integration_id: str, *, after: str | None, limit: int
+    ) -> list[StoredRecord]:
+        """Up to ``limit`` records of the content type that ``integration_id`` wrote last, in code order
+        (as text), from the code after ``after`` (deleted ones too: a tombstone is news to a reader)."""
+        expression = Expression()
+        partition = expression.value(s(type_partition(tenant_id, content_type)))
+        condition = f"{expression.name(PARTITION_KEY)} = {partition}"
+        if after is not None:
+            condition += f" AND {expression.name(SORT_KEY)} > {expression.value(s(f'CODE#{after}'))}"
+        written = f"{expression.name('integration_id')} = {expression.value(s(integration_id))}"
+        found: list[StoredRecord] = []
+        for item in self._table.query(
+            expression, condition, page_size=limit, ConsistentRead=True, FilterExpression=written
+        ):
+            found.append(self._decode(item))
+            if len(found) >= limit:
+                break
+        return found
 
     def delete_for_integration(
         self, tenant_id: str, content_types: Iterable[str], integration_id: str

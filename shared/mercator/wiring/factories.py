@@ -27,6 +27,7 @@ from mercator.wiring.adapters import (
 )
 
 if TYPE_CHECKING:
+    from mercator.services.catalog_push import CatalogPushService
     from mercator.services.dispatch import DispatchService
     from mercator.services.enrich import EnrichmentService
     from mercator.services.intake import WebhookIntake
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         EnrichSettings,
         ManagementSettings,
         OAuthSettings,
+        PushSettings,
         SyncSettings,
         WebhookSettings,
     )
@@ -113,6 +115,36 @@ def detail_enrichment(settings: EnrichSettings) -> EnrichmentService:
     )
 
 
+def catalog_push(settings: PushSettings) -> CatalogPushService:
+    """CatalogPush's service: the canonical catalog pushed into the stores that ask for it."""
+    from mercator.providers.egress import EgressPolicy
+    from mercator.services.catalog_push import CatalogPushService
+    from mercator.state.locks import DynamoLeaseLock
+    from mercator.state.pushed_products import DynamoPushedProducts
+    from mercator.state.queues import SqsQueue
+    from mercator.state.record_store import DynamoRecords
+    from mercator.wiring.sessions import provider_sessions
+
+    aws = AwsClients.of(settings)
+    dynamodb = aws.client("dynamodb")
+    sqs = aws.client("sqs")
+    vault = SecretsVault(aws.client("secretsmanager"))
+    return CatalogPushService(
+        integrations=DynamoIntegrations(dynamodb, settings.state_table),
+        vault=vault,
+        connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
+        sessions=provider_sessions(
+            dynamodb, settings.state_table, vault, EgressPolicy.from_settings(settings)
+        ),
+        records=DynamoRecords(dynamodb, settings.records_table),
+        ledger=DynamoPushedProducts(dynamodb, settings.state_table),
+        locks=DynamoLeaseLock(dynamodb, settings.state_table),
+        push_jobs=SqsQueue(sqs, settings.push_jobs_queue_url),
+        dead_letters=SqsQueue(sqs, settings.push_dlq_url),
+        deadline_margin_seconds=settings.deadline_margin_seconds,
+    )
+
+
 def store_sessions(shared: Shared, settings: TableSettings) -> ProviderSessionFactory:
     """Sessions with the stores, paced by the shared rate bucket and guarded by the settings' egress
     policy; imported here, so only the functions that call stores load the HTTP client."""
@@ -155,6 +187,8 @@ def trigger_dispatch(
     from mercator.outbound.webhook_action import WebhookSender
     from mercator.providers.egress import EgressPolicy
     from mercator.services.dispatch import DispatchService
+    from mercator.services.push_echoes import PushEchoes
+    from mercator.state.pushed_products import DynamoPushedProducts
     from mercator.state.subscriptions import DynamoPushSubscriptions
     from mercator.state.workflow_store import DynamoExecutions, DynamoWorkflows
     from mercator.wiring.sessions import provider_sessions
@@ -187,6 +221,7 @@ def trigger_dispatch(
                 provider_sessions(dynamodb, settings.state_table, vault, egress),
             ),
         ),
+        echoes=PushEchoes(DynamoPushedProducts(dynamodb, settings.state_table)),
     )
 
 

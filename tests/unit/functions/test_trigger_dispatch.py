@@ -146,6 +146,7 @@ def test_the_dispatch_is_remembered_in_the_state_table_until_its_ttl(load_app: L
         "actions_succeeded": 1,
         "executions_paused": 0,
         "already_done": 0,
+        "echo": False,
     }
     expiry = int(item["ttl"]["N"])
     assert before + TTL_SECONDS <= expiry <= int(time.time()) + TTL_SECONDS

@@ -228,6 +228,23 @@ def test_configuring_the_same_provider_twice_is_a_conflict_and_stores_nothing_mo
     assert len(world.sent) == 1  # the second configuration never called the store
 
 
+def test_a_catalog_source_is_stored_as_such_and_a_second_one_is_a_conflict(world: ManagementWorld) -> None:
+    # Given tenant A's Salla store named as its catalog source
+    first = world.service.configure(A, request(catalogSource=True))
+    assert first.settings["catalogSource"] is True
+
+    # When another of its integrations is named the catalog source too
+    with pytest.raises(ConflictError) as caught:
+        world.service.configure(A, request("woocommerce", catalogSource=True))
+
+    # Then it is refused before any call, naming the one there is
+    assert str(caught.value).startswith(f"settings.catalogSource: the tenant's catalog source is already '{first.id}'")
+    assert len(world.sent) == 1
+    # And an integration that is no catalog source stores no such setting
+    other = world.service.configure(A, request("woocommerce"))
+    assert "catalogSource" not in other.settings
+
+
 def test_a_disabled_integration_still_holds_its_provider(world: ManagementWorld) -> None:
     first = world.service.configure(A, request())
     world.service.disable(A, first.id)
