@@ -5,6 +5,10 @@ would apply them: latency (and hangs), credentials, the store's rate budget, the
 the 5xx fault, the flavor's answer, then body corruption; a list page served may then change the
 store (the mutation faults), which in turn queues webhooks.
 
+Writes (creates, updates, status changes, deletions) take the same path; their body is read before
+the flavor answers. A write the flavor applied may then lose its answer (the ``lost_write_answers``
+fault): the store has changed, the client gets a 502 (or a 504 after a hang) instead.
+
 Every HTTP answer, whatever produced it (a list, details, an error, the OAuth server), carries one
 ``Date`` header in the store's own time, as a platform's server stamps its answers: a client can read
 the store's clock from it, even after ``Sandbox.advance_clock`` moved that clock. Serve the app with
@@ -34,13 +38,15 @@ from mercator_sandbox.counters import UNROUTED, Counters
 from mercator_sandbox.dataset import Store
 from mercator_sandbox.faults import FaultInjector, Faults
 from mercator_sandbox.flavors import Answer, ApiError, Endpoint, Flavor, flavor_class
+from mercator_sandbox.flavors.base import WRITE_KINDS
 from mercator_sandbox.mutations import apply_mutations
 from mercator_sandbox.oauth import OAuthServer, OAuthServerConfig
 from mercator_sandbox.ratelimit import LeakyBucket, RateLimitConfig
 from mercator_sandbox.timebase import DEFAULT_ANCHOR, Clock, Sleep, StoreTime
 from mercator_sandbox.webhooks import WebhookConfig, WebhookEmitter
+from mercator_sandbox.writes import ProductView
 
-FlavorName = Literal["salla", "shopify", "woocommerce"]
+FlavorName = Literal["salla", "shopify", "woocommerce", "crystal"]
 
 # A proxy or bot-check page answered with 200: what a client sees when a host intercepts the API.
 MALFORMED_PAGE = (
@@ -207,6 +213,8 @@ class Sandbox:
             raise ValueError("give either a Faults object or knob changes, not both")
         if faults is None:
             faults = Faults.model_validate({**self._faults.model_dump(), **changes})
+        if faults.lost_write_answers != self._faults.lost_write_answers:
+            self.injector.lost_answers = 0  # a new lost-answers knob allows its count afresh
         self._faults = faults
         return faults
 
@@ -218,6 +226,16 @@ class Sandbox:
         which measure elapsed time, are not affected (see ``timebase.py``).
         """
         return self.store.time.advance(seconds)
+
+    def products(self) -> list[ProductView]:
+        """Every live product in platform-neutral terms, by id: what a test compares with its source.
+
+        Each is ``{"id", "sku", "handle", "name", "description", "price", "quantity", "visible",
+        "images", "tags"}``: ``price`` the regular price as a two-place Decimal, ``quantity`` None when
+        the store counts no stock for it, ``handle`` None where the platform has none (Salla),
+        ``visible`` the platform's published state (see each flavor's ``product_view``).
+        """
+        return self.flavor.products()
 
     def base_url(self, origin: str = "http://testserver") -> str:
         """The base URL to put in a connector: the origin plus the platform's API prefix."""
@@ -288,8 +306,11 @@ class Sandbox:
             self.counters.hangs += 1
             await self._sleep(faults.hang_seconds)
         # Read before answering: the flavors answer synchronously, a request body arrives asynchronously.
-        sent = await request.body() if endpoint is not None and endpoint.kind == "status" else b""
+        writes = endpoint is not None and endpoint.kind in WRITE_KINDS
+        sent = await request.body() if writes else b""
         answer = self._answer(request, endpoint, faults, sent)
+        if writes and 200 <= answer.status < 300 and self.injector.loses_answer(faults):
+            answer = await self._lost(faults)
         body = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
         media_type = "application/json"
         if answer.status == 200:
@@ -304,6 +325,15 @@ class Sandbox:
             apply_mutations(self.store, answer.page, faults.mutations, self.injector, self.counters)
         self.counters.answered(answer.status)
         return Response(body, answer.status, answer.headers, media_type=media_type)
+
+    async def _lost(self, faults: Faults) -> Answer:
+        """The answer of a write that landed, lost on the way: a 502 now, or a 504 after a hang."""
+        self.counters.lost_answers += 1
+        if faults.lost_write_answers.mode == "hang":
+            self.counters.hangs += 1
+            await self._sleep(faults.hang_seconds)
+            return self.flavor.server_error(504)
+        return self.flavor.server_error(502)
 
     def _answer(self, request: Request, endpoint: Endpoint | None, faults: Faults, sent: bytes) -> Answer:
         flavor = self.flavor
@@ -344,11 +374,17 @@ class Sandbox:
                 return self.flavor.update_status(request, endpoint, request.path_params["id"], sent)
             if endpoint.kind == "delete":
                 return self.flavor.delete_record(request, endpoint, request.path_params["id"])
+            if endpoint.kind == "write":
+                return self.flavor.write(request, endpoint, sent)
+            if endpoint.kind == "read":
+                return self.flavor.read(request, endpoint)
             return self.flavor.details(request, endpoint, request.path_params["id"])
         except ApiError as error:
             return self._error(error, endpoint)
 
     def _error(self, error: ApiError, endpoint: Endpoint | None) -> Answer:
+        if error.body is not None:
+            return Answer(error.body, error.status)
         return Answer(self.flavor.error_body(error, endpoint), error.status)
 
 

@@ -1,5 +1,7 @@
 """What the sandbox did: requests per endpoint, refusals, injected faults, changes and webhooks.
 
+Writes count like every request, by method and route (``POST /products``, ``PUT /products/{id}``).
+
 Tests and benchmarks read ``snapshot()`` (a plain, JSON-ready dict) and call ``reset()`` between
 phases. ``request_times`` holds the clock reading of every request, for measuring the rate a client
 actually achieved.
@@ -25,6 +27,7 @@ class Counters:
     hangs: int = 0
     truncated: int = 0
     malformed: int = 0
+    lost_answers: int = 0  # writes that landed but were answered 502/504 (the lost_write_answers fault)
     mutations: Counter[str] = field(default_factory=Counter)  # touch, insert, delete
     webhooks: Counter[str] = field(default_factory=Counter)  # sent, duplicated, dropped, failed
 
@@ -49,6 +52,7 @@ class Counters:
             "hangs": self.hangs,
             "truncated": self.truncated,
             "malformed": self.malformed,
+            "lost_answers": self.lost_answers,
             "mutations": {kind: self.mutations[kind] for kind in ("touch", "insert", "delete")},
             "webhooks": {kind: self.webhooks[kind] for kind in ("sent", "duplicated", "dropped", "failed")},
             "request_times": list(self.request_times),
@@ -59,5 +63,6 @@ class Counters:
         self.statuses.clear()
         self.request_times.clear()
         self.throttled = self.server_errors = self.hangs = self.truncated = self.malformed = 0
+        self.lost_answers = 0
         self.mutations.clear()
         self.webhooks.clear()

@@ -15,6 +15,10 @@ deletes it: on a resource whose spec is ``trashable`` (WooCommerce's orders and 
 moves to the trash, out of the live listings but still retrievable, its update time moved to the
 deletion; anywhere else, or with ``force=True`` (which also purges a trashed record), it is gone for
 good and only a tombstone remains, so older records can still refer to it.
+
+A record written through the API (a product a client created or updated) also carries its written
+content (``RecordState.written``, see ``writes.py``); ``Store.write`` and ``Store.insert(...,
+written=...)`` apply such writes. Generated records carry none.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from itertools import accumulate
 from typing import Any, Literal, overload
 
 from mercator_sandbox.timebase import StoreTime
+from mercator_sandbox.writes import WrittenProduct
 
 RESOURCES: tuple[str, ...] = ("orders", "products", "customers", "carts")
 INDEX_FIELDS: tuple[str, ...] = ("id", "created", "updated")
@@ -58,6 +63,8 @@ class RecordState:
     # The update time the record had when it was trashed (WordPress keeps the status and time it had
     # before, to restore it); None while it is not in the trash.
     trashed_from: int | None = None
+    # What a client wrote through the API (products only); None for a record as generated.
+    written: WrittenProduct | None = None
 
     @property
     def trashed(self) -> bool:
@@ -122,7 +129,8 @@ class Query:
     """Which records a listing shows and in what order (ties broken by id, the same way).
 
     ``statuses`` filters the live records only: a trashed record keeps the status it had, but lists
-    as trashed whatever it was.
+    as trashed whatever it was. ``ids`` keeps only those records (live or trashed): a flavor turns a
+    filter on content (a SKU, a handle) into the ids that match it.
     """
 
     order: str = "id"
@@ -130,9 +138,12 @@ class Query:
     windows: tuple[Window, ...] = ()
     statuses: frozenset[int] | None = None
     trash: TrashScope = "hide"
+    ids: frozenset[int] | None = None
 
     def matches(self, state: RecordState) -> bool:
         if self.statuses is not None and state.status not in self.statuses:
+            return False
+        if self.ids is not None and state.id not in self.ids:
             return False
         return all(window.contains(state) for window in self.windows)
 
@@ -300,6 +311,7 @@ class Table:
         if (
             query.order in INDEX_FIELDS
             and query.statuses is None
+            and query.ids is None
             and all(window.field == query.order for window in query.windows)
         ):
             start, stop = self._range(query.order, query.windows)
@@ -325,6 +337,7 @@ class Table:
             state
             for state in self.trashed.values()
             if all(window.contains(state) for window in query.windows)
+            and (query.ids is None or state.id in query.ids)
         ]
         if query.trash == "with":
             states += [self.records[i] for i in self._compute(replace(query, trash="hide"))]
@@ -488,6 +501,25 @@ class Store:
         self._notify(Change(resource, record_id, "updated", state))
         return state
 
+    def write(
+        self, resource: str, record_id: int, content: WrittenProduct, *, status: int | None = None
+    ) -> RecordState:
+        """A client wrote the record now: it keeps ``content`` (and ``status``, when given).
+
+        As with :meth:`touch`, the update time moves to the store's present (always forward) and
+        ``revision`` grows; the ``updated`` change goes out with the new content, so webhooks carry it.
+        """
+        table = self.table(resource)
+        state = self.get(resource, record_id)
+        if status is not None:
+            self._check_status(table, status)
+            state.status = status
+        state.written = content
+        table.retime(state, max(self._time.now_seconds(), state.updated + 1))
+        state.revision += 1
+        self._notify(Change(resource, record_id, "updated", state))
+        return state
+
     def delete(self, resource: str, record_id: int, *, force: bool = False) -> RecordState:
         """The merchant deleted the record now, with the platform's own consequences.
 
@@ -524,8 +556,12 @@ class Store:
         created: int | None = None,
         updated: int | None = None,
         status: int | None = None,
+        written: WrittenProduct | None = None,
     ) -> RecordState:
-        """A new record; by default created now with the next id, as the platform would do."""
+        """A new record; by default created now with the next id, as the platform would do.
+
+        ``written``: the content a client created it with (the ``created`` change carries it).
+        """
         table = self.table(resource)
         now = self._time.now_seconds()
         if record_id is None:
@@ -539,12 +575,18 @@ class Store:
         weights = table.spec.status_weights
         if status is None:
             status = self._rng.choices(range(len(weights)), weights=weights)[0]
-        elif not 0 <= status < len(weights):
-            raise ValueError(f"status of {resource} must be in 0..{len(weights) - 1}, got {status}")
-        state = RecordState(record_id, created, updated, self._rng.getrandbits(32), status)
+        else:
+            self._check_status(table, status)
+        state = RecordState(record_id, created, updated, self._rng.getrandbits(32), status, written=written)
         table.add(state)
         self._notify(Change(resource, record_id, "created", state))
         return state
+
+    @staticmethod
+    def _check_status(table: Table, status: int) -> None:
+        count = len(table.spec.status_weights)
+        if not 0 <= status < count:
+            raise ValueError(f"status of {table.resource} must be in 0..{count - 1}, got {status}")
 
     def insert_near(self, resource: str, query: Query, position: int, *, before: bool) -> RecordState:
         """Insert a record that ``query``'s listing shows right next to the record at ``position``.

@@ -4,6 +4,10 @@
 (``Sandbox.set_faults``), so a test can turn a knob on in the middle of a listing. Every decision is
 drawn from the injector's own ``random.Random``, seeded from the sandbox seed: the same requests in
 the same order meet the same faults on every run.
+
+``lost_write_answers`` is the fault of a write whose answer never reaches the client: the write lands
+(the record changes, its webhooks fire), then the client gets a 502 (or, with ``mode="hang"``, waits
+``hang_seconds`` and gets a 504), so it cannot know the write happened and may repeat it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Rate = float
 Corruption = Literal["truncated", "malformed"]
+LostAnswerMode = Literal["502", "hang"]
 
 
 class _Knobs(BaseModel):
@@ -51,6 +56,27 @@ class Mutations(_Knobs):
         return any(kind.count and kind.rate for kind in kinds)
 
 
+class LostWriteAnswers(_Knobs):
+    """Lose the answers of up to ``count`` successful writes, each with probability ``rate``.
+
+    A write here is any request that changes the store: product creates and updates, Shopify's
+    inventory sets, order status updates, deletions. The write is applied first (it lands: the record
+    changes and its webhooks fire); then the answer is replaced: ``mode="502"`` answers a 502 in the
+    platform's error shape at once, ``mode="hang"`` stalls ``Faults.hang_seconds`` (past a client's
+    timeout) and then answers a 504. ``count`` losses are allowed from when the knob is set (setting a
+    different value through ``Sandbox.set_faults`` starts the count again); 0 turns the fault off.
+    Refused writes (4xx) are never chosen: nothing landed, so there is nothing to hide.
+    """
+
+    count: int = Field(0, ge=0, le=1_000_000)
+    rate: Rate = Field(1.0, ge=0, le=1)
+    mode: LostAnswerMode = "502"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.count and self.rate)
+
+
 class Faults(_Knobs):
     """Every fault the sandbox can inject; the defaults inject none."""
 
@@ -65,6 +91,7 @@ class Faults(_Knobs):
     truncated_rate: Rate = Field(0, ge=0, le=1, description="probability a 200 body is cut in half")
     malformed_rate: Rate = Field(0, ge=0, le=1, description="probability a 200 body is an HTML page")
     mutations: Mutations = Mutations()
+    lost_write_answers: LostWriteAnswers = LostWriteAnswers()
 
     @model_validator(mode="after")
     def _paired(self) -> Faults:
@@ -81,6 +108,7 @@ class FaultInjector:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(f"{seed}:faults")
         self._burst_position = 0
+        self.lost_answers = 0  # write answers lost since the lost_write_answers knob was last set
 
     def latency(self, faults: Faults) -> float:
         """Seconds to delay this request."""
@@ -111,6 +139,16 @@ class FaultInjector:
         if faults.malformed_rate and self.rng.random() < faults.malformed_rate:
             return "malformed"
         return None
+
+    def loses_answer(self, faults: Faults) -> bool:
+        """Whether the answer of this (successful) write is lost; counts the loss when it is."""
+        knob = faults.lost_write_answers
+        if not knob.active or self.lost_answers >= knob.count:
+            return False
+        if knob.rate < 1 and self.rng.random() >= knob.rate:
+            return False
+        self.lost_answers += 1
+        return True
 
     def how_many(self, kind: MutationKind) -> int:
         if not kind.count or not kind.rate:

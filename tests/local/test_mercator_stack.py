@@ -23,7 +23,12 @@ from mercator_local import DEFAULT_TEMPLATE, LocalStack
 from mercator_local.cfn import read_template
 
 STACK = "mercator-local"
-QUEUE_PAIRS = {"SyncJobsQueue": "SyncJobsDLQ", "EnrichQueue": "EnrichDLQ", "TriggerQueue": "TriggerDLQ"}
+QUEUE_PAIRS = {
+    "SyncJobsQueue": "SyncJobsDLQ",
+    "EnrichQueue": "EnrichDLQ",
+    "TriggerQueue": "TriggerDLQ",
+    "PushJobsQueue": "PushDLQ",
+}
 CONSUMERS = {"SyncJobsQueue": "ScheduledSyncFunction", "EnrichQueue": "DetailEnrichmentFunction"}
 FUNCTIONS = ("ScheduledSyncFunction", "DetailEnrichmentFunction")
 
@@ -83,10 +88,10 @@ def test_the_records_table_is_keyed_by_pk_and_sk(stack: LocalStack) -> None:
     assert table.get("GlobalSecondaryIndexes", []) == []
 
 
-def test_the_stack_creates_exactly_the_seven_queues(stack: LocalStack) -> None:
+def test_the_stack_creates_exactly_the_nine_queues(stack: LocalStack) -> None:
     urls = stack.client("sqs").list_queues()["QueueUrls"]
 
-    # Three sources with their DLQs, and the schedules' DLQ (EventBridge's and Lambda's dead letters).
+    # Four sources with their DLQs, and the schedules' DLQ (EventBridge's and Lambda's dead letters).
     expected = sorted(
         [*(f"{STACK}-{name}" for pair in QUEUE_PAIRS.items() for name in pair), f"{STACK}-ScheduleDLQ"]
     )
@@ -190,6 +195,7 @@ def test_the_runner_polls_the_queues_the_template_subscribes(stack: LocalStack) 
         "SyncJobsQueue": ("ScheduledSyncFunction", 1),
         "EnrichQueue": ("DetailEnrichmentFunction", 2),
         "TriggerQueue": ("TriggerDispatchFunction", 10),
+        "PushJobsQueue": ("CatalogPushFunction", 1),
     }
 
 

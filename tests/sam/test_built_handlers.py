@@ -137,7 +137,8 @@ def test_built_layer_carries_the_mercator_package_without_the_samples() -> None:
 def test_built_layer_ships_every_shipped_definition_and_no_sample() -> None:
     package = LAYER_PYTHON / "mercator"
     definitions = sorted(path.name for path in (package / "connectors").glob("*.yaml"))
-    assert definitions == ["salla.yaml", "shopify.yaml", "woocommerce.yaml", "zid.yaml"]
+    # The stores' connectors, and Crystal, the ERP a tenant's canonical catalog comes from.
+    assert definitions == ["crystal.yaml", "salla.yaml", "shopify.yaml", "woocommerce.yaml", "zid.yaml"]
     assert not (package / "connectors" / "samples").exists()
     assert [path for path in package.rglob("*") if path.name == "samples" or path.suffix == ".json"] == []
 

@@ -41,6 +41,8 @@ SECRET_ACCESS: dict[str, dict[str, frozenset[str]]] = {
     # Call providers: credentials in, renewed OAuth tokens back out (with the connector's OAuth app).
     "ScheduledSyncFunction": {CREDENTIALS: READ | {PUT}, OAUTH_APPS: READ},
     "DetailEnrichmentFunction": {CREDENTIALS: READ | {PUT}, OAUTH_APPS: READ},
+    # Calls stores through the same provider sessions as sync: credentials in, renewed tokens back out.
+    "CatalogPushFunction": {CREDENTIALS: READ | {PUT}, OAUTH_APPS: READ},
     # Runs workflow actions: update_status calls providers, webhook and send_push sign.
     "TriggerDispatchFunction": {
         CREDENTIALS: READ | {PUT},
@@ -61,10 +63,12 @@ SECRET_ACCESS: dict[str, dict[str, frozenset[str]]] = {
 }
 
 # Functions that store renewed OAuth tokens are exactly those whose provider sessions renew them
-# (mercator.wiring.sessions.provider_sessions): sync, enrichment, dispatch and the API's resumes.
+# (mercator.wiring.sessions.provider_sessions): sync, enrichment, catalog push, dispatch and the API's
+# resumes.
 TOKEN_RENEWERS = {
     "ScheduledSyncFunction",
     "DetailEnrichmentFunction",
+    "CatalogPushFunction",
     "TriggerDispatchFunction",
     "ManagementApiFunction",
 }

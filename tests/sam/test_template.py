@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mercator.settings import PushSettings
 from tests.sam.support import (
     API,
     FUNCTION,
@@ -27,6 +28,7 @@ from tests.sam.support import (
 
 FUNCTIONS = {
     "ScheduledSyncFunction": "functions/scheduled_sync/",
+    "CatalogPushFunction": "functions/catalog_push/",
     "DetailEnrichmentFunction": "functions/detail_enrichment/",
     "WebhookIntakeFunction": "functions/webhook_intake/",
     "TriggerDispatchFunction": "functions/trigger_dispatch/",
@@ -78,9 +80,11 @@ def test_function_runs_python311_from_its_folder_with_the_shared_layer(
     assert function_property(template, logical_id, "Architectures") == ["x86_64"]
 
 
-def test_timeouts_leave_the_sync_room_to_checkpoint(template: dict[str, Any]) -> None:
+def test_timeouts_leave_sync_and_push_room_to_checkpoint(template: dict[str, Any]) -> None:
     assert function_property(template, "ScheduledSyncFunction", "Timeout") == 300
     assert function_property(template, "DetailEnrichmentFunction", "Timeout") == 300
+    # A push run checkpoints after every page and continues itself near the deadline, as a sync job does.
+    assert function_property(template, "CatalogPushFunction", "Timeout") == 300
 
 
 def test_the_layer_is_shared_built_for_python311(template: dict[str, Any]) -> None:
@@ -131,6 +135,17 @@ def test_sync_deadline_margin_is_the_contract_default(template: dict[str, Any]) 
     assert environment["SYNC_DEADLINE_MARGIN_SECONDS"] == "30"
 
 
+def test_catalog_push_names_its_own_queues_and_the_settings_default_margin(template: dict[str, Any]) -> None:
+    # Given CatalogPush's environment as SAM merges it
+    environment = function_environment(template, "CatalogPushFunction")
+    declared = PushSettings.model_fields["deadline_margin_seconds"].default
+
+    # Then its queues are the push ones, and its margin is what the settings take when none is set
+    assert environment["PUSH_JOBS_QUEUE_URL"] == {"Ref": "PushJobsQueue"}
+    assert environment["PUSH_DLQ_URL"] == {"Ref": "PushDLQ"}
+    assert float(environment["PUSH_DEADLINE_MARGIN_SECONDS"]) == declared == 30
+
+
 # --- Event sources --------------------------------------------------------------------------------
 
 
@@ -140,6 +155,7 @@ def test_every_queue_has_its_consumer(template: dict[str, Any]) -> None:
         ("ScheduledSyncFunction", "SyncJobsQueue"),
         ("DetailEnrichmentFunction", "EnrichQueue"),
         ("TriggerDispatchFunction", "TriggerQueue"),
+        ("CatalogPushFunction", "PushJobsQueue"),
     }
 
 
@@ -163,27 +179,44 @@ def test_sqs_batching_matches_the_work(template: dict[str, Any]) -> None:
     by_function = {function: props for function, _, props in events(template, "SQS")}
     # A sync job runs until close to the deadline, so one per invocation.
     assert by_function["ScheduledSyncFunction"]["BatchSize"] == 1
+    # So does a push job: one store's run per invocation.
+    assert by_function["CatalogPushFunction"]["BatchSize"] == 1
     assert by_function["DetailEnrichmentFunction"]["BatchSize"] == 2
     assert by_function["DetailEnrichmentFunction"]["MaximumBatchingWindowInSeconds"] == 5
 
 
-def test_one_schedule_per_resource_family(template: dict[str, Any]) -> None:
-    schedules = {
+def test_one_sync_schedule_per_resource_family_and_one_catalog_push_schedule(
+    template: dict[str, Any],
+) -> None:
+    # Given every schedule, by the function it invokes
+    found = list(events(template, "Schedule"))
+    syncs = {
         json.loads(props["Input"])["resource"]: props["Schedule"]
-        for function, _, props in events(template, "Schedule")
+        for function, _, props in found
         if function == "ScheduledSyncFunction"
     }
-    assert schedules == {
+    pushes = {
+        json.loads(props["Input"])["push"]: props["Schedule"]
+        for function, _, props in found
+        if function == "CatalogPushFunction"
+    }
+
+    # Then sync lists each resource family at its own rate, and push writes the catalog at its own
+    assert syncs == {
         "products": {"Ref": "ProductsSyncRate"},
         "customers": {"Ref": "CustomersSyncRate"},
         "orders": {"Ref": "OrdersSyncRate"},
         "carts": {"Ref": "CartsSyncRate"},
     }
-    assert all(function == "ScheduledSyncFunction" for function, _, _ in events(template, "Schedule"))
+    assert pushes == {"products": {"Ref": "CatalogPushRate"}}
+    # And no other function runs on a schedule, nor either of these on more than those
+    assert len(found) == len(syncs) + len(pushes)
+    assert {function for function, _, _ in found} == {"ScheduledSyncFunction", "CatalogPushFunction"}
 
 
 @pytest.mark.parametrize(
-    "parameter", ["ProductsSyncRate", "CustomersSyncRate", "OrdersSyncRate", "CartsSyncRate"]
+    "parameter",
+    ["ProductsSyncRate", "CustomersSyncRate", "OrdersSyncRate", "CartsSyncRate", "CatalogPushRate"],
 )
 def test_schedule_rate_defaults_pass_their_own_pattern(template: dict[str, Any], parameter: str) -> None:
     declaration = template["Parameters"][parameter]
@@ -202,11 +235,12 @@ def test_every_queue_either_has_a_dlq_or_is_one(template: dict[str, Any]) -> Non
         referenced(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]): name
         for name, queue in sources.items()
     }
-    assert set(sources) == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue"}
+    assert set(sources) == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue", "PushJobsQueue"}
     assert dead_letter_targets == {
         "SyncJobsDLQ": "SyncJobsQueue",
         "EnrichDLQ": "EnrichQueue",
         "TriggerDLQ": "TriggerQueue",
+        "PushDLQ": "PushJobsQueue",
     }
     # The schedules' own dead letters (EventBridge's and Lambda's): tests/sam/test_template_hardening.py
     schedule_targets = {
@@ -253,7 +287,8 @@ def test_visibility_timeout_is_six_consumer_timeouts_plus_the_batching_window(
         visibility = queues[referenced(props["Queue"])]["Properties"]["VisibilityTimeout"]
         assert visibility >= 6 * timeout + window, f"{function}.Events.{name}"
         checked += 1
-    assert checked == 3
+    # SyncJobs, Enrich, Trigger and PushJobs: every consumed queue.
+    assert checked == 4
 
 
 # --- Tables ---------------------------------------------------------------------------------------
@@ -336,6 +371,9 @@ def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) 
     assert _sends(template, "DetailEnrichmentFunction") == {"TriggerQueue", "EnrichDLQ"}
     # Intake announces changes, hands thin deliveries to enrichment, dead-letters what it cannot map.
     assert _sends(template, "WebhookIntakeFunction") == {"TriggerQueue", "EnrichQueue", "EnrichDLQ"}
+    # Push continues itself and dead-letters the products a store refused; it never feeds the inbound
+    # flow (its writes come back as the store's own webhooks and listings).
+    assert _sends(template, "CatalogPushFunction") == {"PushJobsQueue", "PushDLQ"}
     # Dispatch ends the flow: the event bus and the workflows' own destinations.
     assert _sends(template, "TriggerDispatchFunction") == set()
     # The API's functions answer requests; none of them feeds a queue.
@@ -351,7 +389,7 @@ def _tables(template: dict[str, Any], logical_id: str, policy: str) -> set[str]:
     }
 
 
-# Tables each function writes (DynamoDBCrudPolicy): only the authorizer reads without writing.
+# Tables each function writes (DynamoDBCrudPolicy).
 CRUD_TABLES = {
     "ScheduledSyncFunction": {"StateTable", "RecordsTable"},
     "DetailEnrichmentFunction": {"StateTable", "RecordsTable"},
@@ -362,7 +400,16 @@ CRUD_TABLES = {
     "ManagementApiFunction": {"StateTable", "RecordsTable"},
     # Installs write integrations and single-use state nonces; never records.
     "OAuthFunction": {"StateTable"},
+    # Integrations, rate buckets, the push ledger and leases; the canonical catalog is only read.
+    "CatalogPushFunction": {"StateTable"},
     "ApiAuthorizerFunction": set(),
+}
+# Tables a function only reads (DynamoDBReadPolicy), never one it also writes.
+READ_TABLES = {
+    # The authorizer looks API keys up.
+    "ApiAuthorizerFunction": {"StateTable"},
+    # Push reads the canonical catalog (DynamoRecords.written_by queries it) and never writes a record.
+    "CatalogPushFunction": {"RecordsTable"},
 }
 
 
@@ -371,12 +418,11 @@ def test_each_function_reaches_its_tables(template: dict[str, Any], logical_id: 
     names = [name for name, _ in policy_templates(template, logical_id)]
 
     assert _tables(template, logical_id, "DynamoDBCrudPolicy") == CRUD_TABLES[logical_id]
+    assert _tables(template, logical_id, "DynamoDBReadPolicy") == READ_TABLES.get(logical_id, set())
+    assert not CRUD_TABLES[logical_id] & READ_TABLES.get(logical_id, set())
     if logical_id == "ApiAuthorizerFunction":
         # It looks keys up, nothing more: read-only on the state table, no secrets at all.
-        assert _tables(template, logical_id, "DynamoDBReadPolicy") == {"StateTable"}
         assert names == ["DynamoDBReadPolicy"]
-    else:
-        assert _tables(template, logical_id, "DynamoDBReadPolicy") == set()
 
 
 # --- The Integrations API -------------------------------------------------------------------------
@@ -551,6 +597,8 @@ def test_outputs_name_tables_queues_and_functions(template: dict[str, Any]) -> N
         "EnrichQueueUrl": "EnrichQueue",
         "TriggerQueueUrl": "TriggerQueue",
         "EnrichDLQUrl": "EnrichDLQ",
+        "PushJobsQueueUrl": "PushJobsQueue",
+        "PushDLQUrl": "PushDLQ",
     }
     for output, resource in expected_refs.items():
         assert outputs[output] == {"Ref": resource}, output

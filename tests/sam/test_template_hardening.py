@@ -21,7 +21,16 @@ STATEFUL_TYPES = (
     "AWS::Logs::LogGroup",
     "AWS::SecretsManager::Secret",
 )
-SCHEDULES = ("ProductsSchedule", "CustomersSchedule", "OrdersSchedule", "CartsSchedule")
+# (function, event) of every schedule: sync's one per resource family, then push's of the catalog.
+SCHEDULES = (
+    ("ScheduledSyncFunction", "ProductsSchedule"),
+    ("ScheduledSyncFunction", "CustomersSchedule"),
+    ("ScheduledSyncFunction", "OrdersSchedule"),
+    ("ScheduledSyncFunction", "CartsSchedule"),
+    ("CatalogPushFunction", "PushSchedule"),
+)
+# The functions schedules invoke, asynchronously: each fans its schedule out to jobs on its queue.
+FAN_OUTS = sorted({function for function, _ in SCHEDULES})
 
 
 def _resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -94,7 +103,7 @@ def test_api_gateway_may_write_to_cloudwatch_before_the_stages_log(template: dic
 
 
 def test_each_schedule_retries_then_dead_letters(template: dict[str, Any]) -> None:
-    schedules = {name: props for function, name, props in events(template, "Schedule")}
+    schedules = {(function, name): props for function, name, props in events(template, "Schedule")}
 
     assert set(schedules) == set(SCHEDULES)
     for name, props in schedules.items():
@@ -105,8 +114,9 @@ def test_each_schedule_retries_then_dead_letters(template: dict[str, Any]) -> No
         assert 60 <= retry["MaximumEventAgeInSeconds"] <= 15 * 60, name
 
 
-def test_a_failed_fan_out_is_retried_then_dead_lettered(template: dict[str, Any]) -> None:
-    config = _resource(template, "ScheduledSyncFunction")["Properties"]["EventInvokeConfig"]
+@pytest.mark.parametrize("function", FAN_OUTS)
+def test_a_failed_fan_out_is_retried_then_dead_lettered(template: dict[str, Any], function: str) -> None:
+    config = _resource(template, function)["Properties"]["EventInvokeConfig"]
 
     assert config["MaximumRetryAttempts"] == 2
     assert 60 <= config["MaximumEventAgeInSeconds"] <= 15 * 60
@@ -130,10 +140,10 @@ def test_the_schedule_dlq_keeps_messages_and_takes_them_from_the_schedules_only(
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
     assert statement["Resource"] == {"Fn::GetAtt": ["ScheduleDLQ", "Arn"]}
-    # SAM names each schedule's rule <function><event>.
+    # SAM names each schedule's rule <function><event>: every schedule's rule, and nothing else.
     assert statement["Condition"] == {
         "ArnEquals": {
-            "aws:SourceArn": [{"Fn::GetAtt": [f"ScheduledSyncFunction{name}", "Arn"]} for name in SCHEDULES]
+            "aws:SourceArn": [{"Fn::GetAtt": [f"{function}{name}", "Arn"]} for function, name in SCHEDULES]
         }
     }
 

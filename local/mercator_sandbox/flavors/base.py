@@ -3,12 +3,19 @@
 A flavor knows one platform's surface: its URL prefix and endpoints, its credentials, its list
 envelope and pagination, its error bodies, its rate-limit headers, the shapes of its records and
 how it signs webhooks. The request pipeline around it (faults, budget, counters) is in ``app.py``.
+
+Writes: a flavor lists its write routes as ``Endpoint(kind="write", action=...)`` and answers them in
+:meth:`Flavor.write` (the pipeline reads the body first); other reads than lists and details by id
+(a product by SKU, Shopify's locations) are ``kind="read"`` routes answered in :meth:`Flavor.read`.
+Written products keep their content on the record (``writes.py``); :meth:`Flavor.product_view` says
+what a product is in platform-neutral terms, for ``Sandbox.products()``.
 """
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Any, ClassVar, Literal
@@ -20,30 +27,56 @@ from mercator_sandbox.dataset import ChangeKind, RecordState, ResourceSpec, Stor
 from mercator_sandbox.facts import Catalog
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.writes import ProductView
 
 View = Literal["list", "details", "webhook"]
+
+
+EndpointKind = Literal["list", "details", "status", "delete", "write", "read"]
+WRITE_KINDS: frozenset[str] = frozenset({"status", "delete", "write"})
 
 
 @dataclass(frozen=True)
 class Endpoint:
     """One route of a flavor, relative to its prefix; ``status`` routes set a record's status and
-    ``delete`` routes delete it the platform's way."""
+    ``delete`` routes delete it the platform's way; ``write`` routes (creates, updates) are answered by
+    :meth:`Flavor.write` and other ``read`` routes by :meth:`Flavor.read`, ``action`` naming which."""
 
     resource: str
-    kind: Literal["list", "details", "status", "delete"]
+    kind: EndpointKind
     path: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    action: str = ""
 
 
 class ApiError(Exception):
-    """A request the platform would refuse; the flavor turns it into its own error body."""
+    """A request the platform would refuse; the flavor turns it into its own error body.
 
-    def __init__(self, status: int, message: str, *, code: str = "", param: str | None = None) -> None:
+    ``fields`` names every invalid field with its messages, for platforms that report them all at
+    once (Salla's ``fields``, Shopify's ``errors``, WordPress's ``params``); ``data`` adds what a
+    platform puts beside the message (WooCommerce's ``resource_id``); ``body``, when given, is the
+    exact body to answer, for refusals that fit no general shape.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        param: str | None = None,
+        fields: Mapping[str, list[str]] | None = None,
+        data: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.param = param
+        self.fields: dict[str, list[str]] = dict(fields or {})
+        self.data: dict[str, Any] = dict(data or {})
+        self.body = body
 
 
 @dataclass
@@ -117,6 +150,33 @@ class Flavor(ABC):
         """Delete a record the platform's way; flavors without such an endpoint never get here."""
         raise self.no_route()
 
+    def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
+        """Answer a ``write`` route (``endpoint.action``) from its body; flavors with none never get here."""
+        raise self.no_route()
+
+    def read(self, request: Request, endpoint: Endpoint) -> Answer:
+        """Answer a ``read`` route (``endpoint.action``); flavors without any never get here."""
+        raise self.no_route()
+
+    def product_view(self, state: RecordState) -> ProductView:
+        """A product in platform-neutral terms (written content, or its facts when never written)."""
+        raise NotImplementedError(f"the {self.name} flavor has no platform-neutral product view")
+
+    def products(self) -> list[ProductView]:
+        """Every live product in platform-neutral terms, by id."""
+        if "products" not in self.store.resources:
+            return []
+        table = self.store.table("products")
+        return [self.product_view(table.records[i]) for i in sorted(table.records)]
+
+    def product_ids(self, matches: Callable[[RecordState], bool], *, trashed: bool = False) -> frozenset[int]:
+        """The live (and with ``trashed``, trashed) products for which ``matches`` holds."""
+        table = self.store.table("products")
+        states = list(table.records.values())
+        if trashed:
+            states += table.trashed.values()
+        return frozenset(state.id for state in states if matches(state))
+
     def find(self, resource: str, raw_id: str, *, trashed: bool = False) -> RecordState:
         """The live record ``raw_id`` names (or a trashed one too, with ``trashed``); else ApiError(404)."""
         missing = ApiError(404, self.not_found_message(resource), code="not_found")
@@ -158,7 +218,12 @@ class Flavor(ABC):
         """A 429, from the bucket (``admission``) or from the burst fault (None)."""
 
     def server_error(self, status: int) -> Answer:
-        messages = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+        messages = {
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
+            504: "Gateway Timeout",
+        }
         error = ApiError(status, messages.get(status, "Server Error"), code="server_error")
         return Answer(self.error_body(error, None), status)
 
@@ -193,6 +258,17 @@ class Flavor(ABC):
 
 
 # --- shared request parsing ---------------------------------------------------------------------
+
+
+def json_object(body: bytes, invalid: ApiError) -> dict[str, Any]:
+    """A write's body as a JSON object; ``invalid`` when it is not JSON or not an object."""
+    try:
+        fields = json.loads(body) if body.strip() else {}
+    except ValueError:
+        raise invalid from None
+    if not isinstance(fields, dict):
+        raise invalid
+    return fields
 
 
 def origin_of(request: Request) -> str:

@@ -14,6 +14,22 @@ items carry none) and the full order, with ``updated_at``, in details; products 
 changes the order in the store (a later listing shows it) and answers the updated order; an unknown
 status is a 422 naming the field.
 
+Products are written as in Salla's Merchant API (details in ``salla_writes.py``):
+``POST /products`` (Create Product) takes ``{name, price, product_type, status, quantity |
+unlimited_quantity, sale_price, cost_price, sku, mpn, gtin, description, images: [{original, alt,
+default}], tags: [tag ids]}`` and answers 201 ``{"status": 201, "success": true, "data": <the
+product as Product Details shows it>}``; ``PUT /products/{id}`` and ``PUT /products/sku/{sku}``
+(Update Product, by id or SKU) write the fields given and answer the same way with 201 (Salla's
+"created/updated" code); ``GET /products/sku/{sku}`` (Product Details By SKU) answers the product or
+the 404; ``POST /products/tags?tag_name=...`` (Create Product Tag) answers 200 ``{"data": [{id,
+name}]}``, the existing tag when the name is taken. Stock is the product's ``quantity`` (null with
+``unlimited_quantity``). A refused write is a 422 ``{"status": 422, "success": false, "error":
+{"code": "error", "message": "alert.invalid_fields", "fields": {"<field>": ["<message>"]}}}`` naming
+every failed field (required name / price / product_type, a numeric price of at least 0, a known
+product_type and status, a SKU no other product has, images with an ``original``, known tag ids), in
+Arabic or, with ``Accept-Language: en``, English. A created product is ``hidden`` until it has an
+image and ``out`` until it has stock, as the reference says.
+
 Credentials: any ``Authorization: Bearer <token>``. Rate limit (the platform's way): a leaky
 bucket per store, reported in ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` (epoch seconds
 when the bucket is empty again); a refusal is a 429 with ``Retry-After``.
@@ -33,8 +49,8 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Window
-from mercator_sandbox.facts import OrderFacts, Person, ProductFacts, amount
+from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Store, Window
+from mercator_sandbox.facts import OrderFacts, Person, amount
 from mercator_sandbox.flavors.base import (
     Answer,
     ApiError,
@@ -42,12 +58,15 @@ from mercator_sandbox.flavors.base import (
     Endpoint,
     Flavor,
     View,
+    json_object,
     origin_of,
     whole_number,
 )
+from mercator_sandbox.flavors.salla_writes import PRODUCT_STATUSES, SallaProductWriter, language
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
 from mercator_sandbox.templates import Template
+from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, decimal_of
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 CURRENCY = "SAR"
@@ -64,7 +83,6 @@ ORDER_STATUSES: tuple[tuple[str, str, int], ...] = (
     ("shipped", "تم الشحن", 814202285),
     ("canceled", "ملغي", 525144736),
 )
-PRODUCT_STATUSES = ("sale", "out", "hidden")
 CART_STATUSES = ("active", "purchased")
 PAYMENT_METHODS = ("mada", "credit_card", "bank", "cod", "apple_pay", "stc_pay", "tabby")
 # (Arabic city, English city)
@@ -154,7 +172,12 @@ class Salla(Flavor):
         Endpoint("orders", "details", "/orders/{id}"),
         Endpoint("orders", "status", "/orders/{id}/status", "POST"),
         Endpoint("products", "list", "/products"),
+        Endpoint("products", "write", "/products", "POST", action="create"),
+        Endpoint("products", "write", "/products/tags", "POST", action="create_tag"),
+        Endpoint("products", "read", "/products/sku/{sku}", action="by_sku"),
+        Endpoint("products", "write", "/products/sku/{sku}", "PUT", action="update_by_sku"),
         Endpoint("products", "details", "/products/{id}"),
+        Endpoint("products", "write", "/products/{id}", "PUT", action="update"),
         Endpoint("customers", "list", "/customers"),
         Endpoint("customers", "details", "/customers/{id}"),
         Endpoint("carts", "list", "/carts/abandoned"),
@@ -172,6 +195,10 @@ class Salla(Flavor):
     credentials_hint = "any bearer token: Authorization: Bearer <token>"
     sample_headers: ClassVar[dict[str, str]] = {"Authorization": "Bearer sandbox-token"}
     default_per_page = 15
+
+    def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
+        super().__init__(store, max_per_page=max_per_page)
+        self.writer = SallaProductWriter(store, self._content)
 
     # --- requests -------------------------------------------------------------------------------
 
@@ -272,6 +299,38 @@ class Salla(Flavor):
         record = self.render(endpoint.resource, state, "details", origin_of(request))
         return Answer(self.wrap_details(endpoint.resource, record))
 
+    def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
+        """Create Product (201), Update Product by id or SKU (201), Create Product Tag (200)."""
+        lang = language(request.headers.get("accept-language", ""))
+        if endpoint.action == "create_tag":
+            tag_id, name = self.writer.tag(request.query_params.get("tag_name"), lang)
+            return Answer({"status": 200, "success": True, "data": [{"id": tag_id, "name": name}]})
+        fields = json_object(body, ApiError(400, "The request body must be a JSON object"))
+        if endpoint.action == "create":
+            content, status = self.writer.create(fields, lang)
+            state = self.store.insert("products", status=status, written=content)
+        else:
+            if endpoint.action == "update_by_sku":
+                state = self._by_sku(request.path_params["sku"])
+            else:
+                state = self.find("products", request.path_params["id"])
+            content, status = self.writer.update(state, fields, lang)
+            state = self.store.write("products", state.id, content, status=status)
+        record = self.render("products", state, "details", origin_of(request))
+        return Answer({"status": 201, "success": True, "data": record}, 201)
+
+    def read(self, request: Request, endpoint: Endpoint) -> Answer:
+        """Product Details By SKU: the product as Product Details shows it; 404 when no product has it."""
+        state = self._by_sku(request.path_params["sku"])
+        record = self.render("products", state, "details", origin_of(request))
+        return Answer(self.wrap_details("products", record))
+
+    def _by_sku(self, sku: str) -> RecordState:
+        matches = self.product_ids(lambda state: bool(sku) and self._content(state).sku == sku)
+        if not matches:
+            raise ApiError(404, self.not_found_message("products"), code="not_found")
+        return self.store.get("products", min(matches))
+
     def not_found_message(self, resource: str) -> str:
         return "The content you are trying to access is no longer available"
 
@@ -282,7 +341,9 @@ class Salla(Flavor):
             "success": False,
             "error": {"code": codes.get(error.status, "ServerError"), "message": error.message},
         }
-        if error.param:
+        if error.fields:
+            body["error"]["fields"] = error.fields
+        elif error.param:
             body["error"]["fields"] = {error.param: [error.message]}
         return body
 
@@ -493,58 +554,81 @@ class Salla(Flavor):
             record["updated_at"] = salla_date(updated) if dated else plain_time(updated, micro=True)
         return record
 
-    def _product(self, state: RecordState, view: View) -> dict[str, Any]:
+    def _content(self, state: RecordState) -> WrittenProduct:
+        """What the product is: as written through the API, else as its facts make it."""
+        if state.written is not None:
+            return state.written
         product = self.catalog.product(state.id)
+        return WrittenProduct(
+            name=product.title,
+            description=f"<p>{product.title} by {product.vendor}.</p>",
+            sku=product.sku,
+            handle=product.handle,
+            price_cents=product.price_cents,
+            sale_cents=product.sale_cents,
+            quantity=0 if PRODUCT_STATUSES[state.status] == "out" else product.stock,
+            images=tuple(
+                WrittenImage(state.id * 10 + index, self._image(state.id, index))
+                for index in range(product.images)
+            ),
+            extra={
+                "cost_cents": product.price_cents * 6 // 10,
+                "mpn": str(10_000_000 + state.id % 90_000_000),
+                "gtin": f"628{state.id % 10**10:010d}",
+            },
+        )
+
+    def _product(self, state: RecordState, view: View) -> dict[str, Any]:
+        content = self._content(state)
         record = TEMPLATES[("products", view)].fresh()
         status = PRODUCT_STATUSES[state.status]
-        selling = product.sale_cents or product.price_cents
-        stock = 0 if status == "out" else product.stock
+        selling = content.sale_cents or content.price_cents
+        stock = content.quantity
+        text = isinstance(record.get("quantity"), str) and stock is not None
+        url = f"https://salla.sa/{STORE_SLUG}/{content.handle}/p{state.id}"
+        main = content.images[content.extra.get("main_image", 0)].src if content.images else None
+        cost = content.extra.get("cost_cents")
         record.update(
             {
                 "id": state.id,
-                "sku": product.sku,
-                "name": product.title,
-                "type": "product",
-                "description": f"<p>{product.title} by {product.vendor}.</p>",
-                "urls": {
-                    "customer": f"https://salla.sa/{STORE_SLUG}/{product.handle}/p{state.id}",
-                    "admin": f"https://s.salla.sa/products/{state.id}",
-                },
-                "url": f"https://salla.sa/{STORE_SLUG}/{product.handle}/p{state.id}",
+                "sku": content.sku,
+                "name": content.name,
+                "type": content.extra.get("product_type", "product"),
+                "description": content.description,
+                "urls": {"customer": url, "admin": f"https://s.salla.sa/products/{state.id}"},
+                "url": url,
                 "price": sar(selling),
                 "taxed_price": sar(selling),
                 "pre_tax_price": sar(selling),
                 "tax": sar(0),
-                "regular_price": sar(product.price_cents),
-                "sale_price": sar(product.sale_cents or 0),
+                "regular_price": sar(content.price_cents),
+                "sale_price": sar(content.sale_cents or 0),
                 # The template says whether this shape writes quantity as text or as a number.
-                "quantity": str(stock) if isinstance(record.get("quantity"), str) else stock,
+                "quantity": str(stock) if text else stock,
+                "unlimited_quantity": stock is None,
                 "status": status,
-                "is_available": status == "sale" and stock > 0,
-                "sold_quantity": state.variant % 500,
-                "main_image": self._image(state.id, 0),
-                "images": self._images(record.get("images"), state.id, product),
+                "is_available": status == "sale" and (stock is None or stock > 0),
+                "sold_quantity": 0 if content.extra.get("origin") == "api" else state.variant % 500,
+                "main_image": main,
+                "images": self._images(record.get("images"), content),
                 "updated_at": plain_time(state.updated),
                 "categories": [],
-                "tags": [],
+                "tags": [{"id": self.writer.tag_id(name), "name": name} for name in content.tags],
             }
         )
         for key, value in (
             ("promotion", {"title": None, "sub_title": None}),
-            (
-                "metadata",
-                {"title": product.title, "description": record["description"], "url": record["url"]},
-            ),
-            ("cost_price", str(product.price_cents * 6 // 1000)),
+            ("metadata", {"title": content.name, "description": content.description, "url": url}),
+            ("cost_price", None if cost is None else str(amount(cost))),
             ("calories", None),
             # The product's own codes in every view: the templates hold three different samples' codes.
-            ("mpn", str(10_000_000 + state.id % 90_000_000)),
-            ("gtin", f"628{state.id % 10**10:010d}"),
+            ("mpn", content.extra.get("mpn")),
+            ("gtin", content.extra.get("gtin")),
         ):
             if key in record:
                 record[key] = value
         if "thumbnail" in record:
-            record["thumbnail"] = self._image(state.id, 0)
+            record["thumbnail"] = main
         skus = record.get("skus")
         if skus:
             sku = skus[0]
@@ -552,36 +636,49 @@ class Salla(Flavor):
                 {
                     "id": state.id + 300_000_000,
                     "price": sar(selling),
-                    "regular_price": sar(product.price_cents),
+                    "regular_price": sar(content.price_cents),
                     "stock_quantity": stock,
-                    "sku": product.sku,
+                    "unlimited_quantity": stock is None,
+                    "sku": content.sku,
                 }
             )
             record["skus"] = [sku]
         return record
 
-    def _images(self, template: Any, product_id: int, product: ProductFacts) -> list[dict[str, Any]]:
+    def _images(self, template: Any, content: WrittenProduct) -> list[dict[str, Any]]:
         if not isinstance(template, list):
             return []
         # The webhook sample's product has no images, but Salla sends a product's images in every view.
         shape = template[0] if template else IMAGE_SHAPE
+        main = content.extra.get("main_image", 0)
         images = []
-        for index in range(product.images):
+        for index, written in enumerate(content.images):
             image = dict(shape)
-            image.update(
-                {
-                    "id": product_id * 10 + index,
-                    "url": self._image(product_id, index),
-                    "main": index == 0,
-                    "sort": index,
-                }
-            )
+            image.update({"id": written.id, "url": written.src, "main": index == main, "sort": index})
+            if written.alt:
+                image["alt"] = written.alt
             images.append(image)
         return images
 
     @staticmethod
     def _image(product_id: int, index: int) -> str:
         return f"{IMAGE_HOST}/{product_id}-{index}.jpg"
+
+    def product_view(self, state: RecordState) -> ProductView:
+        """Salla has no handle; ``visible`` is a product not ``hidden`` (on sale or sold out)."""
+        content = self._content(state)
+        return ProductView(
+            id=state.id,
+            sku=content.sku,
+            handle=None,
+            name=content.name,
+            description=content.description,
+            price=decimal_of(content.price_cents),
+            quantity=content.quantity if content.manage_stock else None,
+            visible=PRODUCT_STATUSES[state.status] != "hidden",
+            images=[image.src for image in content.images],
+            tags=list(content.tags),
+        )
 
     def _customer(self, state: RecordState, view: View) -> dict[str, Any]:
         person = self.catalog.customer(state.id)
@@ -668,18 +765,18 @@ class Salla(Flavor):
         return item
 
     def _price_model(self, state: RecordState) -> dict[str, Any]:
-        product = self.catalog.product(state.id)
+        content = self._content(state)
         record = TEMPLATES[("products", "price")].fresh()
         record.update(
             {
                 "id": state.id,
-                "sku": product.sku,
-                "cost": amount(product.price_cents * 6 // 10),
-                "price": amount(product.price_cents),
-                "sale_price": {"amount": amount(product.sale_cents or 0), "expired_at": None},
+                "sku": content.sku,
+                "cost": amount(content.extra.get("cost_cents") or 0),
+                "price": amount(content.price_cents),
+                "sale_price": {"amount": amount(content.sale_cents or 0), "expired_at": None},
                 "tax": 0,
-                "taxed_price": amount(product.price_cents),
-                "regular_price": amount(product.price_cents),
+                "taxed_price": amount(content.price_cents),
+                "regular_price": amount(content.price_cents),
                 "currency": CURRENCY,
             }
         )

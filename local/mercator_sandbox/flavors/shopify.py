@@ -20,6 +20,19 @@ comma-separated: ``Product,Order,Customer``), ``verb``, ``since_id``, ``created_
 id with ``limit`` and the same ``Link`` / ``page_info`` cursors as the other lists (the filters travel
 inside ``page_info``).
 
+Products are written as in the REST Admin API (details in ``shopify_writes.py``): ``POST
+/products.json`` ``{"product": {title, body_html, vendor, product_type, handle, status, tags,
+images: [{src}], variants: [{option1, sku, price, compare_at_price, inventory_management,
+inventory_policy}]}}`` answers 201 ``{"product": {...}}``; ``PUT /products/{id}.json`` answers 200
+(variants with an ``id`` are updated in place, others matched on ``option1`` or added, variants left
+out deleted; ``images`` replace the images). Every variant has an ``inventory_item_id``; stock is set
+with ``POST /inventory_levels/set.json`` ``{location_id, inventory_item_id, available}`` (200
+``{"inventory_level": {...}}``) at the shop's one location (``GET /locations.json``), and shows as
+the variant's ``inventory_quantity``, which bodies cannot set. Refusals: 400 ``{"errors": {"product":
+"Required parameter missing or invalid"}}`` without a ``product`` object; 422 ``{"errors": {"title":
+["can't be blank"]}}`` and the like (``status``, ``handle`` taken, ``variants.price``). The product
+list also filters on ``ids``, ``handle`` (comma lists), ``title``, ``vendor`` and ``product_type``.
+
 Credentials: any ``X-Shopify-Access-Token``. Rate limit: a leaky bucket (40, leaking 2 a second
 by default); every answer carries ``X-Shopify-Shop-Api-Call-Limit: n/40``; a refusal is a 429 with
 ``Retry-After: 2.0``. Webhooks carry the REST object (``{"id": N}`` for deletions), signed with a
@@ -51,14 +64,24 @@ from mercator_sandbox.flavors.base import (
     Endpoint,
     Flavor,
     View,
+    json_object,
     moment,
     origin_of,
     whole_number,
 )
 from mercator_sandbox.flavors.shopify_events import EventLog
+from mercator_sandbox.flavors.shopify_writes import (
+    INVENTORY_ITEM_OFFSET,
+    LOCATION_ID,
+    MISSING,
+    PRODUCT_STATUSES,
+    SHOP_ID,
+    ShopifyProductWriter,
+)
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
 from mercator_sandbox.templates import Template
+from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, WrittenVariant, decimal_of
 
 API_VERSION = "2025-01"
 SHOP_ZONE = ZoneInfo("America/New_York")
@@ -78,7 +101,6 @@ ORDER_STATUSES: tuple[tuple[str, str, str | None], ...] = (
     ("cancelled", "voided", None),
 )
 ORDER_STATES = ("open", "closed", "cancelled")
-PRODUCT_STATUSES = ("active", "draft", "archived")
 GATEWAYS = ("shopify_payments", "paypal", "manual", "gift_card")
 CONSENT = ("subscribed", "not_subscribed", "unsubscribed", "pending")
 SIZES = ("Small", "Medium", "Large")
@@ -117,7 +139,17 @@ EVENTS: Mapping[str, Mapping[ChangeKind, str]] = {
 EXTRA_EVENTS: Mapping[str, tuple[str, ...]] = {"orders": ("orders/paid", "orders/cancelled")}
 DELETE_EVENTS = frozenset({"orders/delete", "products/delete", "customers/delete"})
 
-FILTERS = ("since_id", "created_at_min", "created_at_max", "updated_at_min", "updated_at_max", "status")
+FILTERS = (
+    "since_id",
+    "created_at_min",
+    "created_at_max",
+    "updated_at_min",
+    "updated_at_max",
+    "status",
+    "ids",
+)
+# Product lists also filter on content (exact values; handle and ids take comma lists).
+PRODUCT_FILTERS = ("handle", "title", "vendor", "product_type")
 # The Event resource's filters: ``filter`` is a comma list of subject types (Product, Order, ...).
 EVENT_FILTERS = ("since_id", "created_at_min", "created_at_max", "filter", "verb")
 WITH_PAGE_INFO = frozenset({"limit", "page_info", "fields"})
@@ -139,7 +171,12 @@ class Shopify(Flavor):
         Endpoint("orders", "list", "/orders.json"),
         Endpoint("orders", "details", "/orders/{id}.json"),
         Endpoint("products", "list", "/products.json"),
+        Endpoint("products", "write", "/products.json", "POST", action="create"),
         Endpoint("products", "details", "/products/{id}.json"),
+        Endpoint("products", "write", "/products/{id}.json", "PUT", action="update"),
+        Endpoint("locations", "read", "/locations.json", action="locations"),
+        Endpoint("shop", "read", "/shop.json", action="shop"),
+        Endpoint("inventory_levels", "write", "/inventory_levels/set.json", "POST", action="set_inventory"),
         Endpoint("customers", "list", "/customers.json"),
         Endpoint("customers", "details", "/customers/{id}.json"),
         Endpoint("carts", "list", "/checkouts.json"),
@@ -160,6 +197,7 @@ class Shopify(Flavor):
     def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
         super().__init__(store, max_per_page=max_per_page)
         self.event_log = EventLog(SHOP_DOMAIN)
+        self.writer = ShopifyProductWriter(store, self._content)
         store.subscribe(self._log_change)
 
     def _log_change(self, change: Change) -> None:
@@ -178,7 +216,7 @@ class Shopify(Flavor):
         """How the shop names a record in its log: a product's title, an order's name and buyer, a
         customer's name."""
         if resource == "products":
-            return (self.catalog.product(state.id).title,)
+            return (self._content(state).name,)
         if resource == "orders":
             facts = self.catalog.order(state.variant, placed=state.created, guest_share=0.1)
             return (f"#{ORDER_NUMBER_BASE + state.id % 10_000_000}", facts.customer.name)
@@ -201,7 +239,8 @@ class Shopify(Flavor):
         if endpoint.resource == "events":
             return self._events_page(request, endpoint)
         params = request.query_params
-        limit, direction, cursor_id, filters = self._paging(params, FILTERS)
+        allowed = FILTERS + PRODUCT_FILTERS if endpoint.resource == "products" else FILTERS
+        limit, direction, cursor_id, filters = self._paging(params, allowed)
         query = self._query(endpoint.resource, filters)
         listing = self.store.select(endpoint.resource, query)
         start, stop = self._slice(listing, direction, cursor_id, limit)
@@ -337,8 +376,34 @@ class Shopify(Flavor):
             if lo is not None or hi is not None:
                 windows.append(Window(field_name, lo, hi))
         return Query(
-            order="id", windows=tuple(windows), statuses=self._statuses(resource, filters.get("status"))
+            order="id",
+            windows=tuple(windows),
+            statuses=self._statuses(resource, filters.get("status")),
+            ids=self._content_filter(resource, filters),
         )
+
+    def _content_filter(self, resource: str, filters: Mapping[str, str]) -> frozenset[int] | None:
+        """The ids the ``ids`` filter and (on products) the content filters leave; None if none given."""
+        chosen: frozenset[int] | None = None
+        if filters.get("ids"):
+            try:
+                chosen = frozenset(int(part) for part in filters["ids"].split(",") if part.strip())
+            except ValueError:
+                raise ApiError(400, "ids must be a comma-separated list of ids", param="ids") from None
+        if resource != "products" or not any(filters.get(name) for name in PRODUCT_FILTERS):
+            return chosen
+        handles = {part.strip() for part in filters.get("handle", "").split(",") if part.strip()}
+        exact = {name: filters[name] for name in ("title", "vendor", "product_type") if filters.get(name)}
+
+        def matches(state: RecordState) -> bool:
+            content = self._content(state)
+            values = {"title": content.name, "vendor": content.vendor, "product_type": content.product_type}
+            if handles and content.handle not in handles:
+                return False
+            return all(values[name] == value for name, value in exact.items())
+
+        matching = self.product_ids(matches)
+        return matching if chosen is None else chosen & matching
 
     @staticmethod
     def _statuses(resource: str, raw: str | None) -> frozenset[int] | None:
@@ -393,6 +458,79 @@ class Shopify(Flavor):
             raise invalid
         return str(direction), record_id, {str(key): str(value) for key, value in filters.items()}
 
+    def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
+        """Product create (201) and update (200), ``{"product": {...}}``; inventory set (200)."""
+        missing = ApiError(400, MISSING, param="product")
+        fields = json_object(body, missing)
+        if endpoint.action == "set_inventory":
+            state, content, available = self.writer.set_inventory(fields)
+            self.store.write("products", state.id, content)
+            level = {
+                "inventory_item_id": fields["inventory_item_id"],
+                "location_id": LOCATION_ID,
+                "available": available,
+                "updated_at": shop_time(self.store.time.now_seconds()),
+                "admin_graphql_api_id": (
+                    f"gid://shopify/InventoryLevel/{LOCATION_ID}?inventory_item_id={fields['inventory_item_id']}"
+                ),
+            }
+            return Answer({"inventory_level": level})
+        product = fields.get("product")
+        if not isinstance(product, dict):
+            raise missing
+        if endpoint.action == "create":
+            content, status = self.writer.create(product)
+            state = self.store.insert("products", status=status, written=content)
+            return Answer({"product": self._product(state)}, 201)
+        state = self.find("products", request.path_params["id"])
+        content, status = self.writer.update(state, product)
+        state = self.store.write("products", state.id, content, status=status)
+        return Answer({"product": self._product(state)})
+
+    def read(self, request: Request, endpoint: Endpoint) -> Answer:
+        """``GET /locations.json``: the shop's one location, active, where all its stock is;
+        ``GET /shop.json``: the shop, whose ``primary_location_id`` is that location."""
+        opened = shop_time(int(self.store.time.anchor) - 400 * 86400)
+        if endpoint.action == "shop":
+            return Answer(
+                {
+                    "shop": {
+                        "id": SHOP_ID,
+                        "name": "Mercator Sandbox",
+                        "email": "owner@acme-e2e.example",
+                        "domain": "acme-e2e.myshopify.com",
+                        "myshopify_domain": "acme-e2e.myshopify.com",
+                        "currency": "USD",
+                        "iana_timezone": "America/Los_Angeles",
+                        "primary_location_id": LOCATION_ID,
+                        "created_at": opened,
+                        "updated_at": opened,
+                    }
+                }
+            )
+        location = {
+            "id": LOCATION_ID,
+            "name": "Mercator Sandbox Warehouse",
+            "address1": "5 Market Street",
+            "address2": None,
+            "city": "San Francisco",
+            "zip": "94103",
+            "province": "California",
+            "country": "US",
+            "phone": None,
+            "created_at": opened,
+            "updated_at": opened,
+            "country_code": "US",
+            "country_name": "United States",
+            "province_code": "CA",
+            "legacy": False,
+            "active": True,
+            "admin_graphql_api_id": f"gid://shopify/Location/{LOCATION_ID}",
+            "localized_country_name": "United States",
+            "localized_province_name": "California",
+        }
+        return Answer({"locations": [location]})
+
     def details(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
         answer = super().details(request, endpoint, raw_id)
         fields = self._fields(request.query_params.get("fields"))
@@ -405,6 +543,8 @@ class Shopify(Flavor):
         return {SINGULAR[resource]: record}
 
     def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
+        if error.fields:
+            return {"errors": error.fields}
         if error.param:
             return {"errors": {error.param: error.message}}
         return {"errors": error.message}
@@ -597,27 +737,80 @@ class Shopify(Flavor):
         )
         return template
 
-    def _product(self, state: RecordState) -> dict[str, Any]:
+    def _content(self, state: RecordState) -> WrittenProduct:
+        """What the product is: as written through the API, else as its facts make it."""
+        if state.written is not None:
+            return state.written
         product = self.catalog.product(state.id)
+        variants = []
+        for index in range(product.variant_count):
+            title = SIZES[index] if product.variant_count > 1 else "Default Title"
+            variant_id = self._variant_id(state.id, index)
+            variants.append(
+                WrittenVariant(
+                    id=variant_id,
+                    inventory_item_id=variant_id + INVENTORY_ITEM_OFFSET,
+                    title=title,
+                    sku=f"{product.sku}-{index + 1}" if product.variant_count > 1 else product.sku,
+                    price_cents=product.sale_cents or product.price_cents,
+                    compare_at_cents=product.price_cents if product.sale_cents else None,
+                    # The products sample's variants are tracked by Shopify and sell on when out of stock.
+                    tracked=True,
+                    policy="continue",
+                    quantity=product.stock // product.variant_count,
+                    option1=title,
+                )
+            )
+        images = tuple(
+            WrittenImage(
+                state.id * 10 + index,
+                f"https://cdn.shopify.com/s/files/1/0000/0001/products/{product.handle}-{index}.jpg",
+            )
+            for index in range(product.images)
+        )
+        first = variants[0]
+        return WrittenProduct(
+            name=product.title,
+            description=f"<p>{product.title} by {product.vendor}.</p>",
+            sku=first.sku,
+            handle=product.handle,
+            price_cents=first.price_cents,
+            quantity=first.quantity,
+            images=images,
+            tags=(product.category.lower(), product.vendor.lower()),
+            vendor=product.vendor,
+            product_type=product.category,
+            variants=tuple(variants),
+            extra={
+                "published_at": state.created if PRODUCT_STATUSES[state.status] == "active" else None,
+                "options": ["Size" if product.variant_count > 1 else "Title"],
+            },
+        )
+
+    def _product(self, state: RecordState) -> dict[str, Any]:
+        content = self._content(state)
         record = TEMPLATES["products"].fresh()
-        status = PRODUCT_STATUSES[state.status]
         created, updated = shop_time(state.created), shop_time(state.updated)
         variant_template = record["variants"][0]
         variants = []
-        for index in range(product.variant_count):
+        for index, written in enumerate(content.variants):
             variant = dict(variant_template)
-            title = SIZES[index] if product.variant_count > 1 else "Default Title"
             variant.update(
                 {
-                    "id": self._variant_id(state.id, index),
+                    "id": written.id,
                     "product_id": state.id,
-                    "title": title,
-                    "option1": title,
+                    "title": written.title,
+                    "option1": written.option1,
                     "position": index + 1,
-                    "price": money(product.sale_cents or product.price_cents),
-                    "compare_at_price": money(product.price_cents) if product.sale_cents else None,
-                    "sku": f"{product.sku}-{index + 1}" if product.variant_count > 1 else product.sku,
-                    "inventory_quantity": product.stock // product.variant_count,
+                    "price": money(written.price_cents),
+                    "compare_at_price": (
+                        None if written.compare_at_cents is None else money(written.compare_at_cents)
+                    ),
+                    "sku": written.sku,
+                    "inventory_management": "shopify" if written.tracked else None,
+                    "inventory_policy": written.policy,
+                    "inventory_item_id": written.inventory_item_id,
+                    "inventory_quantity": written.quantity,
                     "created_at": created,
                     "updated_at": updated,
                 }
@@ -625,38 +818,63 @@ class Shopify(Flavor):
             variants.append(variant)
         image_template = record["images"][0]
         images = []
-        for index in range(product.images):
+        for index, written_image in enumerate(content.images):
             image = dict(image_template)
             image.update(
                 {
-                    "id": state.id * 10 + index,
+                    "id": written_image.id,
                     "product_id": state.id,
                     "position": index + 1,
-                    "src": f"https://cdn.shopify.com/s/files/1/0000/0001/products/{product.handle}-{index}.jpg",
+                    "src": written_image.src,
                     "created_at": created,
                     "updated_at": updated,
                 }
             )
+            if written_image.alt:
+                image["alt"] = written_image.alt
             images.append(image)
+        published = content.extra.get("published_at")
+        options = content.extra.get("options") or ["Title"]
         record.update(
             {
                 "id": state.id,
-                "title": product.title,
-                "handle": product.handle,
-                "body_html": f"<p>{product.title} by {product.vendor}.</p>",
-                "vendor": product.vendor,
-                "product_type": product.category,
+                "title": content.name,
+                "handle": content.handle,
+                "body_html": content.description,
+                "vendor": content.vendor,
+                "product_type": content.product_type,
                 "created_at": created,
                 "updated_at": updated,
-                "published_at": created if status == "active" else None,
-                "tags": f"{product.category.lower()}, {product.vendor.lower()}",
-                "status": status,
+                "published_at": None if published is None else shop_time(published),
+                "tags": ", ".join(content.tags),
+                "status": PRODUCT_STATUSES[state.status],
                 "variants": variants,
                 "images": images,
-                "options": [{"name": "Size" if product.variant_count > 1 else "Title"}],
+                "options": [{"name": name} for name in options],
             }
         )
         return record
+
+    def product_view(self, state: RecordState) -> ProductView:
+        """From the first variant: its SKU, its regular price (``compare_at_price`` when that is the
+        higher, else ``price``); ``quantity`` the stock of the tracked variants (None if none is
+        tracked); ``visible`` an ``active`` product."""
+        content = self._content(state)
+        first = content.variants[0]
+        regular = max(first.price_cents, first.compare_at_cents or 0)
+        tracked = [variant.quantity for variant in content.variants if variant.tracked]
+        return ProductView(
+            id=state.id,
+            sku=first.sku,
+            handle=content.handle,
+            name=content.name,
+            description=content.description,
+            price=decimal_of(regular),
+            quantity=sum(tracked) if tracked else None,
+            visible=PRODUCT_STATUSES[state.status] == "active",
+            images=[image.src for image in content.images],
+            tags=list(content.tags),
+        )
 
     @staticmethod
     def _shop_url(state: RecordState) -> str:

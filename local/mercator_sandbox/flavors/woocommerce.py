@@ -12,6 +12,15 @@ A page past the last answers an empty array.
 ``PUT /orders/{id}`` updates an order's ``status`` (other fields are ignored) and answers the order;
 an unknown status is a 400 ``rest_invalid_param``.
 
+Products are written as in wc/v3 (details in ``woocommerce_writes.py``): ``POST /products`` ``{name,
+type, status, catalog_visibility, description, short_description, sku, regular_price: "12.50",
+sale_price, manage_stock, stock_quantity, backorders, images: [{src} | {id}], tags: [{name} | {id}],
+slug}`` answers 201 with the product (and a ``Location``); ``PUT`` (or ``POST`` / ``PATCH``)
+``/products/{id}`` writes the fields given and answers 200 (an unknown id is a 400
+``woocommerce_rest_product_invalid_id``). Refusals: 400 ``rest_invalid_param`` naming every invalid
+parameter (``params`` and ``details``), 400 ``product_invalid_sku`` with ``resource_id`` for a taken
+SKU. Product lists also filter on ``sku`` (comma list), ``slug`` and ``include``.
+
 Deletion, as in WooCommerce: deleting an order or a product (``Store.delete`` or ``DELETE
 /orders/{id}`` without ``force=true``) moves it to the trash. Its ``status`` reads ``trash`` and
 ``date_modified`` / ``date_modified_gmt`` move to the deletion; listings with the default status
@@ -59,13 +68,16 @@ from mercator_sandbox.flavors.base import (
     Endpoint,
     Flavor,
     View,
+    json_object,
     moment,
     origin_of,
     whole_number,
 )
+from mercator_sandbox.flavors.woocommerce_writes import PRODUCT_STATUSES, WooProductWriter
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission
 from mercator_sandbox.templates import Template
+from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, decimal_of, slugify
 
 API = "/wp-json/wc/v3"
 SITE_ZONE = ZoneInfo("America/Sao_Paulo")
@@ -74,7 +86,6 @@ USER_AGENT = "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)"
 
 ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
 PAID = frozenset({"processing", "completed", "refunded"})
-PRODUCT_STATUSES = ("publish", "draft", "pending", "private")
 STATUSES = {"orders": ORDER_STATUSES, "products": PRODUCT_STATUSES}
 TRASH = "trash"
 # The post types WooCommerce names in its deletion errors ("The shop_order has already been deleted.").
@@ -143,7 +154,11 @@ class WooCommerce(Flavor):
         Endpoint("orders", "status", "/orders/{id}", "PUT"),
         Endpoint("orders", "delete", "/orders/{id}", "DELETE"),
         Endpoint("products", "list", "/products"),
+        Endpoint("products", "write", "/products", "POST", action="create"),
         Endpoint("products", "details", "/products/{id}"),
+        Endpoint("products", "write", "/products/{id}", "PUT", action="update"),
+        Endpoint("products", "write", "/products/{id}", "POST", action="update"),
+        Endpoint("products", "write", "/products/{id}", "PATCH", action="update"),
         Endpoint("products", "delete", "/products/{id}", "DELETE"),
         Endpoint("customers", "list", "/customers"),
         Endpoint("customers", "details", "/customers/{id}"),
@@ -166,6 +181,7 @@ class WooCommerce(Flavor):
 
     def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
         super().__init__(store, max_per_page=max_per_page)
+        self.writer = WooProductWriter(store, self._content)
         if "customers" in store.resources:
             store.register_sort_key("customers", "name", _display_name)
 
@@ -245,7 +261,32 @@ class WooCommerce(Flavor):
             windows=tuple(windows),
             statuses=statuses,
             trash=trash,
+            ids=self._content_filter(resource, params),
         )
+
+    def _content_filter(self, resource: str, params: Mapping[str, str]) -> frozenset[int] | None:
+        """Products' ``sku`` (exact, a comma list or the whole text), ``slug`` and ``include`` (ids)."""
+        if resource != "products" or not any(params.get(name) for name in ("sku", "slug", "include")):
+            return None
+        raw_sku = params.get("sku", "")
+        skus = {part for part in raw_sku.split(",") if part} | ({raw_sku} if raw_sku else set())
+        slug = params.get("slug", "")
+        include: set[int] | None = None
+        if params.get("include"):
+            try:
+                include = {int(part) for part in params["include"].split(",") if part.strip()}
+            except ValueError:
+                raise ApiError(400, "include[0] is not of type integer.", param="include") from None
+
+        def matches(state: RecordState) -> bool:
+            content = self._content(state)
+            return (
+                (not skus or content.sku in skus)
+                and (not slug or content.handle == slug)
+                and (include is None or state.id in include)
+            )
+
+        return self.product_ids(matches, trashed=True)
 
     def _listed(self, resource: str, record_id: int) -> RecordState:
         state = self.store.retrievable(resource, record_id)
@@ -324,6 +365,26 @@ class WooCommerce(Flavor):
         self.store.delete(resource, state.id, force=force)
         return Answer(record)
 
+    def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
+        """Create a product (201, with ``Location``) or update one (200); answers the product."""
+        fields = json_object(body, ApiError(400, "Invalid JSON body passed.", code="rest_invalid_json"))
+        origin = origin_of(request)
+        if endpoint.action == "create":
+            if fields.get("id"):
+                raise ApiError(400, "Cannot create existing product.", code="woocommerce_rest_product_exists")
+            content, status = self.writer.create(fields)
+            state = self.store.insert("products", status=status, written=content)
+            location = f"{origin}{API}/products/{state.id}"
+            return Answer(self.render("products", state, "details", origin), 201, {"Location": location})
+        try:
+            state = self.find("products", request.path_params["id"])
+        except ApiError:
+            # WooCommerce answers an update of an unknown id with a 400, not the details' 404.
+            raise ApiError(400, "Invalid ID.", code=NOT_FOUND_CODES["products"]) from None
+        content, status = self.writer.update(state, fields)
+        state = self.store.write("products", state.id, content, status=status)
+        return Answer(self.render("products", state, "details", origin))
+
     def update_status(self, request: Request, endpoint: Endpoint, raw_id: str, body: bytes) -> Answer:
         """Update an order: its ``status`` (other fields are left as they are); answers the order."""
         try:
@@ -349,6 +410,25 @@ class WooCommerce(Flavor):
         return Answer(self.render(endpoint.resource, state, "details", origin_of(request)))
 
     def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
+        if error.fields:
+            codes = error.data.get("detail_codes", {})
+            params = {name: messages[0] for name, messages in error.fields.items()}
+            return {
+                "code": error.code or "rest_invalid_param",
+                "message": error.message,
+                "data": {
+                    "status": error.status,
+                    "params": params,
+                    "details": {
+                        name: {
+                            "code": codes.get(name, "rest_invalid_param"),
+                            "message": message,
+                            "data": None,
+                        }
+                        for name, message in params.items()
+                    },
+                },
+            }
         if error.param:
             return {
                 "code": "rest_invalid_param",
@@ -356,14 +436,25 @@ class WooCommerce(Flavor):
                 "data": {"status": error.status, "params": {error.param: error.message}},
             }
         codes = {401: "woocommerce_rest_cannot_view", 404: "rest_no_route", 429: "too_many_requests"}
-        code = error.code if error.code.startswith(("woocommerce_", "rest_")) else codes.get(error.status)
+        platform = ("woocommerce_", "rest_", "product_")  # the codes WooCommerce and WordPress send
+        code = error.code if error.code.startswith(platform) else codes.get(error.status)
         return {
             "code": code or "internal_server_error",
             "message": error.message,
-            "data": {"status": error.status},
+            "data": {"status": error.status, **error.data},
         }
 
     def unauthorized(self, endpoint: Endpoint | None) -> ApiError:
+        if endpoint is not None and endpoint.kind == "write":
+            if endpoint.action == "create":
+                return ApiError(
+                    401,
+                    "Sorry, you are not allowed to create resources.",
+                    code="woocommerce_rest_cannot_create",
+                )
+            return ApiError(
+                401, "Sorry, you are not allowed to edit this resource.", code="woocommerce_rest_cannot_edit"
+            )
         if endpoint is not None and endpoint.kind == "delete":
             return ApiError(
                 401,
@@ -533,63 +624,133 @@ class WooCommerce(Flavor):
             address.update({"email": buyer.email, "phone": f"(555) 555-{buyer.digits % 10_000:04d}"})
         return address
 
-    def _product(self, state: RecordState, origin: str) -> dict[str, Any]:
+    def _content(self, state: RecordState) -> WrittenProduct:
+        """What the product is: as written through the API, else as its facts make it.
+
+        A generated product's images live in the site's uploads: their ``src`` is a path, which the
+        rendering puts under the URL the client called.
+        """
+        if state.written is not None:
+            return state.written
         product = self.catalog.product(state.id)
+        return WrittenProduct(
+            name=product.title,
+            description=f"<p>{product.title} by {product.vendor}.</p>\n",
+            short_description=f"<p>{product.title}.</p>\n",
+            sku=product.sku,
+            handle=product.handle,
+            price_cents=product.price_cents,
+            sale_cents=product.sale_cents,
+            quantity=product.stock,
+            images=tuple(
+                WrittenImage(state.id * 10 + index, f"/wp-content/uploads/{product.handle}-{index}.jpg")
+                for index in range(product.images)
+            ),
+            extra={"category": product.category, "image_name": product.title},
+        )
+
+    def _product(self, state: RecordState, origin: str) -> dict[str, Any]:
+        content = self._content(state)
+        extra = content.extra
         record = TEMPLATES["products"].fresh()
         status = TRASH if state.trashed else PRODUCT_STATUSES[state.status]
-        price = product.sale_cents or product.price_cents
+        regular = content.price_cents if extra.get("regular_set", True) else None
+        price = content.sale_cents if content.sale_cents is not None else regular
+        on_sale = content.sale_cents is not None and regular is not None and regular > content.sale_cents
+        quantity = content.quantity if content.manage_stock else None
+        backorders = content.backorders
+        added = extra.get("created_at", state.created)
         image_template = record["images"][0]
         images = []
-        for index in range(product.images):
+        for written in content.images:
             image = dict(image_template)
             image.update(
                 {
-                    "id": state.id * 10 + index,
-                    "date_created": local_time(state.created),
-                    "date_created_gmt": gmt_time(state.created),
-                    "date_modified": local_time(state.created),
-                    "date_modified_gmt": gmt_time(state.created),
-                    "src": f"{origin}/wp-content/uploads/{product.handle}-{index}.jpg",
-                    "name": product.title,
-                    "alt": "",
+                    "id": written.id,
+                    "date_created": local_time(added),
+                    "date_created_gmt": gmt_time(added),
+                    "date_modified": local_time(added),
+                    "date_modified_gmt": gmt_time(added),
+                    "src": f"{origin}{written.src}" if written.src.startswith("/") else written.src,
+                    "name": extra.get("image_name") or self.writer.upload_names.get(written.id, ""),
+                    "alt": written.alt,
                 }
             )
             images.append(image)
-        category_id = 9 + sum(map(ord, product.category)) % 50
+        category = extra.get("category")
+        categories = (
+            [{"id": 9 + sum(map(ord, category)) % 50, "name": category, "slug": category.lower()}]
+            if category
+            else []
+        )
         record.update(
             {
                 "id": state.id,
-                "name": product.title,
-                "slug": product.handle,
-                "permalink": f"{origin}/product/{product.handle}/",
+                "name": content.name,
+                "slug": content.handle,
+                "permalink": f"{origin}/product/{content.handle}/",
                 "date_created": local_time(state.created),
                 "date_created_gmt": gmt_time(state.created),
                 "date_modified": local_time(state.updated),
                 "date_modified_gmt": gmt_time(state.updated),
-                "type": "simple",
+                "type": extra.get("type", "simple"),
                 "status": status,
-                "description": f"<p>{product.title} by {product.vendor}.</p>\n",
-                "short_description": f"<p>{product.title}.</p>\n",
-                "sku": product.sku,
-                "price": money(price),
-                "regular_price": money(product.price_cents),
-                "sale_price": money(product.sale_cents) if product.sale_cents else "",
-                "price_html": PRICE_HTML.format(money(price)),
-                "on_sale": product.sale_cents is not None,
-                "purchasable": status == "publish",
-                "total_sales": state.variant % 300,
-                "manage_stock": True,
-                "stock_quantity": product.stock,
-                "stock_status": "instock" if product.stock else "outofstock",
-                "categories": [
-                    {"id": category_id, "name": product.category, "slug": product.category.lower()}
+                "featured": bool(extra.get("featured", False)),
+                "catalog_visibility": extra.get("catalog_visibility", "visible"),
+                "description": content.description,
+                "short_description": content.short_description,
+                "sku": content.sku,
+                "price": "" if price is None else money(price),
+                "regular_price": "" if regular is None else money(regular),
+                "sale_price": "" if content.sale_cents is None else money(content.sale_cents),
+                "price_html": "" if price is None else PRICE_HTML.format(money(price)),
+                "on_sale": on_sale,
+                "purchasable": status == "publish" and price is not None,
+                "total_sales": 0 if extra.get("origin") == "api" else state.variant % 300,
+                "manage_stock": content.manage_stock,
+                "stock_quantity": quantity,
+                "stock_status": self._stock_status(content),
+                "backorders": backorders,
+                "backorders_allowed": backorders != "no",
+                "backordered": content.manage_stock and (quantity or 0) <= 0 and backorders != "no",
+                "categories": categories,
+                "tags": [
+                    {"id": self.writer.tag_id(name), "name": name, "slug": slugify(name)}
+                    for name in content.tags
                 ],
-                "tags": [],
                 "images": images,
                 "related_ids": [],
             }
         )
         return record
+
+    @staticmethod
+    def _stock_status(content: WrittenProduct) -> str:
+        """Managed stock decides it (WooCommerce's validate_props); else it is what was written."""
+        if not content.manage_stock:
+            return str(content.extra.get("stock_status", "instock"))
+        if (content.quantity or 0) > 0:
+            return "instock"
+        return "onbackorder" if content.backorders != "no" else "outofstock"
+
+    def product_view(self, state: RecordState) -> ProductView:
+        """``handle`` is the slug, ``price`` the regular price (0.00 when none is set), ``quantity``
+        the managed stock (None when stock is not managed); ``visible`` a published product whose
+        catalog visibility is not ``hidden``."""
+        content = self._content(state)
+        return ProductView(
+            id=state.id,
+            sku=content.sku,
+            handle=content.handle,
+            name=content.name,
+            description=content.description,
+            price=decimal_of(content.price_cents),
+            quantity=content.quantity if content.manage_stock else None,
+            visible=PRODUCT_STATUSES[state.status] == "publish"
+            and content.extra.get("catalog_visibility", "visible") != "hidden",
+            images=[image.src for image in content.images],
+            tags=list(content.tags),
+        )
 
     def _customer(self, state: RecordState, origin: str) -> dict[str, Any]:
         buyer = self.catalog.customer(state.id)

@@ -24,6 +24,7 @@ from mercator.cli import (
     definitions,
     integration_commands,
     key_commands,
+    push_commands,
     replay,
     sandbox,
     workflow_commands,
@@ -41,6 +42,7 @@ _GROUPS: tuple[Group, ...] = (
     integration_commands,
     workflow_commands,
     replay,
+    push_commands,
     key_commands,
 )
 

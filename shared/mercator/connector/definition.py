@@ -12,7 +12,7 @@ from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
 from mercator.connector.documents import Location, Position, Positions
 from mercator.connector.placeholders import malformed, placeholder_like, placeholders
-from mercator.connector.push import Push
+from mercator.connector.product_push import Push
 from mercator.connector.sync import Resource, Sync, WebhookHandler
 from mercator.connector.webhook import WebhookConfig
 

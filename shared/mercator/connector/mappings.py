@@ -58,3 +58,8 @@ MAPPING_MARKER: dict[str, Any] = {"x-mercator": "mapping"}
 
 MappingSpec = Annotated[dict[str, Any], WithJsonSchema(MAPPING_MARKER)]
 """A mapping as written in a definition; compiled by the model that holds it."""
+
+RULE_MARKER: dict[str, Any] = {"x-mercator": "rule"}
+
+RuleSpec = Annotated[str | dict[str, Any], WithJsonSchema(RULE_MARKER)]
+"""One mapping rule (a path or a rule object) as written in a definition."""

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema
 
 from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.mappings import MAPPING_MARKER, MAPPING_SCHEMA, rule_schema
+from mercator.connector.mappings import MAPPING_MARKER, MAPPING_SCHEMA, RULE_MARKER, rule_schema
 
 SCHEMA_ID = "https://mercator.dev/schemas/connector-definition.json"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -55,6 +55,8 @@ def definition_json_schema() -> dict[str, Any]:
 def _link_mappings(node: Any) -> Any:
     if isinstance(node, dict) and node.get("x-mercator") == MAPPING_MARKER["x-mercator"]:
         return {"$ref": "#/$defs/Mapping"}
+    if isinstance(node, dict) and node.get("x-mercator") == RULE_MARKER["x-mercator"]:
+        return {"$ref": "#/$defs/MappingRule"}
     if isinstance(node, dict):
         return {key: _link_mappings(value) for key, value in node.items()}
     if isinstance(node, list):

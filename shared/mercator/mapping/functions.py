@@ -178,6 +178,19 @@ def pluck(value: Any, *, key: str) -> list[Any]:
     return out
 
 
+@FUNCTIONS.register(
+    "onlyIf",
+    params={"field": "field of the object to give", "when": "field that must have a value for it to count"},
+)
+def only_if(value: Any, *, field: str, when: str) -> Any:
+    """The object's ``field``, but only while its ``when`` field has a value too: a product's regular
+    price as the price it is compared at, only while it has a sale price. Used without a path (the
+    whole record)."""
+    if not isinstance(value, dict):
+        raise TransformError(f"onlyIf expects an object (a rule without path), got {type(value).__name__}")
+    return None if is_empty(value.get(when)) else value.get(field)
+
+
 @FUNCTIONS.register("count")
 def count(value: Any) -> int:
     """The number of elements in a list (0 for None); e.g. an order's number of lines."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +24,7 @@ from mercator.mapping.dates import check_format, parse_datetime, zone
 TRANSFORMS = Registry("transform")
 
 _TRUE = {"true", "1", "yes", "y", "on", "t"}
+_NOT_HANDLE = re.compile(r"[^a-z0-9]+")
 _FALSE = {"false", "0", "no", "n", "off", "f", ""}
 
 
@@ -221,6 +223,25 @@ def to_json(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@TRANSFORMS.register("toHandle")
+def to_handle(value: Any) -> str | None:
+    """Text as a URL handle: lower case, every run of other characters than a-z and 0-9 one hyphen,
+    none at either end (``"AB 12/x"`` → ``ab-12-x``), as stores make product handles."""
+    if value is None:
+        return None
+    handle = _NOT_HANDLE.sub("-", str(to_string(value)).lower()).strip("-")
+    return handle or None
+
+
+@TRANSFORMS.register("asList")
+def as_list(value: Any) -> list[Any]:
+    """A value as a one-item list (None: an empty one); before mapItems, an object becomes the one item
+    of a list of mapped objects (a product's single variant in a request body)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 @TRANSFORMS.register("mapItems")

@@ -40,13 +40,14 @@ from uuid import uuid4
 
 from mercator.connector import ConnectorDefinition, DefinitionError
 from mercator.connector.mapper import map_records
-from mercator.connector.push import MissingStoreValueError, ProductPush, PushEndpoint, WriteCall
+from mercator.connector.product_push import MissingStoreValueError, ProductPush, PushEndpoint, WriteCall
 from mercator.domain.clock import utc_now
 from mercator.domain.dead_letters import DeadLetter
 from mercator.domain.entities import Integration, PushAction, PushedProduct, PushRun, PushStats, StoredRecord
 from mercator.domain.hashing import content_hash
 from mercator.domain.messages import PushJob
 from mercator.domain.provider_errors import ProviderError, ProviderHTTPError
+from mercator.mapping import MappingError
 from mercator.mapping.dates import parse_datetime
 from mercator.services.ports import (
     Connectors,
@@ -69,11 +70,17 @@ _NEVER_AUTHORISED = frozenset({401, 403})
 _CREATE_ATTEMPTS = 3
 
 Deadline = Callable[[], float]
+Progress = Callable[["PlannedPush"], None]
 
 
 class PushConfigurationError(ValueError):
     """The job names an integration that cannot receive products (unknown, off, no push block, no
     catalog source): retrying will not help."""
+
+
+class PushContextError(RuntimeError):
+    """A value every product's push needs (the store's location) could not be read: the job fails
+    and is tried again, no product is blamed."""
 
 
 class PushBusyError(RuntimeError):
@@ -118,6 +125,7 @@ class _Pushing:
     run: PushRun
     context: dict[str, str] | None = None
     stats: PushStats = field(default_factory=PushStats)
+    progress: Progress | None = None
 
 
 class CatalogPushService:
@@ -212,8 +220,12 @@ class CatalogPushService:
 
     def _planned(self, target: _Target, stored: StoredRecord, entry: PushedProduct | None) -> PlannedPush:
         product = pushed_product(stored)
-        key = target.push.key_of(product)
-        digest = pushed_hash(target.push, product, key or "")
+        try:
+            key = target.push.key_of(product)
+            digest = pushed_hash(target.push, product, key or "")
+        except MappingError as exc:
+            reason = f"the connector's push block cannot map the product: {exc}"
+            return PlannedPush(stored.code, None, "refuse", reason, f"unmappable:{content_hash(product)}")
         # Pushed as it is now, or refused as it is now (tried again once it changes).
         if entry is not None and entry.state != "creating" and entry.pushed_hash == digest:
             return PlannedPush(stored.code, key, "unchanged", digest=digest)
@@ -234,8 +246,11 @@ class CatalogPushService:
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run_push_job(self, job: PushJob, deadline: Deadline) -> PushOutcome:
-        """Push the catalog into the job's store until done or until ``deadline()`` nears the margin."""
+    async def run_push_job(
+        self, job: PushJob, deadline: Deadline, *, progress: Progress | None = None
+    ) -> PushOutcome:
+        """Push the catalog into the job's store until done or until ``deadline()`` nears the margin;
+        ``progress`` is told each product's action once it is done."""
         target = self._target(job.integration_id)
         owner = uuid4().hex
         lock = f"push#{target.integration.id}"
@@ -248,7 +263,7 @@ class CatalogPushService:
             credentials = self.vault.credentials(target.integration)
             session = self.sessions.open(target.definition, target.integration, credentials)
             try:
-                return await self._walk(_Pushing(target, session, run), deadline)
+                return await self._walk(_Pushing(target, session, run, progress=progress), deadline)
             finally:
                 await session.aclose()
         finally:
@@ -281,8 +296,17 @@ class CatalogPushService:
         return PushOutcome("finished", integration_id, run.run_id, run.stats)
 
     async def _push_one(self, pushing: _Pushing, stored: StoredRecord, entry: PushedProduct | None) -> None:
+        planned = self._planned(pushing.target, stored, entry)
+        try:
+            await self._push_planned(pushing, stored, entry, planned)
+        finally:
+            if pushing.progress is not None:
+                pushing.progress(planned)
+
+    async def _push_planned(
+        self, pushing: _Pushing, stored: StoredRecord, entry: PushedProduct | None, planned: PlannedPush
+    ) -> None:
         target = pushing.target
-        planned = self._planned(target, stored, entry)
         if planned.action == "unchanged":
             pushing.stats = pushing.stats.add(PushStats(unchanged=1))
             return
@@ -294,7 +318,7 @@ class CatalogPushService:
         product = pushed_product(stored)
         before = pushing.session.stats.requests, pushing.session.stats.throttled
         try:
-            done = await self._write(pushing, stored.code, product, planned.key, entry)
+            done = await self._write(pushing, stored.code, product, planned, entry)
         except ProviderHTTPError as exc:
             if exc.status in _NEVER_AUTHORISED or exc.status == 429 or exc.status >= 500:
                 raise
@@ -308,7 +332,7 @@ class CatalogPushService:
                 store_reasons=reasons,
             )
             done = PushStats()
-        except MissingStoreValueError as exc:
+        except (MissingStoreValueError, MappingError) as exc:
             self._refused(pushing, stored, planned=planned, entry=entry, reason=str(exc), store_reasons=None)
             done = PushStats()
         requests = pushing.session.stats.requests - before[0]
@@ -319,12 +343,17 @@ class CatalogPushService:
         pushing.stats = pushing.stats.add(counted)
 
     async def _write(
-        self, pushing: _Pushing, code: str, product: dict[str, Any], key: str, entry: PushedProduct | None
+        self,
+        pushing: _Pushing,
+        code: str,
+        product: dict[str, Any],
+        planned: PlannedPush,
+        entry: PushedProduct | None,
     ) -> PushStats:
         target = pushing.target
         push = target.push
         integration_id = target.integration.id
-        digest = pushed_hash(push, product, key)
+        key = planned.key or ""
         store: dict[str, Any] = {"key": key, **(await self._context(pushing))}
         if entry is not None and entry.provider_id is not None:
             store |= {**entry.ids, "id": entry.provider_id}
@@ -338,22 +367,26 @@ class CatalogPushService:
         answered = answer if isinstance(answer, dict) else {}
         store |= push.ids_in(answered)
         if "id" not in store:
-            raise ProviderHTTPError(0, "POST", "push", reason="the store's answer gave no product id")
-        for call in push.then:
-            await self._send(pushing, call.endpoint, call.request_body(_source(product, store)), store)
-        updated_at = await self._store_updated_at(pushing, answered, str(store["id"]))
-        self.ledger.save(
-            PushedProduct(
-                integration_id=integration_id,
-                source_code=code,
-                key=key,
-                provider_id=str(store["id"]),
-                ids={name: str(value) for name, value in store.items() if name in push.ids and name != "id"},
-                pushed_hash=digest,
-                state="pushed",
-                pushed_at=self.clock(),
-            )
+            raise MissingStoreValueError("id")
+        pushed = PushedProduct(
+            integration_id=integration_id,
+            source_code=code,
+            key=key,
+            provider_id=str(store["id"]),
+            ids={name: str(value) for name, value in store.items() if name in push.ids and name != "id"},
+            state="pushed",
+            pushed_at=self.clock(),
         )
+        if push.then:
+            # The store's id is kept before the calls that follow: should one fail, the next push
+            # updates this product instead of looking for it (no hash yet, so it is pushed again).
+            self.ledger.save(pushed)
+        source = _source(product, store)
+        for call in push.then:
+            if call.applies(source):
+                await self._send(pushing, call.endpoint, call.request_body(source), store)
+        updated_at = await self._store_updated_at(pushing, answered, str(store["id"]))
+        self.ledger.save(pushed.model_copy(update={"pushed_hash": planned.digest}))
         self.ledger.save_echo(integration_id, str(store["id"]), code, updated_at)
         return PushStats(created=1) if created else PushStats(updated=1)
 
@@ -424,13 +457,14 @@ class CatalogPushService:
         if pushing.context is None:
             context: dict[str, str] = {}
             for name, value in pushing.target.push.context.items():
-                found = value.value_in(await self._send(pushing, value.endpoint, None, {}))
+                try:
+                    found = value.value_in(await self._send(pushing, value.endpoint, None, {}))
+                except ProviderHTTPError as exc:
+                    raise PushContextError(f"push.products.context.{name} could not be read: {exc}") from exc
                 if found is None or isinstance(found, dict | list):
-                    raise ProviderHTTPError(
-                        0,
-                        "GET",
-                        value.endpoint.url,
-                        reason=f"the store's answer has no {name} at {value.path}",
+                    raise PushContextError(
+                        f"push.products.context.{name}: the store's answer to {value.endpoint.url} has no "
+                        f"value at {value.path}"
                     )
                 context[name] = str(found)
             pushing.context = context
@@ -541,7 +575,7 @@ def pushed_hash(push: ProductPush, product: Mapping[str, Any], key: str) -> str:
     source = _source(product, {"key": key})
     sent = {
         "update": push.update.request_body(source),
-        "then": [call.request_body(source) for call in push.then],
+        "then": [call.request_body(source) for call in push.then if call.applies(source)],
     }
     return content_hash(sent)
 

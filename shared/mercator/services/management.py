@@ -468,14 +468,17 @@ def _settings(definition: ConnectorDefinition, chosen: IntegrationSettings) -> d
             f"{definition.name!r} has no sync.actions.updateStatus); set it to false"
         )
     if chosen.catalogSource and not any(
-        resource.contentType in PRODUCT_TYPES and resource.listed for resource in definition.resources.values()
+        resource.contentType in PRODUCT_TYPES and resource.listed
+        for resource in definition.resources.values()
     ):
         raise ConfigurationError(
             f"settings.catalogSource: {definition.displayName} lists no products (connector "
             f"{definition.name!r} has no core:product resource); set it to false"
         )
     # Only a catalog source says so: every other integration's settings stay as they always were.
-    return chosen.model_dump(exclude_none=True, exclude={"catalogSource"} if not chosen.catalogSource else None)
+    return chosen.model_dump(
+        exclude_none=True, exclude={"catalogSource"} if not chosen.catalogSource else None
+    )
 
 
 def _resources(definition: ConnectorDefinition, chosen: IntegrationSettings) -> list[str]:

@@ -92,6 +92,7 @@ def test_the_shipped_connectors_name_the_hosts_their_platforms_serve_stores_from
     assert declared == {
         "salla": ["api.salla.dev"],
         "zid": ["api.zid.sa"],
+        "crystal": ["*"],
         "shopify": ["*.myshopify.com"],
         # Self-hosted: any host, every address still checked to be public.
         "woocommerce": ["*"],

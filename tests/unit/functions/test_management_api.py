@@ -336,7 +336,9 @@ def test_configure_refusals_answer_the_error_envelope(api: Api) -> None:
 
     assert api.configure("magento") == (
         404,
-        error("NOT_FOUND", "Provider not found: 'magento'; providers: salla, shopify, woocommerce, zid"),
+        error(
+            "NOT_FOUND", "Provider not found: 'magento'; providers: crystal, salla, shopify, woocommerce, zid"
+        ),
     )
     assert api.configure(baseUrl=GUARDED_SALLA_BASE_URL, tenant=B) == (
         400,

@@ -29,6 +29,7 @@ def test_given_the_registry_when_listed_then_every_function_is_documented_with_i
         "localized",
         "lookup",
         "multiply",
+        "onlyIf",
         "phoneNumber",
         "pluck",
         "splitName",
@@ -39,6 +40,7 @@ def test_given_the_registry_when_listed_then_every_function_is_documented_with_i
     assert FUNCTIONS["splitName"].required == frozenset({"part"})
     assert FUNCTIONS["pluck"].required == frozenset({"key"})
     assert FUNCTIONS["concat"].required == frozenset()
+    assert FUNCTIONS["onlyIf"].required == frozenset({"field", "when"})
 
 
 # --- concat ---------------------------------------------------------------------------------------

@@ -35,12 +35,14 @@ NAN = float("nan")
 
 def test_given_the_registry_when_listed_then_every_documented_transform_is_there() -> None:
     assert TRANSFORMS.names() == [
+        "asList",
         "coalesce",
         "compute",
         "joinCodes",
         "lowercase",
         "mapItems",
         "toBoolean",
+        "toHandle",
         "toInteger",
         "toIsoDatetime",
         "toJson",

@@ -176,7 +176,9 @@ class FakeLedger:
         return PushRun(run_id, None, started_at)
 
     def save_run(self, integration_id: str, run: PushRun) -> None:
-        self.runs[integration_id] = PushRun(run.run_id, run.after, run.started_at, run.stats, run.continuation)
+        self.runs[integration_id] = PushRun(
+            run.run_id, run.after, run.started_at, run.stats, run.continuation
+        )
 
     def finish_run(self, integration_id: str, run: PushRun) -> None:
         self.runs.pop(integration_id, None)
@@ -318,7 +320,9 @@ async def test_a_second_push_sends_nothing_for_unchanged_products_and_updates_th
     outcome = await world.push()
 
     # Then one request went out: the update of p2 by its store id
-    assert world.store.calls[calls:] == [("PUT", "/products/502", {}, {"name": "Product p2", "regular_price": "12", "status": "publish"})]
+    assert world.store.calls[calls:] == [
+        ("PUT", "/products/502", {}, {"name": "Product p2", "regular_price": "12", "status": "publish"})
+    ]
     assert (outcome.stats.updated, outcome.stats.unchanged, outcome.stats.requests) == (1, 2, 1)
 
 
@@ -480,7 +484,9 @@ async def test_a_second_push_of_the_same_store_waits_for_the_first() -> None:
     ],
 )
 @pytest.mark.anyio
-async def test_a_store_that_does_not_receive_products_is_refused(settings: dict[str, Any], problem: str) -> None:
+async def test_a_store_that_does_not_receive_products_is_refused(
+    settings: dict[str, Any], problem: str
+) -> None:
     world = World()
     world.integrations.put(integration("acme-woo", "woocommerce", **settings))
     with pytest.raises(PushConfigurationError, match=problem):
@@ -499,18 +505,27 @@ def test_the_fan_out_sends_one_job_per_store_that_receives_products() -> None:
     world = World()
     world.integrations.put(integration("acme-woo-2", "woocommerce", syncProducts=True))
     world.integrations.put(integration("acme-woo-3", "woocommerce", syncProducts=False))
-    other = integration("other-woo", "woocommerce", syncProducts=True).model_copy(update={"tenant_id": "other"})
+    other = integration("other-woo", "woocommerce", syncProducts=True).model_copy(
+        update={"tenant_id": "other"}
+    )
     world.integrations.put(other)  # a tenant without a catalog source
 
     assert world.service().fan_out() == 2
-    assert sorted(PushJob.parse(body).integration_id for body in world.push_jobs.take()) == ["acme-woo", "acme-woo-2"]
+    assert sorted(PushJob.parse(body).integration_id for body in world.push_jobs.take()) == [
+        "acme-woo",
+        "acme-woo-2",
+    ]
 
 
 def test_the_plan_says_what_a_push_would_do_without_a_request() -> None:
     world = World()
     for code in ("p1", "p2", "p3"):
         world.catalog.put(code)
-    world.ledger.save(PushedProduct(integration_id="acme-woo", source_code="p2", key="SKU-p2", provider_id="9", pushed_hash="old"))
+    world.ledger.save(
+        PushedProduct(
+            integration_id="acme-woo", source_code="p2", key="SKU-p2", provider_id="9", pushed_hash="old"
+        )
+    )
     world.catalog.put("p4", sku="")
 
     plan = world.service().plan("acme-woo")
@@ -524,7 +539,9 @@ def test_the_plan_says_what_a_push_would_do_without_a_request() -> None:
     assert world.store.calls == []
 
 
-def change(code: str, updated_at: str, *, change: str = "updated", content_type: str = "core:product") -> ChangeEvent:
+def change(
+    code: str, updated_at: str, *, change: str = "updated", content_type: str = "core:product"
+) -> ChangeEvent:
     return ChangeEvent(
         change=change,  # type: ignore[arg-type]
         integration_id="acme-woo",

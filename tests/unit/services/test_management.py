@@ -152,7 +152,10 @@ def test_an_unknown_provider_is_not_found_and_the_message_names_the_shipped_ones
     with pytest.raises(NotFoundError) as caught:
         world.service.configure(A, request("magento", credentials={"apiKey": "k"}))
 
-    assert str(caught.value) == "Provider not found: 'magento'; providers: salla, shopify, woocommerce, zid"
+    assert (
+        str(caught.value)
+        == "Provider not found: 'magento'; providers: crystal, salla, shopify, woocommerce, zid"
+    )
     assert world.sent == []
 
 
@@ -238,7 +241,9 @@ def test_a_catalog_source_is_stored_as_such_and_a_second_one_is_a_conflict(world
         world.service.configure(A, request("woocommerce", catalogSource=True))
 
     # Then it is refused before any call, naming the one there is
-    assert str(caught.value).startswith(f"settings.catalogSource: the tenant's catalog source is already '{first.id}'")
+    assert str(caught.value).startswith(
+        f"settings.catalogSource: the tenant's catalog source is already '{first.id}'"
+    )
     assert len(world.sent) == 1
     # And an integration that is no catalog source stores no such setting
     other = world.service.configure(A, request("woocommerce"))

@@ -31,7 +31,9 @@ def test_entries_are_read_back_by_a_range_of_source_codes(dynamodb: Any, state_t
 
     # Then both entries come back whole, and nothing of c3 or of the other store
     assert set(found) == {"a1", "b2"}
-    assert found["a1"] == entry("a1", provider_id="501", ids={"variantId": "9"}, pushed_hash="h1", pushed_at=NOW)
+    assert found["a1"] == entry(
+        "a1", provider_id="501", ids={"variantId": "9"}, pushed_hash="h1", pushed_at=NOW
+    )
     assert found["b2"].provider_id == "502"
     # And a creating entry has no store id yet
     creating = ledger.get("acme-salla", "c3")

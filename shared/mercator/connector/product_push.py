@@ -28,7 +28,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
 from mercator.connector.endpoints import QueryValue, query_names
-from mercator.connector.mappings import MappingSpec
+from mercator.connector.mappings import MappingSpec, RuleSpec
 from mercator.domain.content_types import CONTENT_TYPES
 from mercator.mapping import (
     CompiledMapping,
@@ -119,6 +119,8 @@ class _BodyCall(DefinitionModel):
 
     @model_validator(mode="after")
     def _compile_body(self) -> Self:
+        if self.endpoint.method == "GET":
+            raise located_error(("endpoint", "method"), "a call with a body writes: POST, PUT or PATCH")
         try:
             self._body = compile_mapping(self.body, scope="push body")
         except MappingDefinitionError as exc:
@@ -152,7 +154,25 @@ class WriteCall(_BodyCall):
 
 
 class ThenCall(_BodyCall):
-    """A call after every create or update (stock set through its own endpoint)."""
+    """A call after every create or update (stock set through its own endpoint); with ``when``, only
+    for a product that has a value there."""
+
+    when: RecordPath | None = Field(
+        None, description="a path in the product (or store.*): the call is made only when it has a value"
+    )
+
+    _when: CompiledPath | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _compile_when(self) -> Self:
+        self._when = compile_path(self.when) if self.when else None
+        return self
+
+    def applies(self, source: Mapping[str, Any]) -> bool:
+        if self._when is None:
+            return True
+        value = self._when.get(source)
+        return value is not None and value not in ("", [])
 
 
 class FindCall(DefinitionModel):
@@ -218,7 +238,7 @@ class ContextValue(DefinitionModel):
 class ProductPush(DefinitionModel):
     """How canonical products are written into the store."""
 
-    key: MappingSpec | str = Field(
+    key: RuleSpec = Field(
         description="the rule that makes a product's key from the product (its SKU, or a handle made "
         "from it): find looks the product up by it"
     )
@@ -282,6 +302,9 @@ class ProductPush(DefinitionModel):
             if body is not None:
                 for inner, path in _body_paths(body):
                     _check_path((*where, "body", *inner), path, fields, names)
+        for index, call in enumerate(self.then):
+            if call.when:
+                _check_path(("then", index, "when"), call.when, fields, names)
         if isinstance(self.key, dict) and not _is_rule(self.key):
             raise located_error("key", "key is one rule (a path or a rule object), not a nested object")
         for inner, path in _body_paths({"key": self.key}):

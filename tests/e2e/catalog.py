@@ -1,0 +1,197 @@
+"""A Crystal catalog source and one store, served to the local stack, with the tenant's integrations on
+them: the catalog source (``catalogSource``) and the store that receives it (``syncProducts``).
+
+``CatalogWorld.sync_source()`` lists the source through the real ScheduledSync into the canonical
+catalog; ``push()`` fires CatalogPush's schedule and works its queue; ``compare()`` reads the store's
+products (``Sandbox.products()``) and the source's (``Crystal.source_products()``) and says, by SKU,
+what differs, in the fields the store's push block writes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mercator.connector import load_shipped
+from mercator.services.registration import register_integration
+from mercator.state.integrations import DynamoIntegrations
+from mercator.state.secrets import SecretsVault
+from mercator_local import LocalStack, RunReport
+from mercator_sandbox import Sandbox
+from mercator_sandbox.app import FlavorName
+from mercator_sandbox.flavors.crystal import Crystal
+from tests.e2e.support import CREDENTIALS, RATE_LIMIT, TENANT, SteppingClock, still_store_time
+
+PUSH_FUNCTION = "CatalogPushFunction"
+SYNC_FUNCTION = "ScheduledSyncFunction"
+SOURCE_ID = f"{TENANT}-crystal"
+# What each store's push block writes of a product, as Sandbox.products() shows it; the rest (a
+# Salla product's tags, which Salla takes as ids of tags made beforehand) the store keeps its own.
+COMPARED: dict[FlavorName, tuple[str, ...]] = {
+    "salla": ("name", "description", "price", "quantity", "visible", "images"),
+    "shopify": ("name", "description", "price", "quantity", "visible", "images", "tags"),
+    "woocommerce": ("name", "description", "price", "quantity", "visible", "images", "tags"),
+}
+
+
+@dataclass
+class Mismatch:
+    missing: list[str] = field(default_factory=list)  # source SKUs with no product in the store
+    duplicated: list[str] = field(default_factory=list)  # SKUs the store holds more than once
+    differing: dict[str, dict[str, tuple[Any, Any]]] = field(
+        default_factory=dict
+    )  # sku -> field -> (store, source)
+
+    @property
+    def exact(self) -> bool:
+        return not (self.missing or self.duplicated or self.differing)
+
+
+@dataclass
+class CatalogWorld:
+    stack: LocalStack
+    source: Sandbox
+    store: Sandbox
+    store_id: str
+
+    @property
+    def crystal(self) -> Crystal:
+        flavor = self.source.flavor
+        assert isinstance(flavor, Crystal)
+        return flavor
+
+    @property
+    def flavor(self) -> FlavorName:
+        return self.store.config.flavor
+
+    def sync_source(self) -> RunReport:
+        """List the source's products into the canonical catalog (and the store's, as a schedule does)."""
+        self.stack.runner.invoke_schedule(SYNC_FUNCTION, "products")
+        report = self.stack.runner.run_until_idle(skip=["TriggerQueue", "PushJobsQueue"])
+        assert report.idle, "the queues did not drain"
+        return report
+
+    def push(self) -> RunReport:
+        """Fire CatalogPush's schedule and work its jobs until none is left."""
+        self.stack.runner.invoke(PUSH_FUNCTION, {"push": "products"})
+        report = self.stack.runner.run_until_idle(skip=["TriggerQueue", "SyncJobsQueue", "EnrichQueue"])
+        assert report.idle, "the push jobs did not drain"
+        return report
+
+    def writes(self) -> int:
+        """Write requests the store has answered so far (every method but GET)."""
+        requests: dict[str, int] = self.store.counters.snapshot()["requests"]
+        return sum(count for name, count in requests.items() if not name.startswith("GET "))
+
+    def requests(self) -> int:
+        requests: dict[str, int] = self.store.counters.snapshot()["requests"]
+        return sum(requests.values())
+
+    def throttled(self) -> int:
+        throttled: int = self.store.counters.snapshot()["throttled"]
+        return throttled
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [json.loads(message["Body"]) for message in self.stack.receive_all("PushDLQ")]
+
+    def compare(self) -> Mismatch:
+        """The store's products against the source's, by SKU: every source product in the store once,
+        as the source has it; one the source no longer offers, present and not visible."""
+        in_store: dict[str, list[dict[str, Any]]] = {}
+        for product in self.store.products():
+            in_store.setdefault(str(product["sku"]), []).append(product)
+        mismatch = Mismatch(duplicated=sorted(sku for sku, found in in_store.items() if len(found) > 1))
+        offered = {record["product_number"]: record for record in self.crystal.source_products().values()}
+        for sku, record in offered.items():
+            found = in_store.get(sku)
+            if not found:
+                mismatch.missing.append(sku)
+                continue
+            expected = expected_product(record, self.flavor)
+            wrong = {
+                name: (found[0][name], expected[name])
+                for name in COMPARED[self.flavor]
+                if _normal(name, found[0][name]) != _normal(name, expected[name])
+            }
+            if wrong:
+                mismatch.differing[sku] = wrong
+        for sku, found in in_store.items():
+            if sku.startswith("CR-") and sku not in offered and found[0]["visible"]:
+                mismatch.differing[sku] = {"visible": (True, False)}
+        return mismatch
+
+
+def expected_product(record: dict[str, Any], flavor: FlavorName) -> dict[str, Any]:
+    """What the store must show of one source product (Salla keeps a product without an image
+    hidden, whatever the request asks: its own rule)."""
+    images = [image["url"] for image in sorted(record["images"], key=lambda image: image["position"])]
+    visible = record["is_visible"] and (bool(images) or flavor != "salla")
+    return {
+        "name": record["name"],
+        "description": record["description"],
+        "price": Decimal(str(record["price"])).quantize(Decimal("0.01")),
+        "quantity": record["quantity"],
+        "visible": visible,
+        "images": images,
+        "tags": list(record["tags"]),
+    }
+
+
+def _normal(name: str, value: Any) -> Any:
+    if name == "price" and value is not None:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    return value
+
+
+@contextmanager
+def catalog_world(
+    flavor: FlavorName, *, products: int = 12, store_rate_limit: bool = False
+) -> Iterator[CatalogWorld]:
+    """A fresh stack with a Crystal source of ``products`` and an empty ``flavor`` store.
+
+    ``store_rate_limit``: the store enforces its platform's rate limit, and the integration keeps to
+    the connector's own budget (else neither limits, so tests run fast).
+    """
+    with LocalStack(clock=SteppingClock(), retry_after_seconds=0) as stack:
+        source = Sandbox(
+            "crystal", seed=31, sizes={"products": products}, rate_limit=None, clock=still_store_time
+        )
+        store = Sandbox(
+            flavor,
+            seed=32,
+            sizes={"orders": 0, "products": 0, "customers": 0, "carts": 0},
+            rate_limit="platform" if store_rate_limit else None,
+            # A store that enforces its rate limit needs time to pass, for its bucket to leak.
+            clock=time.monotonic if store_rate_limit else still_store_time,
+        )
+        source_origin = stack.serve_sandbox(source)
+        store_origin = stack.serve_sandbox(store)
+        integrations = DynamoIntegrations(stack.client("dynamodb"), stack.table_name("StateTable"))
+        vault = SecretsVault(stack.client("secretsmanager"))
+        register_integration(
+            integrations,
+            vault,
+            load_shipped("crystal"),
+            tenant_id=TENANT,
+            integration_id=SOURCE_ID,
+            credentials={"baseUrl": source.base_url(source_origin), "apiKey": "crystal-e2e-key"},
+            settings={"catalogSource": True, "rateLimitPerSecond": RATE_LIMIT},
+        )
+        settings: dict[str, Any] = {"baseUrl": store.base_url(store_origin), "syncProducts": True}
+        if not store_rate_limit:
+            settings["rateLimitPerSecond"] = RATE_LIMIT
+        target = register_integration(
+            integrations,
+            vault,
+            load_shipped(flavor),
+            tenant_id=TENANT,
+            integration_id=f"{TENANT}-{flavor}",
+            credentials=CREDENTIALS[flavor],
+            settings=settings,
+        )
+        yield CatalogWorld(stack, source, store, target.id)
