@@ -24,7 +24,12 @@ handlers.
    its changes fire triggers too. A record's content does not depend on the path that brought it, so
    per content type its new + changed records are exactly the records whose latest change no
    delivery brought, less those its listing cannot see (Salla lists orders by creation date).
-7. Prints what happened: records per content type against the store, new / changed / unchanged /
+7. The catalog phase (demo_catalog.py): a Crystal-flavored back office named the tenant's catalog
+   source through the Integrations API is listed into the canonical catalog and pushed into the
+   Salla store by CatalogPush; then some products are edited and some unmarked at the source, and
+   only those are pushed again (updated, unpublished); a push with nothing changed sends no request.
+   The store's product webhooks of those writes are posted back and fire no trigger (echoes).
+8. Prints what happened: records per content type against the store, new / changed / unchanged /
    missed by webhook, requests, 429s and the time against the rate-limit ideal; the deliveries (sent,
    dropped, duplicated, Mercator's answers, duplicates and stale ones ignored, what the sync
    recovered); the triggers fired on the bus and the workflow actions the receiver verified.
@@ -34,7 +39,9 @@ delivery got no 2xx answer, a copy of a delivery was not recognised as one, the 
 not the ones the store sent out of order, the sync's missed-by-webhook count is not the dropped new
 orders, the incremental sync's new + changed of a content type is not what the deliveries left
 undelivered (and its listing can see), the first import fired a trigger, the receiver refused a
-signature, a workflow execution paused, or the new orders did not get one workflow action each.
+signature, a workflow execution paused, the new orders did not get one workflow action each, or the
+store's products differ from the catalog source's after a push, a push sent more than the changed
+products (or anything when nothing changed), or Mercator's own product writes fired a trigger.
 Nothing keeps running afterwards: the stack, the servers and the store stop with the `with` blocks.
 """
 
@@ -62,6 +69,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from demo_catalog import CatalogDemo, PushRound, report_pushes
 from demo_webhooks import (
     BusTap,
     DeliveryAnswers,
@@ -108,7 +116,7 @@ RESOURCE_KEYS = {
     "orders": "orders",
     "carts": "abandoned_carts",
 }
-DEAD_LETTER_QUEUES = ("SyncJobsDLQ", "EnrichDLQ", "TriggerDLQ")
+DEAD_LETTER_QUEUES = ("SyncJobsDLQ", "EnrichDLQ", "TriggerDLQ", "PushDLQ")
 # The Salla app's webhook secret: the store signs its deliveries with it, Mercator verifies with it.
 WEBHOOK_SECRET = "demo-salla-webhook-secret"
 SIGNING_KEY_SECRET = f"mercator/{TENANT}/webhook-keys/workflow-signing-key"
@@ -758,6 +766,60 @@ def report_actions(phases: Sequence[Phase], stack: LocalStack, new_orders: int) 
     return all(checks)
 
 
+def catalog_phase(
+    stack: LocalStack,
+    api: IntegrationsApiClient,
+    *,
+    sandbox: Sandbox,
+    integration_id: str,
+    observers: Observers,
+    path: OutcomePath,
+) -> bool:
+    """The merchant's back office pushed into the store (see demo_catalog.py); the store's webhooks of
+    Mercator's own writes posted back, firing no trigger."""
+    work = QueueWork(stack.runner, observers.tap)
+    path.between = lambda: None
+    catalog = CatalogDemo(
+        stack,
+        api,
+        store=sandbox,
+        store_integration=integration_id,
+        work=work.until_idle,
+        console=console,
+        seed=SEED,
+    )
+    echoes: Counter[str] = Counter()
+
+    emitter = sandbox.emitter
+    assert emitter is not None
+
+    posted = 0
+
+    def push(name: str) -> PushRound:
+        nonlocal posted
+        done = catalog.push(name)
+        posted += len(emitter.pending)
+        # The store's product webhooks of those writes, posted on a client of this event loop.
+        posting = httpx.AsyncClient(transport=path)
+        emitter.use_client(posting)
+        asyncio.run(_post_all(sandbox, posting))
+        work.until_idle()
+        return done
+
+    rounds: list[PushRound] = []
+    with without_metric_documents():
+        catalog.sync_source()
+        rounds.append(push("first"))
+        changes = catalog.change_the_source()
+        console.print("The source changes: " + ", ".join(f"{what} {n}" for what, n in changes.items()))
+        catalog.sync_source()
+        rounds.append(push("after changes"))
+        rounds.append(push("nothing changed"))
+    echoes = work.fired + observers.tap.take()
+    product_triggers = sum(n for event, n in echoes.items() if event.startswith("product."))
+    return report_pushes(console, rounds, posted=posted, echoes=product_triggers)
+
+
 def main() -> int:
     console.rule("Mercator demo")
     console.print("Shipped connectors against the submission checklist:")
@@ -828,6 +890,14 @@ def main() -> int:
         ok &= report_webhooks(webhooks, incremental, pairs)
         ok &= report_convergence(missing, incremental)
         ok &= report_actions([initial, webhooks, incremental], stack, NEW_ORDERS)
+        ok &= catalog_phase(
+            stack,
+            integrations_api,
+            sandbox=sandbox,
+            integration_id=integration_id,
+            observers=observers,
+            path=path,
+        )
 
         dead = {queue: stack.runner.depth(queue) for queue in DEAD_LETTER_QUEUES}
         if any(dead.values()):

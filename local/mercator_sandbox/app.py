@@ -46,7 +46,7 @@ from mercator_sandbox.timebase import DEFAULT_ANCHOR, Clock, Sleep, StoreTime
 from mercator_sandbox.webhooks import WebhookConfig, WebhookEmitter
 from mercator_sandbox.writes import ProductView
 
-FlavorName = Literal["salla", "shopify", "woocommerce", "crystal"]
+FlavorName = Literal["salla", "shopify", "woocommerce", "crystal", "zid"]
 
 # A proxy or bot-check page answered with 200: what a client sees when a host intercepts the API.
 MALFORMED_PAGE = (

@@ -165,6 +165,12 @@ class WebhookEmitter:
             await asyncio.sleep(self.config.flush_interval)
             await self.flush()
 
+    def use_client(self, client: httpx.AsyncClient) -> None:
+        """Post through ``client`` from now on (the caller's, which it closes itself): a client serves
+        one event loop, so a caller posting from a new one hands the emitter a new client."""
+        self._client = client
+        self._owns_client = False
+
     async def aclose(self) -> None:
         if self._owns_client and self._client is not None:
             await self._client.aclose()

@@ -25,6 +25,7 @@ from mercator_local import LocalStack, RunReport
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
 from mercator_sandbox.flavors.crystal import Crystal
+from mercator_sandbox.flavors.zid import Zid
 from tests.e2e.support import CREDENTIALS, RATE_LIMIT, TENANT, SteppingClock, still_store_time
 
 PUSH_FUNCTION = "CatalogPushFunction"
@@ -32,10 +33,21 @@ SYNC_FUNCTION = "ScheduledSyncFunction"
 SOURCE_ID = f"{TENANT}-crystal"
 # What each store's push block writes of a product, as Sandbox.products() shows it; the rest (a
 # Salla product's tags, which Salla takes as ids of tags made beforehand) the store keeps its own.
+# Zid takes images as uploaded files only, so its push block sends none.
+PUSH_FLAVORS: tuple[FlavorName, ...] = ("salla", "shopify", "woocommerce", "zid")
+STORE_CREDENTIALS: dict[FlavorName, dict[str, str]] = {
+    **CREDENTIALS,
+    "zid": {
+        "authorizationToken": "zid-e2e-authorization",
+        "accessToken": "zid-e2e-manager-token",
+        "storeId": "31415",
+    },
+}
 COMPARED: dict[FlavorName, tuple[str, ...]] = {
     "salla": ("name", "description", "price", "quantity", "visible", "images"),
     "shopify": ("name", "description", "price", "quantity", "visible", "images", "tags"),
     "woocommerce": ("name", "description", "price", "quantity", "visible", "images", "tags"),
+    "zid": ("name", "description", "price", "quantity", "visible", "tags"),
 }
 
 
@@ -95,6 +107,13 @@ class CatalogWorld:
     def throttled(self) -> int:
         throttled: int = self.store.counters.snapshot()["throttled"]
         return throttled
+
+    def store_code(self, product_id: int) -> str:
+        """The code Mercator keeps a store product under (Zid's products are known by a uuid)."""
+        flavor = self.store.flavor
+        if isinstance(flavor, Zid):
+            return flavor.product_uuid(product_id)
+        return str(product_id)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return [json.loads(message["Body"]) for message in self.stack.receive_all("PushDLQ")]
@@ -191,7 +210,7 @@ def catalog_world(
             load_shipped(flavor),
             tenant_id=TENANT,
             integration_id=f"{TENANT}-{flavor}",
-            credentials=CREDENTIALS[flavor],
+            credentials=STORE_CREDENTIALS[flavor],
             settings=settings,
         )
         yield CatalogWorld(stack, source, store, target.id)

@@ -14,8 +14,7 @@ from mercator.domain.messages import ChangeEvent
 from mercator.services.push_echoes import PushEchoes
 from mercator.state.pushed_products import DynamoPushedProducts
 from mercator_sandbox.app import FlavorName
-from tests.e2e.catalog import CatalogWorld, catalog_world
-from tests.e2e.support import FLAVORS
+from tests.e2e.catalog import PUSH_FLAVORS, CatalogWorld, catalog_world
 
 PRODUCTS = 12
 
@@ -27,7 +26,7 @@ def first_push(world: CatalogWorld) -> None:
     assert mismatch.exact, mismatch
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", PUSH_FLAVORS)
 def test_the_first_push_puts_every_source_product_in_the_store_once(flavor: FlavorName) -> None:
     with catalog_world(flavor, products=PRODUCTS) as world:
         # Given a source of 12 products, about a tenth of them not marked for e-commerce
@@ -42,7 +41,7 @@ def test_the_first_push_puts_every_source_product_in_the_store_once(flavor: Flav
         assert world.dead_letters() == []
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", PUSH_FLAVORS)
 def test_only_edited_and_unmarked_products_are_pushed_again_and_unchanged_ones_cost_nothing(
     flavor: FlavorName,
 ) -> None:
@@ -80,10 +79,10 @@ def test_only_edited_and_unmarked_products_are_pushed_again_and_unchanged_ones_c
 
 
 # A product update is one request, and on Shopify one more to set its stock.
-WRITES_PER_UPDATE: dict[FlavorName, int] = {"salla": 1, "shopify": 2, "woocommerce": 1}
+WRITES_PER_UPDATE: dict[FlavorName, int] = {"salla": 1, "shopify": 2, "woocommerce": 1, "zid": 1}
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", PUSH_FLAVORS)
 def test_answers_lost_in_the_middle_of_a_push_create_no_duplicate(flavor: FlavorName) -> None:
     with catalog_world(flavor, products=PRODUCTS) as world:
         world.sync_source()
@@ -99,7 +98,7 @@ def test_answers_lost_in_the_middle_of_a_push_create_no_duplicate(flavor: Flavor
         assert world.store.counters.snapshot()["lost_answers"] == 3
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", PUSH_FLAVORS)
 def test_a_push_under_the_stores_rate_limit_is_never_throttled(flavor: FlavorName) -> None:
     with catalog_world(flavor, products=PRODUCTS, store_rate_limit=True) as world:
         first_push(world)
@@ -107,7 +106,7 @@ def test_a_push_under_the_stores_rate_limit_is_never_throttled(flavor: FlavorNam
         assert world.throttled() == 0
 
 
-@pytest.mark.parametrize("flavor", FLAVORS)
+@pytest.mark.parametrize("flavor", PUSH_FLAVORS)
 def test_the_store_sending_back_what_mercator_pushed_is_an_echo(flavor: FlavorName) -> None:
     with catalog_world(flavor, products=PRODUCTS) as world:
         first_push(world)
@@ -139,7 +138,6 @@ def test_the_store_sending_back_what_mercator_pushed_is_an_echo(flavor: FlavorNa
             ChangeEvent.model_validate(json.loads(message["Body"]))
             for message in world.stack.receive_all("TriggerQueue")
         ]
-        mine: list[Any] = [
-            c for c in edited if c.integration_id == world.store_id and c.code == str(product["id"])
-        ]
+        code = world.store_code(int(product["id"]))
+        mine: list[Any] = [c for c in edited if c.integration_id == world.store_id and c.code == code]
         assert mine and not any(echoes.is_echo(change) for change in mine)

@@ -292,6 +292,28 @@ async def test_a_created_product_is_hidden_without_an_image_and_out_without_stoc
 
 
 @pytest.mark.anyio
+async def test_a_product_without_an_image_stays_hidden_when_an_update_asks_for_it_on_sale(
+    make_sandbox: SandboxFactory,
+) -> None:
+    # Given a product created without images (hidden)
+    sandbox = make_sandbox("salla")
+    async with sandbox.client() as client:
+        created = await client.post("/products", json={"name": "Plain", "price": 5, "product_type": "product"})
+        product_id = created.json()["data"]["id"]
+
+        # When an update asks for it on sale, still without an image
+        asked = await client.put(f"/products/{product_id}", json={"status": "sale", "quantity": 3})
+        # And then another gives it an image, asking for sale again
+        shown = await client.put(
+            f"/products/{product_id}", json={"status": "sale", "images": [{"original": "https://i/3"}]}
+        )
+
+    # Then it stayed hidden until it had an image
+    assert asked.json()["data"]["status"] == "hidden"
+    assert shown.json()["data"]["status"] == "sale"
+
+
+@pytest.mark.anyio
 async def test_unlimited_quantity_counts_no_stock(make_sandbox: SandboxFactory) -> None:
     # Given a store
     sandbox = make_sandbox("salla")

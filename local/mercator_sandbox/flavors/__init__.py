@@ -7,12 +7,14 @@ from mercator_sandbox.flavors.crystal import Crystal
 from mercator_sandbox.flavors.salla import Salla
 from mercator_sandbox.flavors.shopify import Shopify
 from mercator_sandbox.flavors.woocommerce import WooCommerce
+from mercator_sandbox.flavors.zid import Zid
 
 FLAVORS: dict[str, type[Flavor]] = {
     "salla": Salla,
     "shopify": Shopify,
     "woocommerce": WooCommerce,
     "crystal": Crystal,
+    "zid": Zid,
 }
 
 
@@ -34,5 +36,6 @@ __all__ = [
     "Salla",
     "Shopify",
     "WooCommerce",
+    "Zid",
     "flavor_class",
 ]

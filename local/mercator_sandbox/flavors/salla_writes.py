@@ -146,7 +146,12 @@ class SallaProductWriter:
         content = self._apply(current, fields)
         status = PRODUCT_STATUSES[state.status]
         extra = dict(content.extra)
-        if fields.get("status") is not None:
+        if fields.get("status") is not None and not content.images and fields["status"] != "hidden":
+            # Salla shows no product without an image: asking for it on sale keeps it hidden until
+            # an image arrives (the same rule as on creation).
+            status = "hidden"
+            extra["hidden_for_images"] = True
+        elif fields.get("status") is not None:
             status = fields["status"]
             extra.pop("hidden_for_images", None)
         elif extra.get("hidden_for_images") and content.images:
