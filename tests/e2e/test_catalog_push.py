@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from mercator.cli import main
 from mercator.domain.messages import ChangeEvent
 from mercator.services.push_echoes import PushEchoes
 from mercator.state.pushed_products import DynamoPushedProducts
@@ -141,3 +142,39 @@ def test_the_store_sending_back_what_mercator_pushed_is_an_echo(flavor: FlavorNa
         code = world.store_code(int(product["id"]))
         mine: list[Any] = [c for c in edited if c.integration_id == world.store_id and c.code == code]
         assert mine and not any(echoes.is_echo(change) for change in mine)
+
+
+def test_mercator_push_prints_the_plan_then_pushes_with_a_progress_bar(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with catalog_world("woocommerce", products=PRODUCTS) as world:
+        world.sync_source()
+        offered = len(world.crystal.source_products())
+        for name, value in world.stack.environment("CatalogPushFunction").items():
+            monkeypatch.setenv(name, value)
+        argv = ["push", "--integration", world.store_id]
+        capsys.readouterr()  # what the handlers printed while the source was listed
+
+        # When the plan alone is asked for
+        assert main([*argv, "--dry-run", "--format", "json"]) == 0
+        plan = json.loads(capsys.readouterr().out)
+
+        # Then every offered product would be created, and nothing reached the store
+        assert plan["counts"] == {"create": offered, "update": 0, "unpublish": 0, "unchanged": 0, "refuse": 0}
+        assert world.writes() == 0
+
+        # When the push is run from the command line
+        assert main(argv) == 0
+        printed = capsys.readouterr()
+
+        # Then the store equals the source, and the progress bar and the counts were shown
+        assert world.compare().exact
+        assert f"{offered:>5}/{offered}" in printed.err
+        assert f"pushed: {offered} created, 0 updated, 0 unpublished, 0 unchanged, 0 refused" in printed.err
+
+        # And the plan now says nothing is left to do
+        assert main([*argv, "--dry-run"]) == 0
+        assert (
+            capsys.readouterr().out.strip()
+            == f"0 create, 0 update, 0 unpublish, {offered} unchanged, 0 refuse"
+        )
