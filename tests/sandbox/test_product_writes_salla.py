@@ -298,7 +298,9 @@ async def test_a_product_without_an_image_stays_hidden_when_an_update_asks_for_i
     # Given a product created without images (hidden)
     sandbox = make_sandbox("salla")
     async with sandbox.client() as client:
-        created = await client.post("/products", json={"name": "Plain", "price": 5, "product_type": "product"})
+        created = await client.post(
+            "/products", json={"name": "Plain", "price": 5, "product_type": "product"}
+        )
         product_id = created.json()["data"]["id"]
 
         # When an update asks for it on sale, still without an image
