@@ -37,9 +37,7 @@ class Endpoint(DefinitionModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("/", "http://", "https://")):
-            raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
-        return value
+        return endpoint_url(value)
 
     @model_validator(mode="after")
     def _one_place_per_param(self) -> Self:
@@ -60,6 +58,13 @@ class Endpoint(DefinitionModel):
                         ("params", name), "{id} is only filled in endpoints.details; a listing has no id"
                     )
         return self
+
+
+def endpoint_url(value: str) -> str:
+    """``value`` when it is a path under the base URL or an absolute URL; ValueError otherwise."""
+    if not value.startswith(("/", "http://", "https://")):
+        raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
+    return value
 
 
 def paging_params(pagination: Pagination) -> dict[str, str]:

@@ -27,7 +27,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
-from mercator.connector.endpoints import QueryValue, query_names
+from mercator.connector.endpoints import QueryValue, endpoint_url, query_names
 from mercator.connector.mappings import MappingSpec, RuleSpec
 from mercator.domain.content_types import CONTENT_TYPES
 from mercator.mapping import (
@@ -56,9 +56,7 @@ class PushEndpoint(DefinitionModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("/", "http://", "https://")):
-            raise ValueError("url must start with '/' (under baseUrl) or be absolute (http:// or https://)")
-        return value
+        return endpoint_url(value)
 
     @model_validator(mode="after")
     def _one_place_per_param(self) -> Self:

@@ -126,6 +126,7 @@ class _Pushing:
     context: dict[str, str] | None = None
     stats: PushStats = field(default_factory=PushStats)
     progress: Progress | None = None
+    lock: tuple[str, str] = ("", "")  # the lease's name and owner
 
 
 class CatalogPushService:
@@ -254,7 +255,7 @@ class CatalogPushService:
         target = self._target(job.integration_id)
         owner = uuid4().hex
         lock = f"push#{target.integration.id}"
-        if not self.locks.acquire(lock, owner, self.lease_seconds):
+        if not self.locks.acquire(lock, owner, self._lease(deadline)):
             raise PushBusyError(f"a push of integration {target.integration.id!r} is already running")
         try:
             run = self.ledger.run(target.integration.id)
@@ -263,7 +264,8 @@ class CatalogPushService:
             credentials = self.vault.credentials(target.integration)
             session = self.sessions.open(target.definition, target.integration, credentials)
             try:
-                return await self._walk(_Pushing(target, session, run, progress=progress), deadline)
+                pushing = _Pushing(target, session, run, progress=progress, lock=(lock, owner))
+                return await self._walk(pushing, deadline)
             finally:
                 await session.aclose()
         finally:
@@ -280,6 +282,10 @@ class CatalogPushService:
             run.stats = run.stats.add(pushing.stats)
             pushing.stats = PushStats()
             self.ledger.save_run(integration_id, run)
+            # A long push (the command line has no deadline) keeps its lease page by page; one that
+            # lost it (another push took the store over) stops, its checkpoint saved.
+            if not self.locks.acquire(*pushing.lock, self._lease(deadline)):
+                raise PushBusyError(f"the push of integration {integration_id!r} lost its lease")
             if deadline() < self.margin:
                 run.continuation += 1
                 self.ledger.save_run(integration_id, run)
@@ -294,6 +300,10 @@ class CatalogPushService:
         self.ledger.finish_run(integration_id, run)
         logger.info("push run %s of %s finished: %s", run.run_id, integration_id, run.stats.model_dump())
         return PushOutcome("finished", integration_id, run.run_id, run.stats)
+
+    def _lease(self, deadline: Deadline) -> float:
+        """Long enough for the invocation (a crashed one frees the store a minute after its end)."""
+        return min(self.lease_seconds, max(deadline(), 0.0) + 60.0)
 
     async def _push_one(self, pushing: _Pushing, stored: StoredRecord, entry: PushedProduct | None) -> None:
         planned = self._planned(pushing.target, stored, entry)
