@@ -21,7 +21,7 @@ One product is pushed as:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -112,6 +112,11 @@ class _BodyCall(DefinitionModel):
 
     endpoint: PushEndpoint
     body: MappingSpec = Field(description="core:product (and store.*) → the request's JSON body")
+    clear: list[str] = Field(
+        default_factory=list,
+        description="body fields sent as null when the product has no value (the store then clears "
+        "them: a sale price once the sale is over); dotted, [] for each item: product.variants[].x",
+    )
 
     _body: CompiledMapping | None = PrivateAttr(None)
 
@@ -129,7 +134,7 @@ class _BodyCall(DefinitionModel):
         """The JSON body for ``source`` (the product with its ``store`` values), without nulls: a
         field the product does not have is left to the store rather than sent empty."""
         assert self._body is not None
-        body = pruned(self._body(source))
+        body = pruned(self._body(source), {tuple(path.split(".")) for path in self.clear})
         return body if isinstance(body, dict) else {}
 
 
@@ -340,12 +345,18 @@ class Push(DefinitionModel):
     products: ProductPush
 
 
-def pruned(value: Any) -> Any:
-    """``value`` without null fields, at every depth (a list keeps its items, nulls dropped)."""
+def pruned(value: Any, kept: Collection[tuple[str, ...]] = (), at: tuple[str, ...] = ()) -> Any:
+    """``value`` without null fields, at every depth, but those at a ``kept`` path (``("product",
+    "variants[]", "price")``); a list keeps its items, nulls dropped."""
     if isinstance(value, dict):
-        return {name: pruned(item) for name, item in value.items() if item is not None}
+        return {
+            name: pruned(item, kept, (*at, name))
+            for name, item in value.items()
+            if item is not None or (*at, name) in kept
+        }
     if isinstance(value, list):
-        return [pruned(item) for item in value if item is not None]
+        inside = (*at[:-1], f"{at[-1]}[]") if at else at
+        return [pruned(item, kept, inside) for item in value if item is not None]
     return value
 
 

@@ -187,7 +187,7 @@ def test_shopify_sends_a_product_that_is_not_visible_as_a_draft() -> None:
     assert body["product"]["status"] == "draft"
 
 
-def test_shopify_without_a_sale_price_sells_at_the_regular_price_and_sends_no_null() -> None:
+def test_shopify_without_a_sale_price_sells_at_the_regular_price_and_clears_only_the_compared_price() -> None:
     push = push_of("shopify")
 
     created = push.create.request_body(source(PLAIN, key="cr-000123"))
@@ -199,16 +199,20 @@ def test_shopify_without_a_sale_price_sells_at_the_regular_price_and_sends_no_nu
     assert created["product"]["variants"] == [
         {"sku": "CR-000123", "price": "49.5", "inventory_management": "shopify"}
     ]
+    # The update clears the price compared at (a sale that ended), and sends no other null
     assert updated["product"]["variants"] == [
         {
             "id": 808950810,
             "sku": "CR-000123",
             "price": "49.5",
+            "compare_at_price": None,
             "inventory_management": "shopify",
             "inventory_policy": "continue",
         }
     ]
-    assert no_nulls(created) and no_nulls(updated)
+    assert no_nulls(created)
+    del updated["product"]["variants"][0]["compare_at_price"]
+    assert no_nulls(updated)
 
 
 def test_shopify_update_without_store_ids_names_none_so_its_hash_does_not_depend_on_them() -> None:
@@ -295,6 +299,7 @@ def test_salla_hides_a_product_that_is_not_visible_and_shows_one_whose_source_do
         "name": "Trail Runner 2",
         "sku": "CR-000123",
         "price": 49.5,
+        "sale_price": 0,  # Salla's "no sale": a sale that ended is cleared
         "quantity": 12,
         "description": "<p>A light trail shoe with a grippy sole.</p>",
         "status": "sale",
@@ -479,6 +484,7 @@ def test_zid_unpublishes_a_product_that_is_not_visible_and_publishes_one_whose_s
         "name": "Trail Runner 2",
         "sku": "CR-000123",
         "price": 49.5,
+        "sale_price": None,  # cleared: a sale that ended
         "description": "<p>A light trail shoe with a grippy sole.</p>",
         "short_description": "Light trail shoe.",
         "quantity": 12,
@@ -486,6 +492,7 @@ def test_zid_unpublishes_a_product_that_is_not_visible_and_publishes_one_whose_s
         "keywords": ["Shoes", "Outdoor"],
         "is_published": True,
     }
+    del plain["sale_price"]
     assert no_nulls(plain)
 
 
@@ -517,8 +524,29 @@ def test_a_product_without_quantity_or_texts_sends_no_null_field(connector: str)
         push.update.request_body(source(bare, **store)),
     ]
 
-    assert all(no_nulls(body) for body in bodies)
+    # Nulls only where the block clears a field the product has no value for
+    assert all(no_nulls(without_cleared(body, push.create.clear)) for body in bodies[:1])
+    assert no_nulls(without_cleared(bodies[1], push.update.clear))
     assert all("quantity" not in body and "stock_quantity" not in body for body in bodies)
+
+
+def without_cleared(body: Any, cleared: list[str]) -> Any:
+    """``body`` less the null fields at the ``clear`` paths of its call."""
+    paths = [path.split(".") for path in cleared]
+
+    def walk(value: Any, at: list[str]) -> Any:
+        if isinstance(value, dict):
+            return {
+                name: walk(item, [*at, name])
+                for name, item in value.items()
+                if not (item is None and [*at, name] in paths)
+            }
+        if isinstance(value, list):
+            inside = [*at[:-1], f"{at[-1]}[]"] if at else at
+            return [walk(item, inside) for item in value]
+        return value
+
+    return walk(body, [])
 
 
 def test_crystal_is_a_source_and_pushes_nothing() -> None:
