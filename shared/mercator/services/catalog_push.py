@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import uuid4
 
-from mercator.connector import ConnectorDefinition, DefinitionError
+from mercator.connector import ConnectorDefinition, DefinitionError, Resource
 from mercator.connector.mapper import map_records
 from mercator.connector.product_push import MissingStoreValueError, ProductPush, PushEndpoint, WriteCall
 from mercator.domain.clock import utc_now
@@ -594,7 +594,8 @@ def _source(product: Mapping[str, Any], store: Mapping[str, Any]) -> dict[str, A
     return {**product, "store": dict(store)}
 
 
-def _product_resource(definition: ConnectorDefinition) -> Any:
+def _product_resource(definition: ConnectorDefinition) -> Resource | None:
+    """The store's listed product resource, whose mapping reads the store's answers back."""
     for resource in definition.sync.resources.values():
         if resource.contentType == PRODUCT and resource.listed:
             return resource
