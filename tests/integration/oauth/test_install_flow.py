@@ -303,7 +303,8 @@ async def test_a_callback_for_another_shop_than_the_installs_is_refused(world: O
     browser = Browser(world, oauth)
     authorize = browser.open(oauth.install_url(TENANT, "shopify", {"shop": "acme.myshopify.com"}))
     state = state_of(authorize)
-    assert parse_qs(urlsplit(authorize).query)["scope"] == ["read_products,write_products,write_inventory,read_customers,read_orders"]
+    scope = "read_products,write_products,write_inventory,read_customers,read_orders"
+    assert parse_qs(urlsplit(authorize).query)["scope"] == [scope]
 
     with pytest.raises(StateRejectedError, match="callback's shop"):
         await browser.callback("shopify", {"state": state, "code": "c", "shop": "other.myshopify.com"})
