@@ -153,7 +153,9 @@ def tampered(state: str) -> list[str]:
     document = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     document["t"] = "tenant-mallory"
     forged = base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
-    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    # The first character: every bit of it counts (the last one's low bits are base64 padding, so
+    # changing it can leave the signature's bytes as they were).
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     return [f"{forged}.{signature}", f"{payload}.{flipped}", payload, "", "not.a.state"]
 
 
