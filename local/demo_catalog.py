@@ -19,8 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -30,13 +28,12 @@ from mercator.domain.entities import PushStats
 from mercator.state.pushed_products import DynamoPushedProducts
 from mercator_local import LocalStack
 from mercator_sandbox import Sandbox
+from mercator_sandbox.catalog_check import compare
 from mercator_sandbox.flavors.crystal import Crystal
 
 CATALOG = 120  # source products; about a tenth start unmarked for e-commerce
 EDITED = 10
 UNMARKED = 5
-# Fields of a product the Salla push block writes, as Sandbox.products() shows them.
-COMPARED = ("name", "description", "price", "quantity", "visible", "images")
 
 
 @dataclass
@@ -115,28 +112,7 @@ class CatalogDemo:
 
     def differences(self) -> list[str]:
         """What the store shows otherwise than the source, SKU by SKU (empty: they are equal)."""
-        in_store: dict[str, list[dict[str, Any]]] = {}
-        for product in self.store.products():
-            in_store.setdefault(str(product["sku"]), []).append(product)
-        offered = {record["product_number"]: record for record in self.crystal.source_products().values()}
-        found: list[str] = [f"{sku}: {len(p)} products" for sku, p in in_store.items() if len(p) > 1]
-        for sku, record in offered.items():
-            products = in_store.get(sku)
-            if not products:
-                found.append(f"{sku}: missing")
-                continue
-            expected = _expected(record)
-            found += [
-                f"{sku}: {field} is {products[0][field]!r}, the source says {expected[field]!r}"
-                for field in COMPARED
-                if products[0][field] != expected[field]
-            ]
-        found += [
-            f"{sku}: visible, but the source no longer offers it"
-            for sku, products in in_store.items()
-            if sku.startswith("CR-") and sku not in offered and products[0]["visible"]
-        ]
-        return found
+        return compare(self.store, self.source).lines()
 
     def change_the_source(self) -> dict[str, int]:
         marked = [i for i in sorted(self.source.store.ids("products")) if self.crystal.is_marked(i)]
@@ -147,19 +123,6 @@ class CatalogDemo:
             self.crystal.unmark(record_id)
         self.source.advance_clock(3_600)
         return {"edited": EDITED, "unmarked for e-commerce": UNMARKED}
-
-
-def _expected(record: dict[str, Any]) -> dict[str, Any]:
-    images = [image["url"] for image in sorted(record["images"], key=lambda image: image["position"])]
-    return {
-        "name": record["name"],
-        "description": record["description"],
-        "price": Decimal(str(record["price"])).quantize(Decimal("0.01")),
-        "quantity": record["quantity"],
-        # Salla keeps a product without an image hidden, whatever the request asks.
-        "visible": bool(record["is_visible"] and images),
-        "images": images,
-    }
 
 
 def report_pushes(console: Console, rounds: list[PushRound], *, posted: int, echoes: int) -> bool:

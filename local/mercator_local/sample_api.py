@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl
 
 from mercator.connector import ConnectorDefinition, Resource
 from mercator.connector.documents import MAX_SAMPLE_BYTES, DocumentError, load_json_file, resolve_inside
-from mercator.connector.endpoints import Endpoint, ResponseMapping
+from mercator.connector.endpoints import Endpoint, ResponseMapping, query_value
 from mercator.connector.pagination import (
     CursorPagination,
     NextUrlPagination,
@@ -46,7 +46,6 @@ from mercator.connector.pagination import (
     PageNumberPagination,
 )
 from mercator.mapping import compile_path
-from mercator.providers.paginators import query_value
 from mercator.services.merge import deep_merge
 
 Kind = Literal["list", "details", "sub", "deletions"]

@@ -13,8 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from mercator.connector import load_shipped
@@ -24,6 +23,7 @@ from mercator.state.secrets import SecretsVault
 from mercator_local import LocalStack, RunReport
 from mercator_sandbox import Sandbox
 from mercator_sandbox.app import FlavorName
+from mercator_sandbox.catalog_check import Mismatch, compare
 from mercator_sandbox.flavors.crystal import Crystal
 from mercator_sandbox.flavors.zid import Zid
 from tests.e2e.support import CREDENTIALS, RATE_LIMIT, TENANT, SteppingClock, still_store_time
@@ -31,9 +31,7 @@ from tests.e2e.support import CREDENTIALS, RATE_LIMIT, TENANT, SteppingClock, st
 PUSH_FUNCTION = "CatalogPushFunction"
 SYNC_FUNCTION = "ScheduledSyncFunction"
 SOURCE_ID = f"{TENANT}-crystal"
-# What each store's push block writes of a product, as Sandbox.products() shows it; the rest (a
-# Salla product's tags, which Salla takes as ids of tags made beforehand) the store keeps its own.
-# Zid takes images as uploaded files only, so its push block sends none.
+# Zid takes images as uploaded files only, so its push block sends none (see catalog_check).
 PUSH_FLAVORS: tuple[FlavorName, ...] = ("salla", "shopify", "woocommerce", "zid")
 STORE_CREDENTIALS: dict[FlavorName, dict[str, str]] = {
     **CREDENTIALS,
@@ -43,25 +41,6 @@ STORE_CREDENTIALS: dict[FlavorName, dict[str, str]] = {
         "storeId": "31415",
     },
 }
-COMPARED: dict[FlavorName, tuple[str, ...]] = {
-    "salla": ("name", "description", "price", "quantity", "visible", "images"),
-    "shopify": ("name", "description", "price", "quantity", "visible", "images", "tags"),
-    "woocommerce": ("name", "description", "price", "quantity", "visible", "images", "tags"),
-    "zid": ("name", "description", "price", "quantity", "visible", "tags"),
-}
-
-
-@dataclass
-class Mismatch:
-    missing: list[str] = field(default_factory=list)  # source SKUs with no product in the store
-    duplicated: list[str] = field(default_factory=list)  # SKUs the store holds more than once
-    differing: dict[str, dict[str, tuple[Any, Any]]] = field(
-        default_factory=dict
-    )  # sku -> field -> (store, source)
-
-    @property
-    def exact(self) -> bool:
-        return not (self.missing or self.duplicated or self.differing)
 
 
 @dataclass
@@ -119,52 +98,8 @@ class CatalogWorld:
         return [json.loads(message["Body"]) for message in self.stack.receive_all("PushDLQ")]
 
     def compare(self) -> Mismatch:
-        """The store's products against the source's, by SKU: every source product in the store once,
-        as the source has it; one the source no longer offers, present and not visible."""
-        in_store: dict[str, list[dict[str, Any]]] = {}
-        for product in self.store.products():
-            in_store.setdefault(str(product["sku"]), []).append(product)
-        mismatch = Mismatch(duplicated=sorted(sku for sku, found in in_store.items() if len(found) > 1))
-        offered = {record["product_number"]: record for record in self.crystal.source_products().values()}
-        for sku, record in offered.items():
-            found = in_store.get(sku)
-            if not found:
-                mismatch.missing.append(sku)
-                continue
-            expected = expected_product(record, self.flavor)
-            wrong = {
-                name: (found[0][name], expected[name])
-                for name in COMPARED[self.flavor]
-                if _normal(name, found[0][name]) != _normal(name, expected[name])
-            }
-            if wrong:
-                mismatch.differing[sku] = wrong
-        for sku, found in in_store.items():
-            if sku.startswith("CR-") and sku not in offered and found[0]["visible"]:
-                mismatch.differing[sku] = {"visible": (True, False)}
-        return mismatch
-
-
-def expected_product(record: dict[str, Any], flavor: FlavorName) -> dict[str, Any]:
-    """What the store must show of one source product (Salla keeps a product without an image
-    hidden, whatever the request asks: its own rule)."""
-    images = [image["url"] for image in sorted(record["images"], key=lambda image: image["position"])]
-    visible = record["is_visible"] and (bool(images) or flavor != "salla")
-    return {
-        "name": record["name"],
-        "description": record["description"],
-        "price": Decimal(str(record["price"])).quantize(Decimal("0.01")),
-        "quantity": record["quantity"],
-        "visible": visible,
-        "images": images,
-        "tags": list(record["tags"]),
-    }
-
-
-def _normal(name: str, value: Any) -> Any:
-    if name == "price" and value is not None:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    return value
+        """The store's products against the source's, by SKU (see mercator_sandbox.catalog_check)."""
+        return compare(self.store, self.source)
 
 
 @contextmanager

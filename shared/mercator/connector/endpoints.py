@@ -60,6 +60,13 @@ class Endpoint(DefinitionModel):
         return self
 
 
+def query_value(value: object) -> str:
+    """A query value as providers expect it: booleans in lower case, everything else as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def endpoint_url(value: str) -> str:
     """``value`` when it is a path under the base URL or an absolute URL; ValueError otherwise."""
     if not value.startswith(("/", "http://", "https://")):

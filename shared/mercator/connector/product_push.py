@@ -23,11 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
-from mercator.connector.endpoints import QueryValue, endpoint_url, query_names
+from mercator.connector.endpoints import QueryValue, endpoint_url, query_names, query_value
 from mercator.connector.mappings import MappingSpec, RuleSpec
 from mercator.domain.content_types import CONTENT_TYPES
 from mercator.mapping import (
@@ -76,7 +77,6 @@ class PushEndpoint(DefinitionModel):
 
     def filled(self, store: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
         """The URL (values quoted as one path segment) and params with ``store``'s values filled in."""
-        from urllib.parse import quote  # noqa: PLC0415 - only pushes build URLs
 
         def value(match: re.Match[str], *, quoted: bool) -> str:
             found = store.get(match.group(1))
@@ -88,11 +88,9 @@ class PushEndpoint(DefinitionModel):
         params = {
             name: _PLACEHOLDER.sub(lambda m: value(m, quoted=False), raw)
             if isinstance(raw, str)
-            else str(raw)
+            else query_value(raw)
             for name, raw in self.params.items()
         }
-        # Booleans as the stores read them in a query string.
-        params = {name: raw.lower() if raw in ("True", "False") else raw for name, raw in params.items()}
         return url, params
 
 

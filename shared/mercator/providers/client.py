@@ -38,7 +38,7 @@ from typing import Any, Self
 import httpx
 
 from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.endpoints import SubResource
+from mercator.connector.endpoints import QueryValue, SubResource
 from mercator.connector.sync import Resource
 from mercator.domain.pages import ClientStats, DetailResult, Page, PageCheckpoint
 from mercator.domain.provider_errors import (
@@ -439,7 +439,7 @@ class ProviderClient:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str],
+        params: Mapping[str, QueryValue],
         body: Any = None,
         once: bool = False,
         where: str = "push",

@@ -68,13 +68,6 @@ class PaginationStuckError(Exception):
     """The provider's paging would not move forward or cannot be read (a loop, a bad next link)."""
 
 
-def query_value(value: object) -> str:
-    """A query value as providers expect it: booleans in lower case, everything else as text."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 class Strategy:
     """Base of the strategies; ``positional`` ones can name page k ahead, so pages can be prefetched."""
 

@@ -30,12 +30,19 @@ import httpx
 
 from mercator.connector.auth import BasicAuth
 from mercator.connector.definition import ConnectorDefinition
-from mercator.connector.endpoints import ID_PLACEHOLDER, DetailsEndpoint, Endpoint, QueryValue, SubResource
+from mercator.connector.endpoints import (
+    ID_PLACEHOLDER,
+    DetailsEndpoint,
+    Endpoint,
+    QueryValue,
+    SubResource,
+    query_value,
+)
 from mercator.connector.placeholders import fill
 from mercator.connector.sync import Resource
 from mercator.domain.errors import MissingCredentialError
 from mercator.domain.provider_errors import ProviderResponseError, StoreAddressError
-from mercator.providers.paginators import PageRequest, query_value
+from mercator.providers.paginators import PageRequest
 from mercator.providers.redaction import Redactor
 
 EndpointKind = Literal["list", "details"]
@@ -175,11 +182,11 @@ class StoreRequests:
         url = self._url(endpoint.path_for(record_id), "sync.actions.updateStatus.url")
         return endpoint.method, url, endpoint.body_for(status, record_id)
 
-    def push_request(self, url: str, params: Mapping[str, str], where: str) -> tuple[str, dict[str, str]]:
+    def push_request(
+        self, url: str, params: Mapping[str, QueryValue], where: str
+    ) -> tuple[str, dict[str, str]]:
         """A push call's URL (its ``{name}`` values already in) and params, credentials filled in."""
-        return self._url(url, f"{where}.url"), {
-            name: fill(value, self._credentials, f"{where}.params.{name}") for name, value in params.items()
-        }
+        return self._url(url, f"{where}.url"), self._fill_params(f"{where}.params", params)
 
     def _url(self, written: str, where: str) -> str:
         """A definition's URL with the credentials filled in; a path is taken from the base URL."""
@@ -204,13 +211,16 @@ class StoreRequests:
         """An endpoint's params with credentials filled in, once per credentials."""
         params = self._params.get(key)
         if params is None:
-            params = self._params[key] = {
-                name: query_value(fill(value, self._credentials, f"{where}.{name}"))
-                if isinstance(value, str)
-                else query_value(value)
-                for name, value in written.items()
-            }
+            params = self._params[key] = self._fill_params(where, written)
         return params
+
+    def _fill_params(self, where: str, written: Mapping[str, QueryValue]) -> dict[str, str]:
+        return {
+            name: query_value(
+                fill(value, self._credentials, f"{where}.{name}") if isinstance(value, str) else value
+            )
+            for name, value in written.items()
+        }
 
     # Next-page URLs: stored without credentials, resolved with them
 

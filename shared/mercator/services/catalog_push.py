@@ -49,15 +49,15 @@ from mercator.domain.messages import PushJob
 from mercator.domain.provider_errors import ProviderError, ProviderHTTPError
 from mercator.mapping import MappingError
 from mercator.mapping.dates import parse_datetime
+from mercator.services.families import family_resources
 from mercator.services.ports import (
     Connectors,
     CredentialsVault,
-    IntegrationRepository,
     MessageQueue,
     ProviderSession,
     ProviderSessions,
 )
-from mercator.services.push_ports import CatalogRecords, LeaseLock, PushLedger
+from mercator.services.push_ports import CatalogRecords, LeaseLock, PushLedger, TenantIntegrations
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class CatalogPushService:
     def __init__(
         self,
         *,
-        integrations: IntegrationRepository,
+        integrations: TenantIntegrations,
         vault: CredentialsVault,
         connectors: Connectors,
         sessions: ProviderSessions,
@@ -197,7 +197,9 @@ class CatalogPushService:
             raise PushConfigurationError(
                 f"connector {definition.name!r} has no push block: Mercator cannot write products to it"
             )
-        source = catalog_sources(self.integrations.active()).get(integration.tenant_id)
+        source = catalog_sources(self.integrations.for_tenant(integration.tenant_id)).get(
+            integration.tenant_id
+        )
         if source is None:
             raise PushConfigurationError(
                 f"tenant {integration.tenant_id!r} names no catalog source (an active integration with "
@@ -596,7 +598,4 @@ def _source(product: Mapping[str, Any], store: Mapping[str, Any]) -> dict[str, A
 
 def _product_resource(definition: ConnectorDefinition) -> Resource | None:
     """The store's listed product resource, whose mapping reads the store's answers back."""
-    for resource in definition.sync.resources.values():
-        if resource.contentType == PRODUCT and resource.listed:
-            return resource
-    return None
+    return next((resource for resource in family_resources(definition, "products") if resource.listed), None)

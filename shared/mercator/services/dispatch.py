@@ -113,11 +113,12 @@ class DispatchService:
     def dispatch(self, event: ChangeEvent) -> DispatchOutcome:
         """Fire the event's triggers and run the workflows they select; nothing for an echo of
         Mercator's own write (see mercator.services.push_echoes)."""
-        if self.echoes is not None and self.echoes.is_echo(event):
-            return DispatchOutcome(echo=True)
         fired = fired_triggers(self.connectors.get(event.connector), event)
         if not fired:
             return DispatchOutcome()
+        # Looked up only for a change that would fire something: most change events fire nothing.
+        if self.echoes is not None and self.echoes.is_echo(event):
+            return DispatchOutcome(echo=True)
         self.publisher.publish([bus_event(event, trigger) for trigger in fired])
         events = {trigger.event for trigger in fired}
         listening = [

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from mercator.connector import ConnectorDefinition
+from mercator.connector.endpoints import QueryValue
 from mercator.domain.entities import (
     Cursor,
     Integration,
@@ -185,7 +186,7 @@ class ProviderSession(Protocol):
         method: str,
         url: str,
         *,
-        params: Mapping[str, str],
+        params: Mapping[str, QueryValue],
         body: Any = None,
         once: bool = False,
         where: str = "push",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from mercator.domain.entities import PushedProduct, PushRun, StoredRecord
+from mercator.domain.entities import Integration, PushedProduct, PushRun, StoredRecord
+from mercator.services.ports import IntegrationRepository
 
 
 class EchoLedger(Protocol):
@@ -48,6 +49,12 @@ class CatalogRecords(Protocol):
         self, tenant_id: str, content_type: str, integration_id: str, *, after: str | None, limit: int
     ) -> list[StoredRecord]:
         """Up to ``limit`` records the integration wrote last, in code order, after ``after``."""
+        ...
+
+
+class TenantIntegrations(IntegrationRepository, Protocol):
+    def for_tenant(self, tenant_id: str) -> list[Integration]:
+        """The tenant's integrations of every status."""
         ...
 
 

@@ -57,6 +57,9 @@ class FakeIntegrations:
     def active(self) -> list[Integration]:
         return [integration for integration in self.items.values() if integration.status == "active"]
 
+    def for_tenant(self, tenant_id: str) -> list[Integration]:
+        return [integration for integration in self.items.values() if integration.tenant_id == tenant_id]
+
 
 class FakeVault:
     """Credentials by secret ARN, as Secrets Manager would hold them."""

@@ -91,7 +91,7 @@ class FakeStoreSession:
         method: str,
         url: str,
         *,
-        params: Mapping[str, str],
+        params: Mapping[str, Any],
         body: Any = None,
         once: bool = False,
         where: str = "push",
