@@ -44,6 +44,7 @@ from mercator_sandbox.oauth import OAuthServer, OAuthServerConfig
 from mercator_sandbox.ratelimit import LeakyBucket, RateLimitConfig
 from mercator_sandbox.timebase import DEFAULT_ANCHOR, Clock, Sleep, StoreTime
 from mercator_sandbox.webhooks import WebhookConfig, WebhookEmitter
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.writes import ProductView
 
 FlavorName = Literal["salla", "shopify", "woocommerce", "crystal", "zid"]
@@ -236,6 +237,23 @@ class Sandbox:
         ``visible`` the platform's published state (see each flavor's ``product_view``).
         """
         return self.flavor.products()
+
+    def shipments(self, order_id: int | None = None) -> list[ShipmentView]:
+        """Every shipment (of one order), platform-neutral: ``{"id", "order_id", "status", "carrier",
+        "tracking_numbers", "tracking_url"}``, ``status`` in the platform's own words."""
+        return self.flavor.shipments(order_id)
+
+    def ship(
+        self, order_id: int, *, carrier: str, tracking_number: str, tracking_url: str | None = None
+    ) -> ShipmentView:
+        """The merchant ships an order from the store's admin (the platform's webhooks follow)."""
+        return self.flavor.ship(
+            order_id, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url
+        )
+
+    def set_shipment_status(self, shipment_id: int, status: CarrierStatus) -> ShipmentView:
+        """The carrier reports a shipment's progress, e.g. ``delivered`` (the platform's webhooks follow)."""
+        return self.flavor.set_shipment_status(shipment_id, status)
 
     def base_url(self, origin: str = "http://testserver") -> str:
         """The base URL to put in a connector: the origin plus the platform's API prefix."""

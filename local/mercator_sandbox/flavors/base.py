@@ -27,6 +27,7 @@ from mercator_sandbox.dataset import ChangeKind, RecordState, ResourceSpec, Stor
 from mercator_sandbox.facts import Catalog
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.writes import ProductView
 
 View = Literal["list", "details", "webhook"]
@@ -168,6 +169,22 @@ class Flavor(ABC):
             return []
         table = self.store.table("products")
         return [self.product_view(table.records[i]) for i in sorted(table.records)]
+
+    def shipments(self, order_id: int | None = None) -> list[ShipmentView]:
+        """Every shipment of the store (of one order with ``order_id``), platform-neutral, by id."""
+        raise NotImplementedError(f"the {self.name} flavor has no shipments")
+
+    def ship(
+        self, order_id: int, *, carrier: str, tracking_number: str, tracking_url: str | None = None
+    ) -> ShipmentView:
+        """The merchant ships the order from the store's own admin: a shipment with tracking, the
+        order's status moved as the platform moves it, the platform's webhooks queued."""
+        raise NotImplementedError(f"the {self.name} flavor has no shipments")
+
+    def set_shipment_status(self, shipment_id: int, status: CarrierStatus) -> ShipmentView:
+        """The carrier reports the shipment's progress (``delivered``...): the platform's status set,
+        the order moved as the platform moves it, the platform's webhooks queued."""
+        raise NotImplementedError(f"the {self.name} flavor has no shipments")
 
     def product_ids(self, matches: Callable[[RecordState], bool], *, trashed: bool = False) -> frozenset[int]:
         """The live (and with ``trashed``, trashed) products for which ``matches`` holds."""

@@ -335,7 +335,7 @@ class EnrichRef(DefinitionModel):
 class WebhookHandler(DefinitionModel):
     """What one webhook event does: the record it writes and how the delivery maps into it."""
 
-    recordType: Literal["order", "customer", "product", "cart"]
+    recordType: Literal["order", "customer", "product", "cart", "shipment"]
     operation: Literal["create", "update", "upsert", "delete"]
     mapping: MappingSpec | None = Field(
         None, description="maps a delivery into the record; not given with enrich (the resource maps it)"
@@ -393,7 +393,7 @@ _ID = ID_PLACEHOLDER
 class UpdateStatusEndpoint(DefinitionModel):
     """How the store sets a record's status: the call behind the ``update_status`` workflow action."""
 
-    recordType: Literal["order", "customer", "product", "cart"] = Field(
+    recordType: Literal["order", "customer", "product", "cart", "shipment"] = Field(
         description="the kind of record whose status this endpoint sets"
     )
     url: str = Field(min_length=1, description="path under baseUrl (or absolute) with {id}, the record code")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -201,11 +201,59 @@ class Cart(_ContentModel):
     attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")
 
 
+SHIPMENT_STATUSES = (
+    "pending",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "failed",
+    "returned",
+    "cancelled",
+)
+ShipmentStatus = Literal[
+    "pending", "in_transit", "out_for_delivery", "delivered", "failed", "returned", "cancelled"
+]
+
+
+class ShipmentItem(_ContentModel):
+    """One line of an order that a shipment carries."""
+
+    quantity: float = Field(ge=0, description="units shipped")
+    name: str | None = Field(None, description="the product's name")
+    code: str | None = Field(None, description="the order line's id on the source platform")
+    productCode: str | None = Field(None, description="the id of the product shipped")
+    sku: str | None = Field(None, description="the stock-keeping unit of the product or variant")
+
+
+class Shipment(_ContentModel):
+    """ecommerce:shipments: a parcel (or the delivery) of an order, with its tracking."""
+
+    code: Code
+    orderCode: str = Field(min_length=1, description="the code of the order it ships (its ecommerce:orders code)")
+    status: ShipmentStatus = Field(
+        description="where the parcel is, in Mercator's terms: " + ", ".join(SHIPMENT_STATUSES)
+    )
+    rawStatus: str | None = Field(None, description="the platform's own status, as it writes it")
+    carrier: str | None = Field(None, description="the shipping company")
+    trackingNumbers: list[str] = Field(default_factory=list, description="the carrier's tracking numbers")
+    trackingUrl: str | None = Field(None, description="where the buyer follows the parcel")
+    items: list[ShipmentItem] = Field(default_factory=list, description="the order lines it carries")
+    customer: Party | None = Field(None, description="the buyer, who receives it (send_email's customer)")
+    shippingAddress: Address | None = Field(None, description="where it goes")
+    createdAt: datetime | None = Field(None, description="when the shipment was created on the platform")
+    updatedAt: datetime | None = Field(None, description="when the shipment last changed on the platform")
+    shippedAt: datetime | None = Field(None, description="when it left")
+    deliveredAt: datetime | None = Field(None, description="when it was delivered")
+    estimatedDeliveryAt: datetime | None = Field(None, description="when the carrier expects to deliver it")
+    attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")
+
+
 CONTENT_TYPES: dict[str, type[_ContentModel]] = {
     "core:product": Product,
     "core:customer": Customer,
     "ecommerce:orders": Order,
     "ecommerce:carts": Cart,
+    "ecommerce:shipments": Shipment,
 }
 
 # A webhook handler's recordType names the content type its records take.
@@ -214,6 +262,16 @@ RECORD_TYPES: dict[str, str] = {
     "customer": "core:customer",
     "order": "ecommerce:orders",
     "cart": "ecommerce:carts",
+    "shipment": "ecommerce:shipments",
+}
+
+# The content type of each workflow entity type.
+ENTITY_CONTENT_TYPES: dict[str, str] = {
+    "Order": "ecommerce:orders",
+    "Customer": "core:customer",
+    "Product": "core:product",
+    "Cart": "ecommerce:carts",
+    "Shipment": "ecommerce:shipments",
 }
 
 
