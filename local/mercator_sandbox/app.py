@@ -42,9 +42,9 @@ from mercator_sandbox.flavors.base import WRITE_KINDS
 from mercator_sandbox.mutations import apply_mutations
 from mercator_sandbox.oauth import OAuthServer, OAuthServerConfig
 from mercator_sandbox.ratelimit import LeakyBucket, RateLimitConfig
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.timebase import DEFAULT_ANCHOR, Clock, Sleep, StoreTime
 from mercator_sandbox.webhooks import WebhookConfig, WebhookEmitter
-from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.writes import ProductView
 
 FlavorName = Literal["salla", "shopify", "woocommerce", "crystal", "zid"]

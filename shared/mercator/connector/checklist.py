@@ -2,7 +2,8 @@
 
 Loading a definition already proves its shape. These checks prove it is complete and consistent:
 
-1. every webhook handler event has a trigger with exactly the same event string, and vice versa;
+1. every webhook handler event has a trigger with exactly the same event string, and every trigger
+   without a ``transition`` a handler (a transition trigger is named by its own code, no handler's);
 2. every mapping produces the required fields of its content type and only fields it knows;
 3. every resource's responseMapping paths exist in its sample list response;
 4. samples are present: a list sample per resource, a details sample where details are fetched,
@@ -84,17 +85,28 @@ def _finding(location: Location, message: str) -> Finding:
 def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
     handled = list(definition.handlers)
     triggered = [trigger.event for trigger in definition.triggers]
+    plain = [trigger.event for trigger in definition.triggers if trigger.transition is None]
     findings = []
     for event in handled:
-        if event not in triggered:
+        if event not in plain:
             findings.append(
                 _finding(
                     ("sync", "webhooks", "handlers", event),
-                    f"no trigger has event {shown(event)}{_near(event, triggered)}; add one to triggers[]",
+                    f"no trigger has event {shown(event)}{_near(event, plain)}; add one to triggers[]",
                 )
             )
-    for index, event in enumerate(triggered):
-        if event not in handled:
+    for index, trigger in enumerate(definition.triggers):
+        event = trigger.event
+        if trigger.transition is not None:
+            if event in handled:
+                findings.append(
+                    _finding(
+                        ("triggers", index, "event"),
+                        f"{event!r} is a webhook handler's event; a transition trigger is named by its "
+                        "own code (order_status_changed), and the handler needs a trigger of its own",
+                    )
+                )
+        elif event not in handled:
             findings.append(
                 _finding(
                     ("triggers", index, "event"),

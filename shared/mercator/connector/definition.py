@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -12,9 +12,11 @@ from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
 from mercator.connector.documents import Location, Position, Positions
 from mercator.connector.placeholders import malformed, placeholder_like, placeholders
-from mercator.connector.product_push import Push
+from mercator.connector.shipment_push import Push
 from mercator.connector.sync import Resource, Sync, WebhookHandler
 from mercator.connector.webhook import WebhookConfig
+from mercator.domain.changes import FieldChange, Scalar
+from mercator.domain.content_types import ENTITY_CONTENT_TYPES, field_choices, field_shapes
 
 EntityType = Literal["Order", "Customer", "Product", "Cart", "Shipment"]
 
@@ -30,8 +32,47 @@ LEGACY_MESSAGE = (
 )
 
 
+class Transition(DefinitionModel):
+    """A field of a record moving from one value to another, compared with the stored record."""
+
+    field: str = Field(
+        min_length=1, description="a top-level field of the entity's content type, e.g. status"
+    )
+    from_: Scalar | None = Field(
+        None, alias="from", description="the value it must move from (absent: any other value)"
+    )
+    to: Scalar | None = Field(None, description="the value it must move to (absent: any other value)")
+
+    @model_validator(mode="after")
+    def _moves(self) -> Self:
+        if self.from_ is not None and self.from_ == self.to:
+            raise located_error("to", f"from and to are both {self.to!r}: a field never moves to itself")
+        return self
+
+    def holds(
+        self, change: str, changes: Mapping[str, FieldChange] | None, record: Mapping[str, Any]
+    ) -> bool:
+        """Whether one change of a record makes this transition.
+
+        An update makes it when the field's value differs from the stored record's, from ``from`` to
+        ``to`` when they are given. A created record makes it only with ``to`` (and no ``from``): it
+        reached the value before Mercator saw it (a shipment first found already delivered).
+        """
+        if change == "updated":
+            moved = (changes or {}).get(self.field)
+            return (
+                moved is not None
+                and (self.from_ is None or moved.before == self.from_)
+                and (self.to is None or moved.after == self.to)
+            )
+        if change == "created":
+            return self.to is not None and self.from_ is None and record.get(self.field) == self.to
+        return False
+
+
 class Trigger(DefinitionModel):
-    """An automation-visible event; every webhook handler event must have one, and vice versa."""
+    """An automation-visible event: a webhook handler's event (every handler has one, and each of these
+    a handler), or with ``transition`` a field of a record moving, whichever path brought the change."""
 
     event: str = Field(min_length=1)
     displayName: str | None = None
@@ -41,6 +82,43 @@ class Trigger(DefinitionModel):
         default_factory=list,
         description="changes a scheduled sync finds that fire this trigger too (a webhook that never came)",
     )
+    transition: Transition | None = Field(
+        None,
+        description="fire when a record of the entity type has this field move (order_status_changed), "
+        "from a webhook or a sync; the event is then the trigger's own code, not a webhook event",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if self.transition is None:
+            return self
+        if self.syncChanges:
+            raise located_error(
+                "syncChanges", "a transition trigger fires on every path already: remove syncChanges"
+            )
+        content_type = ENTITY_CONTENT_TYPES[self.entityType]
+        shapes = field_shapes(content_type)
+        name = self.transition.field
+        shape = shapes.get(name)
+        if shape is None or shape.nested is not None or name == "attributes" or shape.many:
+            plain = [field for field, found in shapes.items() if found.nested is None and not found.many]
+            raise located_error(
+                ("transition", "field"),
+                f"{name!r} is not a field of {content_type} holding one plain value; valid: "
+                f"{', '.join(field for field in plain if field != 'attributes')}",
+            )
+        allowed = field_choices(content_type, name)
+        for key, value in (("from", self.transition.from_), ("to", self.transition.to)):
+            if value is not None and allowed is not None and value not in allowed:
+                raise located_error(
+                    ("transition", key),
+                    f"{value!r} is not a {content_type} {name}; valid: {', '.join(map(str, allowed))}",
+                )
+        return self
+
+    @property
+    def contentType(self) -> str:  # noqa: N802 - reads like the resource field it mirrors
+        return ENTITY_CONTENT_TYPES[self.entityType]
 
 
 class ConnectorDefinition(DefinitionModel):

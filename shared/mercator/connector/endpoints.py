@@ -192,6 +192,28 @@ class Endpoints(DefinitionModel):
         return self
 
 
+class Each(DefinitionModel):
+    """A listed record that stands for the items of one of its lists (an order for its fulfillments)."""
+
+    path: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="the listed record's field holding the items"
+    )
+    parent: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the name each item gets the listed record under (without the list), e.g. order",
+    )
+
+    def items_of(self, listed: Any) -> list[Any]:
+        """The items ``listed`` stands for, each with ``listed`` (less the items) under ``parent``."""
+        if not isinstance(listed, dict):
+            return []
+        items = listed.get(self.path)
+        if not isinstance(items, list):
+            return []
+        parent = {name: value for name, value in listed.items() if name != self.path}
+        return [{**item, self.parent: parent} for item in items if isinstance(item, dict)]
+
+
 class ResponseMapping(DefinitionModel):
     """Where a list response holds its records and their total; without ``dataProperty`` the body
     itself must be the list (a bare JSON array)."""
@@ -200,6 +222,12 @@ class ResponseMapping(DefinitionModel):
         None, description="path of the record list; absent: the body is the list"
     )
     totalProperty: RecordPath | None = Field(None, description="path of the total record count")
+    each: Each | None = Field(
+        None,
+        description="each listed record stands for the items of one of its lists, mapped one by one "
+        "with the listed record under a name (a platform's orders carrying their shipments); paging, "
+        "totals and page sizes still count the listed records",
+    )
 
     _data: CompiledPath | None = PrivateAttr(None)
     _total: CompiledPath | None = PrivateAttr(None)
@@ -214,10 +242,22 @@ class ResponseMapping(DefinitionModel):
         """What sits at ``dataProperty`` (the whole body without one)."""
         return self._data.get(body) if self._data else body
 
-    def records_in(self, body: Any) -> list[Any] | None:
-        """The records of one list response, or None when the body has no list where expected."""
+    def listed_in(self, body: Any) -> list[Any] | None:
+        """What one list response lists (before ``each``), or None when the body has no list where
+        expected: what pagination counts."""
         found = self.data_in(body)
         return found if isinstance(found, list) else None
+
+    def records_in(self, body: Any) -> list[Any] | None:
+        """The records of one list response (with ``each``, the items its listed records hold)."""
+        listed = self.listed_in(body)
+        return None if listed is None else self.records_of(listed)
+
+    def records_of(self, listed: list[Any]) -> list[Any]:
+        """The records ``listed`` stands for: itself, or with ``each`` the items of each."""
+        if self.each is None:
+            return listed
+        return [item for record in listed for item in self.each.items_of(record)]
 
     def total_in(self, body: Any) -> int | None:
         if self._total is None:

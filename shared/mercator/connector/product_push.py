@@ -294,22 +294,17 @@ class ProductPush(DefinitionModel):
             *((("context", name), value.endpoint, None) for name, value in self.context.items()),
         ]
         for where, endpoint, body in calls:
-            for place, name in endpoint.placeholders():
-                if name not in names:
-                    raise located_error(
-                        (*where, "endpoint", *place),
-                        f"unknown placeholder {{{name}}}; valid: {', '.join('{' + n + '}' for n in names)}",
-                    )
+            check_placeholders(where, endpoint, names)
             if body is not None:
-                for inner, path in _body_paths(body):
-                    _check_path((*where, "body", *inner), path, fields, names)
+                for inner, path in body_paths(body):
+                    check_path((*where, "body", *inner), path, fields, names)
         for index, call in enumerate(self.then):
             if call.when:
-                _check_path(("then", index, "when"), call.when, fields, names)
+                check_path(("then", index, "when"), call.when, fields, names)
         if isinstance(self.key, dict) and not _is_rule(self.key):
             raise located_error("key", "key is one rule (a path or a rule object), not a nested object")
-        for inner, path in _body_paths({"key": self.key}):
-            _check_path(inner, path, fields, [name for name in names if name != "key"])
+        for inner, path in body_paths({"key": self.key}):
+            check_path(inner, path, fields, [name for name in names if name != "key"])
 
     def key_of(self, product: Mapping[str, Any]) -> str | None:
         """The product's key as text; None when the product has none (it cannot be pushed)."""
@@ -337,10 +332,14 @@ class ProductPush(DefinitionModel):
         return answer if found is None else found
 
 
-class Push(DefinitionModel):
-    """What Mercator writes into the store: for now, products."""
-
-    products: ProductPush
+def check_placeholders(where: tuple[str | int, ...], endpoint: PushEndpoint, names: list[str]) -> None:
+    """Every ``{name}`` of the endpoint is one ``store`` holds."""
+    for place, name in endpoint.placeholders():
+        if name not in names:
+            raise located_error(
+                (*where, "endpoint", *place),
+                f"unknown placeholder {{{name}}}; valid: {', '.join('{' + n + '}' for n in names)}",
+            )
 
 
 def pruned(value: Any, kept: Collection[tuple[str, ...]] = (), at: tuple[str, ...] = ()) -> Any:
@@ -362,7 +361,7 @@ def _is_rule(value: Any) -> bool:
     return isinstance(value, dict) and any(key in value for key in ("path", "paths", "value", "transform"))
 
 
-def _body_paths(spec: Any, place: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def body_paths(spec: Any, place: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """The source paths a mapping reads from its record (item mappings of mapItems read items, not
     the record, and are left out)."""
     if isinstance(spec, str):
@@ -381,17 +380,25 @@ def _body_paths(spec: Any, place: tuple[str | int, ...] = ()) -> Iterator[tuple[
                         yield (*place, key, index), item
         return
     for name, rule in spec.items():
-        yield from _body_paths(rule, (*place, name))
+        yield from body_paths(rule, (*place, name))
 
 
-def _check_path(place: tuple[str | int, ...], path: str, fields: list[str], names: list[str]) -> None:
+def check_path(
+    place: tuple[str | int, ...],
+    path: str,
+    fields: list[str],
+    names: list[str],
+    content_type: str = "core:product",
+) -> None:
+    """A body path reads a field of ``content_type`` or one of ``store``'s ``names``."""
     first = _FIRST_SEGMENT.match(path)
     if first is None:
         return  # a literal-looking or bracketed path: the mapping compiler has judged its syntax
     field = first.group(1)
     if field not in fields:
         raise located_error(
-            place, f"{path!r} reads {field!r}, which a core:product does not have; valid: {', '.join(fields)}"
+            place,
+            f"{path!r} reads {field!r}, which a {content_type} does not have; valid: {', '.join(fields)}",
         )
     if field == STORE:
         rest = path[first.end() :].lstrip(".")

@@ -162,6 +162,20 @@ class Resource(DefinitionModel):
                     "this resource has no endpoints.list, so there is no list response to sample; "
                     "give samples.details",
                 )
+        if self.responseMapping.each is not None:
+            # Details, sweeps and deletion feeds address listed records by id, not the items of each.
+            for key, given in (
+                ("deletions", self.deletions),
+                ("expandDetails", self.expandDetails or None),
+                ("endpoints.details", self.endpoints.details),
+            ):
+                if given is not None:
+                    raise located_error(
+                        key,
+                        f"{key} addresses listed records by id, but responseMapping.each maps the items "
+                        "they hold; remove it (the items' records are kept current by the listing and "
+                        "webhooks)",
+                    )
         for key in self.subResources:
             if not FIELD_NAME.match(key):
                 raise located_error(

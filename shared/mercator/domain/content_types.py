@@ -229,7 +229,9 @@ class Shipment(_ContentModel):
     """ecommerce:shipments: a parcel (or the delivery) of an order, with its tracking."""
 
     code: Code
-    orderCode: str = Field(min_length=1, description="the code of the order it ships (its ecommerce:orders code)")
+    orderCode: str = Field(
+        min_length=1, description="the code of the order it ships (its ecommerce:orders code)"
+    )
     status: ShipmentStatus = Field(
         description="where the parcel is, in Mercator's terms: " + ", ".join(SHIPMENT_STATUSES)
     )
@@ -434,3 +436,12 @@ def field_names(shapes: dict[str, FieldShape], prefix: str = "") -> list[str]:
         if shape.nested is not None:
             names += field_names(shape.nested, f"{prefix}{name}{'[]' if shape.many else ''}.")
     return names
+
+
+def field_choices(content_type: str, name: str) -> tuple[Any, ...] | None:
+    """The values a top-level field may take when its type lists them (a shipment's status); else None."""
+    annotation = CONTENT_TYPES[content_type].model_fields[name].annotation
+    for candidate in (annotation, *get_args(annotation)):
+        if get_origin(candidate) is Literal:
+            return get_args(candidate)
+    return None

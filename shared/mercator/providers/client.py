@@ -257,7 +257,7 @@ class ProviderClient:
             # Platforms answer a page past the end with 204 or nothing at all: an empty last page.
             response = PageResponse(None, reply.headers, [], reply.url)
             return _Fetched(response, endpoint.method, store_clock(reply), empty=True)
-        records = resource.responseMapping.records_in(reply.body)
+        records = resource.responseMapping.listed_in(reply.body)
         if records is None:
             path = resource.responseMapping.dataProperty
             found = resource.responseMapping.data_in(reply.body)
@@ -272,7 +272,7 @@ class ProviderClient:
 
     def _page(self, resource: Resource, strategy: Strategy, at: PageCheckpoint, fetched: _Fetched) -> Page:
         response = fetched.response
-        records = response.records
+        records = resource.responseMapping.records_of(response.records)
         try:
             # An answer with no content has no next link or cursor to follow, whatever stopOnEmptyPage says.
             following = None if fetched.empty else strategy.next(at, response)
@@ -287,7 +287,9 @@ class ProviderClient:
             following = following.model_copy(
                 update={"url": self._requests.url_to_stored(following.url, response.url, fetched.method)}
             )
-        return Page(records, at.number, strategy.total(response), following, fetched.served_at)
+        # A total counts what is listed, not the items ``each`` makes of it: no guard may compare them.
+        total = None if resource.responseMapping.each is not None else strategy.total(response)
+        return Page(records, at.number, total, following, fetched.served_at)
 
     # Details
 

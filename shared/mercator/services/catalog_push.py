@@ -176,7 +176,7 @@ class CatalogPushService:
             except DefinitionError as exc:
                 logger.error("integration %s names a connector Mercator cannot load: %s", integration.id, exc)
                 continue
-            if definition.push is not None:
+            if definition.push is not None and definition.push.products is not None:
                 bodies.append(PushJob(integration_id=integration.id).body())
         if bodies:
             self.push_jobs.send(bodies)
@@ -193,9 +193,11 @@ class CatalogPushService:
                 "settings.syncProducts true)"
             )
         definition = self.connectors.get(integration.connector)
-        if definition.push is None:
+        products = definition.push.products if definition.push is not None else None
+        if products is None:
             raise PushConfigurationError(
-                f"connector {definition.name!r} has no push block: Mercator cannot write products to it"
+                f"connector {definition.name!r} has no push.products block: Mercator cannot write "
+                "products to it"
             )
         source = catalog_sources(self.integrations.for_tenant(integration.tenant_id)).get(
             integration.tenant_id
@@ -205,7 +207,7 @@ class CatalogPushService:
                 f"tenant {integration.tenant_id!r} names no catalog source (an active integration with "
                 "settings.catalogSource true)"
             )
-        return _Target(integration, definition, definition.push.products, source)
+        return _Target(integration, definition, products, source)
 
     # --- planning -----------------------------------------------------------------------------
 

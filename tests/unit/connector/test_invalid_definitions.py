@@ -415,7 +415,7 @@ CASES: list[tuple[str, Callable[[Doc], None], str, list[str]]] = [
         "unknown record type",
         set_(f"{H}/recordType", "invoice"),
         f"{HD}.recordType",
-        ["'order', 'customer', 'product' or 'cart'"],
+        ["'order', 'customer', 'product', 'cart' or 'shipment'"],
     ),
     (
         "handler enriching from an unknown resource",

@@ -25,7 +25,13 @@ ORDER = {
 
 
 def test_registered_content_types() -> None:
-    assert set(CONTENT_TYPES) == {"core:product", "core:customer", "ecommerce:orders", "ecommerce:carts"}
+    assert set(CONTENT_TYPES) == {
+        "core:product",
+        "core:customer",
+        "ecommerce:orders",
+        "ecommerce:carts",
+        "ecommerce:shipments",
+    }
 
 
 @pytest.mark.parametrize(
@@ -35,6 +41,7 @@ def test_registered_content_types() -> None:
         ("core:customer", ["code"]),
         ("ecommerce:orders", ["code", "status", "totalAmount", "currency", "createdAt"]),
         ("ecommerce:carts", ["code"]),
+        ("ecommerce:shipments", ["code", "orderCode", "status"]),
     ],
 )
 def test_required_fields(content_type: str, required: list[str]) -> None:

@@ -65,7 +65,7 @@ CASES: list[tuple[str, Any, str, list[str]]] = [
         "record type",
         {**BLOCK, "recordType": "invoice"},
         "sync.actions.updateStatus.recordType",
-        ["'order', 'customer', 'product' or 'cart'"],
+        ["'order', 'customer', 'product', 'cart' or 'shipment'"],
     ),
     (
         "body without status",
