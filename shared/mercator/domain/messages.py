@@ -168,3 +168,11 @@ class PushJob(_Message):
     run_id: str | None = Field(None, description="the run this job continues; None: a new run")
     after: str | None = Field(None, description="the last canonical product code the run finished")
     continuation: int = Field(0, ge=0, description="how many invocations this run has used before")
+
+
+class ShipmentPushJob(_Message):
+    """Write one tenant shipment (pushTracking) into its store integration, as it is now in the ledger."""
+
+    kind: Literal["shipment_push"] = "shipment_push"
+    integration_id: str = Field(min_length=1, description="the store integration the shipment is written to")
+    shipment: str = Field(min_length=1, description="the tenant's shipment code (its idempotency key)")
