@@ -49,25 +49,22 @@ class Transition(DefinitionModel):
             raise located_error("to", f"from and to are both {self.to!r}: a field never moves to itself")
         return self
 
-    def holds(
-        self, change: str, changes: Mapping[str, FieldChange] | None, record: Mapping[str, Any]
-    ) -> bool:
-        """Whether one change of a record makes this transition.
+    def holds(self, changes: Mapping[str, FieldChange] | None, record: Mapping[str, Any]) -> bool:
+        """Whether a record's new version makes this transition; ``changes`` are the plain fields that
+        moved from the stored version, None when none was stored.
 
-        An update makes it when the field's value differs from the stored record's, from ``from`` to
-        ``to`` when they are given. A created record makes it only with ``to`` (and no ``from``): it
-        reached the value before Mercator saw it (a shipment first found already delivered).
+        Over a stored version the field must have moved (from ``from`` to ``to``, when given). A record
+        Mercator had not stored makes it only with ``to`` (and no ``from``): it reached that value
+        before Mercator saw it (a shipment first found already delivered).
         """
-        if change == "updated":
-            moved = (changes or {}).get(self.field)
-            return (
-                moved is not None
-                and (self.from_ is None or moved.before == self.from_)
-                and (self.to is None or moved.after == self.to)
-            )
-        if change == "created":
+        if changes is None:
             return self.to is not None and self.from_ is None and record.get(self.field) == self.to
-        return False
+        moved = changes.get(self.field)
+        return (
+            moved is not None
+            and (self.from_ is None or moved.before == self.from_)
+            and (self.to is None or moved.after == self.to)
+        )
 
 
 class Trigger(DefinitionModel):

@@ -186,8 +186,16 @@ class DeliveryClaim:
 
 
 @dataclass(frozen=True)
+class ReadVersion:
+    """The stored version a write was worked out from: its content hash, None when none was stored."""
+
+    content_hash: str | None
+
+
+@dataclass(frozen=True)
 class RecordChange:
-    """A conditional write of one record and its tracking entry (an upsert, or a deletion mark)."""
+    """A conditional write of one record and its tracking entry (an upsert, or a deletion mark);
+    with ``guard``, only over the version read."""
 
     tenant_id: str
     integration_id: str
@@ -198,6 +206,7 @@ class RecordChange:
     content_hash: str
     source_updated_at: datetime | None
     deleted: bool = False
+    guard: ReadVersion | None = None
 
 
 @dataclass(frozen=True)
@@ -208,10 +217,11 @@ class CommitResult:
     before (``earlier`` is that claim). ``refused``: the record was not written because the stored one
     is newer (``stale``) or the same (``unchanged``); ``same_version``: the stored record is the same
     source version with other content (another path brought it), ``stored`` is its content, for the
-    caller to merge. Nothing was claimed.
+    caller to merge; ``moved``: a guarded write found another version than the one it was worked out
+    from (a concurrent write landed in between), for the caller to read again. Nothing was claimed.
     """
 
-    status: Literal["committed", "duplicate", "stale", "unchanged", "same_version"]
+    status: Literal["committed", "duplicate", "stale", "unchanged", "same_version", "moved"]
     earlier: DeliveryClaim | None = None
     stored: dict[str, Any] | None = None
 

@@ -198,6 +198,20 @@ class WriteOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class RecordWriteResult:
+    """What a conditional record write did, and what the version it made replaced.
+
+    ``replaced``: the plain fields (mercator.domain.changes) of the version before the one now stored:
+    the one this write replaced (UPDATED), or, for UNCHANGED, the one the stored version replaced
+    when an earlier attempt wrote it (a retry announcing what that attempt did not). None when no
+    version was stored before, or it is not known.
+    """
+
+    outcome: WriteOutcome
+    replaced: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class PushSubscription:
     """One browser's push subscription: where to POST and the keys to encrypt for it."""
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mercator.domain.changes import FieldChange
 from mercator.domain.clock import to_iso
 from mercator.domain.entities import RunCheckpoint
 
@@ -25,7 +26,7 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def body(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json(exclude_none=True, by_alias=True)
 
     @classmethod
     def parse(cls, body: str) -> Any:
@@ -126,7 +127,18 @@ class ChangeEvent(_Message):
         description="written by the integration's first sync of the resource: the store's history, which "
         "fires no trigger (a new integration would otherwise announce every past order as new)",
     )
+    changes: dict[str, FieldChange] | None = Field(
+        None,
+        description="each plain top-level field that moved from the stored version, with its old and "
+        "new value; None when no version was stored before (or the change is a deletion)",
+    )
     occurred_at: datetime
+
+    def changes_json(self) -> dict[str, dict[str, Any]]:
+        """``changes`` as receivers see them: ``{"status": {"from": "in_transit", "to": "delivered"}}``."""
+        return {
+            name: moved.model_dump(mode="json", by_alias=True) for name, moved in (self.changes or {}).items()
+        }
 
     def context(self) -> dict[str, Any]:
         """Where the change came from, as trigger and workflow receivers see it (camelCase JSON)."""

@@ -1,8 +1,9 @@
 """The ``send_email`` workflow action: an SES templated email about the record.
 
-The template gets ``{"record": ..., "context": ...}`` as its data, so it can say
-``{{record.customer.name}}`` or ``{{context.trigger}}``. The recipient ``customer`` is the record's
-own buyer: a customer record's ``email``, an order's or cart's ``customer.email``.
+The template gets ``{"record": ..., "changes": ..., "context": ...}`` as its data, so it can say
+``{{record.customer.name}}``, ``{{changes.status.from}}`` or ``{{context.trigger}}``. The recipient
+``customer`` is the record's own buyer: a customer record's ``email``, an order's, cart's or
+shipment's ``customer.email``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ class EmailSender:
         email = expect_action(action, EmailAction)
         to = recipient(email.recipient, event)
         data = json.dumps(
-            {"record": event.record, "context": event_context(event, workflow)},
+            {
+                "record": event.record,
+                "changes": event.changes_json(),
+                "context": event_context(event, workflow),
+            },
             ensure_ascii=False,
             separators=(",", ":"),
         )

@@ -128,7 +128,7 @@ class DispatchService:
         ]
         matched = succeeded = paused = done = 0
         for workflow in listening:
-            holds, problem = _conditions_hold(workflow, event.record)
+            holds, problem = _conditions_hold(workflow, condition_view(event))
             if not holds:
                 continue
             matched += 1
@@ -163,7 +163,7 @@ class DispatchService:
             raise ResumeRefusedError(f"workflow {workflow.name!r} is disabled; enable it to resume")
         attempts = execution.attempts + 1
         started = self.clock()
-        holds, problem = _conditions_hold(workflow, execution.event.record)
+        holds, problem = _conditions_hold(workflow, condition_view(execution.event))
         if problem is not None:
             return self._finish(workflow, execution.event, attempts, started, "paused", reason=problem)
         if not holds:
@@ -236,28 +236,47 @@ def _conditions_hold(workflow: Workflow, record: Mapping[str, Any]) -> tuple[boo
 
 
 def fired_triggers(definition: ConnectorDefinition, event: ChangeEvent) -> list[Trigger]:
-    """The connector's triggers this change fires, in the definition's order."""
+    """The connector's triggers this change fires, in the definition's order.
+
+    A webhook's change fires the trigger of its event, a sync's those listing the change in
+    ``syncChanges``; either fires the transition triggers of its content type whose field moved.
+    """
     if event.first_import:
         return []
+    return [trigger for trigger in definition.triggers if _fires(definition, trigger, event)]
+
+
+def _fires(definition: ConnectorDefinition, trigger: Trigger, event: ChangeEvent) -> bool:
+    if trigger.transition is not None:
+        return (
+            event.change != "deleted"
+            and trigger.contentType == event.content_type
+            and trigger.transition.holds(event.changes, event.record)
+        )
     if event.event is not None:
-        return [trigger for trigger in definition.triggers if trigger.event == event.event]
-    fired = []
-    for trigger in definition.triggers:
-        handler = definition.handlers.get(trigger.event)
-        if (
-            event.change in trigger.syncChanges
-            and handler is not None
-            and handler.contentType == event.content_type
-        ):
-            fired.append(trigger)
-    return fired
+        return trigger.event == event.event
+    handler = definition.handlers.get(trigger.event)
+    return (
+        event.change in trigger.syncChanges
+        and handler is not None
+        and handler.contentType == event.content_type
+    )
+
+
+def condition_view(event: ChangeEvent) -> dict[str, Any]:
+    """What a workflow's conditions read: the record, and under ``changes`` the fields that moved
+    (``changes.status.from``); no content type has a field of that name."""
+    return {**event.record, "changes": event.changes_json()}
 
 
 def bus_event(event: ChangeEvent, trigger: Trigger) -> BusEvent:
-    """The EventBridge entry of one fired trigger: the record and where it came from."""
+    """The EventBridge entry of one fired trigger: the record, what moved, and where it came from."""
+    detail: dict[str, Any] = {"record": event.record, "context": event.context()}
+    if event.changes is not None:
+        detail["changes"] = event.changes_json()
     return BusEvent(
         source=f"mercator.{event.connector}",
         detail_type=trigger.event,
-        detail={"record": event.record, "context": event.context()},
+        detail=detail,
         time=event.occurred_at,
     )

@@ -41,6 +41,7 @@ from mercator.connector import ConnectorDefinition
 from mercator.connector.documents import DocumentError, parse_json
 from mercator.connector.mapper import extract_customer, map_delivery
 from mercator.connector.sync import WebhookHandler
+from mercator.domain.changes import field_changes
 from mercator.domain.clock import utc_now
 from mercator.domain.dead_letters import DeadLetter
 from mercator.domain.deliveries import (
@@ -49,11 +50,12 @@ from mercator.domain.deliveries import (
     CommitResult,
     DeliveryClaim,
     IncomingDelivery,
+    ReadVersion,
     RecordChange,
     json_media_type,
 )
 from mercator.domain.entities import Integration, StoredRecord
-from mercator.domain.errors import ItemTooLargeError
+from mercator.domain.errors import ItemTooLargeError, StateAccessError
 from mercator.domain.hashing import content_hash
 from mercator.domain.messages import ChangeEvent, EnrichBatch
 from mercator.services.merge import deep_merge
@@ -69,6 +71,8 @@ from mercator.signatures.verification import secret_headers, verify_delivery
 Clock = Callable[[], datetime]
 _PING_MAX_BYTES = 1024  # a ping is a few bytes: a larger body is never matched against a pattern
 _ITEM_LIMIT = "DynamoDB items hold at most 400 KB"
+# Reads and guarded writes of one record before a delivery gives up to concurrent writes (and is retried).
+_MOVED_ATTEMPTS = 5
 
 logger = logging.getLogger(__name__)
 
@@ -278,59 +282,76 @@ class WebhookIntake:
                 reason=failure.reason,
                 detail=failure.detail,
             )
-        record = mapped.records[0]
-        code = code_of(record)
+        delivered = mapped.records[0]
+        code = code_of(delivered)
         integration = parsed.integration
-        if handler.operation == "update":
-            # An update delivery carries only what changed: lay it over what is stored.
-            stored = self.records.get(integration.tenant_id, handler.contentType, code)
-            if stored is not None and not stored.deleted:
-                record = deep_merge(stored.record, record)
         deleted = handler.operation == "delete"
-        digest = content_hash(record)
         change = "deleted" if deleted else "created" if handler.operation == "create" else "updated"
-        announcement = ChangeEvent(
-            change=change,
-            integration_id=integration.id,
-            tenant_id=integration.tenant_id,
-            connector=integration.connector,
-            content_type=handler.contentType,
-            code=code,
-            record=record,
-            content_hash=digest,
-            source="webhook",
-            event=parsed.event,
-            occurred_at=received_at,
-        ).body()
-        claim = _claim(
-            parsed, claim_key, received_at, Outcome.ACCEPTED, Announcement("trigger", announcement)
-        )
-        try:
-            result = self.ledger.commit(
-                claim,
-                RecordChange(
-                    tenant_id=integration.tenant_id,
-                    integration_id=integration.id,
-                    resource=_resource_of(parsed.definition, handler.contentType),
-                    content_type=handler.contentType,
-                    code=code,
-                    record=record,
-                    content_hash=digest,
-                    source_updated_at=record_updated_at(record),
-                    deleted=deleted,
-                ),
+        resource = _resource_of(parsed.definition, handler.contentType)
+        for _ in range(_MOVED_ATTEMPTS):
+            # The stored version is read first: an update delivery is laid over it, and the change
+            # event tells which plain fields moved from it (a status transition). The write lands only
+            # over that version, so two deliveries racing for one record never both announce one move.
+            stored = self.records.get(integration.tenant_id, handler.contentType, code)
+            live = stored if stored is not None and not stored.deleted else None
+            record = (
+                deep_merge(live.record, delivered) if live and handler.operation == "update" else delivered
             )
-        except ItemTooLargeError:
-            # Nothing was written; a retry would be refused the same way, so it is set aside instead.
-            size = len(json.dumps(record, ensure_ascii=False, default=str).encode())
-            return self._dead_letter(
-                parsed,
-                handler,
-                claim_key=claim_key,
-                received_at=received_at,
-                reason=f"the {handler.contentType} record {code!r} is too large to store: "
-                f"{size} bytes of JSON, and {_ITEM_LIMIT}",
-                detail={"code": code, "contentType": handler.contentType, "recordBytes": size},
+            digest = content_hash(record)
+            announcement = ChangeEvent(
+                change=change,
+                integration_id=integration.id,
+                tenant_id=integration.tenant_id,
+                connector=integration.connector,
+                content_type=handler.contentType,
+                code=code,
+                record=record,
+                content_hash=digest,
+                source="webhook",
+                event=parsed.event,
+                changes=None if deleted or live is None else field_changes(live.record, record),
+                occurred_at=received_at,
+            ).body()
+            claim = _claim(
+                parsed, claim_key, received_at, Outcome.ACCEPTED, Announcement("trigger", announcement)
+            )
+            try:
+                result = self.ledger.commit(
+                    claim,
+                    RecordChange(
+                        tenant_id=integration.tenant_id,
+                        integration_id=integration.id,
+                        resource=resource,
+                        content_type=handler.contentType,
+                        code=code,
+                        record=record,
+                        content_hash=digest,
+                        source_updated_at=record_updated_at(record),
+                        deleted=deleted,
+                        guard=ReadVersion(stored.content_hash if stored is not None else None),
+                    ),
+                )
+            except ItemTooLargeError:
+                # Nothing was written; a retry would be refused the same way, so it is set aside instead.
+                size = len(json.dumps(record, ensure_ascii=False, default=str).encode())
+                return self._dead_letter(
+                    parsed,
+                    handler,
+                    claim_key=claim_key,
+                    received_at=received_at,
+                    reason=f"the {handler.contentType} record {code!r} is too large to store: "
+                    f"{size} bytes of JSON, and {_ITEM_LIMIT}",
+                    detail={"code": code, "contentType": handler.contentType, "recordBytes": size},
+                )
+            if result.status != "moved":
+                break
+        else:
+            raise StateAccessError(
+                f"the {handler.contentType} record {code!r} kept changing under delivery "
+                f"{parsed.dedupe_key!r} after {_MOVED_ATTEMPTS} attempts",
+                resource="records",
+                operation="TransactWriteItems",
+                code="TransactionConflict",
             )
         if result.status == "committed":
             self.queues["trigger"].send([announcement])

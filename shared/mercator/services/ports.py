@@ -16,6 +16,7 @@ from mercator.connector.endpoints import QueryValue
 from mercator.domain.entities import (
     Cursor,
     Integration,
+    RecordWriteResult,
     RunCheckpoint,
     RunStats,
     StoredRecord,
@@ -133,7 +134,7 @@ class RecordRepository(Protocol):
         integration_id: str,
         new_version: bool = True,
         strict: bool = False,
-    ) -> WriteOutcome:
+    ) -> RecordWriteResult:
         """Write when the source updated-at is newer than the stored one, or equal with another hash;
         ``strict``: only when newer (SAME_VERSION when the stored one is as new, with other content);
         ``new_version`` False: the same source version merged, not counted as a new version."""

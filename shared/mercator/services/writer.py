@@ -7,7 +7,8 @@ record is compared, written and announced the same way whichever path brought it
 2. the tracked ids of the whole batch are read at once;
 3. a record whose hash equals the tracked one is unchanged: no write, no event;
 4. any other is written to the records table, which refuses it when what is stored is newer (stale);
-5. change events (created | updated) of the written records go to the Trigger queue, and only then
+5. change events (created | updated) of the written records go to the Trigger queue, with the plain
+   fields that moved from the version the write replaced (the records table's answer), and only then
    is tracking updated (with the channel that brought the version: webhook or sync). Should the
    invocation stop between the write and the event, the retry finds tracking behind the records
    table and sends the event again: a change is announced at least once.
@@ -33,8 +34,16 @@ from typing import Any, Literal
 
 from mercator.connector import Resource
 from mercator.connector.mapper import Failure, map_records
+from mercator.domain.changes import FieldChange, field_changes
 from mercator.domain.clock import utc_now
-from mercator.domain.entities import Integration, RunStats, SeenVia, TrackedId, WriteOutcome
+from mercator.domain.entities import (
+    Integration,
+    RecordWriteResult,
+    RunStats,
+    SeenVia,
+    TrackedId,
+    WriteOutcome,
+)
 from mercator.domain.hashing import content_hash
 from mercator.domain.messages import ChangeEvent
 from mercator.services.merge import deep_merge
@@ -203,13 +212,14 @@ class RecordWriter:
             if tracked is not None and not tracked.deleted and tracked.content_hash == digest:
                 summary.unchanged += 1
                 continue
-            outcome = self._store(integration, content_type, item, digest, same=same)
-            if outcome is WriteOutcome.SAME_VERSION:
+            written = self._store(integration, content_type, item, digest, same=same)
+            if written.outcome is WriteOutcome.SAME_VERSION:
                 # Another path stored this version since tracking was read: merge into it instead.
                 same = True
                 item = self._completed(integration, content_type, given)
                 digest = content_hash(item.record)
-                outcome = self._store(integration, content_type, item, digest, same=True)
+                written = self._store(integration, content_type, item, digest, same=True)
+            outcome = written.outcome
             if outcome is WriteOutcome.STALE:
                 summary.stale += 1
                 continue
@@ -237,6 +247,9 @@ class RecordWriter:
                     digest=digest,
                     seen_via=seen_via,
                     first_import=first_import,
+                    changes=None
+                    if change == "created" or written.replaced is None
+                    else field_changes(written.replaced, item.record),
                 )
             )
         self._announce(events, tracked_now)
@@ -244,7 +257,7 @@ class RecordWriter:
 
     def _store(
         self, integration: Integration, content_type: str, item: ReadyRecord, digest: str, *, same: bool
-    ) -> WriteOutcome:
+    ) -> RecordWriteResult:
         """A new version only when it is newer than what is stored (strictly: the same version with
         other content comes back SAME_VERSION, to be merged); a merge of the same version as such."""
         return self._records.write(
@@ -360,6 +373,7 @@ class RecordWriter:
         digest: str,
         seen_via: SeenVia,
         first_import: bool,
+        changes: dict[str, FieldChange] | None = None,
     ) -> str:
         """The Trigger queue's body announcing one change."""
         return ChangeEvent(
@@ -373,6 +387,7 @@ class RecordWriter:
             content_hash=digest,
             source=seen_via,
             first_import=first_import,
+            changes=changes,
             occurred_at=self._clock(),
         ).body()
 

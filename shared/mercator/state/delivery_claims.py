@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from mercator.domain.deliveries import Announcement, CommitResult, DeliveryClaim, RecordChange
+from mercator.domain.deliveries import Announcement, CommitResult, DeliveryClaim, ReadVersion, RecordChange
 from mercator.domain.entities import TrackedId
 from mercator.domain.errors import ItemTooLargeError, StateAccessError
 from mercator.state.aws_retry import Backoff, Retries
@@ -223,6 +223,7 @@ class DynamoDeliveryLedger:
                 integration_id=change.integration_id,
                 written_at=at,
                 strict=True,
+                guard=change.guard,
             )
         return _update(self._records.name, item_key, update, condition)
 
@@ -266,7 +267,22 @@ def _refusal(change: RecordChange, stored: Item | None) -> CommitResult:
     )
     if same_time and "record" in stored:
         return CommitResult("same_version", stored=json.loads(read_s(stored, "record")))
+    if change.guard is not None and not _newer_stored(change, stored) and _moved(change.guard, stored):
+        return CommitResult("moved")
     return CommitResult("stale")
+
+
+def _newer_stored(change: RecordChange, stored: Item) -> bool:
+    """Whether the stored version is at least as new as the change (which is then stale)."""
+    stored_at = stored.get("source_updated_at", {}).get("N")
+    if stored_at is None or change.source_updated_at is None:
+        return False
+    return int(stored_at) >= int(ms(change.source_updated_at)["N"])
+
+
+def _moved(guard: ReadVersion, stored: Item) -> bool:
+    found: str | None = stored.get("content_hash", {}).get("S")
+    return found != guard.content_hash
 
 
 def _decode_claim(item: Item | None) -> DeliveryClaim | None:

@@ -201,6 +201,13 @@ class Expression:
         self._sets.append(f"{name} = if_not_exists({name}, {self.value(value)})")
         return self
 
+    def set_copy(self, attribute: str, source: str, default: Mapping[str, Any]) -> Expression:
+        """``attribute`` takes ``source``'s value as it was before this update (``default`` without one)."""
+        self._sets.append(
+            f"{self.name(attribute)} = if_not_exists({self.name(source)}, {self.value(default)})"
+        )
+        return self
+
     def set_or_remove(self, attribute: str, value: Mapping[str, Any] | None) -> Expression:
         if value is None:
             self._removes.append(self.name(attribute))

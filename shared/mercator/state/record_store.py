@@ -5,6 +5,8 @@ One item per record::
     pk  TENANT#<tenant>#TYPE#<content_type>   sk  CODE#<code>
     tenant_id, content_type, code, integration_id, content_hash   S
     record              S   the mapped record as JSON
+    fields              S   JSON of the record's plain top-level fields (mercator.domain.changes)
+    prior_fields        S   ``fields`` of the version this one replaced ("null": none was stored)
     source_updated_at   N   epoch milliseconds; absent when the source gives none
     version             N   1 on creation, plus 1 on every write
     deleted             BOOL
@@ -13,6 +15,11 @@ One item per record::
 The record is a JSON string rather than a DynamoDB map: it comes back exactly as written (DynamoDB
 normalises numbers, so a map would return a price of 100.0 as 100, and floats must be converted to
 Decimal on the way in), it is not limited to 32 levels of nesting, and nothing queries inside it.
+
+``prior_fields`` is copied from ``fields`` by the write itself, so a write that lands tells what it
+replaced (its ALL_OLD answer), and a retry of a write that landed before its change was announced
+still finds what that write replaced: a transition (a status that moved) is announced with its old
+value whichever attempt announces it. Plain fields only, so the item does not double in size.
 
 A write follows the same rule as tracking (``dynamo.newer_condition``): it lands only when the
 source updated-at is newer, or equal with another content hash.
@@ -27,8 +34,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mercator.domain.changes import plain_fields
 from mercator.domain.clock import utc_now
-from mercator.domain.entities import StoredRecord, WriteOutcome
+from mercator.domain.deliveries import ReadVersion
+from mercator.domain.entities import RecordWriteResult, StoredRecord, WriteOutcome
 from mercator.state.dynamo import (
     PARTITION_KEY,
     SORT_KEY,
@@ -71,20 +80,34 @@ def record_upsert(
     written_at: datetime,
     strict: bool = False,
     new_version: bool = True,
+    guard: ReadVersion | None = None,
 ) -> tuple[Item, Expression, str]:
     """The key, update and condition of a newer-only record write (alone, or in a transaction).
 
     ``strict`` refuses the same source version with other content (for the caller to merge it);
-    ``new_version`` False stores such a merge without counting a version: the source did not change.
+    ``new_version`` False stores such a merge without counting a version: the source did not change;
+    ``guard`` lands it only over the version the caller read (its changes were worked out from it).
     """
     update = _identified(tenant_id, content_type, code, integration_id)
     update.set("record", s(record_json(record, content_type, code)))
+    # The copy reads ``fields`` as stored before this update (DynamoDB evaluates every operand first).
+    update.set_copy("prior_fields", "fields", s("null"))
+    update.set("fields", s(record_json(plain_fields(record), content_type, code)))
     update.set("content_hash", s(content_hash))
     update.set_or_remove("source_updated_at", optional_ms(source_updated_at))
     update.set("deleted", boolean(False))
     update.set("written_at", ms(written_at))
     update.add("version", {"N": "1" if new_version else "0"})
     condition = newer_condition(update, content_hash, source_updated_at, strict=strict)
+    if guard is not None:
+        # Only over the version the caller read: a write that raced in between is not passed over.
+        absent = f"attribute_not_exists({update.name(PARTITION_KEY)})"
+        read = (
+            absent
+            if guard.content_hash is None
+            else f"{update.name('content_hash')} = {update.value(s(guard.content_hash))}"
+        )
+        condition = f"({condition}) AND ({read})"
     return record_key(tenant_id, content_type, code), update, condition
 
 
@@ -134,6 +157,24 @@ def record_json(record: Mapping[str, Any], content_type: str, code: str) -> str:
         raise ValueError(f"{content_type} record {code!r} is not plain JSON: {e}") from e
 
 
+def fields_of(item: Item, attribute: str) -> dict[str, Any] | None:
+    """The plain fields kept in ``attribute`` (None when it says none were stored, or is absent)."""
+    found = item.get(attribute, {}).get("S")
+    value = json.loads(found) if isinstance(found, str) else None
+    return value if isinstance(value, dict) else None
+
+
+def replaced_fields(old: Item) -> dict[str, Any] | None:
+    """The plain fields of the version an update replaced, from its ALL_OLD answer (an item written
+    before ``fields`` was kept: read from its record)."""
+    if not old or old.get("deleted", {}).get("BOOL") is True:
+        return None
+    kept = fields_of(old, "fields")
+    if kept is not None:
+        return kept
+    return plain_fields(json.loads(old["record"]["S"])) if "record" in old else None
+
+
 def refusal(stored: Item | None, content_hash: str, source_updated_at: datetime | None) -> WriteOutcome:
     """Why a newer-only write was refused, from the stored item the refusal returned."""
     if stored is not None and stored.get("content_hash") == s(content_hash):
@@ -166,7 +207,7 @@ class DynamoRecords:
         integration_id: str,
         new_version: bool = True,
         strict: bool = False,
-    ) -> WriteOutcome:
+    ) -> RecordWriteResult:
         item_key, update, condition = record_upsert(
             tenant_id=tenant_id,
             content_type=content_type,
@@ -182,9 +223,15 @@ class DynamoRecords:
         try:
             response = self._table.update(item_key, update, condition, ReturnValues="ALL_OLD")
         except ConditionFailedError as refused:
-            return refusal(refused.item, content_hash, source_updated_at)
+            outcome = refusal(refused.item, content_hash, source_updated_at)
+            if outcome is WriteOutcome.UNCHANGED and refused.item:
+                return RecordWriteResult(outcome, fields_of(refused.item, "prior_fields"))
+            return RecordWriteResult(outcome)
         # ALL_OLD holds the item as it was: nothing when nothing existed.
-        return WriteOutcome.UPDATED if response.get("Attributes") else WriteOutcome.CREATED
+        old = response.get("Attributes")
+        if not old:
+            return RecordWriteResult(WriteOutcome.CREATED)
+        return RecordWriteResult(WriteOutcome.UPDATED, replaced_fields(old))
 
     def mark_deleted(
         self,

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mercator.domain.changes import plain_fields
 from mercator.domain.entities import (
     Cursor,
     Integration,
+    RecordWriteResult,
     RunCheckpoint,
     RunStats,
     StoredRecord,
@@ -144,6 +146,8 @@ class FakeRecords:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, str], StoredRecord] = {}
         self.writes: list[RecordWrite] = []
+        # The plain fields of the version each stored one replaced, as the table's prior_fields.
+        self.prior: dict[tuple[str, str, str], dict[str, Any] | None] = {}
 
     def write(
         self,
@@ -157,7 +161,7 @@ class FakeRecords:
         integration_id: str,
         new_version: bool = True,
         strict: bool = False,
-    ) -> WriteOutcome:
+    ) -> RecordWriteResult:
         key = (tenant_id, content_type, code)
         stored = self.items.get(key)
         same_time = (
@@ -173,7 +177,7 @@ class FakeRecords:
             and stored.content_hash != content_hash
         ):
             self.writes.append(RecordWrite(code, WriteOutcome.SAME_VERSION))
-            return WriteOutcome.SAME_VERSION
+            return RecordWriteResult(WriteOutcome.SAME_VERSION)
         if stored is None:
             outcome, version = WriteOutcome.CREATED, 1
         elif _newer(
@@ -187,7 +191,11 @@ class FakeRecords:
         else:
             outcome = WriteOutcome.UNCHANGED if stored.content_hash == content_hash else WriteOutcome.STALE
             self.writes.append(RecordWrite(code, outcome))
-            return outcome
+            return RecordWriteResult(
+                outcome, self.prior.get(key) if outcome is WriteOutcome.UNCHANGED else None
+            )
+        replaced = plain_fields(stored.record) if stored is not None and not stored.deleted else None
+        self.prior[key] = replaced
         self.items[key] = StoredRecord(
             tenant_id=tenant_id,
             content_type=content_type,
@@ -200,7 +208,7 @@ class FakeRecords:
             version=version,
         )
         self.writes.append(RecordWrite(code, outcome))
-        return outcome
+        return RecordWriteResult(outcome, replaced)
 
     def get(self, tenant_id: str, content_type: str, code: str) -> StoredRecord | None:
         return self.items.get((tenant_id, content_type, code))

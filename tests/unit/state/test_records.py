@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mercator.domain.entities import StoredRecord, WriteOutcome
+from mercator.domain.entities import RecordWriteResult, StoredRecord, WriteOutcome
 from mercator.domain.errors import MalformedItemError, MissingResourceError
 from mercator.state.record_store import DynamoRecords
 from tests.unit.state.wrappers import Recording
@@ -29,6 +29,10 @@ def records(dynamodb: Any, records_table: str) -> DynamoRecords:
 
 
 def write(records: DynamoRecords, **fields: Any) -> WriteOutcome:
+    return written(records, **fields).outcome
+
+
+def written(records: DynamoRecords, **fields: Any) -> RecordWriteResult:
     values: dict[str, Any] = {
         "tenant_id": "tenant-1",
         "content_type": "ecommerce:orders",
@@ -261,3 +265,36 @@ def test_a_merge_of_the_same_version_is_stored_without_a_new_version(records: Dy
     stored = records.get("tenant-1", "ecommerce:orders", "1001")
     assert stored is not None
     assert (stored.record["notes"], stored.version) == ("merged", 1)
+
+
+def test_a_write_tells_the_plain_fields_of_the_version_it_replaced(records: DynamoRecords) -> None:
+    first = written(records)
+    assert first == RecordWriteResult(WriteOutcome.CREATED, None)
+
+    shipped = {**ORDER, "status": "shipped"}
+    second = written(records, record=shipped, content_hash="h2", source_updated_at=T + SECOND)
+
+    # The lines are not a plain field; code, status, total and notes are, as the first version had them.
+    assert second == RecordWriteResult(
+        WriteOutcome.UPDATED, {"code": "1001", "status": "paid", "totalAmount": 100.0, "notes": "شكرا"}
+    )
+
+
+def test_a_retried_write_still_finds_what_its_first_attempt_replaced(records: DynamoRecords) -> None:
+    written(records)
+    shipped = {**ORDER, "status": "shipped"}
+    written(records, record=shipped, content_hash="h2", source_updated_at=T + SECOND)
+
+    # The same version again (an invocation that stopped before announcing it, retried).
+    again = written(records, record=shipped, content_hash="h2", source_updated_at=T + SECOND)
+
+    assert again.outcome is WriteOutcome.UNCHANGED
+    assert again.replaced is not None and again.replaced["status"] == "paid"
+
+
+def test_a_stale_write_tells_nothing_replaced(records: DynamoRecords) -> None:
+    written(records, source_updated_at=T + SECOND)
+
+    older = written(records, record={**ORDER, "status": "new"}, content_hash="h0", source_updated_at=T)
+
+    assert older == RecordWriteResult(WriteOutcome.STALE, None)
