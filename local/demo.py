@@ -108,7 +108,9 @@ TENANT = "demo-tenant"
 SEED = 2024
 RATE = 40.0  # the demo store's plan: requests per second, shared by every worker of the integration
 SIZES = {"orders": 1_000, "products": 1_000, "customers": 1_000, "carts": 300}
-FAMILIES = tuple(CONTENT_TYPES)  # products, customers, orders, carts: one schedule each
+# products, customers, orders, carts: one schedule each, compared with the store's own counts (the
+# shipments family is synced on its own schedule and checked by the shipment phase)
+FAMILIES = tuple(family for family in CONTENT_TYPES if family != "shipments")
 # The Salla connector's resource key of each family, where its cursor and run stats live.
 RESOURCE_KEYS = {
     "products": "products",

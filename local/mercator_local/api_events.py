@@ -41,6 +41,8 @@ SAMPLE_CREDENTIALS = {
     "accessToken": "sample-salla-access-token-4Vd9Qx",
     "webhookSecret": "sample-webhook-secret",
 }
+SAMPLE_ORDER = "1016430798"
+SAMPLE_SHIPMENT = "SHP-1016430798-1"
 SANDBOX_BASE_URL = "http://127.0.0.1:8900/admin/v2"
 SIGNING_KEY_SECRET = f"mercator/{SAMPLE_TENANT}/webhook-keys/workflow-signing-key"
 
@@ -175,6 +177,29 @@ CALLS: tuple[ApiCall, ...] = (
         "/api/workflows/resume-workflow",
         "/api/workflows/resume-workflow",
         query={"workflowId": SAMPLE_EXECUTION},
+    ),
+    ApiCall(
+        "ship",
+        "POST",
+        "/api/shipments",
+        "/api/shipments",
+        body={
+            "integrationId": SAMPLE_INTEGRATION,
+            "orderCode": SAMPLE_ORDER,
+            "shipmentId": SAMPLE_SHIPMENT,
+            "carrier": "Aramex",
+            "trackingNumber": "35693178432",
+            "trackingUrl": "https://www.aramex.com/track/results?ShipmentNumber=35693178432",
+            "items": [{"sku": "TSH-BLK-M", "quantity": 2}],
+        },
+    ),
+    ApiCall(
+        "shipment",
+        "GET",
+        "/api/shipments/{shipmentId}",
+        f"/api/shipments/{SAMPLE_SHIPMENT}",
+        {"shipmentId": SAMPLE_SHIPMENT},
+        {"integrationId": SAMPLE_INTEGRATION},
     ),
     ApiCall("openapi", "GET", "/api/openapi.json", "/api/openapi.json"),
 )

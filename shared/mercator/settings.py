@@ -413,6 +413,9 @@ class ManagementSettings(_ActionSettings):
 
     function = "ManagementApi"
 
+    push_jobs_queue_url: QueueUrl = Field(
+        alias="PUSH_JOBS_QUEUE_URL", description="where POST /api/shipments queues a shipment's write"
+    )
     credentials_check_attempts: int = Field(
         2,
         alias="CREDENTIALS_CHECK_ATTEMPTS",

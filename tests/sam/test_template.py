@@ -146,6 +146,20 @@ def test_catalog_push_names_its_own_queues_and_the_settings_default_margin(templ
     assert float(environment["PUSH_DEADLINE_MARGIN_SECONDS"]) == declared == 30
 
 
+def test_the_api_queues_shipments_where_catalog_push_takes_its_jobs(template: dict[str, Any]) -> None:
+    # POST /api/shipments sends ShipmentPushJobs; CatalogPush consumes that queue and tells them apart.
+    api = function_environment(template, "ManagementApiFunction")
+    push = function_environment(template, "CatalogPushFunction")
+    consumed = {
+        referenced(props["Queue"])
+        for function, _, props in events(template, "SQS")
+        if function == "CatalogPushFunction"
+    }
+
+    assert api["PUSH_JOBS_QUEUE_URL"] == push["PUSH_JOBS_QUEUE_URL"] == {"Ref": "PushJobsQueue"}
+    assert consumed == {"PushJobsQueue"}
+
+
 # --- Event sources --------------------------------------------------------------------------------
 
 
@@ -376,8 +390,10 @@ def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) 
     assert _sends(template, "CatalogPushFunction") == {"PushJobsQueue", "PushDLQ"}
     # Dispatch ends the flow: the event bus and the workflows' own destinations.
     assert _sends(template, "TriggerDispatchFunction") == set()
-    # The API's functions answer requests; none of them feeds a queue.
-    for answering in ("ApiAuthorizerFunction", "ManagementApiFunction", "OAuthFunction"):
+    # The API queues a tenant's shipment for CatalogPush to write (pushTracking), and nothing else.
+    assert _sends(template, "ManagementApiFunction") == {"PushJobsQueue"}
+    # The other functions answering requests feed no queue.
+    for answering in ("ApiAuthorizerFunction", "OAuthFunction"):
         assert _sends(template, answering) == set(), answering
 
 
@@ -440,6 +456,8 @@ INTEGRATIONS_ROUTES = {
     ("get", "/api/workflows/configured/{guid}/toggle"),
     ("delete", "/api/workflows/configured/{guid}"),
     ("get", "/api/workflows/resume-workflow"),
+    ("post", "/api/shipments"),
+    ("get", "/api/shipments/{shipmentId}"),
     ("get", "/api/openapi.json"),
     ("get", "/oauth/{connector}/install"),
     ("get", "/oauth/{connector}/start"),

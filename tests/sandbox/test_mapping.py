@@ -24,6 +24,7 @@ RESOURCE_KEYS = {
     "products": "products",
     "customers": "customers",
     "carts": "abandoned_carts",
+    "shipments": "shipments",
 }
 
 
@@ -101,8 +102,34 @@ async def test_every_webhook_event_maps_without_failures(flavor: str, make_sandb
                 assert outcome.failures == [], outcome.failures[0].reason
                 assert outcome.records[0]["code"] == code_of(sandbox, resource, record_id)
             covered.add(event)
+    covered |= shipment_events(sandbox, definition)
     # Every handler of the connector is exercised by some event the sandbox sends.
     assert covered == set(definition.handlers)
+
+
+def shipment_events(sandbox: Sandbox, definition: ConnectorDefinition) -> set[str]:
+    """The shipment events of the store's own shipping (an order shipped, then delivered): those no
+    record change of a listed resource sends (Shopify's fulfillment topics), each mapped."""
+    emitter = sandbox.emitter
+    assert emitter is not None
+    if not any(handler.recordType == "shipment" for handler in definition.handlers.values()):
+        return set()
+    unshipped = [
+        order_id for order_id in sorted(sandbox.store.ids("orders")) if not sandbox.shipments(order_id)
+    ]
+    emitter.pending.clear()
+    shipment = sandbox.ship(unshipped[0], carrier="DHL", tracking_number="TRK-MAP-1")
+    sandbox.set_shipment_status(shipment["id"], "delivered")
+    covered: set[str] = set()
+    for delivery in emitter.pending:
+        handler = definition.handlers.get(delivery.event)
+        if handler is None or handler.recordType != "shipment":
+            continue
+        outcome = map_delivery(definition, delivery.event, json.loads(delivery.body))
+        assert outcome.failures == [], outcome.failures[0].reason
+        assert outcome.records[0]["code"] == str(shipment["id"])
+        covered.add(delivery.event)
+    return covered
 
 
 def code_of(sandbox: Sandbox, resource: str, record_id: int) -> str:

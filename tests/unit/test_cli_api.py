@@ -53,6 +53,7 @@ MANAGEMENT_ENV = {
     "RECORDS_TABLE": "mercator-dev-RecordsTable",
     "EVENT_BUS_NAME": "mercator-dev",
     "SENDER_EMAIL": "notifications@example.com",
+    "PUSH_JOBS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/mercator-dev-PushJobsQueue",
 }
 ORDER_CREATED = trigger_id("salla", "order.created")
 

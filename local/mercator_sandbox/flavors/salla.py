@@ -1,4 +1,4 @@
-"""Salla (Merchant API v2): ``/admin/v2`` orders, products, customers and abandoned carts.
+"""Salla (Merchant API v2): ``/admin/v2`` orders, products, customers, abandoned carts and shipments.
 
 Lists answer ``{status, success, data, pagination: {count, total, perPage, currentPage, totalPages,
 links}}`` with ``page`` / ``per_page`` (15 by default; a larger ``per_page`` than the store's cap,
@@ -30,6 +30,12 @@ product_type and status, a SKU no other product has, images with an ``original``
 Arabic or, with ``Accept-Language: en``, English. A created product is ``hidden`` until it has an
 image and ``out`` until it has stock, as the reference says.
 
+Shipments (Shipping and Fulfilment API, in ``salla_shipments.py``): ``GET /shipments``, ``GET
+/shipments/{id}``, ``POST /shipments``, ``PUT /shipments/{id}``, ``POST /shipments/{id}/cancel`` and
+``GET /shipping/companies``, with ``shipment.created`` / ``shipment.updated`` / ``shipment.cancelled``
+webhooks; the store is generated with a shipment for each order Salla would have shipped. ``GET
+/orders/items?order_id=`` (List Order Items) answers an order's lines.
+
 Credentials: any ``Authorization: Bearer <token>``. Rate limit (the platform's way): a leaky
 bucket per store, reported in ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` (epoch seconds
 when the bucket is empty again); a refusal is a 429 with ``Retry-After``.
@@ -42,6 +48,7 @@ import hmac
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from time import time as epoch_now
 from typing import Any, ClassVar
@@ -62,9 +69,12 @@ from mercator_sandbox.flavors.base import (
     origin_of,
     whole_number,
 )
-from mercator_sandbox.flavors.salla_writes import PRODUCT_STATUSES, SallaProductWriter, language
+from mercator_sandbox.flavors.salla_shipments import SPEC as SHIPMENT_SPEC
+from mercator_sandbox.flavors.salla_shipments import SallaShipping
+from mercator_sandbox.flavors.salla_writes import PRODUCT_STATUSES, Errors, SallaProductWriter, language
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.templates import Template
 from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, decimal_of
 
@@ -134,13 +144,21 @@ EVENTS: Mapping[str, Mapping[ChangeKind, str]] = {
     # Salla sends no event when a customer or an abandoned cart is deleted.
     "customers": {"created": "customer.created", "updated": "customer.updated"},
     "carts": {"created": "abandoned.cart", "updated": "abandoned.cart"},
+    # A cancellation sends shipment.cancelled instead of shipment.updated (SallaShipping.announcing).
+    "shipments": {"created": "shipment.created", "updated": "shipment.updated"},
 }
 EXTRA_EVENTS: Mapping[str, tuple[str, ...]] = {
     "orders": ("order.status.updated",),
     "products": ("product.price.updated",),
     "customers": ("customer.login",),
     "carts": ("abandoned.cart.purchased",),
+    "shipments": ("shipment.creating", "shipment.cancelled"),
 }
+ORDER_ITEMS_MESSAGES: Mapping[str, tuple[str, str]] = {
+    "order_id.required": ("حقل رقم الطلب مطلوب.", "The order id field is required."),
+}
+# Salla's Saudi Arabia in country ids (the reference's examples of ship_to.country).
+SAUDI_ARABIA_ID = 1473353380
 
 
 def salla_date(epoch: int) -> dict[str, Any]:
@@ -164,11 +182,38 @@ def sar(cents: int) -> dict[str, Any]:
     return {"amount": amount(cents), "currency": CURRENCY}
 
 
+@dataclass(frozen=True)
+class BuyerAddress:
+    """Where a buyer's orders and shipments go, as the order webhook and ship_to write it."""
+
+    city: str  # in Arabic, as Salla writes cities
+    line: str
+    street: str
+    postal_code: str
+
+
+def buyer_address(buyer: Person) -> BuyerAddress:
+    city_ar, _ = CITIES[buyer.place % len(CITIES)]
+    return BuyerAddress(
+        city=city_ar,
+        line=f"{buyer.place % 900 + 100} King Fahd Road, {city_ar}",
+        street="King Fahd Road",
+        postal_code=f"{12_000 + buyer.place % 9_000}",
+    )
+
+
+def receiver_phone(buyer: Person) -> str:
+    """The receiver's phone as orders and shipments write it: international digits, no plus."""
+    return f"9665{buyer.digits:08d}"
+
+
 class Salla(Flavor):
     name = "salla"
     prefix = "/admin/v2"
     endpoints = (
         Endpoint("orders", "list", "/orders"),
+        # Before /orders/{id}, which would take "items" for an id.
+        Endpoint("orders", "read", "/orders/items", action="order_items"),
         Endpoint("orders", "details", "/orders/{id}"),
         Endpoint("orders", "status", "/orders/{id}/status", "POST"),
         Endpoint("products", "list", "/products"),
@@ -182,12 +227,19 @@ class Salla(Flavor):
         Endpoint("customers", "details", "/customers/{id}"),
         Endpoint("carts", "list", "/carts/abandoned"),
         Endpoint("carts", "details", "/carts/abandoned/{id}"),
+        Endpoint("shipments", "list", "/shipments"),
+        Endpoint("shipments", "write", "/shipments", "POST", action="create_shipment"),
+        Endpoint("shipments", "details", "/shipments/{id}"),
+        Endpoint("shipments", "write", "/shipments/{id}", "PUT", action="update_shipment"),
+        Endpoint("shipments", "write", "/shipments/{id}/cancel", "POST", action="cancel_shipment"),
+        Endpoint("shipments", "read", "/shipping/companies", action="shipping_companies"),
     )
     specs: ClassVar[Mapping[str, ResourceSpec]] = {
         "orders": ResourceSpec(1_000_000_000, (0.05, 0.1, 0.15, 0.35, 0.05, 0.15, 0.05, 0.1)),
         "products": ResourceSpec(1_600_000_000, (0.85, 0.1, 0.05), max_update_delay=60 * 86400),
         "customers": ResourceSpec(2_000_000_000, max_update_delay=30 * 86400),
         "carts": ResourceSpec(1_090_000_000, (0.9, 0.1), max_update_delay=86400),
+        "shipments": SHIPMENT_SPEC,
     }
     # 120 requests a minute on the basic plan, leaking 2 a second.
     platform_rate_limit = RateLimitConfig(rate=2, burst=120)
@@ -199,6 +251,8 @@ class Salla(Flavor):
     def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
         super().__init__(store, max_per_page=max_per_page)
         self.writer = SallaProductWriter(store, self._content)
+        self.shipping = SallaShipping(store, self.catalog, self)
+        self.shipping.generate()
 
     # --- requests -------------------------------------------------------------------------------
 
@@ -216,9 +270,12 @@ class Salla(Flavor):
         page = whole_number(params, "page", 1)
         per_page = min(whole_number(params, "per_page", self.default_per_page), self.max_per_page)
         windows: tuple[Window, ...] = ()
-        if endpoint.resource == "orders":
+        ids: frozenset[int] | None = None
+        if endpoint.resource in ("orders", "shipments"):
             windows = self._date_window(request)
-        query = Query(order="created", descending=True, windows=windows)
+        if endpoint.resource == "shipments":
+            ids = self.shipping.matching(params, language(request.headers.get("accept-language", "")))
+        query = Query(order="created", descending=True, windows=windows, ids=ids)
         listing = self.store.select(endpoint.resource, query)
         total = len(listing)
         start = min((page - 1) * per_page, total)
@@ -300,8 +357,11 @@ class Salla(Flavor):
         return Answer(self.wrap_details(endpoint.resource, record))
 
     def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
-        """Create Product (201), Update Product by id or SKU (201), Create Product Tag (200)."""
+        """Create Product (201), Update Product by id or SKU (201), Create Product Tag (200); Create,
+        Update and Cancel Shipment (200)."""
         lang = language(request.headers.get("accept-language", ""))
+        if endpoint.resource == "shipments":
+            return self._write_shipment(request, endpoint, body, lang)
         if endpoint.action == "create_tag":
             tag_id, name = self.writer.tag(request.query_params.get("tag_name"), lang)
             return Answer({"status": 200, "success": True, "data": [{"id": tag_id, "name": name}]})
@@ -319,11 +379,39 @@ class Salla(Flavor):
         record = self.render("products", state, "details", origin_of(request))
         return Answer({"status": 201, "success": True, "data": record}, 201)
 
+    def _write_shipment(self, request: Request, endpoint: Endpoint, body: bytes, lang: int) -> Answer:
+        if endpoint.action == "cancel_shipment":
+            state = self.shipping.cancel(self.find("shipments", request.path_params["id"]), lang)
+        else:
+            fields = json_object(body, ApiError(400, "The request body must be a JSON object"))
+            if endpoint.action == "create_shipment":
+                state = self.shipping.create(fields, lang)
+            else:
+                state = self.shipping.update(self.find("shipments", request.path_params["id"]), fields, lang)
+        record = self.render("shipments", state, "details", origin_of(request))
+        return Answer({"status": 200, "success": True, "data": record})
+
     def read(self, request: Request, endpoint: Endpoint) -> Answer:
-        """Product Details By SKU: the product as Product Details shows it; 404 when no product has it."""
+        """Product Details By SKU: the product as Product Details shows it; 404 when no product has it.
+        List Shipping Companies: the store's shipping companies. List Order Items: an order's lines."""
+        if endpoint.action == "shipping_companies":
+            return Answer({"status": 200, "success": True, "data": self.shipping.companies()})
+        if endpoint.action == "order_items":
+            return Answer({"status": 200, "success": True, "data": self._order_items(request)})
         state = self._by_sku(request.path_params["sku"])
         record = self.render("products", state, "details", origin_of(request))
         return Answer(self.wrap_details("products", record))
+
+    def _order_items(self, request: Request) -> list[dict[str, Any]]:
+        """List Order Items (``?order_id=``, required): the order's lines as its details show them."""
+        raw = request.query_params.get("order_id", "")
+        if not raw:
+            errors = Errors(language(request.headers.get("accept-language", "")), ORDER_ITEMS_MESSAGES)
+            errors.add("order_id", "order_id.required")
+            errors.raise_any()
+        order = self.find("orders", raw)
+        facts = self.catalog.order(order.variant, placed=order.created)
+        return [self._order_item(facts, index) for index in range(len(facts.lines))]
 
     def _by_sku(self, sku: str) -> RecordState:
         matches = self.product_ids(lambda state: bool(sku) and self._content(state).sku == sku)
@@ -377,6 +465,8 @@ class Salla(Flavor):
             return self._customer(state, view)
         if resource == "carts":
             return self._cart(state, view)
+        if resource == "shipments":
+            return self.shipping.render(state, view)
         raise ValueError(f"Salla has no resource {resource!r}")
 
     def _order(self, state: RecordState, view: View) -> dict[str, Any]:
@@ -384,7 +474,7 @@ class Salla(Flavor):
         slug, status_name, status_id = ORDER_STATUSES[state.status]
         record = TEMPLATES[("orders", view)].fresh()
         record["id"] = state.id
-        record["reference_id"] = 10_000_000 + state.id % 90_000_000
+        record["reference_id"] = self.reference_id(state.id)
         record["date"] = salla_date(state.created)
         record["status"] = {
             "id": status_id,
@@ -420,7 +510,7 @@ class Salla(Flavor):
         record["customer"] = self._buyer(record["customer"], facts)
         record["items"] = [self._order_item(facts, index) for index in range(len(facts.lines))]
         buyer = facts.customer
-        phone = f"9665{buyer.digits:08d}"
+        phone = receiver_phone(buyer)
         if view == "details":
             record["checkout_id"] = state.id + 400_000_000
             record["updated_at"] = salla_date(state.updated)
@@ -428,15 +518,15 @@ class Salla(Flavor):
         else:
             shipping = record["shipping"]
             shipping["receiver"] = {"name": buyer.name, "email": buyer.email, "phone": phone}
-            city_ar, _ = CITIES[buyer.place % len(CITIES)]
+            address = buyer_address(buyer)
             shipping["address"].update(
                 {
                     "country": "SA",
                     "country_code": "SA",
-                    "city": city_ar,
-                    "shipping_address": f"{buyer.place % 900 + 100} King Fahd Road, {city_ar}",
-                    "street_number": "King Fahd Road",
-                    "postal_code": f"{12_000 + buyer.place % 9_000}",
+                    "city": address.city,
+                    "shipping_address": address.line,
+                    "street_number": address.street,
+                    "postal_code": address.postal_code,
                 }
             )
         return record
@@ -782,6 +872,58 @@ class Salla(Flavor):
         )
         return record
 
+    # --- shipments (SallaShipping's host, and the platform-neutral contract) ---------------------
+
+    def date_object(self, epoch: int) -> dict[str, Any]:
+        return salla_date(epoch)
+
+    def money(self, cents: int) -> dict[str, Any]:
+        return sar(cents)
+
+    def order_slugs(self) -> tuple[str, ...]:
+        return tuple(entry[0] for entry in ORDER_STATUSES)
+
+    def reference_id(self, order_id: int) -> int:
+        return 10_000_000 + order_id % 90_000_000
+
+    def receiver(self, order: RecordState) -> dict[str, Any]:
+        buyer = self.catalog.order(order.variant, placed=order.created).customer
+        address = buyer_address(buyer)
+        return {
+            "type": "address",
+            "name": buyer.name,
+            "email": buyer.email,
+            "phone": receiver_phone(buyer),
+            "country": "السعودية",
+            "country_id": SAUDI_ARABIA_ID,
+            "country_code": "SA",
+            "city": address.city,
+            "address_line": address.line,
+            "street_number": address.street,
+            "postal_code": address.postal_code,
+        }
+
+    def move_order(self, order_id: int, slug: str | None) -> None:
+        order = self.store.find("orders", order_id)
+        if order is None:
+            return  # a deleted order's shipment can still move
+        if slug is not None:
+            order.status = self.order_slugs().index(slug)
+        self.store.touch("orders", order_id)
+
+    def shipments(self, order_id: int | None = None) -> list[ShipmentView]:
+        return self.shipping.views(order_id)
+
+    def ship(
+        self, order_id: int, *, carrier: str, tracking_number: str, tracking_url: str | None = None
+    ) -> ShipmentView:
+        return self.shipping.ship(
+            order_id, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url
+        )
+
+    def set_shipment_status(self, shipment_id: int, status: CarrierStatus) -> ShipmentView:
+        return self.shipping.set_status(shipment_id, status)
+
     # --- webhooks -------------------------------------------------------------------------------
 
     def events(self, resource: str) -> tuple[str, ...]:
@@ -789,6 +931,8 @@ class Salla(Flavor):
         return named + EXTRA_EVENTS.get(resource, ())
 
     def event_for(self, resource: str, change: ChangeKind) -> str | None:
+        if resource == "shipments" and change == "updated" and self.shipping.announcing:
+            return self.shipping.announcing
         return EVENTS.get(resource, {}).get(change)
 
     def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:

@@ -76,12 +76,13 @@ def language(accept_language: str) -> int:
 class Errors:
     """Laravel-style validation: every failed field with its messages, in the client's language."""
 
-    def __init__(self, lang: int) -> None:
+    def __init__(self, lang: int, messages: Mapping[str, tuple[str, str]] = MESSAGES) -> None:
         self.lang = lang
+        self.messages = messages
         self.fields: dict[str, list[str]] = {}
 
     def add(self, field_name: str, rule: str, **values: Any) -> None:
-        self.fields.setdefault(field_name, []).append(MESSAGES[rule][self.lang].format(**values))
+        self.fields.setdefault(field_name, []).append(self.messages[rule][self.lang].format(**values))
 
     def raise_any(self) -> None:
         if self.fields:

@@ -33,6 +33,14 @@ the variant's ``inventory_quantity``, which bodies cannot set. Refusals: 400 ``{
 ["can't be blank"]}}`` and the like (``status``, ``handle`` taken, ``variants.price``). The product
 list also filters on ``ids``, ``handle`` (comma lists), ``title``, ``vendor`` and ``product_type``.
 
+Fulfillments (``shopify_fulfillments.py``): every order lists its ``fulfillments`` and has one
+fulfillment order (``GET /orders/{id}/fulfillment_orders.json``); ``POST /fulfillments.json`` ships
+units of it with tracking, ``POST /fulfillments/{id}/update_tracking.json`` changes the tracking,
+``POST /orders/{order_id}/fulfillments/{id}/events.json`` records a carrier's event (its status
+becomes the fulfillment's ``shipment_status``); ``GET /orders/{id}/fulfillments.json`` and ``GET
+/orders/{order_id}/fulfillments/{id}.json`` read them. Each change fires fulfillments/create or
+fulfillments/update (and fulfillment_events/create for an event), then orders/updated.
+
 Credentials: any ``X-Shopify-Access-Token``. Rate limit: a leaky bucket (40, leaking 2 a second
 by default); every answer carries ``X-Shopify-Shop-Api-Call-Limit: n/40``; a refusal is a 429 with
 ``Retry-After: 2.0``. Webhooks carry the REST object (``{"id": N}`` for deletions), signed with a
@@ -55,7 +63,16 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from mercator_sandbox.dataset import Change, ChangeKind, Query, RecordState, ResourceSpec, Store, Window
+from mercator_sandbox.dataset import (
+    Change,
+    ChangeKind,
+    Query,
+    RecordState,
+    ResourceSpec,
+    Store,
+    UnknownRecordError,
+    Window,
+)
 from mercator_sandbox.facts import Line, OrderFacts, Person, money
 from mercator_sandbox.flavors.base import (
     Answer,
@@ -70,6 +87,14 @@ from mercator_sandbox.flavors.base import (
     whole_number,
 )
 from mercator_sandbox.flavors.shopify_events import EventLog
+from mercator_sandbox.flavors.shopify_fulfillments import (
+    CARRIER_EVENTS,
+    Fulfillment,
+    FulfillmentEvent,
+    ShopifyFulfillments,
+    event_fields,
+    tracking_of,
+)
 from mercator_sandbox.flavors.shopify_writes import (
     INVENTORY_ITEM_OFFSET,
     LOCATION_ID,
@@ -80,6 +105,7 @@ from mercator_sandbox.flavors.shopify_writes import (
 )
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.templates import Template
 from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, WrittenVariant, decimal_of
 
@@ -117,6 +143,7 @@ TEMPLATES: Mapping[str, Template] = {
     # The orders/create sample is the full 2025-01 order (the REST object, line items included);
     # the orders list fixture is an older, line-less shape.
     "orders": Template("shopify/orders_create.json"),
+    "order_line": Template("shopify/orders_create.json", "line_items", 0),
     "products": Template("shopify/products_list.json", "products", 0),
     "customers": Template("shopify/customers_list.json", "customers", 0),
     "carts": Template("shopify/abandoned_checkouts_list.json", "checkouts", 0),
@@ -138,6 +165,15 @@ EVENTS: Mapping[str, Mapping[ChangeKind, str]] = {
 }
 EXTRA_EVENTS: Mapping[str, tuple[str, ...]] = {"orders": ("orders/paid", "orders/cancelled")}
 DELETE_EVENTS = frozenset({"orders/delete", "products/delete", "customers/delete"})
+# Deliveries of a fulfillment's changes: queued as they happen, never for a bare order.
+FULFILLMENT_TOPICS = ("fulfillments/create", "fulfillments/update", "fulfillment_events/create")
+FULFILLMENT_READS = frozenset({"fulfillment_orders", "order_fulfillments", "order_fulfillment"})
+FULFILLMENT_WRITES = frozenset({"create_fulfillment", "update_tracking", "fulfillment_event"})
+# A paid order's status as its fulfillment moves (Shopify archives a paid order once fulfilled).
+PAID_BY_FULFILLMENT: Mapping[str | None, int] = {
+    fulfilled: ORDER_STATUSES.index((state, "paid", fulfilled))
+    for state, fulfilled in (("open", None), ("open", "partial"), ("closed", "fulfilled"))
+}
 
 FILTERS = (
     "since_id",
@@ -153,6 +189,18 @@ PRODUCT_FILTERS = ("handle", "title", "vendor", "product_type")
 # The Event resource's filters: ``filter`` is a comma list of subject types (Product, Order, ...).
 EVENT_FILTERS = ("since_id", "created_at_min", "created_at_max", "filter", "verb")
 WITH_PAGE_INFO = frozenset({"limit", "page_info", "fields"})
+# The shop's one location, as a fulfillment order names the location assigned to it.
+ASSIGNED_LOCATION: Mapping[str, Any] = {
+    "address1": "5 Market Street",
+    "address2": None,
+    "city": "San Francisco",
+    "country_code": "US",
+    "location_id": LOCATION_ID,
+    "name": "Mercator Sandbox Warehouse",
+    "phone": None,
+    "province": "California",
+    "zip": "94103",
+}
 
 
 def shop_time(epoch: int) -> str:
@@ -181,6 +229,28 @@ class Shopify(Flavor):
         Endpoint("customers", "details", "/customers/{id}.json"),
         Endpoint("carts", "list", "/checkouts.json"),
         Endpoint("events", "list", "/events.json"),
+        Endpoint(
+            "fulfillment_orders", "read", "/orders/{id}/fulfillment_orders.json", action="fulfillment_orders"
+        ),
+        Endpoint("fulfillments", "read", "/orders/{id}/fulfillments.json", action="order_fulfillments"),
+        Endpoint(
+            "fulfillments", "read", "/orders/{order_id}/fulfillments/{id}.json", action="order_fulfillment"
+        ),
+        Endpoint("fulfillments", "write", "/fulfillments.json", "POST", action="create_fulfillment"),
+        Endpoint(
+            "fulfillments",
+            "write",
+            "/fulfillments/{id}/update_tracking.json",
+            "POST",
+            action="update_tracking",
+        ),
+        Endpoint(
+            "fulfillment_events",
+            "write",
+            "/orders/{order_id}/fulfillments/{id}/events.json",
+            "POST",
+            action="fulfillment_event",
+        ),
     )
     specs: ClassVar[Mapping[str, ResourceSpec]] = {
         "orders": ResourceSpec(5_900_000_000_000, (0.35, 0.1, 0.05, 0.05, 0.35, 0.05, 0.05)),
@@ -198,6 +268,11 @@ class Shopify(Flavor):
         super().__init__(store, max_per_page=max_per_page)
         self.event_log = EventLog(SHOP_DOMAIN)
         self.writer = ShopifyProductWriter(store, self._content)
+        self.fulfillments = ShopifyFulfillments(
+            store, self, shop_id=SHOP_ID, location_id=LOCATION_ID, location=ASSIGNED_LOCATION
+        )
+        # The fulfillment change the order's next change announces (see announce).
+        self._announcing: tuple[str, Fulfillment | FulfillmentEvent] | None = None
         store.subscribe(self._log_change)
 
     def _log_change(self, change: Change) -> None:
@@ -459,7 +534,10 @@ class Shopify(Flavor):
         return str(direction), record_id, {str(key): str(value) for key, value in filters.items()}
 
     def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
-        """Product create (201) and update (200), ``{"product": {...}}``; inventory set (200)."""
+        """Product create (201) and update (200), ``{"product": {...}}``; inventory set (200);
+        fulfillment create (201), tracking update (200) and event (201)."""
+        if endpoint.action in FULFILLMENT_WRITES:
+            return self._fulfillment_write(request, endpoint, body)
         missing = ApiError(400, MISSING, param="product")
         fields = json_object(body, missing)
         if endpoint.action == "set_inventory":
@@ -489,7 +567,10 @@ class Shopify(Flavor):
 
     def read(self, request: Request, endpoint: Endpoint) -> Answer:
         """``GET /locations.json``: the shop's one location, active, where all its stock is;
-        ``GET /shop.json``: the shop, whose ``primary_location_id`` is that location."""
+        ``GET /shop.json``: the shop, whose ``primary_location_id`` is that location; an order's
+        fulfillment order and fulfillments."""
+        if endpoint.action in FULFILLMENT_READS:
+            return self._fulfillment_read(request, endpoint)
         opened = shop_time(int(self.store.time.anchor) - 400 * 86400)
         if endpoint.action == "shop":
             return Answer(
@@ -510,12 +591,12 @@ class Shopify(Flavor):
             )
         location = {
             "id": LOCATION_ID,
-            "name": "Mercator Sandbox Warehouse",
-            "address1": "5 Market Street",
+            "name": ASSIGNED_LOCATION["name"],
+            "address1": ASSIGNED_LOCATION["address1"],
             "address2": None,
-            "city": "San Francisco",
-            "zip": "94103",
-            "province": "California",
+            "city": ASSIGNED_LOCATION["city"],
+            "zip": ASSIGNED_LOCATION["zip"],
+            "province": ASSIGNED_LOCATION["province"],
             "country": "US",
             "phone": None,
             "created_at": opened,
@@ -530,6 +611,61 @@ class Shopify(Flavor):
             "localized_province_name": "California",
         }
         return Answer({"locations": [location]})
+
+    def _fulfillment_read(self, request: Request, endpoint: Endpoint) -> Answer:
+        params = request.path_params
+        if endpoint.action == "fulfillment_orders":
+            state = self.find("orders", params["id"])
+            return Answer({"fulfillment_orders": [self.fulfillments.fulfillment_order(state)]})
+        if endpoint.action == "order_fulfillments":
+            state = self.find("orders", params["id"])
+            fulfillments = self.fulfillments.of(state)
+            return Answer({"fulfillments": [self.fulfillments.rest(state, f) for f in fulfillments]})
+        state, fulfillment = self._order_fulfillment(params["order_id"], params["id"])
+        return Answer({"fulfillment": self.fulfillments.rest(state, fulfillment)})
+
+    def _order_fulfillment(self, raw_order_id: str, raw_id: str) -> tuple[RecordState, Fulfillment]:
+        """The live order and its fulfillment the URL names; 404 when either is not there."""
+        state = self.find("orders", raw_order_id)
+        fulfillment = next((f for f in self.fulfillments.of(state) if str(f.id) == raw_id), None)
+        if fulfillment is None:
+            raise ApiError(404, self.not_found_message("fulfillments"), code="not_found")
+        return state, fulfillment
+
+    def _fulfillment_write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
+        params = request.path_params
+        if endpoint.action == "fulfillment_event":
+            state, fulfillment = self._order_fulfillment(params["order_id"], params["id"])
+            fields = json_object(body, ApiError(400, MISSING, param="event"))
+            event = self.fulfillments.record_event(state, fulfillment.id, **event_fields(fields))
+            return Answer({"fulfillment_event": self.fulfillments.event(event)}, 201)
+        if endpoint.action == "update_tracking":
+            state, fulfillment = self._fulfillment(params["id"])
+            info = self._fulfillment_fields(body).get("tracking_info")
+            if not isinstance(info, dict):
+                raise ApiError(400, MISSING, param="tracking_info")
+            fulfillment = self.fulfillments.retrack(state, fulfillment.id, tracking_of(info))
+            return Answer({"fulfillment": self.fulfillments.rest(state, fulfillment)})
+        fields = self._fulfillment_fields(body)
+        state, units = self.fulfillments.units_asked(fields)
+        fulfillment = self.fulfillments.create(state, units, tracking_of(fields.get("tracking_info")))
+        return Answer({"fulfillment": self.fulfillments.rest(state, fulfillment)}, 201)
+
+    @staticmethod
+    def _fulfillment_fields(body: bytes) -> dict[str, Any]:
+        """The ``fulfillment`` object of a write's body; 400 as Shopify words it when there is none."""
+        missing = ApiError(400, MISSING, param="fulfillment")
+        fields = json_object(body, missing).get("fulfillment")
+        if not isinstance(fields, dict):
+            raise missing
+        return fields
+
+    def _fulfillment(self, raw_id: str) -> tuple[RecordState, Fulfillment]:
+        """A fulfillment by its id alone (and its live order); 404 when there is none."""
+        found = self.fulfillments.find(int(raw_id)) if raw_id.isdigit() else None
+        if found is None:
+            raise ApiError(404, self.not_found_message("fulfillments"), code="not_found")
+        return found
 
     def details(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
         answer = super().details(request, endpoint, raw_id)
@@ -582,8 +718,9 @@ class Shopify(Flavor):
         raise ValueError(f"Shopify has no resource {resource!r}")
 
     def _order(self, state: RecordState) -> dict[str, Any]:
-        facts = self.catalog.order(state.variant, placed=state.created, guest_share=0.1)
-        order_state, financial, fulfillment = ORDER_STATUSES[state.status]
+        facts = self._facts(state)
+        order_state, financial, _ = ORDER_STATUSES[state.status]
+        fulfillment = self.fulfillments.fulfillment_status(state)
         record = TEMPLATES["orders"].fresh()
         number = ORDER_NUMBER_BASE + state.id % 10_000_000
         paid = financial in ("paid", "refunded")
@@ -657,7 +794,12 @@ class Shopify(Flavor):
         )
         record["shipping_lines"] = [shipping_line]
         template_line = record["line_items"][0]
-        record["line_items"] = [self._order_line(template_line, line, fulfillment) for line in facts.lines]
+        shipped = self.fulfillments.fulfilled(state)
+        record["line_items"] = [
+            self._order_line(template_line, line, line.quantity, shipped.get(line.line_id, 0))
+            for line in facts.lines
+        ]
+        record["fulfillments"] = [self.fulfillments.rest(state, f) for f in self.fulfillments.of(state)]
         record["discount_codes"] = []
         record["discount_applications"] = []
         if facts.coupon:
@@ -684,7 +826,9 @@ class Shopify(Flavor):
             record["customer"] = self._order_customer(record["customer"], facts)
         return record
 
-    def _order_line(self, template: dict[str, Any], line: Line, fulfillment: str | None) -> dict[str, Any]:
+    def _order_line(self, template: dict[str, Any], line: Line, units: int, fulfilled: int) -> dict[str, Any]:
+        """The order's line as it carries ``units`` (all of them on the order, some in a fulfillment),
+        ``fulfilled`` of its units shipped so far."""
         item = dict(template)
         product = line.product
         size = SIZES[line.line_id % product.variant_count] if product.variant_count > 1 else None
@@ -697,10 +841,12 @@ class Shopify(Flavor):
                 "title": product.title,
                 "price": money(line.unit_cents),
                 "price_set": money_set(line.unit_cents),
-                "quantity": line.quantity,
+                "quantity": units,
                 "current_quantity": line.quantity,
-                "fulfillable_quantity": 0 if fulfillment == "fulfilled" else line.quantity,
-                "fulfillment_status": "fulfilled" if fulfillment == "fulfilled" else None,
+                "fulfillable_quantity": max(0, line.quantity - fulfilled),
+                "fulfillment_status": (
+                    "fulfilled" if fulfilled >= line.quantity else "partial" if fulfilled else None
+                ),
                 "sku": product.sku,
                 "product_id": line.product_id,
                 "variant_id": variant_id,
@@ -736,6 +882,79 @@ class Shopify(Flavor):
             }
         )
         return template
+
+    def _facts(self, state: RecordState) -> OrderFacts:
+        return self.catalog.order(state.variant, placed=state.created, guest_share=0.1)
+
+    # --- fulfillments (what shopify_fulfillments.OrderSide asks of the orders) --------------------
+
+    def order_lines(self, state: RecordState) -> tuple[Line, ...]:
+        return self._facts(state).lines
+
+    def order_line_item(
+        self, state: RecordState, line: Line, *, units: int, fulfilled: int
+    ) -> dict[str, Any]:
+        return self._order_line(TEMPLATES["order_line"].fresh(), line, units, fulfilled)
+
+    def order_name(self, state: RecordState) -> str:
+        return f"#{ORDER_NUMBER_BASE + state.id % 10_000_000}"
+
+    def order_contact(self, state: RecordState) -> tuple[str, dict[str, Any]]:
+        person = self._facts(state).customer
+        return person.email, self._address(person)
+
+    def order_fulfillable(self, state: RecordState) -> bool:
+        return ORDER_STATUSES[state.status][0] != "cancelled"
+
+    def order_generated_fulfillment(self, state: RecordState) -> str | None:
+        return ORDER_STATUSES[state.status][2]
+
+    def variant_of(self, line: Line) -> int:
+        return self._variant_id(line.product_id, line.line_id % line.product.variant_count)
+
+    def stamp(self, epoch: int) -> str:
+        return shop_time(epoch)
+
+    def announce(self, state: RecordState, topic: str, subject: Fulfillment | FulfillmentEvent) -> None:
+        """Queue ``topic`` for ``subject``: the change is the order's (its time moves), and the
+        delivery it makes while announcing is the fulfillment's, not orders/updated."""
+        self._announcing = (topic, subject)
+        try:
+            self.store.touch("orders", state.id)
+        finally:
+            self._announcing = None
+
+    def order_changed(self, state: RecordState) -> None:
+        """A paid order follows its fulfillments (open, partly fulfilled, archived once fulfilled);
+        orders/updated goes out."""
+        if state.status in PAID_BY_FULFILLMENT.values():
+            state.status = PAID_BY_FULFILLMENT[self.fulfillments.fulfillment_status(state)]
+        self.store.touch("orders", state.id)
+
+    def shipments(self, order_id: int | None = None) -> list[ShipmentView]:
+        return self.fulfillments.views(order_id)
+
+    def ship(
+        self, order_id: int, *, carrier: str, tracking_number: str, tracking_url: str | None = None
+    ) -> ShipmentView:
+        """The merchant fulfills every unit left, with tracking, from the order's page."""
+        state = self.store.get("orders", order_id)
+        remaining = self.fulfillments.remaining(state)
+        if not remaining:
+            raise ValueError(f"order {order_id} has nothing left to fulfill")
+        tracking = tracking_of({"company": carrier, "number": tracking_number, "url": tracking_url})
+        return self.fulfillments.view(self.fulfillments.create(state, remaining, tracking))
+
+    def set_shipment_status(self, shipment_id: int, status: CarrierStatus) -> ShipmentView:
+        """The carrier's report as a fulfillment event (a return is a ``failure``: Shopify has no
+        returned status)."""
+        found = self.fulfillments.find(shipment_id)
+        if found is None:
+            raise UnknownRecordError("fulfillments", shipment_id)
+        state, fulfillment = found
+        event_status, message = CARRIER_EVENTS[status]
+        self.fulfillments.record_event(state, fulfillment.id, event_status, message=message)
+        return self.fulfillments.view(fulfillment)
 
     def _content(self, state: RecordState) -> WrittenProduct:
         """What the product is: as written through the API, else as its facts make it."""
@@ -1096,12 +1315,25 @@ class Shopify(Flavor):
     # --- webhooks -------------------------------------------------------------------------------
 
     def events(self, resource: str) -> tuple[str, ...]:
+        """Also ``fulfillments``: the topics a fulfillment's changes send (queued as they happen,
+        see announce; they cannot be emitted for a bare record)."""
+        if resource == "fulfillments":
+            return FULFILLMENT_TOPICS
         return tuple(EVENTS.get(resource, {}).values()) + EXTRA_EVENTS.get(resource, ())
 
     def event_for(self, resource: str, change: ChangeKind) -> str | None:
+        if resource == "orders" and change == "updated" and self._announcing is not None:
+            return self._announcing[0]
         return EVENTS.get(resource, {}).get(change)
 
     def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:
+        if event in FULFILLMENT_TOPICS:
+            if self._announcing is None or self._announcing[0] != event:
+                raise ValueError(f"{event} is sent as a fulfillment changes, not for a record")
+            subject = self._announcing[1]
+            if isinstance(subject, FulfillmentEvent):
+                return self.fulfillments.event(subject)
+            return self.fulfillments.webhook(state, subject)
         if event in DELETE_EVENTS:
             return {"id": state.id}
         if resource == "carts":

@@ -51,13 +51,16 @@ OPENAPI_INFO: dict[str, Any] = {
 }
 
 
-def documented(data: Any, *errors: int) -> dict[int, Any]:
+def documented(data: Any, *errors: int, accepted: str | None = None) -> dict[int, Any]:
     """A route's answers: 200 with ``data`` in the envelope (``{"success": true}`` alone when None),
-    the error envelope for each status of ``errors`` and for 401, 403 and 500."""
+    the error envelope for each status of ``errors`` and for 401, 403 and 500; with ``accepted`` (what
+    202 means for the route), 202 with the same envelope too."""
     ok = Done if data is None else Envelope[data]
     answers: dict[int, Any] = {
         200: {"description": "success", "content": {"application/json": {"model": ok}}},
     }
+    if accepted is not None:
+        answers[202] = {"description": accepted, "content": {"application/json": {"model": ok}}}
     for status in sorted({*errors, *_ALWAYS}):
         answers[status] = {
             "description": _ERRORS[status],

@@ -9,11 +9,20 @@ Credential values are ``SecretStr``: a request model printed or logged shows the
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from mercator.api.request_checks import (
@@ -27,6 +36,7 @@ from mercator.api.request_checks import (
     credentials_size,
     shown,
 )
+from mercator.domain.content_types import ShipmentStatus
 from mercator.domain.entities import MAX_RATE, Integration
 from mercator.domain.workflows import (
     Action,
@@ -89,7 +99,10 @@ class IntegrationSettings(_Request):
         "products are the canonical catalog pushed into the tenant's stores; one per tenant",
     )
     pushTracking: bool = Field(
-        False, description="let update_status workflows set order statuses in the store"
+        False,
+        description="let Mercator write into the store the shipments the tenant sends (POST /api/shipments; "
+        "connectors with push.shipments) and the order statuses update_status workflows set (connectors "
+        "with sync.actions.updateStatus)",
     )
     baseUrl: str | None = Field(
         None,
@@ -206,6 +219,84 @@ class ConfigureWorkflowRequest(_Request):
         return conditions
 
 
+MAX_TRACKING_NUMBERS = 20
+"""Tracking numbers of one shipment."""
+MAX_SHIPMENT_ITEMS = 250
+"""Order lines one shipment carries."""
+# A shipment id travels in a URL path and a key: letters, digits and . _ ~ : @ -, no slash.
+SHIPMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:@-]*$"
+TrackingNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)
+]
+ItemText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)]
+
+
+class ShipmentItemRequest(_Request):
+    """One order line the shipment carries."""
+
+    sku: ItemText | None = None
+    code: ItemText | None = Field(None, description="the order line's id on the store")
+    productCode: ItemText | None = Field(None, description="the id of the product shipped")
+    name: ItemText | None = None
+    quantity: float = Field(gt=0, le=1_000_000, description="units shipped")
+
+
+class ShipmentRequest(_Request):
+    """A shipment the tenant made of a synced order, to be written into the integration's store."""
+
+    integrationId: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="the store integration")
+    orderCode: str = Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="the order's code, as Mercator's ecommerce:orders records of this integration have it",
+    )
+    shipmentId: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=SHIPMENT_ID_PATTERN,
+        description="the tenant's id of the shipment, its idempotency key: the same id again updates it; "
+        "absent: made from the integration, the order and the first tracking number",
+    )
+    carrier: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="the shipping company")
+    trackingNumber: TrackingNumber | None = Field(
+        None, description="the tracking number (or trackingNumbers)"
+    )
+    trackingNumbers: list[TrackingNumber] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TRACKING_NUMBERS,
+        description="the tracking numbers, the main first",
+    )
+    trackingUrl: str | None = Field(
+        None,
+        max_length=MAX_TEXT_CHARS,
+        pattern=r"^https?://[^\s]+$",
+        description="where the buyer follows the parcel (http or https)",
+    )
+    items: list[ShipmentItemRequest] = Field(
+        default_factory=list, max_length=MAX_SHIPMENT_ITEMS, description="the order lines it carries"
+    )
+    status: ShipmentStatus = Field("in_transit", description="where the parcel is")
+
+    @model_validator(mode="after")
+    def _one_way_of_tracking(self) -> Self:
+        if (self.trackingNumber is None) == (self.trackingNumbers is None):
+            raise _limit_error("give trackingNumber or trackingNumbers, one of the two")
+        return self
+
+    def tracking_numbers(self) -> list[str]:
+        return [self.trackingNumber] if self.trackingNumber is not None else list(self.trackingNumbers or [])
+
+    def shipment_id(self) -> str:
+        """``shipmentId``, or the one made from the integration, the order and the first tracking number
+        (the same request again names the same shipment)."""
+        if self.shipmentId is not None:
+            return self.shipmentId
+        parts = (self.integrationId, self.orderCode, self.tracking_numbers()[0])
+        return "shp-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
 # Responses
 
 
@@ -318,3 +409,21 @@ class ResumedExecution(_Response):
     @classmethod
     def of(cls, execution: WorkflowExecution) -> ResumedExecution:
         return cls(guid=execution.id, status=execution.status, reason=execution.reason)
+
+
+class ShipmentView(_Response):
+    """A tenant shipment and where its write into the store stands."""
+
+    shipmentId: str
+    integrationId: str
+    orderCode: str
+    status: Literal["queued", "creating", "pushed", "refused"] = Field(
+        description="queued: waiting to be written; creating: being written; pushed: the store holds it "
+        "as last asked; refused: the store (or the integration's settings) refused it, see reason"
+    )
+    storeId: str | None = Field(None, description="the store's id of the shipment, when it gives one")
+    reason: str | None = Field(None, description="why it was refused")
+    reasons: Any = Field(None, description="the store's own reasons, as it answered them")
+    requestedAt: datetime | None = None
+    settledAt: datetime | None = Field(None, description="when it was last pushed or refused")
+    shipment: dict[str, Any] = Field(description="the ecommerce:shipments record written into the store")

@@ -155,6 +155,20 @@ class IntegrationsApiClient:
             self._request("GET", "/api/workflows/resume-workflow", params={"workflowId": execution_id})
         )
 
+    # Shipments (pushTracking)
+
+    def ship(self, shipment: Mapping[str, Any]) -> dict[str, Any]:
+        """Send a shipment of a synced order into its integration's store (queued, or already there)."""
+        return _object(self._request("POST", "/api/shipments", json=dict(shipment)))
+
+    def shipment(self, integration_id: str, shipment_id: str) -> dict[str, Any]:
+        """Where the write of a shipment into the integration's store stands."""
+        return _object(
+            self._request(
+                "GET", f"/api/shipments/{_segment(shipment_id)}", params={"integrationId": integration_id}
+            )
+        )
+
     # The envelope
 
     def _request(

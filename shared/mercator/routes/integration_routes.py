@@ -3,9 +3,11 @@
 Each route validates its request with the models of ``mercator.api.schemas``, reads the caller's
 tenant from ``requestContext.authorizer.tenantId`` (never from the body, the path or a header) and
 makes one call into the service. Besides the seed's routes, ``GET /api/integrations`` lists the
-caller's integrations. What a route raises is answered by the resolver (mercator.routes.resolver):
-404 NOT_FOUND, 400 CONFIGURATION_ERROR (an invalid request names the field), 409 CONFLICT, 413
-REQUEST_TOO_LARGE and 415 UNSUPPORTED_MEDIA_TYPE (a body past the limits of
+caller's integrations, and ``POST /api/shipments`` and ``GET /api/shipments/{shipmentId}`` send a
+shipment into a store and show where its write stands (pushTracking). What a route raises is
+answered by the resolver (mercator.routes.resolver): 404 NOT_FOUND, 400 CONFIGURATION_ERROR (an
+invalid request names the field), 409 CONFLICT, 413 REQUEST_TOO_LARGE and 415
+UNSUPPORTED_MEDIA_TYPE (a body past the limits of
 ``mercator.api.request_checks``, or not JSON: refused before it is parsed), 401 when no tenant came
 through the authorizer, 500 INTERNAL_ERROR for anything unexpected, never for a request's own mistake.
 Each route declares its answers (``documented``) for the OpenAPI document the resolver generates.
@@ -15,8 +17,10 @@ The configure request carries credentials: no request body is logged.
 
 # No ``from __future__ import annotations``: the resolver reads the routes' annotations as objects.
 
+from http import HTTPStatus
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -33,6 +37,8 @@ from mercator.api.schemas import (
     IntegrationView,
     ResumedExecution,
     SavePushSubscriptionRequest,
+    ShipmentRequest,
+    ShipmentView,
     ToggledWorkflow,
     TriggerView,
     WorkflowSummary,
@@ -40,6 +46,7 @@ from mercator.api.schemas import (
 from mercator.observability import metrics, tracer
 from mercator.routes.resolver import ServiceRouter, tenant_of
 from mercator.services.management import ManagementService
+from mercator.services.push_ports import PushedShipment
 
 router: ServiceRouter[ManagementService] = ServiceRouter()
 PathParameter = Annotated[str, Path(max_length=MAX_ID_CHARS)]  # an id or a name: as long as a key
@@ -176,3 +183,57 @@ def resume_workflow(
     caller = _tenant()
     execution = router.service().resume(caller, workflowId)
     return Envelope(success=True, data=ResumedExecution.of(execution))
+
+
+# Shipments (pushTracking)
+
+QUEUED = (
+    "the shipment is kept and its write into the store queued (new, changed, or asked again after a refusal)"
+)
+
+
+@router.post("/api/shipments", responses=documented(ShipmentView, 404, 409, *BODY_ERRORS, accepted=QUEUED))
+@tracer.capture_method
+def ship(request: Annotated[ShipmentRequest, Body()]) -> Response[Envelope[ShipmentView]]:
+    """Write a shipment of a synced order into the integration's store; 200 when the store holds it
+    as asked already (nothing queued)."""
+    caller = _tenant()
+    accepted = router.service().ship(caller, request)
+    if accepted.queued:
+        metrics.add_metric(name="ShipmentsQueued", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=(HTTPStatus.ACCEPTED if accepted.queued else HTTPStatus.OK).value,
+        content_type=content_types.APPLICATION_JSON,
+        body=Envelope(success=True, data=shipment_view(accepted.entry)),
+    )
+
+
+@router.get("/api/shipments/<shipmentId>", responses=documented(ShipmentView, 400, 404))
+@tracer.capture_method
+def shipment(
+    shipmentId: PathParameter,
+    integrationId: Annotated[
+        str, Query(min_length=1, max_length=MAX_ID_CHARS, description="the store integration it was sent to")
+    ],
+) -> Envelope[ShipmentView]:
+    caller = _tenant()
+    entry = router.service().shipment(caller, integrationId, shipmentId)
+    return Envelope(success=True, data=shipment_view(entry))
+
+
+def shipment_view(entry: PushedShipment) -> ShipmentView:
+    status = entry.shown_state()
+    refused = status == "refused"
+    return ShipmentView(
+        shipmentId=entry.shipment,
+        integrationId=entry.integration_id,
+        orderCode=entry.order_code,
+        status=status,
+        storeId=entry.provider_id,
+        # A refusal's reasons go with it: a request asked again since is not refused (yet).
+        reason=entry.reason if refused else None,
+        reasons=entry.reasons if refused else None,
+        requestedAt=entry.requested_at,
+        settledAt=entry.settled_at,
+        shipment=entry.record,
+    )

@@ -14,6 +14,7 @@ FAMILIES: dict[str, str] = {
     "customers": "core:customer",
     "orders": "ecommerce:orders",
     "carts": "ecommerce:carts",
+    "shipments": "ecommerce:shipments",
 }
 
 

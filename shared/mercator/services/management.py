@@ -1,4 +1,5 @@
-"""The Integrations API's work (``seeds/004``): a tenant's integrations, push subscriptions and workflows.
+"""The Integrations API's work (``seeds/004``): a tenant's integrations, push subscriptions, workflows
+and the shipments it sends into its stores (pushTracking, mercator.services.shipment_requests).
 
 Every operation takes the caller's tenant, which the API reads from its authorizer only, and reaches
 nothing of another tenant: another tenant's integration, workflow or execution is answered exactly
@@ -30,10 +31,12 @@ from mercator.api.schemas import (
     ConfigureWorkflowRequest,
     IntegrationSettings,
     SavePushSubscriptionRequest,
+    ShipmentRequest,
 )
 from mercator.connector import ConnectorDefinition, DefinitionError
 from mercator.connector.integration_settings import base_url_of
 from mercator.domain.clock import utc_now
+from mercator.domain.content_types import RecordValidationError
 from mercator.domain.entities import Integration, PushSubscription
 from mercator.domain.errors import (
     ExecutionNotFoundError,
@@ -65,18 +68,25 @@ from mercator.services.management_ports import (
     Workflows,
 )
 from mercator.services.ports import Connectors
+from mercator.services.push_ports import PushedShipment
 from mercator.services.registration import (
     IntegrationConflictError,
     RegistrationError,
     plan_registration,
     register_integration,
 )
+from mercator.services.shipment_requests import (
+    Accepted,
+    ShipmentOrderError,
+    ShipmentRequests,
+    UnknownOrderError,
+)
 
 logger = logging.getLogger(__name__)
 
 ENTITY_TYPES: tuple[str, ...] = get_args(EntityType)
 # Content types each setting governs; a resource of any other type (customers) is always synced.
-ORDER_TYPES = frozenset({"ecommerce:orders", "ecommerce:carts"})
+ORDER_TYPES = frozenset({"ecommerce:orders", "ecommerce:carts", "ecommerce:shipments"})
 PRODUCT_TYPES = frozenset({"core:product"})
 
 
@@ -136,6 +146,7 @@ class ManagementService:
         workflows: Workflows,
         resumer: Resumer,
         egress: EgressChecks,
+        shipments: ShipmentRequests,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
@@ -149,6 +160,7 @@ class ManagementService:
         self._workflows = workflows
         self._resumer = resumer
         self._egress = egress
+        self._shipments = shipments
         self._clock = clock
         self._new_id = new_id
 
@@ -334,6 +346,48 @@ class ManagementService:
         except ResumeRefusedError as exc:
             raise ConflictError(str(exc)) from None
 
+    # Shipments (pushTracking)
+
+    def ship(self, tenant_id: str, request: ShipmentRequest) -> Accepted:
+        """Keep the tenant's shipment of a synced order and queue its write into the store."""
+        integration = self._integration(tenant_id, request.integrationId)
+        try:
+            definition = self._connectors.get(integration.connector)
+        except DefinitionError:
+            raise ConfigurationError(
+                f"connector {integration.connector!r} of integration {integration.id!r} cannot be loaded"
+            ) from None
+        if definition.push is None or definition.push.shipments is None:
+            raise ConfigurationError(
+                f"{definition.displayName} shipments cannot be written by Mercator (connector "
+                f"{definition.name!r} has no push.shipments)"
+            )
+        if integration.status != "active":
+            raise ConflictError(
+                f"Integration {integration.id!r} is disabled: it writes nothing into its store"
+            )
+        if integration.settings.get("pushTracking") is not True:
+            raise ConflictError(
+                f"settings.pushTracking is off for integration {integration.id!r}: configure the integration "
+                "with pushTracking true to send its store shipments"
+            )
+        try:
+            return self._shipments.accept(integration, request)
+        except UnknownOrderError as exc:
+            raise NotFoundError(str(exc)) from None
+        except ShipmentOrderError as exc:
+            raise ConflictError(str(exc)) from None
+        except RecordValidationError as exc:
+            raise ConfigurationError(str(exc)) from None
+
+    def shipment(self, tenant_id: str, integration_id: str, shipment_id: str) -> PushedShipment:
+        """The tenant's shipment of the integration, and where its write stands."""
+        integration = self._integration(tenant_id, integration_id)
+        entry = self._shipments.get(integration, shipment_id)
+        if entry is None:
+            raise NotFoundError(f"Shipment not found: {shipment_id!r}")
+        return entry
+
     # Helpers
 
     def _provider(self, name: str) -> ConnectorDefinition:
@@ -462,10 +516,12 @@ def _entity_type(value: str) -> EntityType:
 
 
 def _settings(definition: ConnectorDefinition, chosen: IntegrationSettings) -> dict[str, Any]:
-    if chosen.pushTracking and definition.sync.actions.updateStatus is None:
+    writes_shipments = definition.push is not None and definition.push.shipments is not None
+    if chosen.pushTracking and not writes_shipments and definition.sync.actions.updateStatus is None:
         raise ConfigurationError(
-            f"settings.pushTracking: {definition.displayName} statuses cannot be set by Mercator (connector "
-            f"{definition.name!r} has no sync.actions.updateStatus); set it to false"
+            f"settings.pushTracking: Mercator can write neither shipments nor order statuses into "
+            f"{definition.displayName} (connector {definition.name!r} has no push.shipments and no "
+            "sync.actions.updateStatus); set it to false"
         )
     if chosen.catalogSource and not any(
         resource.contentType in PRODUCT_TYPES and resource.listed

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mercator.services.management import ManagementService
     from mercator.services.oauth import OAuthService
     from mercator.services.sync_runs import SyncService
+    from mercator.services.tracking_push import ShipmentPushService
     from mercator.settings import (
         AuthorizerSettings,
         EnrichSettings,
@@ -145,6 +146,31 @@ def catalog_push(settings: PushSettings) -> CatalogPushService:
     )
 
 
+def shipment_push(settings: PushSettings) -> ShipmentPushService:
+    """The worker of pushTracking, in CatalogPush: each queued tenant shipment written into its store."""
+    from mercator.providers.egress import EgressPolicy
+    from mercator.services.tracking_push import ShipmentPushService
+    from mercator.state.locks import DynamoLeaseLock
+    from mercator.state.pushed_shipments import DynamoPushedShipments
+    from mercator.state.queues import SqsQueue
+    from mercator.wiring.sessions import provider_sessions
+
+    aws = AwsClients.of(settings)
+    dynamodb = aws.client("dynamodb")
+    vault = SecretsVault(aws.client("secretsmanager"))
+    return ShipmentPushService(
+        integrations=DynamoIntegrations(dynamodb, settings.state_table),
+        vault=vault,
+        connectors=ConnectorCatalog.of_deployment(settings.connectors_dir),
+        sessions=provider_sessions(
+            dynamodb, settings.state_table, vault, EgressPolicy.from_settings(settings)
+        ),
+        ledger=DynamoPushedShipments(dynamodb, settings.state_table),
+        locks=DynamoLeaseLock(dynamodb, settings.state_table),
+        dead_letters=SqsQueue(aws.client("sqs"), settings.push_dlq_url),
+    )
+
+
 def store_sessions(shared: Shared, settings: TableSettings) -> ProviderSessionFactory:
     """Sessions with the stores, paced by the shared rate bucket and guarded by the settings' egress
     policy; imported here, so only the functions that call stores load the HTTP client."""
@@ -231,8 +257,11 @@ def management_api(settings: ManagementSettings) -> ManagementService:
     from mercator.providers.retries import RetryPolicy
     from mercator.services.management import ManagementService
     from mercator.services.management_ports import IntegrationStores
+    from mercator.services.shipment_requests import ShipmentRequests
     from mercator.state.cursors import DynamoCursors, DynamoRunLog
     from mercator.state.delivery_claims import DynamoDeliveryLedger
+    from mercator.state.pushed_shipments import DynamoPushedShipments
+    from mercator.state.queues import SqsQueue
     from mercator.state.record_store import DynamoRecords
     from mercator.state.subscriptions import DynamoPushSubscriptions
     from mercator.state.tracking import DynamoTracking
@@ -270,6 +299,11 @@ def management_api(settings: ManagementSettings) -> ManagementService:
         workflows=DynamoWorkflows(dynamodb, state),
         resumer=trigger_dispatch(settings, dynamodb=dynamodb, vault=vault, connectors=connectors),
         egress=egress,
+        shipments=ShipmentRequests(
+            records=DynamoRecords(dynamodb, records),
+            ledger=DynamoPushedShipments(dynamodb, state),
+            push_jobs=SqsQueue(aws.client("sqs"), settings.push_jobs_queue_url),
+        ),
     )
 
 

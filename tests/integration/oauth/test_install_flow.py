@@ -286,7 +286,10 @@ def test_a_shopify_install_needs_an_allowed_shop(world: OAuthWorld) -> None:
         f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://acme.myshopify.com/admin/oauth/authorize"
     )
     query = parse_qs(parts.query)
-    assert query["scope"] == ["read_products write_products write_inventory read_customers read_orders"]
+    assert query["scope"] == [
+        "read_products write_products write_inventory read_customers read_orders read_fulfillments "
+        "write_merchant_managed_fulfillment_orders"
+    ]
     assert query["redirect_uri"] == [f"{BASE_URL}/oauth/shopify/callback"]
     # Shopify's authorization code grant documents no PKCE: shopify.yaml declares pkce: false
     assert "code_challenge" not in query and "code_challenge_method" not in query
@@ -305,7 +308,10 @@ async def test_a_callback_for_another_shop_than_the_installs_is_refused(world: O
     browser = Browser(world, oauth)
     authorize = browser.open(oauth.install_url(TENANT, "shopify", {"shop": "acme.myshopify.com"}))
     state = state_of(authorize)
-    scope = "read_products,write_products,write_inventory,read_customers,read_orders"
+    scope = (
+        "read_products,write_products,write_inventory,read_customers,read_orders,read_fulfillments,"
+        "write_merchant_managed_fulfillment_orders"
+    )
     assert parse_qs(urlsplit(authorize).query)["scope"] == [scope]
 
     with pytest.raises(StateRejectedError, match="callback's shop"):

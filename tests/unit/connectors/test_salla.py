@@ -59,9 +59,9 @@ def test_rate_limit_fits_120_requests_a_minute():
 
 
 def test_every_resource_pages_by_page_number_60_at_a_time():
-    # Given the four Salla resources
+    # Given the five Salla resources
     resources = definition(SALLA).resources
-    assert set(resources) == {"products", "customers", "orders", "abandoned_carts"}
+    assert set(resources) == {"products", "customers", "orders", "abandoned_carts", "shipments"}
     for resource in resources.values():
         # Then each pages with page/per_page, at most 60, with the page count in the envelope
         pagination = resource.pagination
@@ -81,6 +81,7 @@ def test_resources_map_into_their_content_types():
     assert resources["customers"].contentType == "core:customer"
     assert resources["orders"].contentType == "ecommerce:orders"
     assert resources["abandoned_carts"].contentType == "ecommerce:carts"
+    assert resources["shipments"].contentType == "ecommerce:shipments"
 
 
 def test_list_total_is_read_from_the_pagination_block():
@@ -111,9 +112,9 @@ def test_resources_without_a_sort_or_date_filter_are_not_incremental():
 
 
 def test_handler_events_and_trigger_events_are_the_same_strings():
-    # Given the handlers and the triggers
+    # Given the handlers and the triggers that are not transitions (those name no webhook event)
     defn = definition(SALLA)
-    triggered = [trigger.event for trigger in defn.triggers]
+    triggered = [trigger.event for trigger in defn.triggers if trigger.transition is None]
     # Then each handled event has exactly one trigger, and each trigger a handler
     assert len(triggered) == len(set(triggered))
     assert set(defn.handlers) == set(triggered)
@@ -131,14 +132,43 @@ def test_handler_events_and_trigger_events_are_the_same_strings():
         "customer.login",
         "abandoned.cart",
         "abandoned.cart.purchased",
+        "shipment.creating",
+        "shipment.created",
+        "shipment.updated",
+        "shipment.cancelled",
     }
+
+
+def test_the_three_transition_triggers_of_every_connector():
+    # Given the triggers with a transition
+    transitions = {
+        trigger.event: (trigger.entityType, trigger.transition)
+        for trigger in definition(SALLA).triggers
+        if trigger.transition is not None
+    }
+    # Then they are the order's and the shipment's status moving, and a shipment becoming delivered
+    assert set(transitions) == {"order_status_changed", "shipment_status_changed", "shipment_delivered"}
+    entity, moved = transitions["shipment_delivered"]
+    assert (entity, moved.field, moved.from_, moved.to) == ("Shipment", "status", None, "delivered")
+    entity, moved = transitions["order_status_changed"]
+    assert (entity, moved.field, moved.to) == ("Order", "status", None)
+    entity, moved = transitions["shipment_status_changed"]
+    assert (entity, moved.field, moved.to) == ("Shipment", "status", None)
 
 
 def test_triggers_name_the_entity_of_their_handler():
     # Given each trigger and the record type of its handler
     defn = definition(SALLA)
-    entity_of = {"order": "Order", "product": "Product", "customer": "Customer", "cart": "Cart"}
+    entity_of = {
+        "order": "Order",
+        "product": "Product",
+        "customer": "Customer",
+        "cart": "Cart",
+        "shipment": "Shipment",
+    }
     for trigger in defn.triggers:
+        if trigger.transition is not None:
+            continue
         # Then the trigger's entity is the handler's record type
         assert trigger.entityType == entity_of[defn.handlers[trigger.event].recordType]
 

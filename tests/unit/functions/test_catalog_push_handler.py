@@ -1,12 +1,20 @@
-"""The CatalogPush handler with the events/ files: the schedule fans out, a PushJob batch pushes."""
+"""The CatalogPush handler with the events/ files: the schedule fans out, a PushJob batch pushes, a
+ShipmentPushJob batch writes its shipment."""
 
 from __future__ import annotations
 
 from types import ModuleType
 
+import pytest
+from moto import mock_aws
+
+from mercator.domain.entities import Integration
 from mercator.domain.messages import PushJob
+from mercator.services.tracking_push import ShipmentPushService
+from tests.fake_aws import use_fake_aws
 from tests.unit.functions.conftest import LambdaContext, Loader, load_event
 from tests.unit.services.fakes import FakeIntegrations
+from tests.unit.services.shipment_world import ORDER, ShipmentWorld, request, store_integration
 from tests.unit.services.test_catalog_push import World, integration
 
 PUSH_ENV = {
@@ -68,3 +76,59 @@ def test_a_job_whose_store_is_being_pushed_fails_and_comes_back(load_app: Loader
 
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert world.store.calls == []
+
+
+# pushTracking: the same queue carries ShipmentPushJobs, told apart by their kind
+
+
+def shipment_app(load_app: Loader, world: ShipmentWorld) -> ModuleType:
+    app = load_app("catalog_push", PUSH_ENV)
+    app.build_services = lambda settings: pytest.fail("a shipment job needs no catalog push")
+    app.build_shipment_service = lambda settings: world.service()
+    return app
+
+
+def shipment_world() -> tuple[ShipmentWorld, Integration]:
+    # The store and shipment the event names: a synced order's shipment, queued by the API
+    world = ShipmentWorld()
+    shop = store_integration().model_copy(update={"id": "shop-demo"})
+    world.integrations.put(shop)
+    world.orders.put(ORDER, integration_id="shop-demo")
+    world.requests().accept(shop, request(integrationId="shop-demo", shipmentId="SHP-1001-1"))
+    world.push_jobs.take()
+    return world, shop
+
+
+def test_a_shipment_job_writes_the_shipment_into_its_store(load_app: Loader) -> None:
+    world, shop = shipment_world()
+    app = shipment_app(load_app, world)
+
+    response = app.lambda_handler(load_event("catalog_push/shipment_push.json"), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert world.store.writes() == [("POST", "/fulfillments.json")]
+    entry = world.ledger.get(shop.id, "SHP-1001-1")
+    assert entry is not None and entry.state == "pushed"
+
+
+def test_a_shipment_job_whose_store_is_busy_comes_back(load_app: Loader) -> None:
+    world, _ = shipment_world()
+    world.store.fail_next = 429
+    app = shipment_app(load_app, world)
+    event = load_event("catalog_push/shipment_push.json")
+
+    response = app.lambda_handler(event, LambdaContext())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert world.store.fulfillments == {}
+
+
+def test_build_shipment_service_wires_the_worker_on_aws(
+    load_app: Loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_aws(monkeypatch, "eu-central-1")
+    app = load_app("catalog_push", PUSH_ENV)
+    with mock_aws():
+        built = app.build_shipment_service(app.settings)
+
+    assert isinstance(built, ShipmentPushService)

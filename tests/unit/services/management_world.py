@@ -19,7 +19,7 @@ import boto3
 import httpx
 from moto import mock_aws
 
-from mercator.connector import shipped_definitions
+from mercator.connector import ConnectorDefinition, shipped_definitions
 from mercator.domain.messages import ChangeEvent
 from mercator.domain.workflows import ActionFailedError, Workflow
 from mercator.providers.egress import EgressPolicy
@@ -29,12 +29,14 @@ from mercator.services.dispatch import DispatchService
 from mercator.services.intake import WebhookIntake
 from mercator.services.management import ManagementService
 from mercator.services.management_ports import IntegrationStores
+from mercator.services.shipment_requests import ShipmentRequests
 from mercator.services.sync_runs import SyncService
 from mercator.services.writer import RecordWriter
 from mercator.state.archive import S3DeliveryArchive
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.delivery_claims import DynamoDeliveryLedger
 from mercator.state.integrations import DynamoIntegrations
+from mercator.state.pushed_shipments import DynamoPushedShipments
 from mercator.state.queues import SqsQueue
 from mercator.state.record_store import DynamoRecords
 from mercator.state.secrets import SecretsVault
@@ -162,6 +164,7 @@ class ManagementWorld:
     sync: SyncService
     sqs: Any
     queues: dict[str, str]
+    shipments: DynamoPushedShipments
     # Hosts a test answers itself (an httpx.MockTransport), beside the sandbox stores.
     answering: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
 
@@ -199,11 +202,14 @@ def _stores() -> dict[str, Sandbox]:
 
 
 @contextmanager
-def management_world(egress: EgressPolicy | None = None) -> Iterator[ManagementWorld]:
+def management_world(
+    egress: EgressPolicy | None = None, definitions: Mapping[str, ConnectorDefinition] | None = None
+) -> Iterator[ManagementWorld]:
     """The service and its stores on moto; AWS credentials and region must be set (use_fake_aws).
 
     With ``egress``, provider sessions make real, guarded requests under that policy instead of
-    reaching the in-process stores (the sandbox hosts are then unknown)."""
+    reaching the in-process stores (the sandbox hosts are then unknown). ``definitions`` replace the
+    shipped connectors of their names."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for logical_id, name in (("StateTable", STATE), ("RecordsTable", RECORDS)):
@@ -213,7 +219,7 @@ def management_world(egress: EgressPolicy | None = None) -> Iterator[ManagementW
         clock = FakeClock(NOW)
         stores = _stores()
         sent: list[httpx.Request] = []
-        connectors = ConnectorCatalog()
+        connectors = ConnectorCatalog(definitions)
         integrations = DynamoIntegrations(dynamodb, STATE, sleep=lambda _: None)
         workflows = DynamoWorkflows(dynamodb, STATE, clock=clock)
         executions = DynamoExecutions(dynamodb, STATE)
@@ -229,8 +235,9 @@ def management_world(egress: EgressPolicy | None = None) -> Iterator[ManagementW
         sqs = boto3.client("sqs", region_name=REGION)
         queues = {
             name: sqs.create_queue(QueueName=name)["QueueUrl"]
-            for name in ("trigger", "enrich", "dlq", "jobs")
+            for name in ("trigger", "enrich", "dlq", "jobs", "push")
         }
+        shipments = DynamoPushedShipments(dynamodb, STATE)
         vault = SecretsVault(secrets)
         answering: dict[str, httpx.AsyncBaseTransport] = {}
         sessions = ProviderSessionFactory(
@@ -292,6 +299,9 @@ def management_world(egress: EgressPolicy | None = None) -> Iterator[ManagementW
                 clock=clock,
             ),
             egress=egress or SANDBOX_EGRESS,
+            shipments=ShipmentRequests(
+                records=records, ledger=shipments, push_jobs=SqsQueue(sqs, queues["push"]), clock=clock
+            ),
             clock=clock,
         )
         yield ManagementWorld(
@@ -315,6 +325,7 @@ def management_world(egress: EgressPolicy | None = None) -> Iterator[ManagementW
             sync=sync,
             sqs=sqs,
             queues=queues,
+            shipments=shipments,
             answering=answering,
         )
 

@@ -15,6 +15,7 @@ from mercator.api.schemas import (
     ConfigureWorkflowRequest,
     SavePushSubscriptionRequest,
 )
+from mercator.connector import ConnectorDefinition
 from mercator.domain.deliveries import DeliveryClaim
 from mercator.domain.entities import Integration, RunCheckpoint, RunStats, TrackedId
 from mercator.domain.workflows import Workflow, WorkflowExecution, execution_id, trigger_id
@@ -33,6 +34,7 @@ from tests.unit.services.management_world import (
     ManagementWorld,
     management_world,
 )
+from tests.unit.services.support import tweaked_connector
 
 A, B = "tenant-a", "tenant-b"
 # The RFC 8291 example subscription (Message Encryption for Web Push, section 5).
@@ -198,6 +200,53 @@ def test_a_store_that_cannot_be_reached_is_a_configuration_error(world: Manageme
     assert len(world.sent) == 2  # the check's two attempts
 
 
+def woocommerce(*, update_status: bool, push_shipments: bool) -> ConnectorDefinition:
+    """WooCommerce with or without its order status action and a push.shipments block."""
+
+    def change(document: dict[str, Any]) -> None:
+        if not update_status:
+            document["sync"]["actions"].pop("updateStatus", None)
+        push = document.setdefault("push", {})
+        push.pop("shipments", None)
+        if push_shipments:
+            # The order is the shipment: completed, with a note of its tracking.
+            push["shipments"] = {
+                "create": {
+                    "endpoint": {"method": "PUT", "url": "/orders/{order}"},
+                    "body": {"status": {"value": "completed"}, "customer_note": "store.key"},
+                }
+            }
+
+    return tweaked_connector("woocommerce", change)
+
+
+@pytest.mark.parametrize(
+    ("update_status", "push_shipments", "accepted"),
+    [(True, False, True), (False, True, True), (True, True, True), (False, False, False)],
+)
+def test_push_tracking_needs_a_connector_that_writes_shipments_or_order_statuses(
+    monkeypatch: pytest.MonkeyPatch, update_status: bool, push_shipments: bool, accepted: bool
+) -> None:
+    # Given WooCommerce with or without each way of writing into the store
+    use_fake_aws(monkeypatch, REGION)
+    connector = woocommerce(update_status=update_status, push_shipments=push_shipments)
+    with management_world(definitions={"woocommerce": connector}) as world:
+        configure = request("woocommerce", pushTracking=True)
+
+        # When it is configured with pushTracking on
+        if accepted:
+            # Then it is accepted with either
+            assert world.service.configure(A, configure).settings["pushTracking"] is True
+        else:
+            # Then, with neither, it is refused, naming both, before any call
+            assert refused_configuration(world, configure) == (
+                "settings.pushTracking: Mercator can write neither shipments nor order statuses into "
+                "WooCommerce (connector 'woocommerce' has no push.shipments and no "
+                "sync.actions.updateStatus); set it to false"
+            )
+            assert world.sent == []
+
+
 @pytest.mark.parametrize(
     ("configure", "expected"),
     [
@@ -205,7 +254,13 @@ def test_a_store_that_cannot_be_reached_is_a_configuration_error(world: Manageme
             request(baseUrl="ftp://files.example.com"),
             "setting baseUrl 'ftp://files.example.com' is not an http",
         ),
-        (request("shopify", pushTracking=True), "settings.pushTracking: Shopify statuses cannot be set"),
+        (
+            # A catalog source: Mercator writes neither shipments nor statuses there.
+            request("crystal", credentials={"apiKey": "k"}, pushTracking=True),
+            "settings.pushTracking: Mercator can write neither shipments nor order statuses into Crystal "
+            "ERP (connector 'crystal' has no push.shipments and no sync.actions.updateStatus); set it to "
+            "false",
+        ),
     ],
 )
 def test_settings_that_cannot_work_are_refused_before_any_call(
