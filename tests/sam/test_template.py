@@ -221,6 +221,7 @@ def test_one_sync_schedule_per_resource_family_and_one_catalog_push_schedule(
         "customers": {"Ref": "CustomersSyncRate"},
         "orders": {"Ref": "OrdersSyncRate"},
         "carts": {"Ref": "CartsSyncRate"},
+        "shipments": {"Ref": "ShipmentsSyncRate"},
     }
     assert pushes == {"products": {"Ref": "CatalogPushRate"}}
     # And no other function runs on a schedule, nor either of these on more than those
@@ -230,7 +231,14 @@ def test_one_sync_schedule_per_resource_family_and_one_catalog_push_schedule(
 
 @pytest.mark.parametrize(
     "parameter",
-    ["ProductsSyncRate", "CustomersSyncRate", "OrdersSyncRate", "CartsSyncRate", "CatalogPushRate"],
+    [
+        "ProductsSyncRate",
+        "CustomersSyncRate",
+        "OrdersSyncRate",
+        "CartsSyncRate",
+        "ShipmentsSyncRate",
+        "CatalogPushRate",
+    ],
 )
 def test_schedule_rate_defaults_pass_their_own_pattern(template: dict[str, Any], parameter: str) -> None:
     declaration = template["Parameters"][parameter]

@@ -27,6 +27,7 @@ SCHEDULES = (
     ("ScheduledSyncFunction", "CustomersSchedule"),
     ("ScheduledSyncFunction", "OrdersSchedule"),
     ("ScheduledSyncFunction", "CartsSchedule"),
+    ("ScheduledSyncFunction", "ShipmentsSchedule"),
     ("CatalogPushFunction", "PushSchedule"),
 )
 # The functions schedules invoke, asynchronously: each fans its schedule out to jobs on its queue.

@@ -17,7 +17,9 @@ A path that knows only part of a record (an order's buyer, for the customer) wri
 its known values (not null) are laid over the stored record, and the change decision compares the
 result, so what the path does not know is kept and an unchanged part costs nothing. A record whose
 source updated-at equals the tracked one is the same version brought by another path (Salla's order
-details lack the address its webhook carries): it is merged the same way, never replaces.
+details lack the address its webhook carries): it is merged the same way, never replaces, and is
+announced only when the merge moves a plain value the stored version had (a status a platform changed
+without re-dating the record): a value only now known is no change.
 
 Deletions (``delete``) mark the record deleted in the records table, keeping its last content,
 announce a ``deleted`` change and track the id as deleted, with a content hash no record has: the
@@ -229,10 +231,13 @@ class RecordWriter:
             # A later copy of the same code in this batch compares against this one.
             known[item.code] = entry
             tracked_now.append(entry)
-            if same:
+            changes = None if written.replaced is None else field_changes(written.replaced, item.record)
+            if same and not _moved(changes):
                 summary.unchanged += 1
                 continue
-            change = _change(outcome, tracked)
+            # A merge that moved a value the stored version had is a change the source did not re-date
+            # (a carrier's status in a delivery that keeps the shipment's update time): announced.
+            change = "updated" if same else _change(outcome, tracked)
             if change == "created":
                 summary.new += 1
             else:
@@ -247,9 +252,7 @@ class RecordWriter:
                     digest=digest,
                     seen_via=seen_via,
                     first_import=first_import,
-                    changes=None
-                    if change == "created" or written.replaced is None
-                    else field_changes(written.replaced, item.record),
+                    changes=None if change == "created" else changes,
                 )
             )
         self._announce(events, tracked_now)
@@ -408,6 +411,12 @@ class RecordWriter:
             deep_merge(stored.record, known),
             item.source_updated_at or stored.source_updated_at,
         )
+
+
+def _moved(changes: Mapping[str, FieldChange] | None) -> bool:
+    """Whether a plain field the stored version had a value for now has another (one only now known,
+    which a path that knows less left out, is no move)."""
+    return any(moved.before is not None for moved in (changes or {}).values())
 
 
 def _same_version(tracked: TrackedId | None, item: ReadyRecord) -> bool:

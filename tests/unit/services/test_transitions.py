@@ -281,3 +281,22 @@ def test_conditions_read_the_old_value_under_changes() -> None:
 
     assert view["status"] == "delivered"
     assert view["changes"]["status"] == {"from": "in_transit", "to": "delivered"}
+
+
+def test_a_status_moved_without_a_new_update_time_is_announced_and_a_field_only_now_known_is_not() -> None:
+    records, tracking, queue = FakeRecords(), FakeTracking(), FakeQueue("trigger")
+    writer = RecordWriter(records, tracking, queue)
+    _write(writer, _ready("in_transit", 0))
+
+    # Another path brings the same version (same update time) knowing one field more: merged quietly.
+    known_more = _ready("in_transit", 0)
+    _write(writer, ReadyRecord("7", {**known_more.record, "carrier": "DHL"}, known_more.source_updated_at))
+    # A carrier's report that moved the status but kept the shipment's update time: announced.
+    _write(writer, _ready("delivered", 0))
+
+    first, moved = (ChangeEvent.parse(body) for body in queue.bodies)
+    assert first.change == "created"
+    assert moved.change == "updated"
+    assert moved.changes is not None
+    assert moved.changes["status"] == FieldChange(before="in_transit", after="delivered")
+    assert records.get("tenant-1", "ecommerce:shipments", "7").record["carrier"] == "DHL"

@@ -223,13 +223,18 @@ def test_the_same_version_through_another_path_is_merged_not_replaced() -> None:
     # When the same version's details differ in what they do know
     summary = parts.write(MappedRecord({"id": 5}, {**details, "status": "shipped"}), resource=orders)
 
-    # Then that is laid over what is stored, the address kept, as the same version: the source did
-    # not change, so no new version and no announcement
-    assert (summary.changed, summary.unchanged) == (0, 1)
+    # Then that is laid over what is stored, the address kept, as the same version (no new version);
+    # but the status the stored version had moved: a change the source did not re-date, announced
+    # with where it moved from
+    assert (summary.changed, summary.unchanged) == (1, 0)
     stored = parts.records.of_type(TENANT, "ecommerce:orders")["5"]
     assert stored.record == {**full, "status": "shipped"}
     assert stored.version == 1
-    assert parts.triggers.bodies == []
+    [announced] = [ChangeEvent.parse(body) for body in parts.triggers.bodies]
+    assert announced.change == "updated"
+    assert announced.changes is not None
+    assert announced.changes["status"].before == "paid"
+    assert announced.changes["status"].after == "shipped"
     tracked = parts.tracking.entries[(INTEGRATION.id, "orders", "5")]
     assert tracked.content_hash == stored.content_hash
 
