@@ -699,9 +699,10 @@ def test_the_shipped_zid_connector_maps_every_product_webhook_the_store_sends(
             assert outcome.failures == [], outcome.failures[0].reason
             assert outcome.records[0]["code"] == product_uuid(record_id)
         covered.add(event)
-    # And every product handler of the connector is exercised; the store sends no other resource
+    # And every product handler of the connector is exercised (orders: test_zid_shipments.py); the
+    # store serves no customers or carts
     product_handlers = {
         name for name, handler in definition.handlers.items() if handler.recordType == "product"
     }
     assert covered == product_handlers
-    assert sandbox.store.resources == ("products",)
+    assert sandbox.store.resources == ("products", "orders")

@@ -9,8 +9,10 @@ default, ascending), ``id``, ``registered_date``). Orders and products filter wi
 ``modified_after`` / ``modified_before`` / ``after`` / ``before`` and ``status``; ``dates_are_gmt``
 says whether a date without an offset is GMT or the site's local time (America/Sao_Paulo here).
 A page past the last answers an empty array.
-``PUT /orders/{id}`` updates an order's ``status`` (other fields are ignored) and answers the order;
-an unknown status is a 400 ``rest_invalid_param``.
+``PUT /orders/{id}`` updates an order's ``status`` and ``meta_data`` (other fields are ignored) and
+answers the order; an unknown status is a 400 ``rest_invalid_param``. Order notes (``POST`` / ``GET
+/orders/{id}/notes``), the Shipment Tracking extension's meta and the store's own shipping
+(``Sandbox.ship`` / ``set_shipment_status``) are described in ``woocommerce_shipments.py``.
 
 Products are written as in wc/v3 (details in ``woocommerce_writes.py``): ``POST /products`` ``{name,
 type, status, catalog_visibility, description, short_description, sku, regular_price: "12.50",
@@ -73,9 +75,11 @@ from mercator_sandbox.flavors.base import (
     origin_of,
     whole_number,
 )
+from mercator_sandbox.flavors.woocommerce_shipments import WooShipping, note_answer
 from mercator_sandbox.flavors.woocommerce_writes import PRODUCT_STATUSES, WooProductWriter
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.templates import Template
 from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, decimal_of, slugify
 
@@ -153,6 +157,8 @@ class WooCommerce(Flavor):
         Endpoint("orders", "details", "/orders/{id}"),
         Endpoint("orders", "status", "/orders/{id}", "PUT"),
         Endpoint("orders", "delete", "/orders/{id}", "DELETE"),
+        Endpoint("orders", "write", "/orders/{id}/notes", "POST", action="note"),
+        Endpoint("orders", "read", "/orders/{id}/notes", action="notes"),
         Endpoint("products", "list", "/products"),
         Endpoint("products", "write", "/products", "POST", action="create"),
         Endpoint("products", "details", "/products/{id}"),
@@ -182,6 +188,7 @@ class WooCommerce(Flavor):
     def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
         super().__init__(store, max_per_page=max_per_page)
         self.writer = WooProductWriter(store, self._content)
+        self.shipping = WooShipping(store, ORDER_STATUSES)
         if "customers" in store.resources:
             store.register_sort_key("customers", "name", _display_name)
 
@@ -366,9 +373,15 @@ class WooCommerce(Flavor):
         return Answer(record)
 
     def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
-        """Create a product (201, with ``Location``) or update one (200); answers the product."""
+        """Create a product (201, with ``Location``) or update one (200); answers the product. Or add
+        an order note (201, with ``Location``)."""
         fields = json_object(body, ApiError(400, "Invalid JSON body passed.", code="rest_invalid_json"))
         origin = origin_of(request)
+        if endpoint.action == "note":
+            state = self._order_for_note(request.path_params["id"])
+            note = self.shipping.add_note(state, fields)
+            answer = note_answer(note, f"{origin}{API}/orders/{state.id}", local_time, gmt_time)
+            return Answer(answer, 201, {"Location": answer["_links"]["self"][0]["href"]})
         if endpoint.action == "create":
             if fields.get("id"):
                 raise ApiError(400, "Cannot create existing product.", code="woocommerce_rest_product_exists")
@@ -385,8 +398,24 @@ class WooCommerce(Flavor):
         state = self.store.write("products", state.id, content, status=status)
         return Answer(self.render("products", state, "details", origin))
 
+    def read(self, request: Request, endpoint: Endpoint) -> Answer:
+        """An order's notes (``type``: any, customer, internal), newest first."""
+        state = self._order_for_note(request.path_params["id"])
+        notes = self.shipping.notes_of(state, request.query_params.get("type", "any"))
+        order_url = f"{origin_of(request)}{API}/orders/{state.id}"
+        return Answer([note_answer(note, order_url, local_time, gmt_time) for note in notes])
+
+    def _order_for_note(self, raw_id: str) -> RecordState:
+        try:
+            return self.find("orders", raw_id)
+        except ApiError as error:
+            error.message = "Invalid order ID."
+            error.code = NOT_FOUND_CODES["orders"]
+            raise
+
     def update_status(self, request: Request, endpoint: Endpoint, raw_id: str, body: bytes) -> Answer:
-        """Update an order: its ``status`` (other fields are left as they are); answers the order."""
+        """Update an order: its ``status`` and ``meta_data`` (other fields are left as they are);
+        answers the order. One change of the order (one ``order.updated``) whatever changed."""
         try:
             state = self.find(endpoint.resource, raw_id)
         except ApiError as error:
@@ -399,14 +428,17 @@ class WooCommerce(Flavor):
         if not isinstance(fields, dict):
             raise ApiError(400, "Invalid JSON body passed.", code="rest_invalid_json")
         status = fields.get("status")
+        index = state.status
         if status is not None:
             if status not in ORDER_STATUSES:
                 valid = ", ".join(ORDER_STATUSES)
                 raise ApiError(400, f"status is not one of {valid}.", param="status")
             index = ORDER_STATUSES.index(status)
-            if state.status != index:
-                state.status = index
-                self.store.touch(endpoint.resource, state.id)
+        # Arguments are validated before anything is saved, as WordPress does.
+        meta_changed = "meta_data" in fields and self.shipping.write_meta(state, fields["meta_data"])
+        if state.status != index or meta_changed:
+            state.status = index
+            self.store.touch(endpoint.resource, state.id)
         return Answer(self.render(endpoint.resource, state, "details", origin_of(request)))
 
     def error_body(self, error: ApiError, endpoint: Endpoint | None) -> Any:
@@ -446,7 +478,7 @@ class WooCommerce(Flavor):
 
     def unauthorized(self, endpoint: Endpoint | None) -> ApiError:
         if endpoint is not None and endpoint.kind == "write":
-            if endpoint.action == "create":
+            if endpoint.action in ("create", "note"):
                 return ApiError(
                     401,
                     "Sorry, you are not allowed to create resources.",
@@ -539,7 +571,7 @@ class WooCommerce(Flavor):
                 "date_completed": local_time(completed_at),
                 "date_completed_gmt": gmt_time(completed_at),
                 "cart_hash": facts.token,
-                "meta_data": [],
+                "meta_data": self.shipping.meta_of(state),
                 "fee_lines": [],
                 "refunds": [],
             }
@@ -775,6 +807,21 @@ class WooCommerce(Flavor):
             }
         )
         return record
+
+    # --- shipments: the order is the shipment ---------------------------------------------------
+
+    def shipments(self, order_id: int | None = None) -> list[ShipmentView]:
+        return self.shipping.shipments(order_id)
+
+    def ship(
+        self, order_id: int, *, carrier: str, tracking_number: str, tracking_url: str | None = None
+    ) -> ShipmentView:
+        return self.shipping.ship(
+            order_id, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url
+        )
+
+    def set_shipment_status(self, shipment_id: int, status: CarrierStatus) -> ShipmentView:
+        return self.shipping.report(shipment_id, status)
 
     # --- webhooks -------------------------------------------------------------------------------
 

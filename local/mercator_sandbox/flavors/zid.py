@@ -1,7 +1,10 @@
-"""Zid (Merchant API v1): ``/v1`` products, listed, read, created and updated.
+"""Zid (Merchant API v1): ``/v1`` products, listed, read, created and updated, and orders with their
+delivery (listed, read, and moved along with tracking: ``zid_shipments.py``).
 
-Only products are served (like the Crystal flavor, and as Zid's own rate limit applies only to its
-product endpoints so far): no orders, customers or carts. Sources: Zid's reference (docs.zid.sa:
+No customers or carts are served. The product endpoints are described here; orders, their
+change-order-status endpoint, ``order.create`` / ``order.status.update`` and the store's own
+shipping (``Sandbox.ship`` / ``set_shipment_status``) in ``zid_shipments.py``. Sources of the
+product endpoints: Zid's reference (docs.zid.sa:
 "Retrieve a list of products", "Create a new product", "Bulk update of products", "Create Product
 Types", "Rate Limiting"), the official SDK (github.com/zidsa/sdk-python @ 9f81472:
 ``zid/resources/products/_base.py``, ``zid/http.py``, ``zid/models/product/_base.py``) and the samples
@@ -67,8 +70,11 @@ admitted answers carry none.
 
 Webhooks: ``product.create`` (a created product), ``product.update`` (a written or touched one) and
 ``product.delete`` (a deleted one; the body ``{"id": uuid}``, as the connector's sample) go out on
-the store's changes; ``product.publish`` is only sent through ``WebhookEmitter.emit``. The body is
-the product itself (no event name in it) and no signature: Zid sends the HTTP Basic credentials
+the store's changes; ``product.publish`` is only sent through ``WebhookEmitter.emit``. Orders send
+``order.create`` (a created order) and ``order.status.update`` (a status change, through the API or the
+store's own shipping); ``order.payment_status.update`` only through ``WebhookEmitter.emit``; the body is
+the full order (the "Order schema"). The body is the record itself (no event name in it) and no
+signature: Zid sends the HTTP Basic credentials
 given when the webhook was created, here ``Authorization: Basic`` of :data:`WEBHOOK_USERNAME` and the
 webhook config's ``secret`` as the password. Zid registers one ``target_url`` per event (the
 connector puts the event in its query, ``?event=product.update``); the sandbox's emitter posts every
@@ -95,6 +101,7 @@ from starlette.requests import Request
 from mercator_sandbox.dataset import ChangeKind, Query, RecordState, ResourceSpec, Store
 from mercator_sandbox.facts import amount
 from mercator_sandbox.flavors.base import Answer, ApiError, DeliveryContext, Endpoint, Flavor, View
+from mercator_sandbox.flavors.zid_shipments import ORDER_SPEC, ORDERS, ORDERS_PATH, ZidOrders
 from mercator_sandbox.flavors.zid_writes import (
     PRODUCT_STATUSES,
     PUBLISHED,
@@ -105,6 +112,7 @@ from mercator_sandbox.flavors.zid_writes import (
 )
 from mercator_sandbox.mutations import ServedPage
 from mercator_sandbox.ratelimit import Admission, RateLimitConfig
+from mercator_sandbox.shipments import CarrierStatus, ShipmentView
 from mercator_sandbox.templates import Template
 from mercator_sandbox.writes import ProductView, WrittenImage, WrittenProduct, decimal_of
 
@@ -165,6 +173,10 @@ CHANGE_EVENTS: Mapping[str, str] = {
     "updated": "product.update",
     "deleted": "product.delete",
 }
+ORDER_EVENTS = ("order.create", "order.status.update", "order.payment_status.update")
+# Zid sends nothing when an order is deleted; any other change of an order here is a status change
+# (tracking alone moves updated_at without a change event: see zid_shipments.py).
+ORDER_CHANGE_EVENTS: Mapping[str, str] = {"created": "order.create", "updated": "order.status.update"}
 UNAUTHENTICATED = {"message": "Unauthenticated", "error_code": "ERROR_SESSION_INVALID"}
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://zid-sandbox.test/")
 # 48 bits that scramble the number in the last group of a derived uuid.
@@ -218,9 +230,13 @@ class Zid(Flavor):
         Endpoint(PRODUCTS, "write", "/products/", "POST", action="create"),
         Endpoint(PRODUCTS, "details", "/products/{id}/"),
         Endpoint(PRODUCTS, "write", "/products/{id}/", "PATCH", action="update"),
+        Endpoint(ORDERS, "list", ORDERS_PATH),
+        Endpoint(ORDERS, "details", ORDERS_PATH + "/{id}/view"),
+        Endpoint(ORDERS, "write", ORDERS_PATH + "/{id}/change-order-status", "POST", action="change_status"),
     )
     specs: ClassVar[Mapping[str, ResourceSpec]] = {
         PRODUCTS: ResourceSpec(1_000, (0.9, 0.1), max_update_delay=60 * 86400),
+        ORDERS: ORDER_SPEC,
     }
     platform_rate_limit = RateLimitConfig(rate=1.0, burst=60)
     default_max_per_page = MAX_PAGE_SIZE
@@ -239,6 +255,7 @@ class Zid(Flavor):
     def __init__(self, store: Store, *, max_per_page: int | None = None) -> None:
         super().__init__(store, max_per_page=max_per_page)
         self.writer = ZidProductWriter(store, self._content)
+        self.orders = ZidOrders(store, self.catalog, product_uuid)
 
     # --- requests -------------------------------------------------------------------------------
 
@@ -254,6 +271,8 @@ class Zid(Flavor):
         return found.get("x-manager-token") or found.get("access-token") or None
 
     def list_page(self, request: Request, endpoint: Endpoint) -> Answer:
+        if endpoint.resource == ORDERS:
+            return self.orders.list_page(request)
         params = request.query_params
         page_size = self._page_size(params.get("page_size"))
         query = self._query(params)
@@ -331,6 +350,11 @@ class Zid(Flavor):
 
         return self.product_ids(matches)
 
+    def details(self, request: Request, endpoint: Endpoint, raw_id: str) -> Answer:
+        if endpoint.resource == ORDERS:
+            return self.orders.details(raw_id)
+        return super().details(request, endpoint, raw_id)
+
     def find(self, resource: str, raw_id: str, *, trashed: bool = False) -> RecordState:
         """The live product whose uuid is ``raw_id``; DRF's 404 otherwise."""
         record_id = number_of(PRODUCTS, raw_id)
@@ -350,7 +374,10 @@ class Zid(Flavor):
         return product_uuid(record_id)
 
     def write(self, request: Request, endpoint: Endpoint, body: bytes) -> Answer:
-        """Create a product (201) or update one (200); the answer is the product itself."""
+        """Create a product (201) or update one (200); the answer is the product itself. Orders:
+        change-order-status (``zid_shipments.py``)."""
+        if endpoint.resource == ORDERS:
+            return self.orders.change_status(request, body)
         fields = self._body(body)
         origin = f"{request.url.scheme}://{request.url.netloc}"
         if endpoint.action == "create":
@@ -406,6 +433,8 @@ class Zid(Flavor):
     # --- records --------------------------------------------------------------------------------
 
     def render(self, resource: str, state: RecordState, view: View, origin: str) -> dict[str, Any]:
+        if resource == ORDERS:
+            return self.orders.render(state, full=True)
         if resource != PRODUCTS:
             raise ValueError(f"the Zid sandbox serves no resource {resource!r}")
         return self._product(state)
@@ -567,13 +596,28 @@ class Zid(Flavor):
             tags=list(content.tags),
         )
 
+    # --- shipments: the order is the shipment ---------------------------------------------------
+
+    def shipments(self, order_id: int | None = None) -> list[ShipmentView]:
+        return self.orders.shipments(order_id)
+
+    def ship(
+        self, order_id: int, *, carrier: str, tracking_number: str, tracking_url: str | None = None
+    ) -> ShipmentView:
+        return self.orders.ship(
+            order_id, carrier=carrier, tracking_number=tracking_number, tracking_url=tracking_url
+        )
+
+    def set_shipment_status(self, shipment_id: int, status: CarrierStatus) -> ShipmentView:
+        return self.orders.report(shipment_id, status)
+
     # --- webhooks -------------------------------------------------------------------------------
 
     def events(self, resource: str) -> tuple[str, ...]:
-        return EVENTS if resource == PRODUCTS else ()
+        return {PRODUCTS: EVENTS, ORDERS: ORDER_EVENTS}.get(resource, ())
 
     def event_for(self, resource: str, change: ChangeKind) -> str | None:
-        return CHANGE_EVENTS.get(change) if resource == PRODUCTS else None
+        return {PRODUCTS: CHANGE_EVENTS, ORDERS: ORDER_CHANGE_EVENTS}.get(resource, {}).get(change)
 
     def delivery_body(self, resource: str, state: RecordState, event: str, context: DeliveryContext) -> Any:
         if event == "product.delete":
