@@ -29,7 +29,12 @@ handlers.
    Salla store by CatalogPush; then some products are edited and some unmarked at the source, and
    only those are pushed again (updated, unpublished); a push with nothing changed sends no request.
    The store's product webhooks of those writes are posted back and fire no trigger (echoes).
-8. Prints what happened: records per content type against the store, new / changed / unchanged /
+8. The shipment phase (demo_shipments.py): seed 004's example workflow "Customer Delivery
+   Notification" is configured through the Integrations API; orders are shipped through POST
+   /api/shipments (pushTracking) and written into the store with their tracking; the store's carrier
+   reports some delivered; SES must hold one email per delivered shipment, to its buyer, and none
+   more once every delivery is posted again and the shipments listed again.
+9. Prints what happened: records per content type against the store, new / changed / unchanged /
    missed by webhook, requests, 429s and the time against the rate-limit ideal; the deliveries (sent,
    dropped, duplicated, Mercator's answers, duplicates and stale ones ignored, what the sync
    recovered); the triggers fired on the bus and the workflow actions the receiver verified.
@@ -41,7 +46,9 @@ orders, the incremental sync's new + changed of a content type is not what the d
 undelivered (and its listing can see), the first import fired a trigger, the receiver refused a
 signature, a workflow execution paused, the new orders did not get one workflow action each, or the
 store's products differ from the catalog source's after a push, a push sent more than the changed
-products (or anything when nothing changed), or Mercator's own product writes fired a trigger.
+products (or anything when nothing changed), Mercator's own product writes fired a trigger, a
+shipment sent through the API is not in the store with its tracking, or the delivery emails are not
+one per delivered shipment to its buyer, replays and re-syncs included.
 Nothing keeps running afterwards: the stack, the servers and the store stop with the `with` blocks.
 """
 
@@ -70,6 +77,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from demo_catalog import CatalogDemo, PushRound, report_pushes
+from demo_shipments import ShipmentDemo, report_shipments
 from demo_webhooks import (
     BusTap,
     DeliveryAnswers,
@@ -95,7 +103,7 @@ from mercator.connector.mapper import extract_customer, map_delivery
 from mercator.domain.entities import Cursor, RunStats
 from mercator.domain.workflows import trigger_id
 from mercator.mapping.dates import zone
-from mercator.services.families import FAMILIES as CONTENT_TYPES
+from mercator.services.families import FAMILIES as SCHEDULED
 from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.cursors import DynamoCursors, DynamoRunLog
 from mercator.state.integrations import DynamoIntegrations
@@ -109,8 +117,9 @@ SEED = 2024
 RATE = 40.0  # the demo store's plan: requests per second, shared by every worker of the integration
 SIZES = {"orders": 1_000, "products": 1_000, "customers": 1_000, "carts": 300}
 # products, customers, orders, carts: one schedule each, compared with the store's own counts (the
-# shipments family is synced on its own schedule and checked by the shipment phase)
-FAMILIES = tuple(family for family in CONTENT_TYPES if family != "shipments")
+# shipments family has its schedule too, and the shipment phase its own checks)
+CONTENT_TYPES = {family: content_type for family, content_type in SCHEDULED.items() if family != "shipments"}
+FAMILIES = tuple(CONTENT_TYPES)
 # The Salla connector's resource key of each family, where its cursor and run stats live.
 RESOURCE_KEYS = {
     "products": "products",
@@ -290,6 +299,7 @@ def register(api: IntegrationsApiClient, base_url: str) -> str:
     settings = {
         "autoImportOrders": True,
         "syncProducts": True,
+        "pushTracking": True,
         "baseUrl": base_url,
         "rateLimitPerSecond": RATE,
     }
@@ -822,6 +832,37 @@ def catalog_phase(
     return report_pushes(console, rounds, posted=posted, echoes=product_triggers)
 
 
+def shipment_phase(
+    stack: LocalStack,
+    api: IntegrationsApiClient,
+    *,
+    sandbox: Sandbox,
+    integration_id: str,
+    observers: Observers,
+    path: OutcomePath,
+) -> bool:
+    """Seed 004's example workflow on the store's shipments (see demo_shipments.py)."""
+    console.print("\nShipments: seed 004's 'Customer Delivery Notification' workflow, pushTracking on")
+    work = QueueWork(stack.runner, observers.tap)
+    path.between = lambda: None
+    emitter = sandbox.emitter
+    assert emitter is not None
+    emitter.config = emitter.config.model_copy(update={"drop_rate": 0.0})
+    demo = ShipmentDemo(
+        stack,
+        api,
+        store=sandbox,
+        store_integration=integration_id,
+        tenant=TENANT,
+        work=work.until_idle,
+        client=lambda: httpx.AsyncClient(transport=path),
+    )
+    with without_metric_documents():
+        counts = demo.run()
+    observers.tap.take()
+    return report_shipments(console, counts)
+
+
 def main() -> int:
     console.rule("Mercator demo")
     console.print("Shipped connectors against the submission checklist:")
@@ -893,6 +934,14 @@ def main() -> int:
         ok &= report_convergence(missing, incremental)
         ok &= report_actions([initial, webhooks, incremental], stack, NEW_ORDERS)
         ok &= catalog_phase(
+            stack,
+            integrations_api,
+            sandbox=sandbox,
+            integration_id=integration_id,
+            observers=observers,
+            path=path,
+        )
+        ok &= shipment_phase(
             stack,
             integrations_api,
             sandbox=sandbox,

@@ -243,9 +243,11 @@ class ShipmentPushService:
             where = f"push.shipments.lookup.{name}"
             answer = await self._send(writing, value.endpoint, None, where=where)
             found = value.value_in(answer)
-            if found is None or isinstance(found, dict | list) or str(found) == "":
+            if found is None or found == "" or isinstance(found, bool):
                 raise MappingError(f"{where}: the store's answer has no value at {value.path}")
-            writing.store[name] = str(found)
+            # A list or an object stays what it is, for a body to map (Salla's order lines as packages);
+            # a plain value is text, as URLs and bodies read every store.* value.
+            writing.store[name] = found if isinstance(found, dict | list) else str(found)
 
     async def _write(self, writing: _Write) -> Action:
         """Create, find or update the shipment; the ledger says what the store holds after it."""
