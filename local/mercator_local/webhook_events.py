@@ -39,6 +39,21 @@ SAMPLE_CREDENTIALS = {
 # connector, integration id, event, sample file, extra headers and query of that platform
 DELIVERIES: tuple[tuple[str, str, str, str, dict[str, str], str], ...] = (
     ("salla", "salla-demo", "order.created", "order_created.json", {}, ""),
+    ("salla", "salla-demo", "shipment.creating", "shipment_creating.json", {}, ""),
+    (
+        "shopify",
+        "shopify-demo",
+        "fulfillments/update",
+        "fulfillments_update.json",
+        {
+            "X-Shopify-Topic": "fulfillments/update",
+            "X-Shopify-Shop-Domain": "mercator-demo.myshopify.com",
+            "X-Shopify-Event-Id": "5c2b1ad4-4d0e-4c1f-9d54-0a7f1e2b9c31",
+            "X-Shopify-Webhook-Id": "0d4a7b7e-3f61-4f0e-8d0b-6a3c2e9f4b12",
+            "X-Shopify-API-Version": "2025-01",
+        },
+        "",
+    ),
     (
         "shopify",
         "shopify-demo",

@@ -207,6 +207,7 @@ def test_scheduled_sync_has_one_schedule_per_content_family(stack: LocalStack) -
         "customers",
         "orders",
         "products",
+        "shipments",
     ]
     assert stack.functions["DetailEnrichmentFunction"].schedules == ()
 

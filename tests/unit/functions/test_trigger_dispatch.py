@@ -249,3 +249,32 @@ def test_dispatch_settings_name_every_variable_at_fault() -> None:
         "environment variable IDEMPOTENCY_TTL_SECONDS:",
     ):
         assert expected in message
+
+
+def test_a_shipment_that_became_delivered_fires_its_transition_and_the_seed_workflow(
+    load_app: Loader, aws: Any
+) -> None:
+    # Given the seed's example workflow (Shipment, send_email, status delivered) on shipment_delivered
+    seed = workflow(
+        "wf-delivered",
+        trigger="shipment_delivered",
+        connector="shopify",
+        entity_type="Shipment",
+        conditions={"status": "delivered"},
+        action={"type": "send_email", "recipient": "customer", "template": "delivery_confirmation"},
+    )
+    world = DispatchWorld(FakeWorkflows(seed))
+    app = dispatch_app(load_app, world)
+    event = load_event("trigger_dispatch/shipment_delivered.json")
+    change = ChangeEvent.parse(event["Records"][0]["body"])
+
+    response = app.lambda_handler(event, context())
+
+    # Then the delivery's own trigger and the transition fire, and the workflow runs once
+    assert response == {"batchItemFailures": []}
+    fired = [published.detail_type for published in world.publisher.published]
+    assert fired == ["fulfillments/update", "shipment_status_changed", "shipment_delivered"]
+    assert world.publisher.published[2].detail["changes"] == {
+        "status": {"from": "in_transit", "to": "delivered"}
+    }
+    assert world.email.runs == [("wf-delivered", change.id)]
