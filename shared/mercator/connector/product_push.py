@@ -236,7 +236,41 @@ class ContextValue(DefinitionModel):
         return self._path.get(answer)
 
 
-class ProductPush(DefinitionModel):
+class StoreWrites(DefinitionModel):
+    """What a push block reads off records and the store's answers, once its subclass has compiled
+    ``_key`` (its key rule), ``_ids`` and ``_refusal``."""
+
+    _key: CompiledMapping | None = PrivateAttr(None)
+    _ids: dict[str, CompiledPath] = PrivateAttr(default_factory=dict)
+    _refusal: CompiledPath | None = PrivateAttr(None)
+
+    def key_of(self, record: Mapping[str, Any]) -> str | None:
+        """The record's key as text; None when it has none (it cannot be found in the store)."""
+        assert self._key is not None
+        value = self._key(record).get("key")
+        if value is None or isinstance(value, dict | list | bool):
+            return None
+        text = str(value).strip()
+        return text or None
+
+    def ids_in(self, answer: Any) -> dict[str, str]:
+        """The ``ids`` values the store's answer holds, as text (those it lacks are left out)."""
+        found: dict[str, str] = {}
+        for name, path in self._ids.items():
+            value = path.get(answer)
+            if value is not None and not isinstance(value, dict | list | bool) and str(value) != "":
+                found[name] = str(value)
+        return found
+
+    def refusal_in(self, answer: Any) -> Any:
+        """The reasons of a refused write: what sits at ``refusal``, or the whole answer."""
+        if self._refusal is None:
+            return answer
+        found = self._refusal.get(answer)
+        return answer if found is None else found
+
+
+class ProductPush(StoreWrites):
     """How canonical products are written into the store."""
 
     key: RuleSpec = Field(
@@ -260,10 +294,6 @@ class ProductPush(DefinitionModel):
         description="where a refused write's reasons (field errors) sit in the store's answer; absent: "
         "the whole answer",
     )
-
-    _key: CompiledMapping | None = PrivateAttr(None)
-    _ids: dict[str, CompiledPath] = PrivateAttr(default_factory=dict)
-    _refusal: CompiledPath | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _compile(self) -> Self:
@@ -305,31 +335,6 @@ class ProductPush(DefinitionModel):
             raise located_error("key", "key is one rule (a path or a rule object), not a nested object")
         for inner, path in body_paths({"key": self.key}):
             check_path(inner, path, fields, [name for name in names if name != "key"])
-
-    def key_of(self, product: Mapping[str, Any]) -> str | None:
-        """The product's key as text; None when the product has none (it cannot be pushed)."""
-        assert self._key is not None
-        value = self._key(product).get("key")
-        if value is None or isinstance(value, dict | list | bool):
-            return None
-        text = str(value).strip()
-        return text or None
-
-    def ids_in(self, product: Any) -> dict[str, str]:
-        """The ``ids`` values a store's product holds, as text (those it lacks are left out)."""
-        found: dict[str, str] = {}
-        for name, path in self._ids.items():
-            value = path.get(product)
-            if value is not None and not isinstance(value, dict | list | bool) and str(value) != "":
-                found[name] = str(value)
-        return found
-
-    def refusal_in(self, answer: Any) -> Any:
-        """The reasons of a refused write: what sits at ``refusal``, or the whole answer."""
-        if self._refusal is None:
-            return answer
-        found = self._refusal.get(answer)
-        return answer if found is None else found
 
 
 def check_placeholders(where: tuple[str | int, ...], endpoint: PushEndpoint, names: list[str]) -> None:

@@ -21,10 +21,9 @@ One shipment is written as:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
 from mercator.connector.base import DefinitionModel, RecordPath, located_error, mapping_error
 from mercator.connector.mappings import RuleSpec
@@ -34,6 +33,7 @@ from mercator.connector.product_push import (
     FindCall,
     ProductPush,
     PushEndpoint,
+    StoreWrites,
     ThenCall,
     WriteCall,
     body_paths,
@@ -42,8 +42,6 @@ from mercator.connector.product_push import (
 )
 from mercator.domain.content_types import CONTENT_TYPES
 from mercator.mapping import (
-    CompiledMapping,
-    CompiledPath,
     MappingDefinitionError,
     compile_mapping,
     compile_path,
@@ -54,7 +52,7 @@ SHIPMENTS = "ecommerce:shipments"
 SHIPMENT_NAMES = ("id", "key", "order")
 
 
-class ShipmentPush(DefinitionModel):
+class ShipmentPush(StoreWrites):
     """How a tenant's shipment is written into the store."""
 
     lookup: dict[str, ContextValue] = Field(
@@ -87,10 +85,6 @@ class ShipmentPush(DefinitionModel):
         None,
         description="where a refused write's reasons sit in the store's answer; absent: the whole answer",
     )
-
-    _key: CompiledMapping | None = PrivateAttr(None)
-    _ids: dict[str, CompiledPath] = PrivateAttr(default_factory=dict)
-    _refusal: CompiledPath | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _compile(self) -> Self:
@@ -134,30 +128,6 @@ class ShipmentPush(DefinitionModel):
                 check_path(("then", index, "when"), call.when, fields, names, SHIPMENTS)
         for inner, path in body_paths({"key": self.key}):
             check_path(inner, path, fields, ["order"], SHIPMENTS)
-
-    def key_of(self, shipment: Mapping[str, Any]) -> str | None:
-        """The shipment's key as text; None when it has none."""
-        assert self._key is not None
-        value = self._key(shipment).get("key")
-        if value is None or isinstance(value, dict | list | bool):
-            return None
-        text = str(value).strip()
-        return text or None
-
-    def ids_in(self, answer: Any) -> dict[str, str]:
-        """The ``ids`` values a store's shipment holds, as text (those it lacks are left out)."""
-        found: dict[str, str] = {}
-        for name, path in self._ids.items():
-            value = path.get(answer)
-            if value is not None and not isinstance(value, dict | list | bool) and str(value) != "":
-                found[name] = str(value)
-        return found
-
-    def refusal_in(self, answer: Any) -> Any:
-        if self._refusal is None:
-            return answer
-        found = self._refusal.get(answer)
-        return answer if found is None else found
 
 
 class Push(DefinitionModel):
