@@ -231,7 +231,7 @@ def test_configure_prints_the_guid_the_api_assigned_and_the_integration_is_store
     assert err == f"configured integration {guid} (salla, active)\n"
     integration = world.integrations.get(guid)
     assert integration is not None and integration.tenant_id == A
-    assert integration.resources == ["orders", "customers", "abandoned_carts"]
+    assert integration.resources == ["orders", "customers", "abandoned_carts", "shipments"]
     assert integration.settings == {
         "autoImportOrders": True,
         "syncProducts": False,
@@ -373,9 +373,9 @@ def test_list_prints_the_tenants_integrations_as_a_table_or_json(
     assert code == 0
     # Columns as wide as their widest cell: a guid (36), woocommerce, disabled, WooCommerce's resources
     assert out.splitlines() == [
-        f"{'ID':36}  {'PROVIDER':11}  {'STATUS':8}  {'RESOURCES':25}  CONNECTED",
-        f"{salla}  {'salla':11}  {'active':8}  {'products,customers':25}  2025-06-01T09:00:00Z",
-        f"{woo}  woocommerce  disabled  products,customers,orders  2025-06-01T09:02:00Z",
+        f"{'ID':36}  {'PROVIDER':11}  {'STATUS':8}  {'RESOURCES':35}  CONNECTED",
+        f"{salla}  {'salla':11}  {'active':8}  {'products,customers':35}  2025-06-01T09:00:00Z",
+        f"{woo}  woocommerce  disabled  products,customers,orders,shipments  2025-06-01T09:02:00Z",
     ]
     _, listed, _ = cli("integrations", "list", "--status=active", "--format=json")
     assert json.loads(listed) == [
@@ -462,6 +462,8 @@ def test_triggers_are_listed_for_an_entity_type_and_an_unknown_type_is_not_found
         f"{trigger_id('salla', 'order.status.updated')}  salla     order.status.updated  "
         "Order status changed",
         f"{trigger_id('salla', 'order.deleted')}  {'salla':8}  {'order.deleted':20}  Order deleted",
+        f"{trigger_id('salla', 'order_status_changed')}  salla     order_status_changed  "
+        "Order status changed",
     ]
     assert cli("workflows", "triggers", "Invoice") == (
         1,

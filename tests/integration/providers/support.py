@@ -31,6 +31,10 @@ PAGE_NUMBER_FLAVORS: tuple[FlavorName, ...] = ("salla", "woocommerce")
 
 # Connector resource keys whose sandbox resource has another name.
 SANDBOX_RESOURCE = {"abandoned_carts": "carts"}
+# Connector resources whose records are items of another resource's listed records
+# (responseMapping.each): the sandbox resource their list pages through. Shopify has no list of
+# fulfillments of its own; the connector lists the orders and maps each one's fulfillments.
+LISTED_FROM: dict[tuple[FlavorName, str], str] = {("shopify", "shipments"): "orders"}
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,15 @@ def sandbox_resource(key: str) -> str:
     return SANDBOX_RESOURCE.get(key, key)
 
 
+def listed_resource(flavor: FlavorName, key: str) -> str:
+    """The sandbox resource whose list the connector's resource pages through."""
+    return LISTED_FROM.get((flavor, key), sandbox_resource(key))
+
+
 def served_keys(flavor: FlavorName) -> list[str]:
     """Keys of the shipped connector's resources that the flavor's sandbox serves."""
     served = flavor_class(flavor).specs
-    return [key for key in load_shipped(flavor).resources if sandbox_resource(key) in served]
+    return [key for key in load_shipped(flavor).resources if listed_resource(flavor, key) in served]
 
 
 def connector(
@@ -144,12 +153,17 @@ def listing_order(sandbox: Sandbox, key: str, ids: Iterable[int] | None = None) 
     """The ids the connector's list endpoint shows, in the order the platform shows them.
 
     Salla lists newest first (by creation, ties by id); Shopify pages by id; the WooCommerce
-    connector asks for ``orderby=id&order=asc``.
+    connector asks for ``orderby=id&order=asc``. For a resource listed from another (LISTED_FROM),
+    ``ids`` are the listed records' (Shopify's orders) and the answer is their shipments' ids, order
+    by order, each order's as the platform lists them.
     """
-    resource = sandbox_resource(key)
+    flavor = sandbox.config.flavor
+    resource = listed_resource(flavor, key)
     store = sandbox.store
     chosen = store.ids(resource) if ids is None else ids
-    if sandbox.config.flavor == "salla":
+    if (flavor, key) in LISTED_FROM:
+        return [view["id"] for order_id in sorted(chosen) for view in sandbox.shipments(order_id)]
+    if flavor == "salla":
         return sorted(chosen, key=lambda i: (store.get(resource, i).created, i), reverse=True)
     return sorted(chosen)
 
@@ -212,7 +226,11 @@ class AutoTime:
 # - Salla filters orders by creation day: from_date is the Riyadh date of SINCE less one day
 #   (2024-12-01 22:30 UTC is 2024-12-02 01:30 in Riyadh), included from its midnight in Riyadh,
 #   2024-12-02 00:00+03:00, which is 2024-12-01 21:00 UTC.
-# - Shopify: updated_at_min is SINCE less 300 s, inclusive: 22:25:00 UTC.
+# - Salla filters shipments by creation day too, with a week's overlap (604800 s): SINCE less 7 days
+#   is 2024-11-25 22:30 UTC, 2024-11-26 01:30 in Riyadh, so from_date=2024-11-26, included from
+#   2024-11-26 00:00+03:00, which is 2024-11-25 21:00 UTC.
+# - Shopify: updated_at_min is SINCE less 300 s, inclusive: 22:25:00 UTC (for shipments too: the
+#   filter is on the orders they are listed from).
 # - WooCommerce: modified_after is SINCE less 300 s in GMT, exclusive: from 22:25:01 UTC.
 SINCE = datetime(2024, 12, 2, 22, 30, tzinfo=UTC)
 FIRST_LISTED: dict[FlavorName, tuple[str, datetime]] = {
@@ -220,12 +238,23 @@ FIRST_LISTED: dict[FlavorName, tuple[str, datetime]] = {
     "shopify": ("updated", datetime(2024, 12, 2, 22, 25, tzinfo=UTC)),
     "woocommerce": ("updated", datetime(2024, 12, 2, 22, 25, 1, tzinfo=UTC)),
 }
+# Resources whose filter starts elsewhere than their flavor's FIRST_LISTED.
+FIRST_LISTED_OF: dict[tuple[FlavorName, str], tuple[str, datetime]] = {
+    ("salla", "shipments"): ("created", datetime(2024, 11, 25, 21, 0, tzinfo=UTC)),
+}
+
+
+def first_listed(flavor: FlavorName, key: str) -> tuple[str, datetime]:
+    """The field the platform's incremental filter reads for the resource, and its first instant."""
+    return FIRST_LISTED_OF.get((flavor, key), FIRST_LISTED[flavor])
 
 
 def selected_since(sandbox: Sandbox, key: str) -> frozenset[int]:
-    """The live ids the platform's incremental filter selects for SINCE, read from the store's state."""
-    field_name, first = FIRST_LISTED[sandbox.config.flavor]
-    resource = sandbox_resource(key)
+    """The live ids the platform's incremental filter selects for SINCE, read from the store's state
+    (for a resource listed from another, the listed records' ids: see listing_order)."""
+    flavor = sandbox.config.flavor
+    field_name, first = first_listed(flavor, key)
+    resource = listed_resource(flavor, key)
     store = sandbox.store
     return frozenset(
         i for i in store.ids(resource) if store.get(resource, i).value(field_name) >= epoch(first)

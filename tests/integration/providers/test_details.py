@@ -29,20 +29,23 @@ DETAIL_CASES = [
 
 
 def test_every_resource_with_a_details_endpoint_is_covered() -> None:
-    # Shopify's abandoned checkouts have no details endpoint; WooCommerce has no carts at all.
-    assert len(DETAIL_CASES) == 4 + 3 + 3
+    # Salla's orders, products, customers, carts and shipments; Shopify's abandoned checkouts and its
+    # shipments (listed from the orders) have no details endpoint; WooCommerce has no carts at all.
+    assert len(DETAIL_CASES) == 5 + 3 + 3
+    assert ("salla", "shipments") in DETAIL_CASES
     assert ("shopify", "abandoned_carts") not in DETAIL_CASES
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("flavor", "key"), DETAIL_CASES)
 async def test_an_unknown_id_is_a_404_of_its_own_and_the_rest_arrive(flavor: FlavorName, key: str) -> None:
-    # Given five live ids and one the store never had
+    # Given five live ids spread over the store (every sixth of 30 records; Salla makes fewer
+    # shipments than its 30 orders, so of those every len(live) // 5-th) and one the store never had
     sizes = dict.fromkeys(("orders", "products", "customers", "carts"), 30)
     sandbox = Sandbox(flavor, seed=4, sizes=sizes, rate_limit=None, clock=FrozenClock())
     resource = sandbox_resource(key)
     live = sorted(sandbox.store.ids(resource))
-    known = live[::6]
+    known = live[:: max(1, len(live) // 5)][:5]
     unknown = live[-1] + 1  # generated ids step by 2 or more, so this one is free
     requested = [*known[:2], unknown, *known[2:]]
     assert len(known) == 5

@@ -320,14 +320,14 @@ def test_list_answers_the_tenants_integrations_oldest_first_with_their_resources
                     "provider": "salla",
                     "status": "active",
                     "connectedAt": "2025-06-01T09:00:00Z",
-                    "resources": ["orders", "customers", "abandoned_carts"],
+                    "resources": ["orders", "customers", "abandoned_carts", "shipments"],
                 },
                 {
                     "guid": woo,
                     "provider": "woocommerce",
                     "status": "disabled",
                     "connectedAt": "2025-06-01T09:01:00Z",
-                    "resources": ["products", "customers", "orders"],
+                    "resources": ["products", "customers", "orders", "shipments"],
                 },
             ],
         },
@@ -504,6 +504,7 @@ def test_triggers_of_the_tenants_connectors(api: Api) -> None:
         "order.updated",
         "order.status.updated",
         "order.deleted",
+        "order_status_changed",
     ]
     assert api.send(
         "workflow_triggers", path="/api/workflows/triggers/Invoice", parameters={"entityType": "Invoice"}

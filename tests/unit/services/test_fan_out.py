@@ -127,7 +127,7 @@ def test_an_unknown_family_is_refused_with_the_valid_ones(family: str) -> None:
     with pytest.raises(UnknownFamilyError) as caught:
         world.sync_service().fan_out(family)
 
-    assert (
-        str(caught.value) == f"unknown resource family {family!r}; valid: products, customers, orders, carts"
+    assert str(caught.value) == (
+        f"unknown resource family {family!r}; valid: products, customers, orders, carts, shipments"
     )
     assert world.sync_jobs.sends == 0

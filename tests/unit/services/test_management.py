@@ -95,7 +95,7 @@ def test_configure_checks_the_credentials_with_one_small_request_then_stores_the
     assert world.integrations.get(integration.id) == integration
     assert (integration.tenant_id, integration.connector, integration.status) == (A, "salla", "active")
     assert integration.created_at == NOW
-    assert integration.resources == ["orders", "products", "customers", "abandoned_carts"]
+    assert integration.resources == ["orders", "products", "customers", "abandoned_carts", "shipments"]
     assert integration.settings == {
         "autoImportOrders": True,
         "syncProducts": True,
@@ -128,7 +128,7 @@ def test_each_platform_is_checked_with_its_first_resource_at_page_size_one(
     ("orders", "products", "resources"),
     [
         (False, True, ["products", "customers"]),
-        (True, False, ["orders", "customers", "abandoned_carts"]),
+        (True, False, ["orders", "customers", "abandoned_carts", "shipments"]),
         (False, False, ["customers"]),
     ],
 )
@@ -582,6 +582,7 @@ SALLA_ORDER_EVENTS = [
     ("order.updated", "Order updated"),
     ("order.status.updated", "Order status changed"),
     ("order.deleted", "Order deleted"),
+    ("order_status_changed", "Order status changed"),  # the transition trigger, after the webhook ones
 ]
 
 
@@ -609,10 +610,24 @@ def test_two_connectors_give_both_sets_of_triggers_oldest_integration_first(worl
     assert all(t.entity_type == "Customer" for t in found)
 
 
-def test_a_tenant_without_integrations_and_shipments_have_no_triggers(world: ManagementWorld) -> None:
+def test_a_tenant_without_integrations_has_no_triggers_and_salla_gives_its_shipment_triggers(
+    world: ManagementWorld,
+) -> None:
     assert world.service.triggers(A, "Order") == []
-    world.service.configure(A, request())
     assert world.service.triggers(A, "Shipment") == []
+
+    world.service.configure(A, request())
+
+    # Salla's shipment webhooks, then the two transition triggers every connector has.
+    assert [(t.event, t.name, t.connector) for t in world.service.triggers(A, "Shipment")] == [
+        ("shipment.creating", "Shipment being created", "salla"),
+        ("shipment.created", "Shipment created", "salla"),
+        ("shipment.updated", "Shipment updated", "salla"),
+        ("shipment.cancelled", "Shipment cancelled", "salla"),
+        ("shipment_status_changed", "Shipment status changed", "salla"),
+        ("shipment_delivered", "Shipment delivered", "salla"),
+    ]
+    assert world.service.triggers(B, "Shipment") == []
 
 
 def test_an_unknown_entity_type_is_not_found(world: ManagementWorld) -> None:

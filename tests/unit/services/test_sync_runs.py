@@ -257,5 +257,5 @@ async def test_a_job_for_a_resource_the_connector_lacks_is_refused_by_name() -> 
 
     assert str(caught.value) == (
         "connector 'woocommerce' of integration 'woocommerce-store' has no resource 'abandoned_carts'; "
-        "resources: products, customers, orders"
+        "resources: products, customers, orders, shipments"
     )
