@@ -49,9 +49,13 @@ def register(commands: Commands) -> None:
         help="a JSON object of credential names to values",
     )
     for flag, help_text in (
-        ("--auto-import-orders", "sync orders and abandoned carts (default: on)"),
+        ("--auto-import-orders", "sync orders, abandoned carts and shipments (default: on)"),
         ("--sync-products", "sync products (default: on)"),
-        ("--push-tracking", "let update_status workflows set order statuses in the store (default: off)"),
+        (
+            "--push-tracking",
+            "write shipments sent with POST /api/shipments into the store, and let update_status "
+            "workflows set order statuses there (default: off)",
+        ),
     ):
         configure.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
     configure.add_argument(
