@@ -163,7 +163,7 @@ def test_an_integration_is_configured_listed_disabled_and_removed(served: Served
     assert code == 0
     [listed] = json.loads(out)
     assert (listed["guid"], listed["provider"], listed["status"]) == (guid, "salla", "active")
-    assert listed["resources"] == ["orders", "products", "customers", "abandoned_carts"]
+    assert listed["resources"] == ["orders", "products", "customers", "abandoned_carts", "shipments"]
     assert served.deliver_order(guid) == 200
     assert served.scheduled_jobs() == 1
 
