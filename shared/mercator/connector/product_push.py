@@ -337,6 +337,11 @@ class ProductPush(StoreWrites):
             check_path(inner, path, fields, [name for name in names if name != "key"])
 
 
+def with_store(record: Mapping[str, Any], store: Mapping[str, Any]) -> dict[str, Any]:
+    """What a push block's bodies map: the record, and what the store is known to hold under ``store``."""
+    return {**record, STORE: dict(store)}
+
+
 def check_placeholders(where: tuple[str | int, ...], endpoint: PushEndpoint, names: list[str]) -> None:
     """Every ``{name}`` of the endpoint is one ``store`` holds."""
     for place, name in endpoint.placeholders():

@@ -40,7 +40,13 @@ from uuid import uuid4
 
 from mercator.connector import ConnectorDefinition, DefinitionError, Resource
 from mercator.connector.mapper import map_records
-from mercator.connector.product_push import MissingStoreValueError, ProductPush, PushEndpoint, WriteCall
+from mercator.connector.product_push import (
+    MissingStoreValueError,
+    ProductPush,
+    PushEndpoint,
+    WriteCall,
+    with_store,
+)
 from mercator.domain.clock import utc_now
 from mercator.domain.dead_letters import DeadLetter
 from mercator.domain.entities import Integration, PushAction, PushedProduct, PushRun, PushStats, StoredRecord
@@ -395,7 +401,7 @@ class CatalogPushService:
             # The store's id is kept before the calls that follow: should one fail, the next push
             # updates this product instead of looking for it (no hash yet, so it is pushed again).
             self.ledger.save(pushed)
-        source = _source(product, store)
+        source = with_store(product, store)
         for call in push.then:
             if call.applies(source):
                 await self._send(pushing, call.endpoint, call.request_body(source), store)
@@ -418,7 +424,7 @@ class CatalogPushService:
                 answer = await self._send(
                     pushing,
                     push.create.endpoint,
-                    push.create.request_body(_source(product, store)),
+                    push.create.request_body(with_store(product, store)),
                     store,
                     once=True,
                 )
@@ -453,7 +459,9 @@ class CatalogPushService:
     async def _update(
         self, pushing: _Pushing, call: WriteCall, product: dict[str, Any], store: dict[str, Any]
     ) -> Any:
-        answer = await self._send(pushing, call.endpoint, call.request_body(_source(product, store)), store)
+        answer = await self._send(
+            pushing, call.endpoint, call.request_body(with_store(product, store)), store
+        )
         return call.product_in(answer) if answer is not None else None
 
     async def _find(self, pushing: _Pushing, store: Mapping[str, Any], key: str) -> Any | None:
@@ -586,16 +594,12 @@ def pushed_product(stored: StoredRecord) -> dict[str, Any]:
 
 def pushed_hash(push: ProductPush, product: Mapping[str, Any], key: str) -> str:
     """The hash of what a push sends of ``product``, store ids aside: unchanged, nothing is sent."""
-    source = _source(product, {"key": key})
+    source = with_store(product, {"key": key})
     sent = {
         "update": push.update.request_body(source),
         "then": [call.request_body(source) for call in push.then if call.applies(source)],
     }
     return content_hash(sent)
-
-
-def _source(product: Mapping[str, Any], store: Mapping[str, Any]) -> dict[str, Any]:
-    return {**product, "store": dict(store)}
 
 
 def _product_resource(definition: ConnectorDefinition) -> Resource | None:

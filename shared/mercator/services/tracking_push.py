@@ -36,7 +36,7 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from mercator.connector import ConnectorDefinition, DefinitionError
-from mercator.connector.product_push import MissingStoreValueError, PushEndpoint
+from mercator.connector.product_push import MissingStoreValueError, PushEndpoint, with_store
 from mercator.connector.shipment_push import ShipmentPush
 from mercator.domain.clock import utc_now
 from mercator.domain.dead_letters import DeadLetter
@@ -205,7 +205,7 @@ class ShipmentPushService:
                 writing.store |= entry.ids | ({"id": entry.provider_id} if entry.provider_id else {})
             if needs_write:
                 action = await self._write(writing)
-            source = _source(entry.record, writing.store)
+            source = with_store(entry.record, writing.store)
             for index, call in enumerate(push.then):
                 if call.applies(source):
                     where = f"push.shipments.then.{index}"
@@ -255,7 +255,7 @@ class ShipmentPushService:
         if entry.written:
             call = push.update or push.create
             where = "push.shipments.update" if push.update else "push.shipments.create"
-            source = _source(entry.record, writing.store)
+            source = with_store(entry.record, writing.store)
             answer = await self._send(writing, call.endpoint, call.request_body(source), where=where)
             self._written(writing, call.product_in(answer))
             return "updated"
@@ -282,7 +282,7 @@ class ShipmentPushService:
                 update={"state": "creating", "creating_key": key, "pushed_hash": writing.entry.request_hash}
             )
             self.ledger.save_progress(writing.entry)
-            source = _source(writing.entry.record, writing.store)
+            source = with_store(writing.entry.record, writing.store)
             try:
                 answer = await self._send(
                     writing,
@@ -406,7 +406,3 @@ def bounded(reasons: Any) -> Any:
     if len(text) <= MAX_REASONS_CHARS:
         return reasons
     return {"excerpt": text[:MAX_REASONS_CHARS] + "…"}
-
-
-def _source(record: Mapping[str, Any], store: Mapping[str, Any]) -> dict[str, Any]:
-    return {**record, "store": dict(store)}
