@@ -16,7 +16,7 @@ from mercator.connector.shipment_push import Push
 from mercator.connector.sync import Resource, Sync, WebhookHandler
 from mercator.connector.webhook import WebhookConfig
 from mercator.domain.changes import FieldChange, Scalar
-from mercator.domain.content_types import ENTITY_CONTENT_TYPES, field_choices, field_shapes
+from mercator.domain.content_types import ENTITY_CONTENT_TYPES, field_choices, plain_field_names
 
 EntityType = Literal["Order", "Customer", "Product", "Cart", "Shipment"]
 
@@ -94,15 +94,13 @@ class Trigger(DefinitionModel):
                 "syncChanges", "a transition trigger fires on every path already: remove syncChanges"
             )
         content_type = ENTITY_CONTENT_TYPES[self.entityType]
-        shapes = field_shapes(content_type)
         name = self.transition.field
-        shape = shapes.get(name)
-        if shape is None or shape.nested is not None or name == "attributes" or shape.many:
-            plain = [field for field, found in shapes.items() if found.nested is None and not found.many]
+        plain = plain_field_names(content_type)
+        if name not in plain:
             raise located_error(
                 ("transition", "field"),
                 f"{name!r} is not a field of {content_type} holding one plain value; valid: "
-                f"{', '.join(field for field in plain if field != 'attributes')}",
+                f"{', '.join(plain)}",
             )
         allowed = field_choices(content_type, name)
         for key, value in (("from", self.transition.from_), ("to", self.transition.to)):

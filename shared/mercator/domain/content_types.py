@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -445,3 +446,23 @@ def field_choices(content_type: str, name: str) -> tuple[Any, ...] | None:
         if get_origin(candidate) is Literal:
             return get_args(candidate)
     return None
+
+
+def plain_field_names(content_type: str) -> list[str]:
+    """The top-level fields holding one plain value (text, a number, true/false, a time): what a change
+    event compares (mercator.domain.changes) and a transition trigger may name."""
+    return [
+        name for name, info in CONTENT_TYPES[content_type].model_fields.items() if _plain(info.annotation)
+    ]
+
+
+def _plain(annotation: Any) -> bool:
+    """Whether a field's type holds one plain value, optional or not."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return True
+    if origin is Annotated:
+        return _plain(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return all(_plain(arg) for arg in get_args(annotation) if arg is not type(None))
+    return annotation in (str, int, float, bool, datetime)
