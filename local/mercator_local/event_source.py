@@ -12,6 +12,12 @@ What differs, on purpose: a failed message is not left invisible for the queue's
 ``retry_after_seconds`` with ChangeMessageVisibility. MaximumBatchingWindowInSeconds is not waited
 for: a batch is whatever is visible now, up to BatchSize. Batches run one at a time, so
 MaximumConcurrency has nothing to cap.
+
+On a FIFO queue, a failed message waits until no other message of the queue is visible before it is
+released: Lambda leaves it invisible for the visibility timeout its handler sets (CatalogApply holds
+a request that waits for another entity for seconds to minutes), long enough for the other message
+groups to go on; released at once, it would be received again first, ahead of the very messages it
+waits for.
 """
 
 from __future__ import annotations
@@ -77,6 +83,8 @@ class SqsEventSource:
         self._region = region
         self._sqs = sqs
         self._retry_after = retry_after_seconds
+        self._fifo = queue_url.endswith(".fifo")
+        self._held: list[Mapping[str, Any]] = []
 
     @property
     def queue(self) -> str:
@@ -85,6 +93,10 @@ class SqsEventSource:
     def poll_once(self) -> BatchOutcome | None:
         """Receive one batch and invoke the function with it; None when no message is visible."""
         messages = self._receive()
+        if not messages and self._held:
+            held, self._held = self._held, []
+            self._release(held)
+            messages = self._receive()
         if not messages:
             return None
         ids = tuple(str(message["MessageId"]) for message in messages)
@@ -103,7 +115,11 @@ class SqsEventSource:
             failed = self._failed_ids(response, ids)
         succeeded = [message for message in messages if message["MessageId"] not in failed]
         self._delete(succeeded)
-        self._release([message for message in messages if message["MessageId"] in failed])
+        retried = [message for message in messages if message["MessageId"] in failed]
+        if self._fifo:
+            self._held.extend(retried)
+        else:
+            self._release(retried)
         return BatchOutcome(
             function=self.function.spec.logical_id,
             queue=self.queue,

@@ -354,6 +354,61 @@ class WebhookSettings(_ConnectorSettings):
     boto_read_timeout_seconds: float = _boto_read_timeout(3)
 
 
+class CatalogEventsSettings(_ConnectorSettings):
+    """CatalogEvents: a PIM's requests verified, validated and queued in order per entity."""
+
+    function = "CatalogEvents"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
+    catalog_events_queue_url: QueueUrl = Field(
+        alias="CATALOG_EVENTS_QUEUE_URL", description="the FIFO queue requests are applied from"
+    )
+    lookup_cache_seconds: float = Field(
+        30,
+        ge=0,
+        le=300,
+        alias="LOOKUP_CACHE_SECONDS",
+        description="how long an integration and its app secret are kept between requests",
+    )
+    boto_connect_timeout_seconds: float = _boto_connect_timeout(1)
+    boto_read_timeout_seconds: float = _boto_read_timeout(3)
+
+
+class CatalogApplySettings(_ConnectorSettings):
+    """CatalogApply: each PIM request applied to the catalog state, the changed products written."""
+
+    function = "CatalogApply"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+    records_table: Name = Field(alias="RECORDS_TABLE")
+    trigger_queue_url: QueueUrl = Field(alias="TRIGGER_QUEUE_URL")
+    catalog_events_queue_url: QueueUrl = Field(
+        alias="CATALOG_EVENTS_QUEUE_URL", description="the FIFO queue requests are applied from"
+    )
+    catalog_dlq_url: QueueUrl = Field(
+        alias="CATALOG_DLQ_URL",
+        description="where requests that cannot be applied, and products that do not map, go with why",
+    )
+    max_attempts: int = Field(
+        8,
+        ge=1,
+        le=20,
+        alias="CATALOG_MAX_ATTEMPTS",
+        description="how many times a request waiting for an entity the catalog does not know is tried "
+        "before it is dead-lettered (below the queue's maxReceiveCount)",
+    )
+    retry_base_seconds: int = Field(
+        10,
+        ge=1,
+        le=300,
+        alias="CATALOG_RETRY_BASE_SECONDS",
+        description="the wait before a waiting request is tried again, doubled at each attempt (at most "
+        "15 minutes)",
+    )
+
+
 class AuthorizerSettings(_AwsCallSettings):
     """ApiAuthorizer: checks the Integrations API's bearer keys against the hashes in the state table."""
 

@@ -309,7 +309,8 @@ def test_a_second_integration_of_a_provider_is_a_conflict(cli: Cli, salla_creden
     [
         (
             ["--provider=magento"],
-            "NOT_FOUND: Provider not found: 'magento'; providers: crystal, salla, shopify, woocommerce, zid",
+            "NOT_FOUND: Provider not found: 'magento'; "
+            "providers: crystal, pim, salla, shopify, woocommerce, zid",
         ),
         (
             ["--provider=salla", "--setting=label=main"],

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mercator.connector.base import did_you_mean, shown
-from mercator.connector.definition import ConnectorDefinition
+from mercator.connector.definition import ConnectorDefinition, Trigger
 from mercator.connector.documents import (
     MAX_SAMPLE_BYTES,
     DocumentError,
@@ -44,6 +44,7 @@ from mercator.connector.mapper import (
     map_delivery,
     map_details_response,
     map_list_response,
+    map_records,
 )
 from mercator.connector.sample_paths import sample_path_findings
 from mercator.connector.webhook import NoVerification
@@ -106,7 +107,7 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
                         "own code (order_status_changed), and the handler needs a trigger of its own",
                     )
                 )
-        elif event not in handled:
+        elif event not in handled and not _catalog_trigger(definition, trigger):
             findings.append(
                 _finding(
                     ("triggers", index, "event"),
@@ -117,6 +118,15 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
         if triggered.index(event) != index:
             findings.append(_finding(("triggers", index, "event"), f"{event!r} is listed twice"))
     return findings
+
+
+def _catalog_trigger(definition: ConnectorDefinition, trigger: Trigger) -> bool:
+    """A catalog-events source's product trigger: its changes come from the events, not a handler."""
+    return (
+        definition.catalogEvents is not None
+        and trigger.contentType == "core:product"
+        and bool(trigger.syncChanges)
+    )
 
 
 def _near(word: str, choices: list[str]) -> str:
@@ -142,6 +152,13 @@ def _mappings_cover_content_types(definition: ConnectorDefinition) -> list[Findi
             handler.mapping,
             handler.contentType,
             full=handler.operation in {"create", "upsert"},
+        )
+    if definition.catalogEvents is not None:
+        findings += _coverage(
+            ("catalogEvents", "products", "apiMapping"),
+            definition.catalogEvents.products.apiMapping,
+            "core:product",
+            full=True,
         )
     extraction = definition.webhook.customerExtraction if definition.webhook else None
     if extraction is not None:
@@ -278,6 +295,14 @@ def _samples(definition: ConnectorDefinition) -> list[Finding]:
                 findings.append(
                     _finding((*where, index), f"customer extraction: {customer.failures[0].reason}")
                 )
+    if definition.catalogEvents is not None:
+        products = definition.catalogEvents.products
+        body, problem = _read_sample(definition, products.sample)
+        where = ("catalogEvents", "products", "sample")
+        if problem:
+            findings.append(_finding(where, problem))
+        else:
+            findings += _mapped(where, partial(map_records, products.mapping, "core:product", [body]))
     return findings
 
 

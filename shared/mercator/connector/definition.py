@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from mercator.connector.auth import Auth, OAuth2Auth
 from mercator.connector.base import DefinitionModel, located_error
+from mercator.connector.catalog_source import CatalogEvents
 from mercator.connector.documents import Location, Position, Positions
 from mercator.connector.placeholders import malformed, placeholder_like, placeholders
 from mercator.connector.shipment_push import Push
@@ -116,6 +117,10 @@ class Trigger(DefinitionModel):
         return ENTITY_CONTENT_TYPES[self.entityType]
 
 
+# The base URL of a connector Mercator never calls (a catalog-events source): .invalid never resolves.
+NEVER_CALLED = "https://never-called.invalid"
+
+
 class ConnectorDefinition(DefinitionModel):
     """One storefront platform: its auth, webhooks, resources and triggers."""
 
@@ -130,6 +135,11 @@ class ConnectorDefinition(DefinitionModel):
     push: Push | None = Field(
         None, description="how Mercator writes the tenant's canonical products into the store (catalog push)"
     )
+    catalogEvents: CatalogEvents | None = Field(
+        None,
+        description="a PIM that sends its catalog as signed change events (docs/catalog-events.md), and how "
+        "its products become core:product records",
+    )
 
     _source: Path | None = PrivateAttr(None)
     # Where each value was written, found when first asked for; None when not parsed from text.
@@ -138,6 +148,9 @@ class ConnectorDefinition(DefinitionModel):
     @model_validator(mode="before")
     @classmethod
     def _legacy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sync" not in data and "catalogEvents" in data:
+            # A PIM that sends its catalog is never called: nothing to list, no address to call.
+            return {**data, "sync": {"baseUrl": NEVER_CALLED}}
         if isinstance(data, dict) and "sync" not in data:
             webhook = data.get("webhook")
             if isinstance(webhook, dict) and "ecommerce" in webhook:
@@ -198,6 +211,15 @@ class ConnectorDefinition(DefinitionModel):
 
     def _check_verification_credentials(self, provided: set[str]) -> None:
         """A verification key that is not a credential of the auth would refuse every delivery."""
+        if self.catalogEvents is not None:
+            token = self.catalogEvents.token
+            for key, name in (("secret", token.secret), ("installation", token.installation)):
+                if name is not None and name not in provided:
+                    raise located_error(
+                        ("catalogEvents", "token", key),
+                        f"{name!r} is not a credential of this connector's auth; name one of: "
+                        f"{', '.join(sorted(provided)) or 'none: declare auth with its credentials'}",
+                    )
         verification = self.webhook.verification if self.webhook else None
         for key in ("secret", "username", "password"):
             name = getattr(verification, key, None)

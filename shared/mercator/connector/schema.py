@@ -41,6 +41,9 @@ def definition_json_schema() -> dict[str, Any]:
             by_alias=True, mode="validation", schema_generator=_ReadableTitles
         )
     )
+    # A catalog-events source has no sync block (it is never called): one of the two is required.
+    schema["required"] = [name for name in schema.get("required", []) if name != "sync"]
+    schema["anyOf"] = [{"required": ["sync"]}, {"required": ["catalogEvents"]}]
     schema.setdefault("$defs", {})
     schema["$defs"]["Mapping"] = MAPPING_SCHEMA
     schema["$defs"]["MappingRule"] = rule_schema()

@@ -89,6 +89,41 @@ class CartItem(_ContentModel):
         return self
 
 
+class ProductOption(_ContentModel):
+    """One way a product varies (Color, Size) and the values its variants take."""
+
+    name: str = Field(min_length=1, description="the option's name, as shoppers read it")
+    values: list[str] = Field(default_factory=list, description="the values its variants take, in order")
+
+
+class VariantOption(_ContentModel):
+    """The value one option takes on a variant."""
+
+    name: str = Field(min_length=1, description="the option's name (one of the product's options)")
+    value: str = Field(min_length=1, description="the value the variant takes")
+
+
+class ProductVariant(_ContentModel):
+    """One purchasable version of a product that has options (a size and colour of a shirt)."""
+
+    sku: str | None = Field(None, description="the variant's stock-keeping unit")
+    name: str | None = Field(None, description="the variant's own name, where it has one")
+    unitPrice: Money | None = Field(None, description="the variant's regular price")
+    salePrice: Money | None = Field(None, description="the variant's discounted price while on sale")
+    quantity: float | None = Field(None, description="units of the variant in stock")
+    imageUrl: str | None = Field(None, description="URL of the variant's own image")
+    options: list[VariantOption] = Field(
+        default_factory=list, description="the value of each of the product's options"
+    )
+
+
+class ProductComponent(_ContentModel):
+    """A product a bundle is made of, and how many of it."""
+
+    sku: str = Field(min_length=1, description="the stock-keeping unit of the product included")
+    quantity: float = Field(1, gt=0, description="units of it in one bundle")
+
+
 class Product(_ContentModel):
     """core:product: an item the store sells."""
 
@@ -117,6 +152,17 @@ class Product(_ContentModel):
         default_factory=list, description="names of the categories the product is in"
     )
     tags: list[str] = Field(default_factory=list, description="the product's tags")
+    # None, not an empty list, when a source has no such thing: a record written before these fields
+    # existed keeps its content hash, so no product reads as changed.
+    options: list[ProductOption] | None = Field(
+        None, description="the options its variants differ by (absent: a single variant)"
+    )
+    variants: list[ProductVariant] | None = Field(
+        None, description="its purchasable versions, one per combination of option values"
+    )
+    components: list[ProductComponent] | None = Field(
+        None, description="the products a bundle is made of (a grouping product's children)"
+    )
     createdAt: datetime | None = Field(None, description="when the product was created on the platform")
     updatedAt: datetime | None = Field(None, description="when the product last changed on the platform")
     attributes: dict[str, Any] | None = Field(None, description="free-form data no other field holds")

@@ -188,3 +188,26 @@ class ShipmentPushJob(_Message):
     kind: Literal["shipment_push"] = "shipment_push"
     integration_id: str = Field(min_length=1, description="the store integration the shipment is written to")
     shipment: str = Field(min_length=1, description="the tenant's shipment code (its idempotency key)")
+
+
+@dataclass(frozen=True)
+class OrderedMessage:
+    """A body for a FIFO queue: its message group (one per entity: applied in order within it) and
+    the deduplication id SQS drops a copy by."""
+
+    body: str
+    group: str
+    dedup_id: str
+
+
+class CatalogEventsMessage(_Message):
+    """One PIM request, verified and validated, to apply to the catalog state in order with the other
+    requests of its entity (the CatalogEvents FIFO queue's body)."""
+
+    kind: Literal["catalog_events"] = "catalog_events"
+    integration_id: str = Field(min_length=1)
+    request_key: str = Field(min_length=1, description="the request's identity: its synchronization and body")
+    name: str = Field(min_length=1, description="the coarse event (product_updated)")
+    envelope: dict[str, Any] = Field(description="the request's body, as the PIM sent it")
+    synchronization_id: str | None = None
+    received_at: datetime

@@ -88,8 +88,10 @@ def localized(value: Any, *, prefer: list[str] | None = None) -> str | None:
 
 @FUNCTIONS.register("sum")
 def sum_numbers(values: Any) -> int | float | None:
-    """Add the numeric values of ``paths`` (numeric text counts; empty values are skipped)."""
-    numbers = [to_number_or_null(v) for v in _as_list(values) if not is_empty(v)]
+    """Add the numeric values of ``paths`` (numeric text counts; empty values are skipped); a path
+    that finds a list (a wildcard: ``$.variants[*].stock``) adds each of its values."""
+    flat = [item for value in _as_list(values) for item in _as_list(value)]
+    numbers = [to_number_or_null(v) for v in flat if not is_empty(v)]
     present = [n for n in numbers if n is not None]
     return sum(present) if present else None
 

@@ -187,7 +187,9 @@ class ManagementService:
         try:
             plan = plan_registration(self._integrations, definition, integration_id=self._new_id(), **options)
             self._check_hosts(definition, plan.integration, credentials)
-            asyncio.run(self._probe(definition, plan.integration, credentials))
+            # A catalog-events source is never called: it calls Mercator, and its token proves the secret.
+            if definition.catalogEvents is None:
+                asyncio.run(self._probe(definition, plan.integration, credentials))
             integration = register_integration(
                 self._integrations, self._vault, definition, integration_id=plan.integration.id, **options
             )
@@ -523,9 +525,13 @@ def _settings(definition: ConnectorDefinition, chosen: IntegrationSettings) -> d
             f"{definition.displayName} (connector {definition.name!r} has no push.shipments and no "
             "sync.actions.updateStatus); set it to false"
         )
-    if chosen.catalogSource and not any(
-        resource.contentType in PRODUCT_TYPES and resource.listed
-        for resource in definition.resources.values()
+    if (
+        chosen.catalogSource
+        and definition.catalogEvents is None
+        and not any(
+            resource.contentType in PRODUCT_TYPES and resource.listed
+            for resource in definition.resources.values()
+        )
     ):
         raise ConfigurationError(
             f"settings.catalogSource: {definition.displayName} lists no products (connector "

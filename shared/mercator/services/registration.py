@@ -87,6 +87,8 @@ def required_credentials(definition: ConnectorDefinition, settings: Mapping[str,
     needed = {name for text in sources.values() for name in placeholders(text)}
     if isinstance(definition.auth, BasicAuth):
         needed |= {definition.auth.username, definition.auth.password}
+    if definition.catalogEvents is not None:
+        needed.add(definition.catalogEvents.token.secret)
     return needed
 
 

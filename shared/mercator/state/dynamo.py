@@ -178,6 +178,7 @@ class Expression:
         self._sets: list[str] = []
         self._removes: list[str] = []
         self._adds: list[str] = []
+        self._deletes: list[str] = []
 
     def name(self, attribute: str) -> str:
         for placeholder, known in self.names.items():
@@ -222,13 +223,20 @@ class Expression:
         self._adds.append(f"{self.name(attribute)} {self.value(value)}")
         return self
 
+    def delete(self, attribute: str, value: Mapping[str, Any]) -> Expression:
+        """Take the elements of ``value`` (a set) out of the set ``attribute``."""
+        self._deletes.append(f"{self.name(attribute)} {self.value(value)}")
+        return self
+
     def request(self, condition: str | None, *, key_condition: str | None = None) -> dict[str, Any]:
         request: dict[str, Any] = {}
-        clauses = [
-            f"{verb} {', '.join(parts)}"
-            for verb, parts in (("SET", self._sets), ("REMOVE", self._removes), ("ADD", self._adds))
-            if parts
-        ]
+        verbs = (
+            ("SET", self._sets),
+            ("REMOVE", self._removes),
+            ("ADD", self._adds),
+            ("DELETE", self._deletes),
+        )
+        clauses = [f"{verb} {', '.join(parts)}" for verb, parts in verbs if parts]
         if clauses:
             request["UpdateExpression"] = " ".join(clauses)
         if condition is not None:

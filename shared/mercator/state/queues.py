@@ -13,6 +13,7 @@ from mercator.domain.errors import (
     RefusedMessage,
     StateAccessError,
 )
+from mercator.domain.messages import OrderedMessage
 from mercator.state.aws_protocols import AwsClient
 from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import error_code
@@ -29,6 +30,8 @@ class SqsClient(AwsClient, Protocol):
     """The part of a boto3 SQS client the queue uses."""
 
     def send_message_batch(self, **request: Any) -> dict[str, Any]: ...
+
+    def change_message_visibility_batch(self, **request: Any) -> dict[str, Any]: ...
 
 
 class SqsQueue:
@@ -68,13 +71,41 @@ class SqsQueue:
         return self._queue_url
 
     def send(self, bodies: Sequence[str]) -> None:
+        self._send(bodies, [{} for _ in bodies])
+
+    def hold(self, receipts: Sequence[tuple[str, int]]) -> None:
+        """Keep each received message (by receipt handle) out of sight for its number of seconds, so
+        SQS hands it over again then rather than after the queue's whole visibility timeout.
+        Best effort: a message whose change failed is handed over at the usual time."""
+        for start in range(0, len(receipts), BATCH_ENTRIES):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
+                for index, (receipt, seconds) in enumerate(receipts[start : start + BATCH_ENTRIES])
+            ]
+            try:
+                self._client.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
+            except self._client.exceptions.ClientError:
+                continue
+
+    def send_ordered(self, messages: Sequence[OrderedMessage]) -> None:
+        """Send to a FIFO queue: each message in its group (applied in order within it), with the
+        deduplication id that makes a copy sent within SQS's five minutes a no-op."""
+        self._send(
+            [message.body for message in messages],
+            [
+                {"MessageGroupId": message.group, "MessageDeduplicationId": message.dedup_id}
+                for message in messages
+            ],
+        )
+
+    def _send(self, bodies: Sequence[str], extras: Sequence[dict[str, str]]) -> None:
         pending = list(range(len(bodies)))
         refused: dict[int, RefusedMessage] = {}  # for good: the sender's fault
         last_failure: dict[int, RefusedMessage] = {}
         for _ in self._retries:
             retry: list[int] = []
             for batch in _batches(pending, bodies):
-                for failure in self._send_batch(batch, bodies):
+                for failure in self._send_batch(batch, bodies, extras):
                     if failure.sender_fault:
                         refused[failure.index] = failure
                     else:
@@ -94,8 +125,10 @@ class SqsQueue:
                 failed=failed,
             )
 
-    def _send_batch(self, batch: list[int], bodies: Sequence[str]) -> list[RefusedMessage]:
-        entries = [{"Id": str(index), "MessageBody": bodies[index]} for index in batch]
+    def _send_batch(
+        self, batch: list[int], bodies: Sequence[str], extras: Sequence[dict[str, str]]
+    ) -> list[RefusedMessage]:
+        entries = [{"Id": str(index), "MessageBody": bodies[index], **extras[index]} for index in batch]
         try:
             response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
         except self._client.exceptions.ClientError as e:

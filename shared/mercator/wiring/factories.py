@@ -27,6 +27,8 @@ from mercator.wiring.adapters import (
 )
 
 if TYPE_CHECKING:
+    from mercator.services.catalog_apply import CatalogApply
+    from mercator.services.catalog_events import CatalogEventIntake
     from mercator.services.catalog_push import CatalogPushService
     from mercator.services.dispatch import DispatchService
     from mercator.services.enrich import EnrichmentService
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from mercator.services.tracking_push import ShipmentPushService
     from mercator.settings import (
         AuthorizerSettings,
+        CatalogApplySettings,
+        CatalogEventsSettings,
         EnrichSettings,
         ManagementSettings,
         OAuthSettings,
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
         WebhookSettings,
     )
     from mercator.state.api_keys import DynamoApiKeys
+    from mercator.state.queues import SqsQueue
     from mercator.wiring.sessions import ProviderSessionFactory
 
 
@@ -74,6 +79,44 @@ def webhook_intake(settings: WebhookSettings) -> WebhookIntake:
         enrich=shared.queue(settings.enrich_queue_url),
         dead_letters=shared.queue(settings.enrich_dlq_url),
         max_body_bytes=settings.max_body_bytes,
+    )
+
+
+def catalog_events(settings: CatalogEventsSettings) -> CatalogEventIntake:
+    """CatalogEvents: a PIM's requests verified, validated and queued to its FIFO queue."""
+    from mercator.services.cached import CachedIntegrations
+    from mercator.services.catalog_events import CatalogEventIntake
+    from mercator.state.catalog_items import DynamoCatalog
+
+    shared = shared_adapters(settings, secrets_max_age=int(settings.lookup_cache_seconds))
+    return CatalogEventIntake(
+        integrations=CachedIntegrations(shared.integrations, ttl=settings.lookup_cache_seconds),
+        vault=shared.vault,
+        connectors=shared.connectors,
+        requests=DynamoCatalog(shared.dynamodb, settings.state_table),
+        queue=shared.queue(settings.catalog_events_queue_url),
+    )
+
+
+def catalog_events_queue(settings: CatalogApplySettings) -> SqsQueue:
+    """The CatalogEvents FIFO queue, for CatalogApply to hold back the requests that must wait."""
+    from mercator.state.queues import SqsQueue
+
+    return SqsQueue(AwsClients.of(settings).client("sqs"), settings.catalog_events_queue_url)
+
+
+def catalog_apply(settings: CatalogApplySettings) -> CatalogApply:
+    """CatalogApply: requests applied to the catalog state, the changed products written."""
+    from mercator.services.catalog_apply import CatalogApply
+    from mercator.state.catalog_items import DynamoCatalog
+
+    shared = shared_adapters(settings)
+    return CatalogApply(
+        integrations=shared.integrations,
+        connectors=shared.connectors,
+        catalog=DynamoCatalog(shared.dynamodb, settings.state_table),
+        writer=shared.writer,
+        dead_letters=shared.queue(settings.catalog_dlq_url),
     )
 
 

@@ -96,4 +96,6 @@ def test_the_shipped_connectors_name_the_hosts_their_platforms_serve_stores_from
         "shopify": ["*.myshopify.com"],
         # Self-hosted: any host, every address still checked to be public.
         "woocommerce": ["*"],
+        # Never called: the PIM calls Mercator.
+        "pim": None,
     }

@@ -19,7 +19,7 @@ from mercator.services.connectors import ConnectorCatalog
 from mercator.settings import DEFAULT_CONNECTORS_DIR, SettingsError, WebhookSettings
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
-SHIPPED = ["crystal", "salla", "shopify", "woocommerce", "zid"]
+SHIPPED = ["crystal", "pim", "salla", "shopify", "woocommerce", "zid"]
 
 
 @pytest.fixture

@@ -415,7 +415,7 @@ def test_shipped_names_cannot_leave_the_shipped_folder() -> None:
     with pytest.raises(DefinitionError) as caught:
         load_shipped("../connectors/salla")
     assert (
-        "no shipped connector '../connectors/salla'; shipped: crystal, salla, shopify"
+        "no shipped connector '../connectors/salla'; shipped: crystal, pim, salla, shopify"
         in caught.value.problems[0].message
     )
 

@@ -340,7 +340,8 @@ def test_configure_refusals_answer_the_error_envelope(api: Api) -> None:
     assert api.configure("magento") == (
         404,
         error(
-            "NOT_FOUND", "Provider not found: 'magento'; providers: crystal, salla, shopify, woocommerce, zid"
+            "NOT_FOUND",
+            "Provider not found: 'magento'; providers: crystal, pim, salla, shopify, woocommerce, zid",
         ),
     )
     assert api.configure(baseUrl=GUARDED_SALLA_BASE_URL, tenant=B) == (

@@ -38,6 +38,6 @@ def test_a_definition_given_under_another_name_is_refused() -> None:
 
 def test_an_unknown_connector_names_the_shipped_ones() -> None:
     with pytest.raises(
-        DefinitionError, match="no shipped connector 'bigstore'; shipped: crystal, salla, shopify"
+        DefinitionError, match="no shipped connector 'bigstore'; shipped: crystal, pim, salla, shopify"
     ):
         ConnectorCatalog().get("bigstore")

@@ -156,7 +156,7 @@ def test_an_unknown_provider_is_not_found_and_the_message_names_the_shipped_ones
 
     assert (
         str(caught.value)
-        == "Provider not found: 'magento'; providers: crystal, salla, shopify, woocommerce, zid"
+        == "Provider not found: 'magento'; providers: crystal, pim, salla, shopify, woocommerce, zid"
     )
     assert world.sent == []
 
