@@ -68,7 +68,13 @@ def test_scheduled_syncs_fill_the_records_table_and_emit_change_events(
     assert report.idle
     assert report.invocations["ScheduledSyncFunction"] == 4
     assert report.failed.get("SyncJobsQueue", 0) == report.failed.get("EnrichQueue", 0) == 0
-    assert report.dead_letters == {"SyncJobsDLQ": 0, "EnrichDLQ": 0, "TriggerDLQ": 0, "PushDLQ": 0}
+    assert report.dead_letters == {
+        "SyncJobsDLQ": 0,
+        "EnrichDLQ": 0,
+        "TriggerDLQ": 0,
+        "PushDLQ": 0,
+        "CatalogEventsDLQ": 0,
+    }
     # ...every record of the store is in the records table under its content type...
     assert _records_per_type(stack) == {
         "TENANT#acme#TYPE#core:product": 4,

@@ -88,12 +88,19 @@ def test_the_records_table_is_keyed_by_pk_and_sk(stack: LocalStack) -> None:
     assert table.get("GlobalSecondaryIndexes", []) == []
 
 
-def test_the_stack_creates_exactly_the_nine_queues(stack: LocalStack) -> None:
+def test_the_stack_creates_exactly_the_twelve_queues(stack: LocalStack) -> None:
     urls = stack.client("sqs").list_queues()["QueueUrls"]
 
-    # Four sources with their DLQs, and the schedules' DLQ (EventBridge's and Lambda's dead letters).
+    # Four sources with their DLQs, the schedules' DLQ (EventBridge's and Lambda's dead letters), the
+    # PIM's FIFO queue with its FIFO DLQ (named .fifo, as SQS requires), and the Catalog DLQ.
     expected = sorted(
-        [*(f"{STACK}-{name}" for pair in QUEUE_PAIRS.items() for name in pair), f"{STACK}-ScheduleDLQ"]
+        [
+            *(f"{STACK}-{name}" for pair in QUEUE_PAIRS.items() for name in pair),
+            f"{STACK}-ScheduleDLQ",
+            f"{STACK}-CatalogEventsQueue.fifo",
+            f"{STACK}-CatalogEventsDLQ.fifo",
+            f"{STACK}-CatalogDLQ",
+        ]
     )
     assert sorted(url.rsplit("/", 1)[1] for url in urls) == expected
 
@@ -196,6 +203,7 @@ def test_the_runner_polls_the_queues_the_template_subscribes(stack: LocalStack) 
         "EnrichQueue": ("DetailEnrichmentFunction", 2),
         "TriggerQueue": ("TriggerDispatchFunction", 10),
         "PushJobsQueue": ("CatalogPushFunction", 1),
+        "CatalogEventsQueue": ("CatalogApplyFunction", 10),
     }
 
 

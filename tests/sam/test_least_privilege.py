@@ -38,6 +38,10 @@ SECRET_ACCESS: dict[str, dict[str, frozenset[str]]] = {
     "ApiAuthorizerFunction": {},
     # Checks signatures with the integration's credentials.
     "WebhookIntakeFunction": {CREDENTIALS: READ},
+    # Checks a PIM's app token with the integration's app secret: reads it, nothing else.
+    "CatalogEventsFunction": {CREDENTIALS: frozenset({GET})},
+    # Applies requests already verified: no secret at all.
+    "CatalogApplyFunction": {},
     # Call providers: credentials in, renewed OAuth tokens back out (with the connector's OAuth app).
     "ScheduledSyncFunction": {CREDENTIALS: READ | {PUT}, OAUTH_APPS: READ},
     "DetailEnrichmentFunction": {CREDENTIALS: READ | {PUT}, OAUTH_APPS: READ},

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mercator.settings import PushSettings
+from mercator.settings import CatalogApplySettings, PushSettings
 from tests.sam.support import (
     API,
     FUNCTION,
@@ -35,6 +35,8 @@ FUNCTIONS = {
     "ApiAuthorizerFunction": "functions/api_authorizer/",
     "ManagementApiFunction": "functions/management_api/",
     "OAuthFunction": "functions/oauth/",
+    "CatalogEventsFunction": "functions/catalog_events/",
+    "CatalogApplyFunction": "functions/catalog_apply/",
 }
 CONTRACT_VARIABLES = {
     "STATE_TABLE": "StateTable",
@@ -170,6 +172,7 @@ def test_every_queue_has_its_consumer(template: dict[str, Any]) -> None:
         ("DetailEnrichmentFunction", "EnrichQueue"),
         ("TriggerDispatchFunction", "TriggerQueue"),
         ("CatalogPushFunction", "PushJobsQueue"),
+        ("CatalogApplyFunction", "CatalogEventsQueue"),
     }
 
 
@@ -257,26 +260,45 @@ def test_every_queue_either_has_a_dlq_or_is_one(template: dict[str, Any]) -> Non
         referenced(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]): name
         for name, queue in sources.items()
     }
-    assert set(sources) == {"SyncJobsQueue", "EnrichQueue", "TriggerQueue", "PushJobsQueue"}
+    assert set(sources) == {
+        "SyncJobsQueue",
+        "EnrichQueue",
+        "TriggerQueue",
+        "PushJobsQueue",
+        "CatalogEventsQueue",
+    }
     assert dead_letter_targets == {
         "SyncJobsDLQ": "SyncJobsQueue",
         "EnrichDLQ": "EnrichQueue",
         "TriggerDLQ": "TriggerQueue",
         "PushDLQ": "PushJobsQueue",
+        "CatalogEventsDLQ": "CatalogEventsQueue",
     }
+    # CatalogApply's own dead letters (a request still waiting, a product that does not map), each
+    # with its reason: a queue no redrive targets, sent to by the function that writes them.
+    reasoned = {"CatalogDLQ"}
+    assert function_property(template, "CatalogApplyFunction", "Environment")["Variables"][
+        "CATALOG_DLQ_URL"
+    ] == {"Ref": "CatalogDLQ"}
     # The schedules' own dead letters (EventBridge's and Lambda's): tests/sam/test_template_hardening.py
     schedule_targets = {
         referenced(props["DeadLetterConfig"]["Arn"]) for _, _, props in events(template, "Schedule")
     }
     assert schedule_targets == {"ScheduleDLQ"}
     # No queue is left without a role: every queue is a source with a DLQ or some DLQ.
-    assert set(queues) == set(sources) | set(dead_letter_targets) | schedule_targets
+    assert set(queues) == set(sources) | set(dead_letter_targets) | schedule_targets | reasoned
 
 
 def test_redrive_after_five_receives(template: dict[str, Any]) -> None:
     for name, queue in of_type(template, QUEUE).items():
         redrive = queue["Properties"].get("RedrivePolicy")
         if redrive is not None:
+            if name == "CatalogEventsQueue":
+                # A request waiting for another entity is tried CATALOG_MAX_ATTEMPTS times and then
+                # dead-lettered with its reason by CatalogApply: SQS's redrive must come after that.
+                default = CatalogApplySettings.model_fields["max_attempts"].default
+                assert redrive["maxReceiveCount"] > default, name
+                continue
             assert redrive["maxReceiveCount"] == 5, name
             assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][1] == "Arn", name
 
@@ -309,8 +331,8 @@ def test_visibility_timeout_is_six_consumer_timeouts_plus_the_batching_window(
         visibility = queues[referenced(props["Queue"])]["Properties"]["VisibilityTimeout"]
         assert visibility >= 6 * timeout + window, f"{function}.Events.{name}"
         checked += 1
-    # SyncJobs, Enrich, Trigger and PushJobs: every consumed queue.
-    assert checked == 4
+    # SyncJobs, Enrich, Trigger, PushJobs and CatalogEvents: every consumed queue.
+    assert checked == 5
 
 
 # --- Tables ---------------------------------------------------------------------------------------
@@ -398,6 +420,10 @@ def test_each_function_sends_only_where_the_flow_goes(template: dict[str, Any]) 
     assert _sends(template, "CatalogPushFunction") == {"PushJobsQueue", "PushDLQ"}
     # Dispatch ends the flow: the event bus and the workflows' own destinations.
     assert _sends(template, "TriggerDispatchFunction") == set()
+    # A PIM's requests go to the FIFO queue; CatalogApply announces the products it changed and
+    # dead-letters, with the reason, what cannot be applied.
+    assert _sends(template, "CatalogEventsFunction") == {"CatalogEventsQueue"}
+    assert _sends(template, "CatalogApplyFunction") == {"TriggerQueue", "CatalogDLQ"}
     # The API queues a tenant's shipment for CatalogPush to write (pushTracking), and nothing else.
     assert _sends(template, "ManagementApiFunction") == {"PushJobsQueue"}
     # The other functions answering requests feed no queue.
@@ -427,6 +453,10 @@ CRUD_TABLES = {
     # Integrations, rate buckets, the push ledger and leases; the canonical catalog is only read.
     "CatalogPushFunction": {"StateTable"},
     "ApiAuthorizerFunction": set(),
+    # Integrations are read and each request claimed; no record is written on intake.
+    "CatalogEventsFunction": {"StateTable"},
+    # The catalog state and the canonical catalog.
+    "CatalogApplyFunction": {"StateTable", "RecordsTable"},
 }
 # Tables a function only reads (DynamoDBReadPolicy), never one it also writes.
 READ_TABLES = {
@@ -557,7 +587,12 @@ def test_the_webhook_api_has_no_authorizer(template: dict[str, Any]) -> None:
     assert "Auth" not in api
     assert "Api" not in template.get("Globals", {})
     routes = _api_routes(template, "WebhookApi")
-    assert routes == {("post", "/webhooks/{integrationId}"): None}
+    # Providers sign deliveries; a PIM signs its requests with its app token (CatalogEvents checks it).
+    assert routes == {
+        ("post", "/webhooks/{integrationId}"): None,
+        ("put", "/pim/{integrationId}/consume/{name}"): None,
+        ("post", "/pim/{integrationId}/handshake"): None,
+    }
     for _, _, props in events(template, "Api"):
         if referenced(props["RestApiId"]) == "WebhookApi":
             assert "Auth" not in props

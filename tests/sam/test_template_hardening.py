@@ -157,12 +157,19 @@ def _method_settings(template: dict[str, Any], api: str) -> dict[tuple[str, str]
     return {(item["ResourcePath"], item["HttpMethod"]): item for item in settings}
 
 
-def test_the_webhook_route_has_its_own_method_throttle(template: dict[str, Any]) -> None:
-    ((path, method),) = {
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/webhooks/{integrationId}", "post"), ("/pim/{integrationId}/consume/{name}", "put")],
+)
+def test_the_delivery_routes_have_their_own_method_throttle(
+    template: dict[str, Any], path: str, method: str
+) -> None:
+    routes = {
         (props["Path"], props["Method"])
         for _, _, props in events(template, "Api")
         if referenced(props["RestApiId"]) == "WebhookApi"
     }
+    assert (path, method) in routes
     # A method setting's resource path writes each / of the route as ~1.
     route = "/" + path.replace("/", "~1")
     settings = _method_settings(template, "WebhookApi")
