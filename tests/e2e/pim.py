@@ -44,6 +44,7 @@ class PimWorld:
     store: Sandbox | None
     store_id: str | None
     api: str
+    integration_id: str = PIM_ID
 
     def send(self, requests: Sequence[CatalogRequest] | None = None) -> list[int]:
         """PUT the PIM's pending changes (or ``requests``) to Mercator; the answers' statuses."""
@@ -57,7 +58,7 @@ class PimWorld:
 
     def put(self, name: str, body: bytes, token: str) -> httpx.Response:
         """One raw request to the CatalogEvents route."""
-        url = f"{self.api}/pim/{PIM_ID}/consume/{name}"
+        url = f"{self.api}/pim/{self.integration_id}/consume/{name}"
         headers = {"X-APP-TOKEN": token, "Content-Type": "application/json"}
         return httpx.put(url, content=body, headers=headers, timeout=30)
 
@@ -79,7 +80,7 @@ class PimWorld:
         attributes: dict[str, CatalogAttribute] = {}
         categories: dict[str, CatalogCategory] = {}
         products: dict[str, CatalogProduct] = {}
-        for stored in store.every(PIM_ID):
+        for stored in store.every(self.integration_id):
             entity = stored.entity
             if isinstance(entity, CatalogAttribute):
                 attributes[stored.code] = entity
@@ -94,7 +95,7 @@ class PimWorld:
         records = DynamoRecords(self.stack.client("dynamodb"), self.stack.table_name("RecordsTable"))
         found: dict[str, dict[str, Any]] = {}
         after: str | None = None
-        while page := records.written_by(TENANT, "core:product", PIM_ID, after=after, limit=100):
+        while page := records.written_by(TENANT, "core:product", self.integration_id, after=after, limit=100):
             for stored in page:
                 if not stored.deleted:
                     found[stored.code] = stored.record

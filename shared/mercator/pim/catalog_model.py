@@ -78,7 +78,7 @@ class StoredValue(_Model):
 
 class CatalogProduct(_Model):
     sku: str
-    type: ProductType
+    type: ProductType | None = Field(None, description="None until its product_created is heard of")
     categories: list[str] = Field(default_factory=list)
     values: dict[str, StoredValue] = Field(default_factory=dict)
     bindings: list[str] = Field(default_factory=list)
@@ -95,7 +95,8 @@ CatalogEntity = CatalogAttribute | CatalogCategory | CatalogProduct
 class StoredEntity:
     """An entity as the catalog state holds it: ``entity`` None once deleted; ``version`` counts its
     writes (0: never written); ``applied`` the keys of the last requests applied to it; ``uses`` what
-    a product refers to (``references``)."""
+    a product refers to (``references``); ``unmapped`` the hash of the reason it last failed to map
+    (dead-lettered once per reason)."""
 
     kind: EntityKind
     code: str
@@ -104,6 +105,7 @@ class StoredEntity:
     updated_at: datetime | None
     applied: tuple[str, ...] = ()
     uses: frozenset[str] = frozenset()
+    unmapped: str | None = None
 
 
 class Waiting(Exception):  # noqa: N818 - a state to wait in, not a failure
@@ -271,16 +273,18 @@ def _product(sku: str, product: CatalogProduct | None, events: Sequence[Event], 
             for category in categories:
                 _need_category(known, category, sku)
             current = applied.entity if isinstance(applied.entity, CatalogProduct) else None
-            applied.entity = (
-                current.model_copy(update={"type": payload["type"], "categories": categories})
-                if current is not None
-                else CatalogProduct(sku=sku, type=payload["type"], categories=categories)
-            )
+            if current is None:
+                applied.entity = CatalogProduct(sku=sku, type=payload["type"], categories=categories)
+            else:
+                # Categories it was added to before its creation was heard of stay.
+                kept = list(dict.fromkeys([*current.categories, *categories]))
+                applied.entity = current.model_copy(update={"type": payload["type"], "categories": kept})
             continue
         current = applied.entity if isinstance(applied.entity, CatalogProduct) else None
-        if current is None:
-            raise Waiting(f"product {sku!r} is not known yet ({event.type} before product_created)")
-        applied.entity = _product_change(current.model_copy(deep=True), event, known, applied)
+        # Its own product_created comes first or never (one entity's requests arrive in order): a
+        # change heard of before it makes the product known, its type still to come.
+        base = current.model_copy(deep=True) if current is not None else CatalogProduct(sku=sku)
+        applied.entity = _product_change(base, event, known, applied)
     if not isinstance(applied.entity, CatalogProduct):
         raise Waiting(f"product {sku!r} is not known yet")
     return applied

@@ -34,7 +34,8 @@ def product_view(
     view: dict[str, Any] = {
         "sku": product.sku,
         "type": product.type,
-        "kind": KINDS[product.type],
+        # A product whose product_created is still to come is sold as a simple one meanwhile.
+        "kind": KINDS[product.type or "SIMPLE-PRODUCT"],
         **_values(product, known, languages),
         "categories": [
             {"code": code, "name": _localized(category.names, languages) or code, "names": category.names}

@@ -92,6 +92,8 @@ class CatalogStore(Protocol):
 
     def users(self, integration_id: str, ref: str) -> list[str]: ...
 
+    def mark_unmapped(self, integration_id: str, sku: str, reason_hash: str | None) -> None: ...
+
 
 @dataclass
 class ApplyResult:
@@ -331,10 +333,12 @@ class CatalogApply:
         moments = [stored.updated_at, *(found.updated_at for ref in refs if (found := view.stored(*ref)))]
         updated_at = max(moment for moment in moments if moment is not None)
         if last is not None and not last.deleted and last.source_updated_at is not None:
-            as_before = self._mapped(integration, source, product, view, last.source_updated_at)
+            as_before = self._mapped(
+                integration, source, product, stored, view, updated_at=last.source_updated_at
+            )
             if as_before is not None and content_hash(as_before) == last.content_hash:
                 return None
-        record = self._mapped(integration, source, product, view, updated_at)
+        record = self._mapped(integration, source, product, stored, view, updated_at=updated_at)
         return None if record is None else ReadyRecord(product.sku, record, updated_at)
 
     def _mapped(
@@ -342,27 +346,37 @@ class CatalogApply:
         integration: Integration,
         source: CatalogEvents,
         product: CatalogProduct,
+        stored: StoredEntity,
         view: CatalogView,
+        *,
         updated_at: datetime,
     ) -> dict[str, Any] | None:
+        """The product mapped into core:product; None when it does not map, dead-lettered once per
+        reason (a product filled in step by step in the PIM fails the same way at each step)."""
         document = product_view(product, view, languages=source.languages, updated_at=updated_at)
         outcome = map_records(source.products.mapping, PRODUCT, [document])
         if not outcome.failures:
+            if stored.unmapped is not None:
+                self.catalog.mark_unmapped(integration.id, product.sku, None)
             return outcome.records[0]
         failure = outcome.failures[0]
-        self.dead_letters.send(
-            [
-                DeadLetter(
-                    reason=f"product {product.sku!r} does not map into {PRODUCT}: {failure.reason}",
-                    detail=failure.detail,
-                    raw=document,
-                    integration_id=integration.id,
-                    resource=RESOURCE,
-                    run_id="catalog-events",
-                    connector=integration.connector,
-                ).body()
-            ]
-        )
+        reason = f"product {product.sku!r} does not map into {PRODUCT}: {failure.reason}"
+        digest = content_hash(reason)
+        if stored.unmapped != digest:
+            self.dead_letters.send(
+                [
+                    DeadLetter(
+                        reason=reason,
+                        detail=failure.detail,
+                        raw=document,
+                        integration_id=integration.id,
+                        resource=RESOURCE,
+                        run_id="catalog-events",
+                        connector=integration.connector,
+                    ).body()
+                ]
+            )
+            self.catalog.mark_unmapped(integration.id, product.sku, digest)
         return None
 
     def _dead_letter(

@@ -8,6 +8,7 @@ One item per entity of one PIM integration::
     updated_at  N     epoch milliseconds of its last change
     applied     L     keys of the last requests applied to it (S), newest last
     uses        SS    what a product refers to: attribute:<code>, category:<code>, variant:<sku>
+    unmapped    S     hash of the reason a product last failed to map into core:product
 
 One item per reference, so a change of an attribute, a category or a variant product finds the
 products to map again with one Query::
@@ -155,6 +156,12 @@ class DynamoCatalog:
                 Key=key(_ref_partition(integration_id, ref), sku),
             )
 
+    def mark_unmapped(self, integration_id: str, sku: str, reason_hash: str | None) -> None:
+        """Remember why the product last failed to map (None: it maps now); no version, as it is no
+        part of the entity."""
+        update = Expression().set_or_remove("unmapped", None if reason_hash is None else s(reason_hash))
+        self._table.update(entity_key(integration_id, "product", sku), update)
+
     def users(self, integration_id: str, ref: str) -> list[str]:
         """The skus of the products that refer to ``ref`` (attribute:<code>, category:<code>,
         variant:<sku>)."""
@@ -215,6 +222,7 @@ class DynamoCatalog:
                 updated_at=read_optional_datetime(item, "updated_at"),
                 applied=tuple(value["S"] for value in item.get("applied", {}).get("L", [])),
                 uses=frozenset(item.get("uses", {}).get("SS", [])),
+                unmapped=item.get("unmapped", {}).get("S"),
             )
         except (KeyError, StopIteration, TypeError, ValueError, ValidationError) as e:
             raise self._table.malformed(item, e) from e
