@@ -20,6 +20,7 @@ from mercator.connector.mapper import (
     map_delivery,
     map_details_response,
     map_list_response,
+    map_records,
 )
 
 
@@ -70,6 +71,13 @@ def demo_connector(file: Path) -> bool:
             customer = extract_customer(definition, event, body)
             if customer is not None and customer.records:
                 print(_line("  + customer extracted", customer))
+    catalog = definition.catalogEvents
+    if catalog is not None and catalog.products.sample:
+        document = _read(definition, catalog.products.sample)
+        outcome = map_records(catalog.products.mapping, "core:product", [document])
+        print(_line("catalog product document", outcome))
+        print(_example(outcome))
+        ok &= not outcome.failures
     return ok
 
 
