@@ -179,14 +179,15 @@ def _attribute(code: str, attribute: CatalogAttribute | None, events: Sequence[E
     for event in events:
         payload = event.payload
         if event.type == "attribute_created":
-            options = attribute.options if attribute is not None else {}
+            # Created again (a replay, or after a deletion Mercator missed): its options stay known.
             attribute = CatalogAttribute(
                 code=code,
                 type=payload["type"],
                 scope=payload["scope"],
                 names=_names(payload["name"]),
-                options=options,
+                options=attribute.options if attribute is not None else {},
                 next_option=attribute.next_option if attribute is not None else 1,
+                deleted_options=attribute.deleted_options if attribute is not None else [],
             )
             continue
         if attribute is None:
@@ -233,6 +234,8 @@ def _rename_option(attribute: CatalogAttribute, previous: str, new: str) -> None
     previous_id = attribute.option_id(previous)
     new_id = attribute.option_id(new)
     if previous_id is None:
+        if previous in attribute.deleted_options:
+            return  # a deleted option renamed: still deleted
         # Renamed already (a replay), or renamed before Mercator heard of it: the option is `new` now.
         _upsert_option(attribute, new)
         return
@@ -242,6 +245,8 @@ def _rename_option(attribute: CatalogAttribute, previous: str, new: str) -> None
             "another of its options has"
         )
     attribute.options[previous_id].code = new
+    if new in attribute.deleted_options:
+        attribute.deleted_options.remove(new)  # the code names a live option again
 
 
 # --- categories --------------------------------------------------------------------------------
@@ -411,12 +416,13 @@ def value_codes(attribute: CatalogAttribute | None, stored: StoredValue) -> Any:
     """A stored value with its option ids turned back into the options' current codes."""
 
     def codes(value: Any) -> Any:
+        # An option deleted since is no value any more: left out of a list, None on its own.
         if attribute is None or not attribute.has_options:
             return value
         if isinstance(value, list):
-            return [attribute.option_code(item) or item for item in value]
+            return [code for item in value if (code := attribute.option_code(item)) is not None]
         if isinstance(value, str):
-            return attribute.option_code(value) or value
+            return attribute.option_code(value)
         return value
 
     if stored.scope == "local" and isinstance(stored.value, Mapping):

@@ -91,9 +91,15 @@ def _values(product: CatalogProduct, known: Known, languages: Sequence[str]) -> 
         if attribute is None:
             continue  # deleted since: a value of nothing
         if stored.scope == "local" and isinstance(stored.value, Mapping):
-            per_language = {lang: _shown(attribute, value, languages) for lang, value in stored.value.items()}
+            # Each language's value in that language first (an option's name in German for de_DE).
+            per_language = {
+                lang: _shown(attribute, value, [lang, *languages]) for lang, value in stored.value.items()
+            }
             localized[code] = per_language
-            values[code] = next((per_language[lang] for lang in languages if lang in per_language), None)
+            values[code] = next(
+                (per_language[lang] for lang in languages if per_language.get(lang) not in (None, "", [])),
+                None,
+            )
         else:
             values[code] = _shown(attribute, stored.value, languages)
         if attribute.has_options:
