@@ -34,10 +34,14 @@ handlers.
    /api/shipments (pushTracking) and written into the store with their tracking; the store's carrier
    reports some delivered; SES must hold one email per delivered shipment, to its buyer, and none
    more once every delivery is posted again and the shipments listed again.
-9. Prints what happened: records per content type against the store, new / changed / unchanged /
-   missed by webhook, requests, 429s and the time against the rate-limit ideal; the deliveries (sent,
-   dropped, duplicated, Mercator's answers, duplicates and stale ones ignored, what the sync
-   recovered); the triggers fired on the bus and the workflow actions the receiver verified.
+9. The PIM catalog phase (demo_pim.py): a second tenant, acme-pim, configures through the
+   Integrations API a sandbox PIM as its catalog source and a new, empty Shopify-flavored store; the
+   PIM's handshake, then its catalog and a round of edits arrive as signed catalog events (shuffled,
+   some sent twice), are applied, and are pushed into the store by CatalogPush.
+10. Prints what happened: records per content type against the store, new / changed / unchanged /
+    missed by webhook, requests, 429s and the time against the rate-limit ideal; the deliveries (sent,
+    dropped, duplicated, Mercator's answers, duplicates and stale ones ignored, what the sync
+    recovered); the triggers fired on the bus and the workflow actions the receiver verified.
 
 Exits 1 when a count differs from the store, a message reached a dead-letter queue, a phase stalled, a
 delivery got no 2xx answer, a copy of a delivery was not recognised as one, the stale deliveries are
@@ -48,7 +52,11 @@ signature, a workflow execution paused, the new orders did not get one workflow 
 store's products differ from the catalog source's after a push, a push sent more than the changed
 products (or anything when nothing changed), Mercator's own product writes fired a trigger, a
 shipment sent through the API is not in the store with its tracking, or the delivery emails are not
-one per delivered shipment to its buyer, replays and re-syncs included.
+one per delivered shipment to its buyer, replays and re-syncs included, or, in the PIM phase, the
+handshake is not answered 200, a request is not accepted or a copy not answered as a duplicate,
+Mercator's catalog state or canonical products differ from the PIM's, a PIM request is dead-lettered,
+the store does not hold each product sold on its own once with the PIM's name and price, or a push
+writes other products than the new or edited ones.
 Nothing keeps running afterwards: the stack, the servers and the store stop with the `with` blocks.
 """
 
@@ -77,6 +85,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from demo_catalog import CatalogDemo, PushRound, report_pushes
+from demo_pim import PimDemo, report_pim
 from demo_shipments import ShipmentDemo, report_shipments
 from demo_webhooks import (
     BusTap,
@@ -949,6 +958,10 @@ def main() -> int:
             observers=observers,
             path=path,
         )
+        # Its own tenant and store: the demo tenant's catalog source and store stay as checked above.
+        with without_metric_documents():
+            pim = PimDemo(stack, api, console=console).run()
+        ok &= report_pim(console, pim)
 
         dead = {queue: stack.runner.depth(queue) for queue in DEAD_LETTER_QUEUES}
         if any(dead.values()):

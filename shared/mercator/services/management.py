@@ -543,8 +543,14 @@ def _settings(definition: ConnectorDefinition, chosen: IntegrationSettings) -> d
     )
 
 
-def _resources(definition: ConnectorDefinition, chosen: IntegrationSettings) -> list[str]:
-    """The enabled resources the settings ask for: orders and carts, products, and the rest always."""
+def _resources(definition: ConnectorDefinition, chosen: IntegrationSettings) -> list[str] | None:
+    """The enabled resources the settings ask for: orders and carts, products, and the rest always.
+
+    None for a catalog-events source: it has no resources (nothing is listed from it; it calls
+    Mercator), so there is nothing to choose.
+    """
+    if definition.catalogEvents is not None:
+        return None
     skipped: set[str] = set()
     if not chosen.autoImportOrders:
         skipped |= ORDER_TYPES

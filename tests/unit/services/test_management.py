@@ -305,6 +305,28 @@ def test_a_catalog_source_is_stored_as_such_and_a_second_one_is_a_conflict(world
     assert "catalogSource" not in other.settings
 
 
+def test_a_pim_is_configured_as_the_catalog_source_without_a_call_and_with_its_app_secret(
+    world: ManagementWorld,
+) -> None:
+    # Given a PIM's app credentials (a PIM calls Mercator; there is nothing of it to call)
+    credentials = {"appSecret": "pim-app-secret-of-thirty-two-bytes!", "installationId": "inst-1"}
+
+    # When it is configured as tenant A's catalog source
+    pim = world.service.configure(A, request("pim", credentials=credentials, catalogSource=True))
+
+    # Then it is stored, active, with no resource, its credentials kept, and no request sent anywhere
+    assert (pim.connector, pim.status, pim.settings["catalogSource"]) == ("pim", "active", True)
+    assert pim.resources is None
+    assert stored_secret(world, f"mercator/credentials/{A}/{pim.id}") == credentials
+    assert world.sent == []
+
+    # And without its app secret it is refused, naming it
+    with pytest.raises(ConfigurationError, match="appSecret"):
+        world.service.configure(
+            B, request("pim", credentials={"installationId": "inst-2"}, catalogSource=True)
+        )
+
+
 def test_a_disabled_integration_still_holds_its_provider(world: ManagementWorld) -> None:
     first = world.service.configure(A, request())
     world.service.disable(A, first.id)
