@@ -392,12 +392,14 @@ class CatalogApplySettings(_ConnectorSettings):
         description="where requests that cannot be applied, and products that do not map, go with why",
     )
     max_attempts: int = Field(
-        8,
+        6,
         ge=1,
-        le=20,
+        le=11,
         alias="CATALOG_MAX_ATTEMPTS",
         description="how many times a request waiting for an entity the catalog does not know is tried "
-        "before it is dead-lettered (below the queue's maxReceiveCount)",
+        "before it is dead-lettered (10 + 20 + 40 + 80 + 160 s of waits at the default base: about five "
+        "minutes, as long as a PIM takes to send what a request waits for); below the queue's "
+        "maxReceiveCount (12)",
     )
     retry_base_seconds: int = Field(
         10,
