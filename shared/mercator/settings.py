@@ -376,6 +376,14 @@ class CatalogEventsSettings(_ConnectorSettings):
     boto_read_timeout_seconds: float = _boto_read_timeout(3)
 
 
+class CatalogReadSettings(_AwsCallSettings):
+    """``mercator catalog``: reads a PIM integration's catalog state."""
+
+    function = "mercator catalog"
+
+    state_table: Name = Field(alias="STATE_TABLE")
+
+
 class CatalogApplySettings(_ConnectorSettings):
     """CatalogApply: each PIM request applied to the catalog state, the changed products written."""
 

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 
 from mercator.connector import load_shipped
-from mercator.pim.catalog_model import CatalogAttribute, CatalogCategory, CatalogProduct, snapshot
 from mercator.services.registration import register_integration
 from mercator.state.catalog_items import DynamoCatalog
 from mercator.state.integrations import DynamoIntegrations
@@ -77,18 +76,7 @@ class PimWorld:
     def catalog(self) -> dict[str, Any]:
         """Mercator's catalog state, in the PIM's snapshot shape."""
         store = DynamoCatalog(self.stack.client("dynamodb"), self.stack.table_name("StateTable"))
-        attributes: dict[str, CatalogAttribute] = {}
-        categories: dict[str, CatalogCategory] = {}
-        products: dict[str, CatalogProduct] = {}
-        for stored in store.every(self.integration_id):
-            entity = stored.entity
-            if isinstance(entity, CatalogAttribute):
-                attributes[stored.code] = entity
-            elif isinstance(entity, CatalogCategory):
-                categories[stored.code] = entity
-            elif isinstance(entity, CatalogProduct):
-                products[stored.code] = entity
-        return snapshot(attributes, categories, products)
+        return store.snapshot(self.integration_id)
 
     def canonical(self) -> dict[str, dict[str, Any]]:
         """The PIM's live core:product records, by code."""

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from mercator.cli import main
 from mercator_sandbox.pim import demo_catalog, demo_edits
 from tests.e2e.pim import APP_SECRET, INSTALLATION, PimWorld, pim_world
 
@@ -272,3 +273,32 @@ def test_the_pim_catalog_reaches_the_store(flavor: Any) -> None:
             )
         assert not variants_of(world) & set(in_store)
         assert world.stack.receive_all("PushDLQ") == []
+
+
+def test_mercator_catalog_prints_the_catalog_the_events_built(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pim_world() as world:
+        demo_catalog(world.pim)
+        world.send()
+        world.apply()
+        for name, value in world.stack.environment("CatalogApplyFunction").items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()  # what the handlers printed
+
+        # When the catalog is asked for as JSON, then as text
+        assert main(["catalog", "--integration", world.integration_id, "--format", "json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert main(["catalog", "--integration", world.integration_id]) == 0
+        text = capsys.readouterr().out
+
+        # Then the JSON is the PIM's own catalog, and the text counts it
+        assert printed == world.pim.snapshot()
+        assert text.startswith("8 attributes (8 options), 3 categories, 15 products\n")
+        tee = next(line for line in text.splitlines() if line.startswith("PIM-TEE "))
+        assert tee.split() == ["PIM-TEE", "VARIABLE-PRODUCT", "shirts", "4", "3", "0"]
+
+        # And without the environment it says what is missing
+        monkeypatch.delenv("STATE_TABLE")
+        assert main(["catalog", "--integration", world.integration_id]) == 1
+        assert "STATE_TABLE" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mercator.cli import (
+    catalog_commands,
     definitions,
     integration_commands,
     key_commands,
@@ -43,6 +44,7 @@ _GROUPS: tuple[Group, ...] = (
     workflow_commands,
     replay,
     push_commands,
+    catalog_commands,
     key_commands,
 )
 

@@ -40,6 +40,7 @@ from mercator.pim.catalog_model import (
     EntityKind,
     StoredEntity,
     VersionConflictError,
+    snapshot,
 )
 from mercator.state.dynamo import (
     PARTITION_KEY,
@@ -179,6 +180,20 @@ class DynamoCatalog:
         condition = f"{expression.name(PARTITION_KEY)} = {partition}"
         for item in self._table.query(expression, condition, ConsistentRead=True):
             yield self._decode(item)
+
+    def snapshot(self, integration_id: str) -> dict[str, Any]:
+        """The integration's whole catalog as plain JSON (mercator.pim.catalog_model.snapshot)."""
+        attributes: dict[str, CatalogAttribute] = {}
+        categories: dict[str, CatalogCategory] = {}
+        products: dict[str, CatalogProduct] = {}
+        for stored in self.every(integration_id):
+            if isinstance(stored.entity, CatalogAttribute):
+                attributes[stored.code] = stored.entity
+            elif isinstance(stored.entity, CatalogCategory):
+                categories[stored.code] = stored.entity
+            elif isinstance(stored.entity, CatalogProduct):
+                products[stored.code] = stored.entity
+        return snapshot(attributes, categories, products)
 
     # --- requests ----------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         AuthorizerSettings,
         CatalogApplySettings,
         CatalogEventsSettings,
+        CatalogReadSettings,
         EnrichSettings,
         ManagementSettings,
         OAuthSettings,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         WebhookSettings,
     )
     from mercator.state.api_keys import DynamoApiKeys
+    from mercator.state.catalog_items import DynamoCatalog
     from mercator.state.queues import SqsQueue
     from mercator.wiring.sessions import ProviderSessionFactory
 
@@ -96,6 +98,13 @@ def catalog_events(settings: CatalogEventsSettings) -> CatalogEventIntake:
         requests=DynamoCatalog(shared.dynamodb, settings.state_table),
         queue=shared.queue(settings.catalog_events_queue_url),
     )
+
+
+def catalog_state(settings: CatalogReadSettings) -> DynamoCatalog:
+    """The catalog state of PIM integrations, for ``mercator catalog``."""
+    from mercator.state.catalog_items import DynamoCatalog
+
+    return DynamoCatalog(AwsClients.of(settings).client("dynamodb"), settings.state_table)
 
 
 def catalog_events_queue(settings: CatalogApplySettings) -> SqsQueue:
