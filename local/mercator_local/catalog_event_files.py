@@ -14,7 +14,6 @@ missing and extra files; ``--seed PATH`` and ``--out DIR`` name another referenc
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import uuid
@@ -28,8 +27,7 @@ import jwt
 
 from mercator_local.api import HttpRequest, Route, RouteMatch, api_id, proxy_event
 from mercator_local.functions import ApiRoute
-from mercator_local.pim_schemas import SEED_FOLDER, SEED_PATTERN, SeedError, SeedEvent, default_seed, extract
-from mercator_local.webhook_events import differences
+from mercator_local.pim_schemas import GeneratedFiles, SeedEvent, extract, run_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "events" / "catalog_events"
@@ -141,71 +139,20 @@ def render(event: dict[str, Any]) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m mercator_local.catalog_event_files",
-        description=(
-            "Write a signed PIM synchronization request (an API Gateway proxy event for CatalogEvents) "
-            "per example of the synchronization-events reference into events/catalog_events/."
-        ),
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 naming the stale, missing and extra files, 0 when all are current",
-    )
-    parser.add_argument(
-        "--seed",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help=f"the reference as text (default: ../shared/seeds/{SEED_PATTERN} beside the project)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=FOLDER,
-        metavar="DIR",
-        help="the folder to write or check (default: events/catalog_events/)",
-    )
-    return parser.parse_args(argv)
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+EVENT_FILES = GeneratedFiles(
+    prog="python -m mercator_local.catalog_event_files",
+    description=(
+        "Write a signed PIM synchronization request (an API Gateway proxy event for CatalogEvents) "
+        "per example of the synchronization-events reference into events/catalog_events/."
+    ),
+    folder=FOLDER,
+    what="files",
+    render=lambda seed_text: {name: render(event) for name, event in events(seed_text).items()},
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    seed: Path | None = args.seed or default_seed()
-    if seed is None or not seed.is_file():
-        shown = seed if seed is not None else SEED_FOLDER / SEED_PATTERN
-        print(f"no reference at {shown}: name it with --seed PATH", file=sys.stderr)
-        return 2
-    try:
-        expected = {name: render(event) for name, event in events(seed.read_text(encoding="utf-8")).items()}
-    except SeedError as error:
-        print(f"{seed}: {error}", file=sys.stderr)
-        return 2
-    folder: Path = args.out.resolve()
-    if args.check:
-        found = differences(folder, expected)
-        for kind, names in found.items():
-            for name in names:
-                print(f"{kind}: {_shown(folder / name)}")
-        if any(found.values()):
-            print("run python -m mercator_local.catalog_event_files to rewrite them", file=sys.stderr)
-            return 1
-        print(f"{_shown(folder)}: {len(expected)} files current")
-        return 0
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in expected.items():
-        (folder / name).write_text(text, encoding="utf-8")
-        print(f"wrote {_shown(folder / name)}")
-    # Never deleted here: --out may name a folder that holds other files.
-    for name in differences(folder, expected)["extra"]:
-        print(f"extra: {_shown(folder / name)} (no example of the reference makes it: delete it if stale)")
-    return 0
+    return run_generator(EVENT_FILES, argv)
 
 
 if __name__ == "__main__":

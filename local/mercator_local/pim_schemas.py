@@ -20,10 +20,12 @@ import copy
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mercator_local.webhook_events import differences
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "shared" / "mercator" / "pim" / "schemas"
@@ -158,28 +160,21 @@ def default_seed() -> Path | None:
     return found[0] if found else None
 
 
-def differences(folder: Path, expected: dict[str, str]) -> dict[str, list[str]]:
-    """The files of ``folder`` that differ from ``expected`` (file name → text), by kind."""
-    present = {path.name for path in folder.glob("*.json")} - HAND_WRITTEN if folder.is_dir() else set()
-    return {
-        "stale": sorted(
-            name
-            for name in expected
-            if name in present and (folder / name).read_text(encoding="utf-8") != expected[name]
-        ),
-        "missing": sorted(name for name in expected if name not in present),
-        "extra": sorted(present - set(expected)),
-    }
+@dataclass(frozen=True)
+class GeneratedFiles:
+    """Files made from the reference: how the command is named, where they go, what they are."""
+
+    prog: str
+    description: str
+    folder: Path
+    what: str  # "schemas", "files": what the --check summary counts
+    render: Callable[[str], dict[str, str]]  # the reference's text -> file name -> text
+    kept: frozenset[str] = frozenset()  # files of the folder written by hand
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m mercator_local.pim_schemas",
-        description=(
-            "Write the JSON Schema of every detailed PIM synchronization event, from the reference, "
-            "into shared/mercator/pim/schemas/ (amended as docs/catalog-events.md says)."
-        ),
-    )
+def run_generator(files: GeneratedFiles, argv: Sequence[str] | None = None) -> int:
+    """Write ``files`` from the reference, or with ``--check`` say which are stale, missing or extra."""
+    parser = argparse.ArgumentParser(prog=files.prog, description=files.description)
     parser.add_argument(
         "--check",
         action="store_true",
@@ -195,48 +190,61 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out",
         type=Path,
-        default=FOLDER,
+        default=files.folder,
         metavar="DIR",
-        help="the folder to write or check (default: shared/mercator/pim/schemas/)",
+        help=f"the folder to write or check (default: {_shown(files.folder)}/)",
     )
-    return parser.parse_args(argv)
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     seed: Path | None = args.seed or default_seed()
     if seed is None or not seed.is_file():
         shown = seed if seed is not None else SEED_FOLDER / SEED_PATTERN
         print(f"no reference at {shown}: name it with --seed PATH", file=sys.stderr)
         return 2
     try:
-        expected = expected_files(seed.read_text(encoding="utf-8"))
+        expected = files.render(seed.read_text(encoding="utf-8"))
     except SeedError as error:
         print(f"{seed}: {error}", file=sys.stderr)
         return 2
     folder: Path = args.out.resolve()
     if args.check:
-        found = differences(folder, expected)
+        found = differences(folder, expected, kept=files.kept)
         for kind, names in found.items():
             for name in names:
                 print(f"{kind}: {_shown(folder / name)}")
         if any(found.values()):
-            print("run python -m mercator_local.pim_schemas to rewrite them", file=sys.stderr)
+            print(f"run python -m {files.prog.split()[-1]} to rewrite them", file=sys.stderr)
             return 1
-        print(f"{_shown(folder)}: {len(expected)} schemas current")
+        print(f"{_shown(folder)}: {len(expected)} {files.what} current")
         return 0
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in expected.items():
         (folder / name).write_text(text, encoding="utf-8")
         print(f"wrote {_shown(folder / name)}")
     # Never deleted here: --out may name a folder that holds other files.
-    for name in differences(folder, expected)["extra"]:
-        print(f"extra: {_shown(folder / name)} (no section of the reference makes it: delete it if stale)")
+    for name in differences(folder, expected, kept=files.kept)["extra"]:
+        print(f"extra: {_shown(folder / name)} (nothing of the reference makes it: delete it if stale)")
     return 0
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+SCHEMA_FILES = GeneratedFiles(
+    prog="python -m mercator_local.pim_schemas",
+    description=(
+        "Write the JSON Schema of every detailed PIM synchronization event, from the reference, "
+        "into shared/mercator/pim/schemas/ (amended as docs/catalog-events.md says)."
+    ),
+    folder=FOLDER,
+    what="schemas",
+    render=expected_files,
+    kept=HAND_WRITTEN,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_generator(SCHEMA_FILES, argv)
 
 
 if __name__ == "__main__":

@@ -164,12 +164,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def differences(folder: Path, expected: dict[str, str]) -> dict[str, list[str]]:
-    """The files of ``folder`` that differ from ``expected`` (file name → text), by kind."""
-    present = {path.name for path in folder.glob("*.json")} if folder.is_dir() else set()
+def differences(
+    folder: Path, expected: dict[str, str], *, kept: frozenset[str] = frozenset()
+) -> dict[str, list[str]]:
+    """The files of ``folder`` that differ from ``expected`` (file name → text), by kind; the files
+    ``kept`` (written by hand beside them) are none of these."""
+    present = {path.name for path in folder.glob("*.json")} - kept if folder.is_dir() else set()
     return {
         "stale": sorted(
-            name for name in expected if name in present and (folder / name).read_text() != expected[name]
+            name
+            for name in expected
+            if name in present and (folder / name).read_text(encoding="utf-8") != expected[name]
         ),
         "missing": sorted(name for name in expected if name not in present),
         "extra": sorted(present - set(expected)),
