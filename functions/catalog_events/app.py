@@ -8,8 +8,6 @@ too large, 503 a copy being accepted right now. Anything else is a 500, which th
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 from collections.abc import Callable
 from http import HTTPStatus
@@ -19,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.domain.deliveries import Headers
+from mercator.domain.deliveries import Headers, raw_body
 from mercator.observability import logger, metrics, tracer
 from mercator.services.catalog_events import (
     CatalogEventIntake,
@@ -92,14 +90,10 @@ def _answer(result: CatalogIntakeResult) -> Response[dict[str, Any]]:
 
 
 def _raw_body(body: str | None, encoded: bool | None) -> bytes:
-    if body is None:
-        return b""
-    if not encoded:
-        return body.encode("utf-8")
     try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise MalformedCatalogRequestError("the body is not valid base64") from None
+        return raw_body(body, encoded)
+    except ValueError as exc:
+        raise MalformedCatalogRequestError(str(exc)) from None
 
 
 def _refusal(status: HTTPStatus) -> Callable[[CatalogRequestError], Response[dict[str, Any]]]:

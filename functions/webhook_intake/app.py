@@ -9,8 +9,6 @@ limit). Anything else is a 500, which every provider retries.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -21,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mercator.domain.clock import utc_now
-from mercator.domain.deliveries import Headers, IncomingDelivery
+from mercator.domain.deliveries import Headers, IncomingDelivery, raw_body
 from mercator.observability import logger, metrics, tracer
 from mercator.services.intake import (
     IntakeError,
@@ -92,15 +90,10 @@ def _headers(event: Mapping[str, Any]) -> Headers:
 
 
 def _raw_body(body: str | None, encoded: bool | None) -> bytes:
-    """The body byte for byte, as the provider signed it."""
-    if body is None:
-        return b""
-    if not encoded:
-        return body.encode("utf-8")
     try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise MalformedDeliveryError("the body is not valid base64") from None
+        return raw_body(body, encoded)
+    except ValueError as exc:
+        raise MalformedDeliveryError(str(exc)) from None
 
 
 def _count(result: IntakeResult) -> None:

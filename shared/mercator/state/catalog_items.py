@@ -31,7 +31,6 @@ from typing import Any, Literal, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from mercator.domain.errors import StateAccessError
 from mercator.pim.catalog_model import (
     CatalogAttribute,
     CatalogCategory,
@@ -42,6 +41,7 @@ from mercator.pim.catalog_model import (
     VersionConflictError,
     snapshot,
 )
+from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import (
     PARTITION_KEY,
     SORT_KEY,
@@ -94,6 +94,8 @@ class DynamoCatalog:
     def __init__(self, client: CatalogClient, table_name: str) -> None:
         self._table = Table(client, table_name)
         self._client = client
+        # Keys DynamoDB leaves unprocessed (throttled) are asked for again, with a pause between.
+        self._retries = Retries(max_attempts=8, backoff=Backoff(base=0.05, cap=1.0, jitter="equal"))
 
     # --- entities --------------------------------------------------------------------------------
 
@@ -243,20 +245,4 @@ class DynamoCatalog:
             raise self._table.malformed(item, e) from e
 
     def _batch_get(self, keys: list[Item]) -> list[Item]:
-        items: list[Item] = []
-        pending: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
-        for _ in range(8):
-            response = self._table.call(
-                "BatchGetItem", self._table.client.batch_get_item, RequestItems=pending
-            )
-            items.extend(response.get("Responses", {}).get(self._table.name, []))
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                return items
-        raise StateAccessError(
-            f"BatchGetItem on DynamoDB table {self._table.name!r} left catalog entities unprocessed "
-            "(the table is throttled)",
-            resource=self._table.name,
-            operation="BatchGetItem",
-            code="UnprocessedKeys",
-        )
+        return self._table.batch_get(keys, self._retries, what="catalog entities")

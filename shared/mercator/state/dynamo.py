@@ -19,6 +19,7 @@ from mercator.domain.errors import (
     StateAccessError,
 )
 from mercator.state.aws_protocols import AwsClient
+from mercator.state.aws_retry import Retries
 
 Item = dict[str, Any]
 
@@ -125,6 +126,27 @@ class Table:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return
+
+    def batch_get(self, keys: list[Item], retries: Retries, *, what: str) -> list[Item]:
+        """BatchGetItem of at most 100 ``keys`` (consistent), sending again the keys DynamoDB left
+        unprocessed, with ``retries``' backoff between; StateAccessError naming ``what`` when some are
+        left after the last attempt."""
+        items: list[Item] = []
+        pending: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+        for _ in retries:
+            response = self.call("BatchGetItem", self.client.batch_get_item, RequestItems=pending)
+            items.extend(response.get("Responses", {}).get(self.name, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return items
+        left = len(pending.get(self.name, {}).get("Keys", []))
+        raise StateAccessError(
+            f"BatchGetItem on DynamoDB table {self.name!r} left {left} {what} unprocessed after "
+            f"{retries.max_attempts} attempts (the table is throttled)",
+            resource=self.name,
+            operation="BatchGetItem",
+            code="UnprocessedKeys",
+        )
 
     def call(self, operation: str, method: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any]:
         """``method(**request)``, with AWS errors mapped to domain errors."""

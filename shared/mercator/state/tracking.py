@@ -22,12 +22,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from pydantic import ValidationError
 
 from mercator.domain.entities import TrackedId
-from mercator.domain.errors import StateAccessError
 from mercator.state.aws_retry import Backoff, Retries
 from mercator.state.dynamo import (
     PARTITION_KEY,
@@ -148,24 +146,7 @@ class DynamoTracking:
         return sum(purger.partition(tracking_partition(integration_id, resource)) for resource in resources)
 
     def _batch_get(self, keys: list[Item]) -> list[Item]:
-        items: list[Item] = []
-        pending: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
-        for _ in self._retries:
-            response = self._table.call(
-                "BatchGetItem", self._table.client.batch_get_item, RequestItems=pending
-            )
-            items.extend(response.get("Responses", {}).get(self._table.name, []))
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                return items
-        left = len(pending.get(self._table.name, {}).get("Keys", []))
-        raise StateAccessError(
-            f"BatchGetItem on DynamoDB table {self._table.name!r} left {left} tracked ids unprocessed "
-            f"after {self._max_attempts} attempts (the table is throttled)",
-            resource=self._table.name,
-            operation="BatchGetItem",
-            code="UnprocessedKeys",
-        )
+        return self._table.batch_get(keys, self._retries, what="tracked ids")
 
     def _decode(self, item: Item) -> TrackedId:
         try:
