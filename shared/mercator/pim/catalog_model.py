@@ -156,7 +156,9 @@ def apply_events(
 ) -> Applied:
     """``current`` after one request's detailed events, applied in order."""
     if change == "deleted":
-        return Applied(None)
+        # A variable product's variants are let go with it: sold on their own again.
+        former = set(current.variants) if isinstance(current, CatalogProduct) else set()
+        return Applied(None, variants_removed=former)
     if kind == "attribute":
         return Applied(_attribute(code, _of(current, CatalogAttribute), events))
     if kind == "category":

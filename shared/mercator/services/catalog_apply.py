@@ -332,13 +332,16 @@ class CatalogApply:
         )
         moments = [stored.updated_at, *(found.updated_at for ref in refs if (found := view.stored(*ref)))]
         updated_at = max(moment for moment in moments if moment is not None)
-        if last is not None and not last.deleted and last.source_updated_at is not None:
+        if last is not None and last.deleted and last.source_updated_at is not None:
+            # Sold on its own again (a variant let go): newer than its deletion, whatever it shows.
+            updated_at = max(updated_at, self.clock())
+        elif last is not None and last.source_updated_at is not None:
             as_before = self._mapped(
-                integration, source, product, stored, view, updated_at=last.source_updated_at
+                integration, source, product, stored, view, updated_at=last.source_updated_at, report=False
             )
             if as_before is not None and content_hash(as_before) == last.content_hash:
                 return None
-        record = self._mapped(integration, source, product, stored, view, updated_at=updated_at)
+        record = self._mapped(integration, source, product, stored, view, updated_at=updated_at, report=True)
         return None if record is None else ReadyRecord(product.sku, record, updated_at)
 
     def _mapped(
@@ -350,15 +353,19 @@ class CatalogApply:
         view: CatalogView,
         *,
         updated_at: datetime,
+        report: bool,
     ) -> dict[str, Any] | None:
-        """The product mapped into core:product; None when it does not map, dead-lettered once per
-        reason (a product filled in step by step in the PIM fails the same way at each step)."""
+        """The product mapped into core:product; None when it does not map, then (``report``)
+        dead-lettered once per reason (a product filled in step by step in the PIM fails the same way
+        at each step)."""
         document = product_view(product, view, languages=source.languages, updated_at=updated_at)
         outcome = map_records(source.products.mapping, PRODUCT, [document])
         if not outcome.failures:
-            if stored.unmapped is not None:
+            if report and stored.unmapped is not None:
                 self.catalog.mark_unmapped(integration.id, product.sku, None)
             return outcome.records[0]
+        if not report:
+            return None
         failure = outcome.failures[0]
         reason = f"product {product.sku!r} does not map into {PRODUCT}: {failure.reason}"
         digest = content_hash(reason)

@@ -125,11 +125,6 @@ class CatalogEventIntake:
         envelope, document = self._envelope(request)
         request_key = _request_key(claims, request)
         now = self.clock()
-        state = self.requests.claim_request(integration.id, request_key, now, resend_after=self.resend_after)
-        if state == "sent":
-            return CatalogIntakeResult(HTTPStatus.OK, "duplicate", len(envelope.events))
-        if state == "pending":
-            raise RequestInFlightError("a copy of this request is being accepted right now; send it again")
         message = CatalogEventsMessage(
             integration_id=integration.id,
             request_key=request_key,
@@ -139,10 +134,16 @@ class CatalogEventIntake:
             received_at=now,
         )
         body = message.body()
+        # Refused before it is claimed: a copy sent again is refused the same way.
         if len(body.encode()) > MAX_BODY_BYTES:
             raise CatalogPayloadTooLargeError(
                 f"the request is larger than the {MAX_BODY_BYTES // 1024} KiB one entity's changes may take"
             )
+        state = self.requests.claim_request(integration.id, request_key, now, resend_after=self.resend_after)
+        if state == "sent":
+            return CatalogIntakeResult(HTTPStatus.OK, "duplicate", len(envelope.events))
+        if state == "pending":
+            raise RequestInFlightError("a copy of this request is being accepted right now; send it again")
         group = entity_group(integration.id, envelope.kind, envelope.entity)
         self.queue.send_ordered([OrderedMessage(body=body, group=group, dedup_id=request_key)])
         self.requests.request_sent(integration.id, request_key, self.clock())

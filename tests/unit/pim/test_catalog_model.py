@@ -1404,11 +1404,12 @@ def test_a_deletion_returns_no_entity(kind: EntityKind, code: str, current: Cata
         events=[event("product_added_to_category", category_code="ghost")],
         known=FakeKnown(),
     )
-    # Then the result is Applied(None): nothing waits, no variant is listed
-    assert applied == Applied(None)
+    # Then the entity is gone and nothing waits; a variable product lets its variants go (they are
+    # sold on their own again), nothing else lists a variant
+    let_go = {"SHIRT-V-1"} if code == "SHIRT-V" else set()
+    assert applied == Applied(None, variants_removed=let_go)
     assert applied.entity is None
     assert applied.variants_added == set()
-    assert applied.variants_removed == set()
 
 
 VARIANT_2 = event(
