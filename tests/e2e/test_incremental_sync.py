@@ -53,7 +53,13 @@ def test_an_incremental_sync_brings_the_records_table_level_with_the_store_again
     report = store.sync(*FAMILIES)
 
     # Then the records table equals the store again, family by family
-    assert report.dead_letters == {"SyncJobsDLQ": 0, "EnrichDLQ": 0, "TriggerDLQ": 0, "PushDLQ": 0}
+    assert report.dead_letters == {
+        "SyncJobsDLQ": 0,
+        "EnrichDLQ": 0,
+        "TriggerDLQ": 0,
+        "PushDLQ": 0,
+        "CatalogEventsDLQ": 0,
+    }
     expected = {family: store.expected(family) for family in FAMILIES}
     for family in FAMILIES:
         assert expected[family].failures == {}

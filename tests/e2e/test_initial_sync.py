@@ -20,7 +20,13 @@ def test_an_initial_sync_makes_the_records_table_equal_the_store(
     report = store.sync(*FAMILIES)
 
     # Then nothing failed or reached a dead-letter queue...
-    assert report.dead_letters == {"SyncJobsDLQ": 0, "EnrichDLQ": 0, "TriggerDLQ": 0, "PushDLQ": 0}
+    assert report.dead_letters == {
+        "SyncJobsDLQ": 0,
+        "EnrichDLQ": 0,
+        "TriggerDLQ": 0,
+        "PushDLQ": 0,
+        "CatalogEventsDLQ": 0,
+    }
     assert sum(report.failed.values()) == 0
     # ...and each family's records are exactly what the connector maps from the store's own answers
     changes = store.changes()

@@ -69,7 +69,13 @@ def test_an_enriched_record_that_fails_validation_reaches_the_dead_letter_queue_
 
     # Then the Enrich messages all succeeded and one dead letter holds the order, its reason and payload
     assert report.failed.get("EnrichQueue", 0) == 0
-    assert report.dead_letters == {"SyncJobsDLQ": 0, "EnrichDLQ": 1, "TriggerDLQ": 0, "PushDLQ": 0}
+    assert report.dead_letters == {
+        "SyncJobsDLQ": 0,
+        "EnrichDLQ": 1,
+        "TriggerDLQ": 0,
+        "PushDLQ": 0,
+        "CatalogEventsDLQ": 0,
+    }
     (letter,) = store.dead_letters()
     cursor = store.cursor(resource)
     assert (letter["integration_id"], letter["resource"], letter["run_id"]) == (

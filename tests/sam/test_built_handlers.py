@@ -137,10 +137,23 @@ def test_built_layer_carries_the_mercator_package_without_the_samples() -> None:
 def test_built_layer_ships_every_shipped_definition_and_no_sample() -> None:
     package = LAYER_PYTHON / "mercator"
     definitions = sorted(path.name for path in (package / "connectors").glob("*.yaml"))
-    # The stores' connectors, and Crystal, the ERP a tenant's canonical catalog comes from.
-    assert definitions == ["crystal.yaml", "salla.yaml", "shopify.yaml", "woocommerce.yaml", "zid.yaml"]
+    # The stores' connectors, and the catalog sources: Crystal (an ERP) and a PIM.
+    assert definitions == [
+        "crystal.yaml",
+        "pim.yaml",
+        "salla.yaml",
+        "shopify.yaml",
+        "woocommerce.yaml",
+        "zid.yaml",
+    ]
     assert not (package / "connectors" / "samples").exists()
-    assert [path for path in package.rglob("*") if path.name == "samples" or path.suffix == ".json"] == []
+    assert [path for path in package.rglob("*") if path.name == "samples"] == []
+    # The only JSON is the data CatalogEvents validates with: the PIM's event schemas.
+    found = sorted(path.relative_to(package).as_posix() for path in package.rglob("*.json"))
+    schemas = sorted(
+        f"pim/schemas/{path.name}" for path in (ROOT / "shared/mercator/pim/schemas").glob("*.json")
+    )
+    assert found == schemas and len(schemas) == 22
 
 
 def test_built_layer_installs_exactly_the_locked_versions() -> None:
