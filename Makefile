@@ -69,6 +69,8 @@ $(BENCH_STAMP): $(STAMP)
 
 ## bench: performance harnesses (print figures and ratios); installs the peer tools they compare with
 bench: $(BENCH_STAMP)
+	$(MAKE) --no-print-directory build
+	$(BIN)/python benchmarks/cold_start.py
 	$(BIN)/python benchmarks/mapping.py
 	$(BIN)/python benchmarks/pacing.py
 	$(BIN)/python benchmarks/webhooks.py

@@ -9,6 +9,7 @@ library. ``make test`` builds first; pytest alone skips these tests when there i
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -154,6 +155,24 @@ def test_built_layer_ships_every_shipped_definition_and_no_sample() -> None:
         f"pim/schemas/{path.name}" for path in (ROOT / "shared/mercator/pim/schemas").glob("*.json")
     )
     assert found == schemas and len(schemas) == 22
+
+
+def test_built_layer_ships_the_bytecode_of_every_module_for_python311() -> None:
+    # Every module of the layer, the mercator package and its dependencies alike, has its bytecode
+    # beside it, so a cold start loads instead of compiling.
+    modules = sorted(LAYER_PYTHON.rglob("*.py"))
+    missing = [
+        str(path.relative_to(LAYER_PYTHON))
+        for path in modules
+        if not (path.parent / "__pycache__" / f"{path.stem}.cpython-311.pyc").is_file()
+    ]
+    assert modules and missing == []
+    # PEP 552: flags 0b01, hash-based and never checked against the source (whose time a zip may not
+    # keep), so Lambda never compiles a module again.
+    sample = LAYER_PYTHON / "mercator" / "services" / "__pycache__" / "writer.cpython-311.pyc"
+    header = sample.read_bytes()[:16]
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01
 
 
 def test_built_layer_installs_exactly_the_locked_versions() -> None:
