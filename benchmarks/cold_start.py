@@ -90,6 +90,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5, help="imports per figure (the median is shown)")
+    parser.add_argument("--only", nargs="*", metavar="FUNCTION", help="these functions (logical ids) only")
     args = parser.parse_args()
     if not LAYER.is_dir():
         print(f"no built layer at {LAYER.relative_to(ROOT)}: run `make build` first", file=sys.stderr)
@@ -97,7 +98,7 @@ def main() -> int:
     compiled = sum(1 for _ in LAYER.rglob("*.pyc"))
     sources = sum(1 for _ in LAYER.rglob("*.py"))
     template = cfn_yaml.load(ROOT / "template.yaml")
-    functions = sorted(of_type(template, FUNCTION))
+    functions = sorted(args.only or of_type(template, FUNCTION))
     print(f"built layer: {sources} .py files, {compiled} .pyc files; medians of {args.runs} imports\n")
     with tempfile.TemporaryDirectory() as scratch:
         # The same layer without its bytecode: what a build that ships none gives Lambda.
