@@ -35,7 +35,6 @@ from rich.table import Table
 
 from mercator.cli.api_client import IntegrationsApiClient
 from mercator.domain.entities import PushStats
-from mercator.pim.catalog_model import CatalogAttribute, CatalogCategory, CatalogProduct, snapshot
 from mercator.state.api_keys import DynamoApiKeys
 from mercator.state.catalog_items import DynamoCatalog
 from mercator.state.pushed_products import DynamoPushedProducts
@@ -235,18 +234,7 @@ class PimDemo:
 
     def catalog(self, pim_id: str) -> dict[str, Any]:
         """Mercator's catalog state in the PIM's snapshot shape (deleted entities hold no entity)."""
-        attributes: dict[str, CatalogAttribute] = {}
-        categories: dict[str, CatalogCategory] = {}
-        products: dict[str, CatalogProduct] = {}
-        for stored in self.catalog_state.every(pim_id):
-            entity = stored.entity
-            if isinstance(entity, CatalogAttribute):
-                attributes[stored.code] = entity
-            elif isinstance(entity, CatalogCategory):
-                categories[stored.code] = entity
-            elif isinstance(entity, CatalogProduct):
-                products[stored.code] = entity
-        return snapshot(attributes, categories, products)
+        return self.catalog_state.snapshot(pim_id)
 
     def canonical(self, pim_id: str) -> dict[str, dict[str, Any]]:
         """The PIM's live core:product records, by code."""
