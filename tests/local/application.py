@@ -59,6 +59,11 @@ Resources:
     Type: AWS::SQS::Queue
     Properties:
       QueueName: !Sub ${{AWS::StackName}}-out
+  OrderedQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      FifoQueue: true
+      VisibilityTimeout: 120
   WorkerFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -73,6 +78,12 @@ Resources:
           Type: SQS
           Properties:
             Queue: !GetAtt WorkQueue.Arn
+            BatchSize: 4
+            FunctionResponseTypes: [ReportBatchItemFailures]
+        Ordered:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt OrderedQueue.Arn
             BatchSize: 4
             FunctionResponseTypes: [ReportBatchItemFailures]
         Nightly:
@@ -211,6 +222,20 @@ def write_app(folder: Path) -> App:
         (folder / code_dir).mkdir(parents=True)
         (folder / code_dir / name).write_text(textwrap.dedent(source), encoding="utf-8")
     return App(template=template, log=log)
+
+
+def send_ordered(stack: LocalStack, queue: str, *bodies: dict[str, Any]) -> list[str]:
+    """Send each body to a FIFO queue (logical id), in the message group its ``group`` names."""
+    sqs = stack.client("sqs")
+    return [
+        sqs.send_message(
+            QueueUrl=stack.queue_url(queue),
+            MessageBody=json.dumps(body),
+            MessageGroupId=body["group"],
+            MessageDeduplicationId=body["id"],
+        )["MessageId"]
+        for body in bodies
+    ]
 
 
 def send(stack: LocalStack, queue: str, *bodies: dict[str, Any]) -> list[str]:

@@ -63,7 +63,7 @@ def test_each_stack_starts_empty(app: App) -> None:
         names = sorted(url.rsplit("/", 1)[1] for url in second.client("sqs").list_queues()["QueueUrls"])
 
     # The first stack's queues and the one created by hand are gone; OutQueue's QueueName is ${StackName}-out
-    assert names == ["second-WorkDLQ", "second-WorkQueue", "second-out"]
+    assert names == ["second-OrderedQueue.fifo", "second-WorkDLQ", "second-WorkQueue", "second-out"]
 
 
 def test_a_secret_holds_its_values_as_json(app: App) -> None:

@@ -9,7 +9,7 @@ import json
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from mercator_local import LocalStack
-from tests.local.application import App, send
+from tests.local.application import App, send, send_ordered
 
 
 def test_a_batch_that_succeeds_is_deleted(stack: LocalStack, app: App) -> None:
@@ -186,3 +186,26 @@ def test_the_round_cap_stops_a_run_that_does_not_settle(stack: LocalStack, app: 
     assert not report.idle
     assert [batch.failed for batch in report.batches] == [1]
     assert stack.runner.depth("WorkQueue") == 1
+
+
+def test_a_failed_message_of_a_fifo_queue_waits_until_the_others_were_tried(
+    stack: LocalStack, app: App
+) -> None:
+    # Given a FIFO queue holding a message that fails its first delivery, then six of other groups
+    send_ordered(
+        stack,
+        "OrderedQueue",
+        {"id": "waits", "group": "a", "fail_times": 1},
+        *({"id": f"other-{n}", "group": f"g{n}"} for n in range(6)),
+    )
+
+    # When the queue is worked until empty
+    report = stack.runner.drain("OrderedQueue")
+
+    # Then the failed one came back only after every other message had its turn, as a visibility
+    # timeout longer than their handling would have it (released at once, it would come back first)
+    seen = app.worker_ids()
+    assert seen[0] == ("waits", 1)
+    assert seen[-1] == ("waits", 2)
+    assert sorted(seen[1:-1]) == [(f"other-{n}", 1) for n in range(6)]
+    assert report.idle
