@@ -42,10 +42,8 @@ def service() -> CatalogApply:
 
 
 def build_hold() -> Any:
-    """The queue adapter that holds failed requests back (the CatalogEvents queue itself)."""
-    from mercator.wiring.factories import catalog_events_queue  # noqa: PLC0415
-
-    return catalog_events_queue(settings)
+    """What holds failed requests back: the service, on its own clients (tests inject another)."""
+    return service()
 
 
 @functools.cache

@@ -26,7 +26,7 @@ canonical catalog when SQS hands it over again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -69,8 +69,6 @@ class CatalogWaitingError(Exception):
 
 
 class CatalogStore(Protocol):
-    def get(self, integration_id: str, kind: EntityKind, code: str) -> StoredEntity | None: ...
-
     def get_many(
         self, integration_id: str, wanted: Iterable[tuple[EntityKind, str]]
     ) -> dict[tuple[EntityKind, str], StoredEntity]: ...
@@ -93,6 +91,10 @@ class CatalogStore(Protocol):
     def users(self, integration_id: str, ref: str) -> list[str]: ...
 
     def mark_unmapped(self, integration_id: str, sku: str, reason_hash: str | None) -> None: ...
+
+
+class HeldQueue(Protocol):
+    def hold(self, receipts: Sequence[tuple[str, int]]) -> None: ...
 
 
 @dataclass
@@ -150,6 +152,7 @@ class CatalogApply:
         catalog: CatalogStore,
         writer: RecordWriter,
         dead_letters: MessageQueue,
+        requests: HeldQueue,
         clock: Clock = utc_now,
     ) -> None:
         self.integrations = integrations
@@ -157,7 +160,12 @@ class CatalogApply:
         self.catalog = catalog
         self.writer = writer
         self.dead_letters = dead_letters
+        self.requests = requests
         self.clock = clock
+
+    def hold(self, receipts: Sequence[tuple[str, int]]) -> None:
+        """Keep requests that failed (by receipt handle) out of sight for their seconds each."""
+        self.requests.hold(receipts)
 
     def apply(self, message: CatalogEventsMessage, *, last_attempt: bool) -> ApplyResult:
         """Apply one request; ``last_attempt``: a request still waiting is dead-lettered, not retried."""
@@ -254,10 +262,21 @@ class CatalogApply:
     ) -> int:
         """Write the canonical records the request may have changed; ``moved``: products that became or
         stopped being variants of the request's product (sold on their own, or no longer)."""
-        skus = self._affected(integration, kind, code) | moved
+        users = self.catalog.users
+        skus = {code} if kind == "product" else set(users(integration.id, f"{kind}:{code}"))
+        skus |= moved
         product = view.product(code) if kind == "product" else None
         if product is not None:
             skus.update(product.variants)  # a copy of the request does not know what it moved
+        # A variable product shows its variants' prices, stock and options: it changes with them. Each
+        # product's variable products are asked for once, for that and for whether it is sold alone.
+        parents: dict[str, list[str]] = {}
+        pending = set(skus)
+        while pending:
+            sku = pending.pop()
+            parents[sku] = users(integration.id, f"variant:{sku}")
+            pending.update(parent for parent in parents[sku] if parent not in parents)
+        skus = set(parents)
         if not skus:
             return 0
         view.load(("product", sku) for sku in skus)
@@ -266,16 +285,14 @@ class CatalogApply:
         gone: list[str] = []
         for sku in sorted(skus):
             stored = view.stored("product", sku)
-            product = view.product(sku)
-            if stored is None or product is None:
+            found = view.product(sku)
+            if stored is None or found is None:
                 gone.append(sku)
                 continue
-            if not source.products.variantsStandalone and self.catalog.users(
-                integration.id, f"variant:{sku}"
-            ):
+            if parents.get(sku) and not source.products.variantsStandalone:
                 gone.append(sku)  # sold as a variant of its variable product, not on its own
                 continue
-            record = self._record(integration, source, product, stored, view, last=tracked.get(sku))
+            record = self._record(integration, source, found, stored, view, last=tracked.get(sku))
             if record is not None:
                 ready.append(record)
         summary = self.writer.write_ready(
@@ -298,14 +315,6 @@ class CatalogApply:
                 seen_via="webhook",
             )
         return summary.new + summary.changed + deleted
-
-    def _affected(self, integration: Integration, kind: EntityKind, code: str) -> set[str]:
-        users = self.catalog.users
-        skus = {code} if kind == "product" else set(users(integration.id, f"{kind}:{code}"))
-        # A variable product shows its variants' prices, stock and options: it changes with them.
-        for sku in list(skus):
-            skus.update(self.catalog.users(integration.id, f"variant:{sku}"))
-        return skus
 
     def _record(
         self,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -84,16 +84,11 @@ def entity_key(integration_id: str, kind: EntityKind, code: str) -> Item:
     return key(catalog_partition(integration_id), f"{_PREFIX[kind]}{code}")
 
 
-class CatalogClient(DynamoDBClient, Protocol):
-    def delete_item(self, **request: Any) -> dict[str, Any]: ...
-
-
 class DynamoCatalog:
     """The catalog state of PIM integrations (CatalogStore) over the state table."""
 
-    def __init__(self, client: CatalogClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._table = Table(client, table_name)
-        self._client = client
         # Keys DynamoDB leaves unprocessed (throttled) are asked for again, with a pause between.
         self._retries = Retries(max_attempts=8, backoff=Backoff(base=0.05, cap=1.0, jitter="equal"))
 
@@ -148,16 +143,16 @@ class DynamoCatalog:
             raise VersionConflictError(f"{stored.kind} {stored.code!r} was written meanwhile") from None
 
     def link(self, integration_id: str, sku: str, *, added: Iterable[str], removed: Iterable[str]) -> None:
-        """Record that product ``sku`` now refers to ``added`` and no longer to ``removed``."""
-        for ref in added:
-            self._table.put({**key(_ref_partition(integration_id, ref), sku), "ref": s(ref)})
-        for ref in removed:
-            self._table.call(
-                "DeleteItem",
-                self._client.delete_item,
-                TableName=self._table.name,
-                Key=key(_ref_partition(integration_id, ref), sku),
-            )
+        """Record that product ``sku`` now refers to ``added`` and no longer to ``removed`` (in batches:
+        a new product refers to a handful of attributes and categories at once)."""
+        requests: list[Item] = [
+            *(
+                {"PutRequest": {"Item": {**key(_ref_partition(integration_id, ref), sku), "ref": s(ref)}}}
+                for ref in added
+            ),
+            *({"DeleteRequest": {"Key": key(_ref_partition(integration_id, ref), sku)}} for ref in removed),
+        ]
+        self._table.batch_write(requests, self._retries, what="references")
 
     def mark_unmapped(self, integration_id: str, sku: str, reason_hash: str | None) -> None:
         """Remember why the product last failed to map (None: it maps now); no version, as it is no

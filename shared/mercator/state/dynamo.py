@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from mercator.domain.errors import (
     ItemTooLargeError,
@@ -53,6 +53,15 @@ class DynamoDBClient(AwsClient, Protocol):
     def query(self, **request: Any) -> dict[str, Any]: ...
 
     def batch_get_item(self, **request: Any) -> dict[str, Any]: ...
+
+
+class BatchWriter(DynamoDBClient, Protocol):
+    """A client that writes in batches (boto3's does; not every stand-in needs to)."""
+
+    def batch_write_item(self, **request: Any) -> dict[str, Any]: ...
+
+
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem, DynamoDB's maximum
 
 
 class ConditionFailedError(Exception):
@@ -147,6 +156,27 @@ class Table:
             operation="BatchGetItem",
             code="UnprocessedKeys",
         )
+
+    def batch_write(self, requests: list[Item], retries: Retries, *, what: str, advice: str = "") -> None:
+        """BatchWriteItem of ``requests`` (PutRequest / DeleteRequest entries), 25 a call, sending
+        again what DynamoDB left unprocessed with ``retries``' backoff between; StateAccessError naming
+        ``what`` (and ``advice``) when some are left after the last attempt."""
+        write = cast(BatchWriter, self.client).batch_write_item
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = requests[start : start + BATCH_WRITE_LIMIT]
+            for _ in retries:
+                response = self.call("BatchWriteItem", write, RequestItems={self.name: pending})
+                pending = (response.get("UnprocessedItems") or {}).get(self.name, [])
+                if not pending:
+                    break
+            if pending:
+                raise StateAccessError(
+                    f"BatchWriteItem on DynamoDB table {self.name!r} left {len(pending)} {what} "
+                    f"unprocessed after {retries.max_attempts} attempts (the table is throttled){advice}",
+                    resource=self.name,
+                    operation="BatchWriteItem",
+                    code="UnprocessedItems",
+                )
 
     def call(self, operation: str, method: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any]:
         """``method(**request)``, with AWS errors mapped to domain errors."""

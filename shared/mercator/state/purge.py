@@ -11,21 +11,20 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, cast
+from typing import Any
 
-from mercator.domain.errors import StateAccessError
 from mercator.state.aws_retry import Backoff, Retries
-from mercator.state.dynamo import PARTITION_KEY, SORT_KEY, DynamoDBClient, Expression, Item, Table
+from mercator.state.dynamo import (
+    BATCH_WRITE_LIMIT,
+    PARTITION_KEY,
+    SORT_KEY,
+    Expression,
+    Item,
+    Table,
+)
 
-BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem, DynamoDB's maximum
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 2.0
-
-
-class PurgeClient(DynamoDBClient, Protocol):
-    """The DynamoDB calls a purge makes besides the shared ones."""
-
-    def batch_write_item(self, **request: Any) -> dict[str, Any]: ...
 
 
 class Purger:
@@ -86,19 +85,6 @@ class Purger:
             yield {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}
 
     def _delete(self, keys: list[Item]) -> int:
-        client = cast(PurgeClient, self._table.client)
-        pending: list[Item] = [{"DeleteRequest": {"Key": item_key}} for item_key in keys]
-        for _ in self._retries:
-            response = self._table.call(
-                "BatchWriteItem", client.batch_write_item, RequestItems={self._table.name: pending}
-            )
-            pending = (response.get("UnprocessedItems") or {}).get(self._table.name, [])
-            if not pending:
-                return len(keys)
-        raise StateAccessError(
-            f"BatchWriteItem on DynamoDB table {self._table.name!r} left {len(pending)} deletes unprocessed "
-            f"after {self._retries.max_attempts} attempts (the table is throttled); run the removal again",
-            resource=self._table.name,
-            operation="BatchWriteItem",
-            code="UnprocessedItems",
-        )
+        requests: list[Item] = [{"DeleteRequest": {"Key": item_key}} for item_key in keys]
+        self._table.batch_write(requests, self._retries, what="deletes", advice="; run the removal again")
+        return len(keys)

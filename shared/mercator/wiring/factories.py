@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     )
     from mercator.state.api_keys import DynamoApiKeys
     from mercator.state.catalog_items import DynamoCatalog
-    from mercator.state.queues import SqsQueue
     from mercator.wiring.sessions import ProviderSessionFactory
 
 
@@ -107,13 +106,6 @@ def catalog_state(settings: CatalogReadSettings) -> DynamoCatalog:
     return DynamoCatalog(AwsClients.of(settings).client("dynamodb"), settings.state_table)
 
 
-def catalog_events_queue(settings: CatalogApplySettings) -> SqsQueue:
-    """The CatalogEvents FIFO queue, for CatalogApply to hold back the requests that must wait."""
-    from mercator.state.queues import SqsQueue
-
-    return SqsQueue(AwsClients.of(settings).client("sqs"), settings.catalog_events_queue_url)
-
-
 def catalog_apply(settings: CatalogApplySettings) -> CatalogApply:
     """CatalogApply: requests applied to the catalog state, the changed products written."""
     from mercator.services.catalog_apply import CatalogApply
@@ -126,6 +118,7 @@ def catalog_apply(settings: CatalogApplySettings) -> CatalogApply:
         catalog=DynamoCatalog(shared.dynamodb, settings.state_table),
         writer=shared.writer,
         dead_letters=shared.queue(settings.catalog_dlq_url),
+        requests=shared.queue(settings.catalog_events_queue_url),
     )
 
 

@@ -12,7 +12,7 @@ the categories' names.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,13 @@ UNMAPPED = (
 )
 
 # --- the catalog state ------------------------------------------------------------------------------
+
+
+class HeldRequests:
+    """The CatalogEvents queue's hold, which these tests do not exercise (the handler's tests do)."""
+
+    def hold(self, receipts: Sequence[tuple[str, int]]) -> None:
+        raise AssertionError(f"the service held {receipts!r} itself")
 
 
 @dataclass
@@ -152,6 +159,7 @@ class World:
             catalog=self.catalog,
             writer=RecordWriter(self.records, self.tracking, self.triggers, clock=self.clock),
             dead_letters=self.dead_letters,
+            requests=HeldRequests(),
             clock=self.clock,
         )
 
