@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mercator.domain.deliveries import Headers, raw_body
+from mercator.domain.deliveries import proxy_headers, raw_body
 from mercator.observability import logger, metrics, tracer
 from mercator.services.catalog_events import (
     CatalogEventIntake,
@@ -77,7 +77,7 @@ def _request(integration_id: str, name: str) -> CatalogRequest:
     return CatalogRequest(
         integration_id=integration_id,
         name=name,
-        headers=Headers(dict(event.headers or {})),
+        headers=proxy_headers(event.raw_event),
         body=_raw_body(event.body, event.is_base64_encoded),
     )
 

@@ -10,7 +10,7 @@ limit). Anything else is a 500, which every provider retries.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mercator.domain.clock import utc_now
-from mercator.domain.deliveries import Headers, IncomingDelivery, raw_body
+from mercator.domain.deliveries import IncomingDelivery, proxy_headers, raw_body
 from mercator.observability import logger, metrics, tracer
 from mercator.services.intake import (
     IntakeError,
@@ -63,7 +63,7 @@ def receive(integrationId: str) -> Response[dict[str, Any]]:
     event = app.current_event
     delivery = IncomingDelivery(
         integration_id=integrationId,
-        headers=_headers(event.raw_event),
+        headers=proxy_headers(event.raw_event),
         body=_raw_body(event.body, event.is_base64_encoded),
         received_at=utc_now(),
         query=dict(event.query_string_parameters or {}),
@@ -74,19 +74,6 @@ def receive(integrationId: str) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status": result.outcome.value}
     body.update({key: value for key in ("event", "code", "reason") if (value := getattr(result, key))})
     return Response(status_code=result.status, content_type=content_types.APPLICATION_JSON, body=body)
-
-
-def _headers(event: Mapping[str, Any]) -> Headers:
-    """Every copy of every header: API Gateway keeps them all in ``multiValueHeaders`` and only the last
-    in ``headers``, so a signature sent twice can be seen, and refused."""
-    copies: dict[str, list[str]] = {}
-    for name, values in (event.get("multiValueHeaders") or {}).items():
-        copies[name] = [value for value in values or () if isinstance(value, str)]
-    known = {name.lower() for name, values in copies.items() if values}
-    for name, value in (event.get("headers") or {}).items():
-        if name.lower() not in known and isinstance(value, str):
-            copies[name] = [value]  # an event without multiValueHeaders (or not for this header)
-    return Headers(copies)
 
 
 def _raw_body(body: str | None, encoded: bool | None) -> bytes:

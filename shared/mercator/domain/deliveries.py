@@ -245,3 +245,16 @@ def raw_body(body: str | None, encoded: bool | None) -> bytes:
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the body is not valid base64") from None
+
+
+def proxy_headers(event: Mapping[str, Any]) -> Headers:
+    """An API Gateway proxy event's headers, every copy of each: API Gateway keeps them all in
+    ``multiValueHeaders`` and only the last in ``headers``, so a header sent twice can be seen."""
+    copies: dict[str, list[str]] = {}
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        copies[name] = [value for value in values or () if isinstance(value, str)]
+    known = {name.lower() for name, values in copies.items() if values}
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() not in known and isinstance(value, str):
+            copies[name] = [value]  # an event without multiValueHeaders (or not for this header)
+    return Headers(copies)

@@ -38,6 +38,7 @@ from mercator.signatures.app_token import AppClaims, verify_app_token
 from mercator.signatures.primitives import VerificationError
 
 TOKEN_HEADER = "x-app-token"
+TOO_LARGE = f"the request is larger than the {MAX_BODY_BYTES // 1024} KiB one entity's changes may take"
 APP_EVENTS = frozenset({"app_installed", "app_uninstalled"})
 Clock = Callable[[], datetime]
 RequestState = Literal["new", "pending", "sent"]
@@ -136,9 +137,7 @@ class CatalogEventIntake:
         body = message.body()
         # Refused before it is claimed: a copy sent again is refused the same way.
         if len(body.encode()) > MAX_BODY_BYTES:
-            raise CatalogPayloadTooLargeError(
-                f"the request is larger than the {MAX_BODY_BYTES // 1024} KiB one entity's changes may take"
-            )
+            raise CatalogPayloadTooLargeError(TOO_LARGE)
         state = self.requests.claim_request(integration.id, request_key, now, resend_after=self.resend_after)
         if state == "sent":
             return CatalogIntakeResult(HTTPStatus.OK, "duplicate", len(envelope.events))
@@ -185,9 +184,7 @@ class CatalogEventIntake:
 
     def _envelope(self, request: CatalogRequest) -> tuple[Envelope, dict[str, Any]]:
         if len(request.body) > MAX_BODY_BYTES:
-            raise CatalogPayloadTooLargeError(
-                f"the request is larger than the {MAX_BODY_BYTES // 1024} KiB one entity's changes may take"
-            )
+            raise CatalogPayloadTooLargeError(TOO_LARGE)
         try:
             document = json.loads(request.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
