@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mercator.connector.base import did_you_mean, shown
-from mercator.connector.definition import ConnectorDefinition, Trigger
+from mercator.connector.definition import ConnectorDefinition
 from mercator.connector.documents import (
     MAX_SAMPLE_BYTES,
     DocumentError,
@@ -107,7 +107,7 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
                         "own code (order_status_changed), and the handler needs a trigger of its own",
                     )
                 )
-        elif event not in handled and not _catalog_trigger(definition, trigger):
+        elif definition.changes_of(trigger) is None:
             findings.append(
                 _finding(
                     ("triggers", index, "event"),
@@ -118,15 +118,6 @@ def _triggers_match_handlers(definition: ConnectorDefinition) -> list[Finding]:
         if triggered.index(event) != index:
             findings.append(_finding(("triggers", index, "event"), f"{event!r} is listed twice"))
     return findings
-
-
-def _catalog_trigger(definition: ConnectorDefinition, trigger: Trigger) -> bool:
-    """A catalog-events source's product trigger: its changes come from the events, not a handler."""
-    return (
-        definition.catalogEvents is not None
-        and trigger.contentType == "core:product"
-        and bool(trigger.syncChanges)
-    )
 
 
 def _near(word: str, choices: list[str]) -> str:

@@ -256,6 +256,17 @@ class ConnectorDefinition(DefinitionModel):
     def handlers(self) -> dict[str, WebhookHandler]:
         return self.sync.webhooks.handlers
 
+    def changes_of(self, trigger: Trigger) -> str | None:
+        """The content type whose changes (its ``syncChanges``) fire ``trigger``: its webhook handler's;
+        for a catalog-events source, which has no handler, core:product for its product triggers (the
+        changes its events make to the canonical catalog). None: no record's change fires it."""
+        handler = self.handlers.get(trigger.event)
+        if handler is not None:
+            return handler.contentType
+        if self.catalogEvents is not None and trigger.syncChanges and trigger.contentType == "core:product":
+            return trigger.contentType
+        return None
+
     @property
     def source(self) -> Path | None:
         """The file this definition was loaded from (samples are relative to its folder)."""

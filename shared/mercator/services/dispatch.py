@@ -255,16 +255,7 @@ def _fires(definition: ConnectorDefinition, trigger: Trigger, event: ChangeEvent
         )
     if event.event is not None:
         return trigger.event == event.event
-    handler = definition.handlers.get(trigger.event)
-    if handler is None:
-        # A catalog-events source has no handlers: its product triggers fire on the changes its
-        # events make (product.created, product.updated).
-        return (
-            definition.catalogEvents is not None
-            and event.change in trigger.syncChanges
-            and trigger.contentType == event.content_type
-        )
-    return event.change in trigger.syncChanges and handler.contentType == event.content_type
+    return event.change in trigger.syncChanges and definition.changes_of(trigger) == event.content_type
 
 
 def condition_view(event: ChangeEvent) -> dict[str, Any]:
