@@ -16,6 +16,7 @@ import jwt
 import pytest
 
 from mercator_sandbox.pim import CatalogRequest, PimConfig, SandboxPim, demo_catalog, demo_edits
+from tests.unit.pim.reference import DETAILED_TYPES
 
 # PyJWT warns about HMAC keys under 32 bytes; a realistic shared secret is longer anyway.
 SECRET = "pim-sandbox-shared-secret-0123456789"
@@ -23,29 +24,7 @@ URL = "http://mercator.test/pim/pim-demo"
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "mercator" / "pim" / "schemas"
 NOW = 1_750_000_000.0
 
-ALL_DETAILED_TYPES = {
-    "attribute_created",
-    "attribute_name_changed",
-    "attribute_option_code_changed",
-    "attribute_option_created",
-    "attribute_option_deleted",
-    "attribute_option_name_changed",
-    "category_created",
-    "category_name_changed",
-    "product_added_to_category",
-    "product_binding_added",
-    "product_binding_removed",
-    "product_child_added",
-    "product_child_quantity_changed",
-    "product_child_removed",
-    "product_created",
-    "product_removed_from_category",
-    "product_value_added",
-    "product_value_changed",
-    "product_value_removed",
-    "product_variant_added",
-    "product_variant_removed",
-}
+ALL_DETAILED_TYPES = set(DETAILED_TYPES)
 
 
 def make_pim(clock: Callable[[], float] = lambda: NOW, **knobs: Any) -> SandboxPim:
